@@ -1,0 +1,334 @@
+//! The configuration snapshot: everything a gateway needs to serve the site group.
+//!
+//! The control plane builds one [`ConfigSnapshot`] per configuration generation and hands it to
+//! every gateway over `GET /internal/v1/config`. A gateway never applies a snapshot that does not
+//! pass [`ConfigSnapshot::validate`]; it keeps serving its last good snapshot instead.
+
+use std::collections::{BTreeMap, HashSet};
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// Version of the snapshot format. A gateway refuses snapshots of any other version.
+pub const CONTRACT_VERSION: u32 = 1;
+
+/// The whole configuration of the data plane at one generation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConfigSnapshot {
+    /// Must equal [`CONTRACT_VERSION`].
+    pub contract_version: u32,
+    /// Monotonic counter bumped by the control plane on every configuration change.
+    pub generation: u64,
+    /// RFC 3339 time the control plane built this snapshot.
+    pub generated_at: String,
+    /// Every site the gateway answers for.
+    pub sites: Vec<SiteConfig>,
+}
+
+/// One site of the group as the gateway sees it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteConfig {
+    /// The control plane's identifier of the site (appears in logs and events).
+    pub id: i64,
+    /// Display name (Chinese), used in logs and error pages.
+    pub name: String,
+    /// Exact hostnames (lowercase, no port). `*.example.gov.cn` matches one extra label.
+    pub hostnames: Vec<String>,
+    /// Routes by path prefix; the longest matching prefix wins.
+    pub routes: Vec<Route>,
+    /// Published pages of the site: URL path → stored object. Used by [`Target::Published`].
+    #[serde(default)]
+    pub manifest: BTreeMap<String, PublishedFile>,
+}
+
+/// A path-prefix route inside a site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Route {
+    /// Path prefix this route answers, starting with `/`.
+    pub path_prefix: String,
+    /// Path prefixes under this route the gateway refuses with 404 (e.g. the control plane's
+    /// own `/internal/` API on the admin host).
+    #[serde(default)]
+    pub deny_prefixes: Vec<String>,
+    pub target: Target,
+}
+
+/// Where the requests of a route go.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Target {
+    /// Serve the site's published pages from the content-addressed store, verifying each file's
+    /// hash against the manifest before it is sent.
+    Published,
+    /// Proxy to the site's own server(s) (legacy sites, and the admin UI), round-robin.
+    Proxy {
+        /// `host:port` of each upstream server.
+        upstreams: Vec<String>,
+    },
+}
+
+/// One published file: its content hash and media type.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PublishedFile {
+    /// Lowercase hex SHA-256 of the file's bytes; also its name in the store.
+    pub sha256: String,
+    pub content_type: String,
+}
+
+/// Why a snapshot was refused. Each message names the offending site and field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InvalidSnapshot {
+    pub problems: Vec<String>,
+}
+
+impl fmt::Display for InvalidSnapshot {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "invalid configuration snapshot: {}", self.problems.join("; "))
+    }
+}
+
+impl std::error::Error for InvalidSnapshot {}
+
+impl ConfigSnapshot {
+    /// An empty snapshot (generation 0): the gateway answers every host with its 404 page.
+    pub fn empty() -> Self {
+        ConfigSnapshot {
+            contract_version: CONTRACT_VERSION,
+            generation: 0,
+            generated_at: String::new(),
+            sites: Vec::new(),
+        }
+    }
+
+    /// Checks everything the gateway relies on. Returns all problems found, not just the first.
+    pub fn validate(&self) -> Result<(), InvalidSnapshot> {
+        let mut problems = Vec::new();
+        if self.contract_version != CONTRACT_VERSION {
+            problems.push(format!(
+                "contract_version is {}, this gateway understands {}",
+                self.contract_version, CONTRACT_VERSION
+            ));
+        }
+        let mut seen_hosts = HashSet::new();
+        let mut seen_ids = HashSet::new();
+        for site in &self.sites {
+            let at = format!("site {} ({})", site.id, site.name);
+            if !seen_ids.insert(site.id) {
+                problems.push(format!("{at}: duplicate site id"));
+            }
+            if site.hostnames.is_empty() {
+                problems.push(format!("{at}: no hostname"));
+            }
+            for host in &site.hostnames {
+                if let Err(why) = check_hostname(host) {
+                    problems.push(format!("{at}: hostname {host:?}: {why}"));
+                }
+                if !seen_hosts.insert(host.as_str()) {
+                    problems.push(format!("{at}: hostname {host:?} is used by another site"));
+                }
+            }
+            if site.routes.is_empty() {
+                problems.push(format!("{at}: no route"));
+            }
+            let mut prefixes = HashSet::new();
+            for route in &site.routes {
+                if !route.path_prefix.starts_with('/') {
+                    problems.push(format!(
+                        "{at}: route prefix {:?} must start with '/'",
+                        route.path_prefix
+                    ));
+                }
+                if !prefixes.insert(route.path_prefix.as_str()) {
+                    problems.push(format!("{at}: route prefix {:?} repeated", route.path_prefix));
+                }
+                for deny in &route.deny_prefixes {
+                    if !deny.starts_with('/') {
+                        problems.push(format!("{at}: deny prefix {deny:?} must start with '/'"));
+                    }
+                }
+                if let Target::Proxy { upstreams } = &route.target {
+                    if upstreams.is_empty() {
+                        problems.push(format!(
+                            "{at}: route {:?} proxies to no upstream",
+                            route.path_prefix
+                        ));
+                    }
+                    for upstream in upstreams {
+                        if let Err(why) = check_upstream(upstream) {
+                            problems.push(format!("{at}: upstream {upstream:?}: {why}"));
+                        }
+                    }
+                }
+            }
+            for (path, file) in &site.manifest {
+                if let Err(why) = check_manifest_path(path) {
+                    problems.push(format!("{at}: manifest path {path:?}: {why}"));
+                }
+                if !crate::store::is_sha256_hex(&file.sha256) {
+                    problems.push(format!(
+                        "{at}: manifest path {path:?}: {:?} is not a lowercase hex SHA-256",
+                        file.sha256
+                    ));
+                }
+                if file.content_type.is_empty() || file.content_type.contains(['\r', '\n']) {
+                    problems.push(format!("{at}: manifest path {path:?}: bad content type"));
+                }
+            }
+        }
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(InvalidSnapshot { problems })
+        }
+    }
+}
+
+/// A hostname as the gateway matches it: lowercase LDH labels, optionally `*.` first.
+pub fn check_hostname(host: &str) -> Result<(), &'static str> {
+    let name = host.strip_prefix("*.").unwrap_or(host);
+    if name.is_empty() || name.len() > 253 {
+        return Err("must be 1 to 253 characters");
+    }
+    for label in name.split('.') {
+        if label.is_empty() || label.len() > 63 {
+            return Err("each label must be 1 to 63 characters");
+        }
+        if !label
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        {
+            return Err("only lowercase letters, digits, '-' and '.' are allowed");
+        }
+        if label.starts_with('-') || label.ends_with('-') {
+            return Err("a label cannot start or end with '-'");
+        }
+    }
+    Ok(())
+}
+
+fn check_upstream(upstream: &str) -> Result<(), &'static str> {
+    let Some((host, port)) = upstream.rsplit_once(':') else {
+        return Err("must be host:port");
+    };
+    if host.is_empty() {
+        return Err("host is empty");
+    }
+    match port.parse::<u16>() {
+        Ok(0) | Err(_) => Err("port must be 1 to 65535"),
+        Ok(_) => Ok(()),
+    }
+}
+
+fn check_manifest_path(path: &str) -> Result<(), &'static str> {
+    if !path.starts_with('/') {
+        return Err("must start with '/'");
+    }
+    if path.split('/').any(|seg| seg == ".." || seg == ".") {
+        return Err("must not contain '.' or '..' segments");
+    }
+    if path.contains(['?', '#', '\\', '\0']) {
+        return Err("must not contain '?', '#', '\\' or NUL");
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(id: i64, host: &str) -> SiteConfig {
+        SiteConfig {
+            id,
+            name: format!("站点{id}"),
+            hostnames: vec![host.to_string()],
+            routes: vec![Route {
+                path_prefix: "/".into(),
+                deny_prefixes: vec![],
+                target: Target::Published,
+            }],
+            manifest: BTreeMap::from([(
+                "/index.html".to_string(),
+                PublishedFile {
+                    sha256: "a".repeat(64),
+                    content_type: "text/html; charset=utf-8".into(),
+                },
+            )]),
+        }
+    }
+
+    fn snapshot(sites: Vec<SiteConfig>) -> ConfigSnapshot {
+        ConfigSnapshot {
+            sites,
+            ..ConfigSnapshot::empty()
+        }
+    }
+
+    #[test]
+    fn good_snapshot_passes_and_round_trips() {
+        let snap = snapshot(vec![site(1, "www.demo.localhost"), site(2, "*.demo.localhost")]);
+        assert_eq!(snap.validate(), Ok(()));
+        let json = serde_json::to_string(&snap).unwrap();
+        let back: ConfigSnapshot = serde_json::from_str(&json).unwrap();
+        assert_eq!(back, snap);
+    }
+
+    #[test]
+    fn every_problem_is_reported() {
+        let mut bad = site(1, "WWW.demo.localhost");
+        bad.routes.push(Route {
+            path_prefix: "api".into(),
+            deny_prefixes: vec![],
+            target: Target::Proxy {
+                upstreams: vec!["127.0.0.1:0".into(), "nohost".into()],
+            },
+        });
+        bad.manifest.insert(
+            "/../etc/passwd".into(),
+            PublishedFile {
+                sha256: "xyz".into(),
+                content_type: "text/html".into(),
+            },
+        );
+        let dup = site(2, "www.demo.localhost");
+        let mut snap = snapshot(vec![bad, dup.clone(), dup]);
+        snap.contract_version = 99;
+        let err = snap.validate().unwrap_err();
+        let text = err.to_string();
+        for needle in [
+            "contract_version is 99",
+            "only lowercase letters",
+            "must start with '/'",
+            "port must be 1 to 65535",
+            "must be host:port",
+            "'..' segments",
+            "not a lowercase hex SHA-256",
+            "duplicate site id",
+            "is used by another site",
+        ] {
+            assert!(text.contains(needle), "missing {needle:?} in {text}");
+        }
+    }
+
+    #[test]
+    fn unknown_fields_are_rejected() {
+        let json = r#"{"contract_version":1,"generation":1,"generated_at":"","sites":[],"extra":1}"#;
+        let err = serde_json::from_str::<ConfigSnapshot>(json).unwrap_err();
+        assert!(err.to_string().contains("unknown field `extra`"), "{err}");
+    }
+
+    #[test]
+    fn hostnames() {
+        assert!(check_hostname("www.demo.localhost").is_ok());
+        assert!(check_hostname("*.demo.localhost").is_ok());
+        assert!(check_hostname("xn--fiqs8s.gov.cn").is_ok());
+        assert!(check_hostname("").is_err());
+        assert!(check_hostname("a..b").is_err());
+        assert!(check_hostname("-a.b").is_err());
+        assert!(check_hostname("a.b:80").is_err());
+        assert!(check_hostname(&"a".repeat(64)).is_err());
+    }
+}
