@@ -1,0 +1,408 @@
+//! The gateway's one [`ProxyHttp`] implementation.
+//!
+//! Phases of a request, in pingora's order:
+//!
+//! ```text
+//! request_filter          resolve Host → site, path → route; answer unknown hosts (404),
+//!                         denied paths (404) and published pages (verified against the
+//!                         manifest hash, 503 on mismatch) right here; pick the upstream for
+//!                         proxied routes
+//! upstream_peer           the upstream picked above
+//! upstream_request_filter X-Forwarded-For / X-Real-IP / X-Request-Id / X-Forwarded-Proto
+//! response_filter         strip banners (Server, X-Powered-By, …), add X-Request-Id
+//! fail_to_proxy           branded 502 page when the upstream fails
+//! logging                 one access record per request
+//! ```
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use bytes::Bytes;
+use pingora::http::ResponseHeader;
+use pingora::prelude::*;
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use sitegroup_contract::config::PublishedFile;
+use sitegroup_contract::log::{AccessRecord, SecurityEvent, SecurityEventKind};
+use sitegroup_contract::store::{ObjectError, ObjectStore};
+
+use crate::logs::LogSink;
+use crate::pages::ErrorPage;
+use crate::routing::{PageLookup, RouteTarget, RoutingTable, Site};
+
+/// Headers legacy servers use to announce themselves; never passed on to visitors.
+const BANNER_HEADERS: &[&str] = &[
+    "server",
+    "x-powered-by",
+    "x-aspnet-version",
+    "x-aspnetmvc-version",
+    "x-generator",
+    "x-drupal-cache",
+];
+
+pub struct Gateway {
+    pub table: Arc<ArcSwap<RoutingTable>>,
+    pub store: ObjectStore,
+    pub logs: LogSink,
+    /// Name of this node in logs and events.
+    pub node: String,
+}
+
+/// Per-request state shared across the phases.
+pub struct RequestCtx {
+    request_id: String,
+    started: Instant,
+    site: Option<Arc<Site>>,
+    upstream: Option<String>,
+    served_by: &'static str,
+    client_ip: String,
+    host: String,
+}
+
+impl Gateway {
+    async fn respond(
+        &self,
+        session: &mut Session,
+        status: u16,
+        content_type: &str,
+        extra: &[(&'static str, String)],
+        body: Bytes,
+    ) -> Result<()> {
+        let head_only = session.req_header().method == http::Method::HEAD;
+        let mut resp = ResponseHeader::build(status, Some(6))?;
+        resp.insert_header("content-type", content_type)?;
+        resp.insert_header("content-length", body.len().to_string())?;
+        resp.insert_header("x-content-type-options", "nosniff")?;
+        for (name, value) in extra {
+            resp.insert_header(*name, value.as_str())?;
+        }
+        if head_only || body.is_empty() {
+            session.write_response_header(Box::new(resp), true).await
+        } else {
+            session.write_response_header(Box::new(resp), false).await?;
+            session.write_response_body(Some(body), true).await
+        }
+    }
+
+    async fn respond_page(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        page: ErrorPage,
+    ) -> Result<()> {
+        ctx.served_by = match page {
+            ErrorPage::UnknownHost | ErrorPage::NotFound => "not_found",
+            _ => "error",
+        };
+        let body = Bytes::from(page.render(&ctx.request_id));
+        let extra = [
+            ("x-request-id", ctx.request_id.clone()),
+            ("cache-control", "no-store".to_string()),
+        ];
+        self.respond(session, page.status(), "text/html; charset=utf-8", &extra, body)
+            .await
+    }
+
+    fn security_event(
+        &self,
+        session: &Session,
+        ctx: &RequestCtx,
+        kind: SecurityEventKind,
+        detail: String,
+    ) {
+        self.logs.security(SecurityEvent {
+            time: chrono::Utc::now().to_rfc3339(),
+            kind,
+            node: self.node.clone(),
+            request_id: ctx.request_id.clone(),
+            site_id: ctx.site.as_ref().map(|s| s.id),
+            host: ctx.host.clone(),
+            path: session.req_header().uri.path().to_string(),
+            client_ip: ctx.client_ip.clone(),
+            detail,
+        });
+    }
+
+    /// Serves a published file after checking its bytes against the manifest hash.
+    async fn serve_published(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        file: PublishedFile,
+        status: u16,
+    ) -> Result<()> {
+        let etag = format!("\"{}\"", file.sha256);
+        if status == 200
+            && session
+                .req_header()
+                .headers
+                .get(http::header::IF_NONE_MATCH)
+                .is_some_and(|v| v.as_bytes() == etag.as_bytes())
+                // A 304 is only honest if the stored file is still intact.
+                && self.store.contains(&file.sha256)
+        {
+            let store = self.store.clone();
+            let hash = file.sha256.clone();
+            let intact = tokio::task::spawn_blocking(move || store.read_verified(&hash).is_ok())
+                .await
+                .unwrap_or(false);
+            if intact {
+                ctx.served_by = "published";
+                let extra = [("etag", etag), ("x-request-id", ctx.request_id.clone())];
+                return self
+                    .respond(session, 304, &file.content_type, &extra, Bytes::new())
+                    .await;
+            }
+        }
+        let store = self.store.clone();
+        let hash = file.sha256.clone();
+        let read = tokio::task::spawn_blocking(move || store.read_verified(&hash))
+            .await
+            .map_err(|e| Error::because(ErrorType::InternalError, "store read task", e))?;
+        match read {
+            Ok(bytes) => {
+                ctx.served_by = "published";
+                let extra = [
+                    ("etag", etag),
+                    ("cache-control", "no-cache".to_string()),
+                    ("x-request-id", ctx.request_id.clone()),
+                ];
+                self.respond(session, status, &file.content_type, &extra, Bytes::from(bytes))
+                    .await
+            }
+            Err(ObjectError::Tampered { expected, actual }) => {
+                self.security_event(
+                    session,
+                    ctx,
+                    SecurityEventKind::IntegrityViolation,
+                    format!("published file hashes to {actual}, manifest says {expected}"),
+                );
+                self.respond_page(session, ctx, ErrorPage::IntegrityFailure)
+                    .await
+            }
+            Err(ObjectError::Missing(hash)) => {
+                self.security_event(
+                    session,
+                    ctx,
+                    SecurityEventKind::MissingObject,
+                    format!("published file {hash} is missing from the store"),
+                );
+                self.respond_page(session, ctx, ErrorPage::IntegrityFailure)
+                    .await
+            }
+            Err(e @ ObjectError::Io { .. }) => {
+                tracing::error!("{e}");
+                self.respond_page(session, ctx, ErrorPage::IntegrityFailure)
+                    .await
+            }
+        }
+    }
+}
+
+fn new_request_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+#[async_trait]
+impl ProxyHttp for Gateway {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx {
+            request_id: new_request_id(),
+            started: Instant::now(),
+            site: None,
+            upstream: None,
+            served_by: "error",
+            client_ip: String::new(),
+            host: String::new(),
+        }
+    }
+
+    /// Resolves site and route, and answers everything that is not proxied. `Ok(true)` means a
+    /// response was written here; `Ok(false)` continues to the upstream chosen in `ctx`.
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        ctx.client_ip = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map(|a| a.ip().to_string())
+            .unwrap_or_default();
+        let req = session.req_header();
+        ctx.host = req
+            .headers
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .or_else(|| req.uri.authority().map(|a| a.as_str()))
+            .unwrap_or("")
+            .to_string();
+        let path = req.uri.path().to_string();
+        let method = req.method.clone();
+
+        let table = self.table.load();
+        let Some(site) = table.site_for_host(&ctx.host).cloned() else {
+            self.respond_page(session, ctx, ErrorPage::UnknownHost).await?;
+            return Ok(true);
+        };
+        ctx.site = Some(site.clone());
+        let Some(route) = site.route_for(&path) else {
+            self.respond_page(session, ctx, ErrorPage::NotFound).await?;
+            return Ok(true);
+        };
+        if route.denies(&path) {
+            self.security_event(
+                session,
+                ctx,
+                SecurityEventKind::DeniedPath,
+                format!("path denied on route {}", route.prefix),
+            );
+            self.respond_page(session, ctx, ErrorPage::NotFound).await?;
+            return Ok(true);
+        }
+        match &route.target {
+            RouteTarget::Proxy(pool) => {
+                ctx.upstream = Some(pool.pick().to_string());
+                ctx.served_by = "proxy";
+                Ok(false)
+            }
+            RouteTarget::Published => {
+                if method != http::Method::GET && method != http::Method::HEAD {
+                    self.respond_page(session, ctx, ErrorPage::MethodNotAllowed)
+                        .await?;
+                    return Ok(true);
+                }
+                match site.lookup_page(&path) {
+                    PageLookup::Found(_, file) => {
+                        let file = file.clone();
+                        self.serve_published(session, ctx, file, 200).await?;
+                    }
+                    PageLookup::RedirectToDir(location) => {
+                        ctx.served_by = "published";
+                        let extra = [
+                            ("location", location),
+                            ("x-request-id", ctx.request_id.clone()),
+                        ];
+                        self.respond(session, 301, "text/plain", &extra, Bytes::new())
+                            .await?;
+                    }
+                    PageLookup::NotFound => match site.not_found_page().cloned() {
+                        Some(file) => self.serve_published(session, ctx, file, 404).await?,
+                        None => self.respond_page(session, ctx, ErrorPage::NotFound).await?,
+                    },
+                }
+                Ok(true)
+            }
+        }
+    }
+
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
+        let Some(addr) = ctx.upstream.as_deref() else {
+            return Err(Error::explain(
+                ErrorType::InternalError,
+                "no upstream chosen for a proxied route",
+            ));
+        };
+        let mut peer = HttpPeer::new(addr, false, String::new());
+        peer.options.connection_timeout = Some(std::time::Duration::from_secs(5));
+        peer.options.read_timeout = Some(std::time::Duration::from_secs(60));
+        Ok(Box::new(peer))
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        _session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        // Until a trusted-proxy list exists, the gateway is the edge: whatever the client
+        // claims in X-Forwarded-For is replaced, never appended to.
+        upstream_request.insert_header("x-forwarded-for", ctx.client_ip.as_str())?;
+        upstream_request.insert_header("x-real-ip", ctx.client_ip.as_str())?;
+        upstream_request.insert_header("x-request-id", ctx.request_id.as_str())?;
+        upstream_request.insert_header("x-forwarded-proto", "http")?;
+        upstream_request.insert_header("x-forwarded-host", ctx.host.as_str())?;
+        Ok(())
+    }
+
+    async fn response_filter(
+        &self,
+        _session: &mut Session,
+        upstream_response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        for name in BANNER_HEADERS {
+            upstream_response.remove_header(*name);
+        }
+        upstream_response.insert_header("x-request-id", ctx.request_id.as_str())?;
+        Ok(())
+    }
+
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        ctx: &mut RequestCtx,
+    ) -> FailToProxy {
+        let page = match e.esource() {
+            ErrorSource::Upstream => Some(ErrorPage::BadGateway),
+            _ => None,
+        };
+        let code = match page {
+            Some(page) => {
+                tracing::warn!(upstream = ?ctx.upstream, "proxy failed: {e}");
+                match self.respond_page(session, ctx, page).await {
+                    Ok(()) => page.status(),
+                    Err(_) => 0,
+                }
+            }
+            None => {
+                // Downstream trouble: the client is gone or sent garbage.
+                let code = match e.etype() {
+                    ErrorType::HTTPStatus(code) => *code,
+                    ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed => 0,
+                    _ => 400,
+                };
+                if code > 0 {
+                    let _ = session.respond_error(code).await;
+                }
+                code
+            }
+        };
+        FailToProxy {
+            error_code: code,
+            can_reuse_downstream: false,
+        }
+    }
+
+    async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        let req = session.req_header();
+        let status = session
+            .response_written()
+            .map(|r| r.status.as_u16())
+            .unwrap_or(0);
+        self.logs.access(AccessRecord {
+            time: chrono::Utc::now().to_rfc3339(),
+            node: self.node.clone(),
+            request_id: ctx.request_id.clone(),
+            site_id: ctx.site.as_ref().map(|s| s.id),
+            client_ip: ctx.client_ip.clone(),
+            method: req.method.to_string(),
+            host: ctx.host.clone(),
+            path: req.uri.path().to_string(),
+            status,
+            bytes_sent: session.body_bytes_sent() as u64,
+            duration_ms: ctx.started.elapsed().as_millis() as u64,
+            served_by: ctx.served_by.to_string(),
+            user_agent: req
+                .headers
+                .get(http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string(),
+        });
+    }
+}

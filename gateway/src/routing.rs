@@ -1,0 +1,279 @@
+//! The routing table: a validated [`ConfigSnapshot`] compiled once into lookup structures, so
+//! that nothing on the request path parses or scans configuration.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use sitegroup_contract::config::{ConfigSnapshot, PublishedFile, Target};
+
+/// The compiled form of one snapshot. Swapped as a whole (see [`crate::sync`]).
+#[derive(Debug)]
+pub struct RoutingTable {
+    pub generation: u64,
+    exact: HashMap<String, Arc<Site>>,
+    /// `*.demo.localhost` is stored under `demo.localhost`.
+    wildcard: HashMap<String, Arc<Site>>,
+}
+
+#[derive(Debug)]
+pub struct Site {
+    pub id: i64,
+    pub name: String,
+    /// Longest prefix first.
+    routes: Vec<Route>,
+    manifest: HashMap<String, PublishedFile>,
+}
+
+#[derive(Debug)]
+pub struct Route {
+    pub prefix: String,
+    pub deny_prefixes: Vec<String>,
+    pub target: RouteTarget,
+}
+
+#[derive(Debug)]
+pub enum RouteTarget {
+    Published,
+    Proxy(Upstreams),
+}
+
+/// A round-robin pool of upstream addresses.
+#[derive(Debug)]
+pub struct Upstreams {
+    addrs: Vec<String>,
+    next: AtomicUsize,
+}
+
+impl Upstreams {
+    /// The next upstream in round-robin order.
+    pub fn pick(&self) -> &str {
+        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.addrs.len().max(1);
+        self.addrs.get(i).map(String::as_str).unwrap_or("")
+    }
+}
+
+/// What a published site has at a request path.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PageLookup<'a> {
+    Found(&'a str, &'a PublishedFile),
+    /// The path names a directory: redirect to it with a trailing slash.
+    RedirectToDir(String),
+    NotFound,
+}
+
+impl RoutingTable {
+    /// Compiles a snapshot. The snapshot must have passed [`ConfigSnapshot::validate`].
+    pub fn compile(snapshot: &ConfigSnapshot) -> Self {
+        let mut exact = HashMap::new();
+        let mut wildcard = HashMap::new();
+        for site in &snapshot.sites {
+            let mut routes: Vec<Route> = site
+                .routes
+                .iter()
+                .map(|r| Route {
+                    prefix: r.path_prefix.clone(),
+                    deny_prefixes: r.deny_prefixes.clone(),
+                    target: match &r.target {
+                        Target::Published => RouteTarget::Published,
+                        Target::Proxy { upstreams } => RouteTarget::Proxy(Upstreams {
+                            addrs: upstreams.clone(),
+                            next: AtomicUsize::new(0),
+                        }),
+                    },
+                })
+                .collect();
+            routes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+            let compiled = Arc::new(Site {
+                id: site.id,
+                name: site.name.clone(),
+                routes,
+                manifest: site
+                    .manifest
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect(),
+            });
+            for host in &site.hostnames {
+                match host.strip_prefix("*.") {
+                    Some(parent) => wildcard.insert(parent.to_string(), compiled.clone()),
+                    None => exact.insert(host.clone(), compiled.clone()),
+                };
+            }
+        }
+        RoutingTable {
+            generation: snapshot.generation,
+            exact,
+            wildcard,
+        }
+    }
+
+    /// The site answering for a `Host` header value (any case, optional port, optional
+    /// trailing dot). Exact hostnames win over wildcards.
+    pub fn site_for_host(&self, host: &str) -> Option<&Arc<Site>> {
+        let host = normalize_host(host)?;
+        if let Some(site) = self.exact.get(host.as_str()) {
+            return Some(site);
+        }
+        let (_, parent) = host.split_once('.')?;
+        self.wildcard.get(parent)
+    }
+}
+
+/// Lowercases and strips the port and a trailing dot. `None` for an empty or malformed host.
+pub fn normalize_host(raw: &str) -> Option<String> {
+    let raw = raw.trim();
+    let without_port = if raw.starts_with('[') {
+        // IPv6 literal: keep as is, up to the closing bracket.
+        raw.split_once(']').map(|(h, _)| &raw[..h.len() + 1])?
+    } else {
+        raw.rsplit_once(':').map_or(raw, |(h, _)| h)
+    };
+    let host = without_port.trim_end_matches('.').to_ascii_lowercase();
+    (!host.is_empty()).then_some(host)
+}
+
+impl Site {
+    /// The route for a path: the longest matching prefix.
+    pub fn route_for(&self, path: &str) -> Option<&Route> {
+        self.routes.iter().find(|r| path.starts_with(&r.prefix))
+    }
+
+    /// Finds the published file for a request path (without query string).
+    pub fn lookup_page(&self, path: &str) -> PageLookup<'_> {
+        let key = if path.ends_with('/') {
+            format!("{path}index.html")
+        } else {
+            path.to_string()
+        };
+        if let Some((k, file)) = self.manifest.get_key_value(&key) {
+            return PageLookup::Found(k, file);
+        }
+        if !path.ends_with('/') && self.manifest.contains_key(&format!("{path}/index.html")) {
+            return PageLookup::RedirectToDir(format!("{path}/"));
+        }
+        PageLookup::NotFound
+    }
+
+    /// The site's own 404 page, when it published one.
+    pub fn not_found_page(&self) -> Option<&PublishedFile> {
+        self.manifest.get("/404.html")
+    }
+}
+
+impl Route {
+    pub fn denies(&self, path: &str) -> bool {
+        self.deny_prefixes.iter().any(|d| path.starts_with(d))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sitegroup_contract::config::{Route as CRoute, SiteConfig};
+    use std::collections::BTreeMap;
+
+    fn file(c: char) -> PublishedFile {
+        PublishedFile {
+            sha256: c.to_string().repeat(64),
+            content_type: "text/html; charset=utf-8".into(),
+        }
+    }
+
+    fn table() -> RoutingTable {
+        let snapshot = ConfigSnapshot {
+            generation: 7,
+            sites: vec![
+                SiteConfig {
+                    id: 1,
+                    name: "门户".into(),
+                    hostnames: vec!["www.demo.localhost".into()],
+                    routes: vec![
+                        CRoute {
+                            path_prefix: "/".into(),
+                            deny_prefixes: vec![],
+                            target: Target::Published,
+                        },
+                        CRoute {
+                            path_prefix: "/legacy/".into(),
+                            deny_prefixes: vec!["/legacy/.git".into()],
+                            target: Target::Proxy {
+                                upstreams: vec!["10.0.0.1:80".into(), "10.0.0.2:80".into()],
+                            },
+                        },
+                    ],
+                    manifest: BTreeMap::from([
+                        ("/index.html".to_string(), file('a')),
+                        ("/news/index.html".to_string(), file('b')),
+                        ("/news/1.html".to_string(), file('c')),
+                    ]),
+                },
+                SiteConfig {
+                    id: 2,
+                    name: "通配".into(),
+                    hostnames: vec!["*.demo.localhost".into()],
+                    routes: vec![CRoute {
+                        path_prefix: "/".into(),
+                        deny_prefixes: vec![],
+                        target: Target::Published,
+                    }],
+                    manifest: BTreeMap::new(),
+                },
+            ],
+            ..ConfigSnapshot::empty()
+        };
+        assert_eq!(snapshot.validate(), Ok(()));
+        RoutingTable::compile(&snapshot)
+    }
+
+    #[test]
+    fn hosts_resolve_exact_before_wildcard() {
+        let t = table();
+        assert_eq!(t.generation, 7);
+        assert_eq!(t.site_for_host("www.demo.localhost").unwrap().id, 1);
+        assert_eq!(t.site_for_host("WWW.Demo.Localhost:8080").unwrap().id, 1);
+        assert_eq!(t.site_for_host("www.demo.localhost.").unwrap().id, 1);
+        assert_eq!(t.site_for_host("edu.demo.localhost").unwrap().id, 2);
+        assert!(t.site_for_host("a.b.demo.localhost").is_none());
+        assert!(t.site_for_host("demo.localhost").is_none());
+        assert!(t.site_for_host("").is_none());
+        assert!(t.site_for_host("[::1]:8080").is_none());
+    }
+
+    #[test]
+    fn longest_prefix_wins_and_round_robin_rotates() {
+        let t = table();
+        let site = t.site_for_host("www.demo.localhost").unwrap();
+        assert!(matches!(
+            site.route_for("/index.html").unwrap().target,
+            RouteTarget::Published
+        ));
+        let route = site.route_for("/legacy/a").unwrap();
+        assert!(route.denies("/legacy/.git/config"));
+        assert!(!route.denies("/legacy/a"));
+        let RouteTarget::Proxy(pool) = &route.target else {
+            panic!("expected proxy route");
+        };
+        let picks: Vec<_> = (0..4).map(|_| pool.pick().to_string()).collect();
+        assert_eq!(picks, ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.1:80", "10.0.0.2:80"]);
+    }
+
+    #[test]
+    fn page_lookup() {
+        let t = table();
+        let site = t.site_for_host("www.demo.localhost").unwrap();
+        assert!(matches!(site.lookup_page("/"), PageLookup::Found("/index.html", _)));
+        assert!(matches!(site.lookup_page("/news/"), PageLookup::Found("/news/index.html", _)));
+        assert_eq!(site.lookup_page("/news"), PageLookup::RedirectToDir("/news/".into()));
+        assert!(matches!(site.lookup_page("/news/1.html"), PageLookup::Found(..)));
+        assert_eq!(site.lookup_page("/nope"), PageLookup::NotFound);
+        assert!(site.not_found_page().is_none());
+    }
+
+    #[test]
+    fn normalize() {
+        assert_eq!(normalize_host("A.B:80").as_deref(), Some("a.b"));
+        assert_eq!(normalize_host("[::1]:80").as_deref(), Some("[::1]"));
+        assert_eq!(normalize_host(":80"), None);
+    }
+}

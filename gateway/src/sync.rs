@@ -1,0 +1,263 @@
+//! Keeping the gateway's configuration in step with the control plane.
+//!
+//! [`ConfigSync`] runs as a pingora background service. Every poll interval it asks the control
+//! plane for the current snapshot (`GET /internal/v1/config`, bearer token, `If-None-Match` with
+//! the generation it has). A new snapshot is applied only when it
+//!
+//! 1. parses (unknown fields are refused) and passes [`ConfigSnapshot::validate`],
+//! 2. has every published object it names present in the local store (missing ones are fetched
+//!    from `GET /internal/v1/objects/{sha256}` and verified), and
+//! 3. has been written to `gateway/last-good.json` atomically,
+//!
+//! and then it replaces the routing table in one atomic pointer swap: requests in flight keep the
+//! table they started with, no connection is dropped. When the control plane is unreachable the
+//! gateway keeps serving what it has, and at start it loads `last-good.json` before the first
+//! poll, so it serves even if the control plane never comes back.
+//!
+//! The same loop ships queued security events to `POST /internal/v1/events`.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
+use sitegroup_contract::config::ConfigSnapshot;
+use sitegroup_contract::log::{EventBatch, SecurityEvent};
+use sitegroup_contract::store::{self, ObjectStore};
+use tokio::sync::Mutex;
+use tokio::sync::mpsc::Receiver;
+
+use crate::routing::RoutingTable;
+
+/// Where and how to reach the control plane.
+#[derive(Debug, Clone)]
+pub struct ControlPlane {
+    /// Base URL, e.g. `http://127.0.0.1:8081`.
+    pub url: String,
+    /// The shared secret sent as `Authorization: Bearer …`.
+    pub token: String,
+}
+
+/// Why a poll did not change the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("control plane unreachable: {0}")]
+    Unreachable(#[from] reqwest::Error),
+    #[error("control plane answered {0}")]
+    Status(reqwest::StatusCode),
+    #[error("snapshot is not valid JSON for this contract: {0}")]
+    Parse(#[from] serde_json::Error),
+    #[error(transparent)]
+    Invalid(#[from] sitegroup_contract::config::InvalidSnapshot),
+    #[error("object {0} fetched from the control plane does not match its hash")]
+    BadObject(String),
+    #[error("writing {path}: {source}")]
+    Io {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+pub struct ConfigSync {
+    client: reqwest::Client,
+    control_plane: ControlPlane,
+    table: Arc<ArcSwap<RoutingTable>>,
+    store: ObjectStore,
+    last_good: PathBuf,
+    interval: Duration,
+    events: Mutex<Receiver<SecurityEvent>>,
+}
+
+/// Loads the last good snapshot written by an earlier run, if any. A file that does not parse or
+/// validate is ignored with an error in the log (the gateway then starts empty).
+pub fn load_last_good(path: &std::path::Path) -> Option<ConfigSnapshot> {
+    let bytes = match std::fs::read(path) {
+        Ok(b) => b,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return None,
+        Err(e) => {
+            tracing::error!("reading {}: {e}", path.display());
+            return None;
+        }
+    };
+    match serde_json::from_slice::<ConfigSnapshot>(&bytes) {
+        Ok(snapshot) => match snapshot.validate() {
+            Ok(()) => Some(snapshot),
+            Err(e) => {
+                tracing::error!("ignoring {}: {e}", path.display());
+                None
+            }
+        },
+        Err(e) => {
+            tracing::error!("ignoring {}: {e}", path.display());
+            None
+        }
+    }
+}
+
+impl ConfigSync {
+    pub fn new(
+        control_plane: ControlPlane,
+        table: Arc<ArcSwap<RoutingTable>>,
+        store: ObjectStore,
+        last_good: PathBuf,
+        interval: Duration,
+        events: Receiver<SecurityEvent>,
+    ) -> anyhow::Result<Self> {
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(10))
+            .connect_timeout(Duration::from_secs(3))
+            .user_agent(concat!("sitegroup-gateway/", env!("CARGO_PKG_VERSION")))
+            .build()?;
+        Ok(ConfigSync {
+            client,
+            control_plane,
+            table,
+            store,
+            last_good,
+            interval,
+            events: Mutex::new(events),
+        })
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{}", self.control_plane.url.trim_end_matches('/'), path)
+    }
+
+    /// One poll. Returns the generation now in force when it changed.
+    pub async fn poll_once(&self) -> Result<Option<u64>, SyncError> {
+        let current = self.table.load().generation;
+        let response = self
+            .client
+            .get(self.url("/internal/v1/config"))
+            .bearer_auth(&self.control_plane.token)
+            .header(http::header::IF_NONE_MATCH, format!("\"{current}\""))
+            .send()
+            .await?;
+        if response.status() == reqwest::StatusCode::NOT_MODIFIED {
+            return Ok(None);
+        }
+        if !response.status().is_success() {
+            return Err(SyncError::Status(response.status()));
+        }
+        let body = response.bytes().await?;
+        let snapshot: ConfigSnapshot = serde_json::from_slice(&body)?;
+        snapshot.validate()?;
+        if snapshot.generation == current && current != 0 {
+            return Ok(None);
+        }
+        self.fetch_missing_objects(&snapshot).await?;
+        let dir = self
+            .last_good
+            .parent()
+            .map(PathBuf::from)
+            .unwrap_or_default();
+        store::write_atomic(&dir, &self.last_good, &body).map_err(|source| SyncError::Io {
+            path: self.last_good.clone(),
+            source,
+        })?;
+        self.table
+            .store(Arc::new(RoutingTable::compile(&snapshot)));
+        Ok(Some(snapshot.generation))
+    }
+
+    async fn fetch_missing_objects(&self, snapshot: &ConfigSnapshot) -> Result<(), SyncError> {
+        for site in &snapshot.sites {
+            for file in site.manifest.values() {
+                if self.store.contains(&file.sha256) {
+                    continue;
+                }
+                let response = self
+                    .client
+                    .get(self.url(&format!("/internal/v1/objects/{}", file.sha256)))
+                    .bearer_auth(&self.control_plane.token)
+                    .send()
+                    .await?;
+                if !response.status().is_success() {
+                    return Err(SyncError::Status(response.status()));
+                }
+                let bytes = response.bytes().await?;
+                if store::sha256_hex(&bytes) != file.sha256 {
+                    return Err(SyncError::BadObject(file.sha256.clone()));
+                }
+                self.store
+                    .put_with_hash(&file.sha256, &bytes)
+                    .map_err(|source| SyncError::Io {
+                        path: self.store.path_for(&file.sha256),
+                        source,
+                    })?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Sends queued security events. Events that cannot be delivered are put back in front of
+    /// the queue's next batch, up to the queue's capacity.
+    async fn ship_events(&self, pending: &mut Vec<SecurityEvent>) {
+        {
+            let mut rx = self.events.lock().await;
+            while pending.len() < crate::logs::SHIP_QUEUE {
+                match rx.try_recv() {
+                    Ok(event) => pending.push(event),
+                    Err(_) => break,
+                }
+            }
+        }
+        if pending.is_empty() {
+            return;
+        }
+        let batch = EventBatch {
+            events: pending.clone(),
+        };
+        let result = self
+            .client
+            .post(self.url("/internal/v1/events"))
+            .bearer_auth(&self.control_plane.token)
+            .json(&batch)
+            .send()
+            .await;
+        match result {
+            Ok(r) if r.status().is_success() => pending.clear(),
+            Ok(r) => tracing::warn!("log intake answered {}; will retry", r.status()),
+            Err(e) => tracing::debug!("log intake unreachable: {e}; will retry"),
+        }
+    }
+}
+
+#[async_trait]
+impl BackgroundService for ConfigSync {
+    async fn start(&self, mut shutdown: ShutdownWatch) {
+        let mut failing = false;
+        let mut pending = Vec::new();
+        loop {
+            match self.poll_once().await {
+                Ok(Some(generation)) => {
+                    tracing::info!("configuration generation {generation} applied");
+                    failing = false;
+                }
+                Ok(None) => failing = false,
+                Err(e) => {
+                    // Log the first failure loudly and the rest quietly, until it recovers.
+                    if failing {
+                        tracing::debug!("configuration poll failed: {e}");
+                    } else {
+                        tracing::warn!(
+                            "configuration poll failed, serving generation {}: {e}",
+                            self.table.load().generation
+                        );
+                    }
+                    failing = true;
+                }
+            }
+            self.ship_events(&mut pending).await;
+            tokio::select! {
+                _ = shutdown.changed() => break,
+                _ = tokio::time::sleep(self.interval) => {}
+            }
+        }
+        // Last chance to deliver what is queued.
+        self.ship_events(&mut pending).await;
+    }
+}
