@@ -1,1 +1,22 @@
+//! The sitegroup control plane: admin UI, content, publishing, and the configuration the
+//! gateways pull. The `sitegroup` binary's command line lives in [`cli`].
+//!
+//! * [`db`]: entities and migrations (SQLite by default, PostgreSQL for scale).
+//! * [`web`]: the HTTP router (admin UI, internal API for gateways).
+//! * [`publish`], [`theme`]: rendering sites into the content-addressed store.
+//! * [`snapshot`]: the configuration snapshot and its generation counter.
+//! * [`auth`]: passwords and sessions. [`seed`]: the demo group of a first start.
+//! * [`server`], [`cli`], [`settings`]: running it all.
 
+pub mod auth;
+pub mod cli;
+pub mod db;
+pub mod error;
+pub mod publish;
+pub mod seed;
+pub mod server;
+pub mod settings;
+pub mod snapshot;
+pub mod state;
+pub mod theme;
+pub mod web;

@@ -1,0 +1,305 @@
+//! The `sitegroup` command line. `main.rs` only calls [`main`].
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use sitegroup_gateway::GatewayOptions;
+use sitegroup_gateway::sync::ControlPlane;
+
+use crate::server::{self, CmsOptions, CmsService};
+use crate::settings::{self, FileConfig};
+use crate::state::AdminRoute;
+
+/// 网站群统一平台：统一管理、统一防护、统一检测。
+/// One platform for an organisation's websites: one place to manage, one shield, one watchtower.
+#[derive(Parser, Debug)]
+#[command(name = "sitegroup", version)]
+struct Cli {
+    /// Config file (TOML). Default: ./sitegroup.toml when it exists.
+    #[arg(long, env = "SITEGROUP_CONFIG", global = true)]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run everything in one process: control plane (CMS) and gateway.
+    Serve(ServeArgs),
+    /// Run the control plane only (gateways run elsewhere with `sitegroup gateway`).
+    Cms(ServeArgs),
+    /// Run an edge gateway against a remote control plane.
+    Gateway(GatewayArgs),
+    /// Administration tasks.
+    #[command(subcommand)]
+    Admin(AdminCommand),
+}
+
+#[derive(Args, Debug)]
+struct ServeArgs {
+    /// Data directory (database, published pages, logs, secrets). Default ./sitegroup-data.
+    #[arg(long, env = "SITEGROUP_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Gateway HTTP listen address. Default 127.0.0.1:8080.
+    #[arg(long, env = "SITEGROUP_HTTP_LISTEN")]
+    http_listen: Option<String>,
+    /// Control-plane listen address (admin UI and the gateways' internal API). Default 127.0.0.1:8081.
+    #[arg(long, env = "SITEGROUP_CMS_LISTEN")]
+    cms_listen: Option<String>,
+    /// Database URL. Default: SQLite in the data directory. PostgreSQL: postgres://user@host/db.
+    #[arg(long, env = "SITEGROUP_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Args, Debug)]
+struct GatewayArgs {
+    /// Data directory of this gateway (last good configuration, page cache, logs).
+    #[arg(long, env = "SITEGROUP_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// HTTP listen address. Default 127.0.0.1:8080.
+    #[arg(long, env = "SITEGROUP_HTTP_LISTEN")]
+    http_listen: Option<String>,
+    /// Control plane base URL, e.g. http://10.0.0.5:8081.
+    #[arg(long, env = "SITEGROUP_CONTROL_PLANE")]
+    control_plane: Option<String>,
+    /// File holding the gateway token (the control plane's data-dir/secrets/gateway-token).
+    #[arg(long, env = "SITEGROUP_GATEWAY_TOKEN_FILE")]
+    token_file: Option<PathBuf>,
+    /// Name of this node in logs. Default: gateway.
+    #[arg(long, env = "SITEGROUP_NODE_NAME")]
+    node_name: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum AdminCommand {
+    /// Give a user a new one-time password (printed once) and end their sessions.
+    ResetPassword {
+        username: String,
+        #[arg(long, env = "SITEGROUP_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        #[arg(long, env = "SITEGROUP_DATABASE_URL")]
+        database_url: Option<String>,
+    },
+}
+
+/// Entry point of the `sitegroup` binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("错误 error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SITEGROUP_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,pingora_core=warn,pingora_proxy=warn,sqlx=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    let file = FileConfig::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve(args) => serve(file, args, true),
+        Command::Cms(args) => serve(file, args, false),
+        Command::Gateway(args) => gateway(file, args),
+        Command::Admin(AdminCommand::ResetPassword {
+            username,
+            data_dir,
+            database_url,
+        }) => reset_password(file, &username, data_dir, database_url),
+    }
+}
+
+fn data_dir(flag: Option<PathBuf>, file: &FileConfig) -> anyhow::Result<PathBuf> {
+    let dir = flag
+        .or_else(|| file.data_dir.clone())
+        .unwrap_or_else(|| PathBuf::from(settings::DEFAULT_DATA_DIR));
+    std::fs::create_dir_all(&dir)
+        .with_context(|| format!("creating data directory {}", dir.display()))?;
+    Ok(dir)
+}
+
+fn database_url(flag: Option<String>, file: &FileConfig, data_dir: &Path) -> String {
+    flag.or_else(|| file.database_url.clone())
+        .unwrap_or_else(|| crate::db::sqlite_url(data_dir))
+}
+
+fn bind(addr: &str, what: &str) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr} ({what})"))
+}
+
+fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    Ok(tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?)
+}
+
+/// `serve` (with_gateway) and `cms`.
+fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Result<()> {
+    let data_dir = data_dir(args.data_dir, &file)?;
+    let http_listen = args
+        .http_listen
+        .or_else(|| file.http_listen.clone())
+        .unwrap_or_else(|| settings::DEFAULT_HTTP_LISTEN.into());
+    let cms_listen = args
+        .cms_listen
+        .or_else(|| file.cms_listen.clone())
+        .unwrap_or_else(|| settings::DEFAULT_CMS_LISTEN.into());
+    let token_path = data_dir.join("secrets").join("gateway-token");
+    let token = settings::gateway_token(&token_path, true)?;
+
+    // Bind first: a port conflict is an error message, not a half-started server.
+    let cms_listener = bind(&cms_listen, "control plane")?;
+    let cms_addr = cms_listener.local_addr()?;
+    if with_gateway {
+        drop(bind(&http_listen, "gateway")?);
+    }
+
+    let opts = CmsOptions {
+        database_url: database_url(args.database_url, &file, &data_dir),
+        data_dir: data_dir.clone(),
+        gateway_token: token.clone(),
+        admin: AdminRoute {
+            hosts: file
+                .admin_hosts
+                .clone()
+                .unwrap_or_else(|| vec![settings::DEFAULT_ADMIN_HOST.into()]),
+            upstream: cms_addr.to_string(),
+        },
+    };
+    let banner = runtime()?.block_on(server::prepare(&opts))?;
+
+    let mut pingora = sitegroup_gateway::new_server()?;
+    let admin_hosts = opts.admin.hosts.clone();
+    pingora.add_service(pingora::services::background::background_service(
+        "control plane",
+        CmsService::new(opts, cms_listener),
+    ));
+    if with_gateway {
+        sitegroup_gateway::add_gateway(
+            &mut pingora,
+            &GatewayOptions {
+                http_listen: vec![http_listen.clone()],
+                data_dir: data_dir.clone(),
+                store_dir: data_dir.join("store"),
+                control_plane: ControlPlane {
+                    url: format!("http://{cms_addr}"),
+                    token,
+                },
+                poll_interval: Duration::from_secs(1),
+                node: "local".into(),
+            },
+        )?;
+    }
+    print_banner(&banner, with_gateway.then_some(http_listen.as_str()), &admin_hosts, &cms_addr.to_string(), &token_path);
+    sitegroup_gateway::run(pingora);
+    println!("sitegroup 已停止 stopped");
+    Ok(())
+}
+
+fn print_banner(
+    banner: &server::Banner,
+    http_listen: Option<&str>,
+    admin_hosts: &[String],
+    cms_addr: &str,
+    token_path: &Path,
+) {
+    let mut out = String::new();
+    out.push_str("\nsitegroup 网站群统一平台已启动 / is running\n");
+    match http_listen {
+        Some(listen) => {
+            let port = listen.rsplit_once(':').map(|(_, p)| p).unwrap_or("80");
+            let suffix = if port == "80" { String::new() } else { format!(":{port}") };
+            for (name, hosts) in &banner.sites {
+                if let Some(host) = hosts.first() {
+                    out.push_str(&format!("  {name}: http://{host}{suffix}/\n"));
+                }
+            }
+            if let Some(admin) = admin_hosts.first() {
+                out.push_str(&format!("  管理后台 Admin: http://{admin}{suffix}/\n"));
+            }
+        }
+        None => {
+            out.push_str(&format!("  控制面 Control plane: http://{cms_addr}/\n"));
+            out.push_str(&format!("  网关令牌 Gateway token file: {}\n", token_path.display()));
+        }
+    }
+    if let Some((user, password)) = &banner.first_admin {
+        out.push_str(&format!(
+            "\n首次启动：已创建管理员账号 First start: administrator account created\n  用户名 username: {user}\n  一次性密码 one-time password: {password}\n  （只显示这一次，首次登录后须修改 / shown once; change it at first login）\n"
+        ));
+    }
+    println!("{out}");
+}
+
+fn gateway(file: FileConfig, args: GatewayArgs) -> anyhow::Result<()> {
+    let data_dir = data_dir(args.data_dir, &file)?;
+    let gw_file = file.gateway.as_ref();
+    let http_listen = args
+        .http_listen
+        .or_else(|| file.http_listen.clone())
+        .unwrap_or_else(|| settings::DEFAULT_HTTP_LISTEN.into());
+    let control_plane = args
+        .control_plane
+        .or_else(|| gw_file.and_then(|g| g.control_plane.clone()))
+        .context("--control-plane (or [gateway] control_plane) is required")?;
+    let token_file = args
+        .token_file
+        .or_else(|| gw_file.and_then(|g| g.token_file.clone()))
+        .context("--token-file (or [gateway] token_file) is required")?;
+    let token = settings::gateway_token(&token_file, false)?;
+    let node = args
+        .node_name
+        .or_else(|| gw_file.and_then(|g| g.node_name.clone()))
+        .unwrap_or_else(|| "gateway".into());
+    drop(bind(&http_listen, "gateway")?);
+    let mut pingora = sitegroup_gateway::new_server()?;
+    sitegroup_gateway::add_gateway(
+        &mut pingora,
+        &GatewayOptions {
+            http_listen: vec![http_listen.clone()],
+            data_dir: data_dir.clone(),
+            store_dir: data_dir.join("store"),
+            control_plane: ControlPlane {
+                url: control_plane.clone(),
+                token,
+            },
+            poll_interval: Duration::from_secs(1),
+            node,
+        },
+    )?;
+    println!("sitegroup 网关已启动 gateway is running on http://{http_listen}/ (control plane {control_plane})");
+    sitegroup_gateway::run(pingora);
+    println!("sitegroup 网关已停止 gateway stopped");
+    Ok(())
+}
+
+fn reset_password(
+    file: FileConfig,
+    username: &str,
+    data_dir_flag: Option<PathBuf>,
+    database_url_flag: Option<String>,
+) -> anyhow::Result<()> {
+    let data_dir = data_dir(data_dir_flag, &file)?;
+    let url = database_url(database_url_flag, &file, &data_dir);
+    let password = runtime()?.block_on(async {
+        let db = crate::db::connect(&url).await?;
+        let password = crate::auth::reset_password(&db, username).await;
+        db.close().await?;
+        password
+    })?;
+    println!("用户 {username} 的一次性密码 one-time password: {password}\n（首次登录后须修改 / must be changed at next login）");
+    Ok(())
+}

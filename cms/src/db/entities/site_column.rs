@@ -1,0 +1,24 @@
+//! Table `site_column`.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "site_column")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub site_id: i32,
+    pub parent_id: Option<i32>,
+    pub name: String,
+    /// URL segment of the column's pages.
+    pub slug: String,
+    /// One of the 政府网站发展指引 column types (工作动态, 政策文件, …).
+    pub column_type: String,
+    pub description: String,
+    pub sort_order: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

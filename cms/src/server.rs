@@ -1,0 +1,167 @@
+//! Running the control plane: first-start preparation, and the CMS as a pingora background
+//! service so that `serve` runs control plane and gateway under one process lifecycle.
+
+use std::net::TcpListener as StdTcpListener;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use anyhow::Context;
+use async_trait::async_trait;
+use pingora::server::ShutdownWatch;
+use pingora::services::background::BackgroundService;
+use sea_orm::{DatabaseConnection, EntityTrait, QueryOrder};
+use sitegroup_contract::store::ObjectStore;
+use tokio::sync::Mutex;
+
+use crate::db;
+use crate::db::entities::{site, site_hostname};
+use crate::seed;
+use crate::state::{AdminRoute, AppState, SharedState};
+use crate::theme::Theme;
+
+/// What the control plane needs to run.
+#[derive(Debug, Clone)]
+pub struct CmsOptions {
+    pub data_dir: PathBuf,
+    pub database_url: String,
+    pub gateway_token: String,
+    pub admin: AdminRoute,
+}
+
+impl CmsOptions {
+    pub fn store_dir(&self) -> PathBuf {
+        self.data_dir.join("store")
+    }
+}
+
+pub async fn build_state(opts: &CmsOptions, db: DatabaseConnection) -> anyhow::Result<SharedState> {
+    Ok(Arc::new(AppState {
+        db,
+        store: ObjectStore::new(opts.store_dir()),
+        data_dir: opts.data_dir.clone(),
+        gateway_token: opts.gateway_token.clone(),
+        admin: opts.admin.clone(),
+        theme: Theme::default_theme().context("loading the default theme")?,
+        admin_ui: crate::web::admin_templates().context("loading admin templates")?,
+        snapshot_cache: Mutex::new(None),
+        publish_lock: Mutex::new(()),
+    }))
+}
+
+/// What a newcomer should be told after start-up.
+pub struct Banner {
+    /// (site name, hostnames)
+    pub sites: Vec<(String, Vec<String>)>,
+    /// Set on first start only: the one-time password of the first administrator.
+    pub first_admin: Option<(String, String)>,
+}
+
+/// Connects, migrates and, on first start, seeds the demo group and publishes it. Runs before
+/// any listener opens, so a bad database URL stops the program with a clear error.
+pub async fn prepare(opts: &CmsOptions) -> anyhow::Result<Banner> {
+    let db = db::connect(&opts.database_url)
+        .await
+        .with_context(|| format!("opening database {}", redact(&opts.database_url)))?;
+    let state = build_state(opts, db.clone()).await?;
+    let mut first_admin = None;
+    if seed::is_empty(&db).await? {
+        let seeded = seed::seed(&db).await.context("seeding the demo site group")?;
+        for id in &seeded.site_ids {
+            crate::publish::publish_site(&state, *id)
+                .await
+                .map_err(|e| anyhow::anyhow!("publishing demo site {id}: {e}"))?;
+        }
+        first_admin = Some((seeded.admin_username, seeded.admin_password));
+    }
+    let mut sites = Vec::new();
+    let hostnames = site_hostname::Entity::find()
+        .order_by_asc(site_hostname::Column::Id)
+        .all(&db)
+        .await?;
+    for s in site::Entity::find().order_by_asc(site::Column::Id).all(&db).await? {
+        let hosts = hostnames
+            .iter()
+            .filter(|h| h.site_id == s.id)
+            .map(|h| h.hostname.clone())
+            .collect();
+        sites.push((s.name, hosts));
+    }
+    drop(state);
+    db.close().await?;
+    Ok(Banner { sites, first_admin })
+}
+
+/// Hides the password of a database URL in messages.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let userinfo = &url[scheme + 3..at];
+            match userinfo.split_once(':') {
+                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
+                None => url.to_string(),
+            }
+        }
+        _ => url.to_string(),
+    }
+}
+
+/// The CMS (admin UI + internal API) as a pingora background service.
+pub struct CmsService {
+    opts: CmsOptions,
+    listener: std::sync::Mutex<Option<StdTcpListener>>,
+}
+
+impl CmsService {
+    /// `listener` is bound beforehand so that a port conflict is reported before start-up.
+    pub fn new(opts: CmsOptions, listener: StdTcpListener) -> Self {
+        CmsService {
+            opts,
+            listener: std::sync::Mutex::new(Some(listener)),
+        }
+    }
+
+    async fn run(&self, mut shutdown: ShutdownWatch) -> anyhow::Result<()> {
+        let listener = self
+            .listener
+            .lock()
+            .map_err(|_| anyhow::anyhow!("listener lock poisoned"))?
+            .take()
+            .context("CMS service started twice")?;
+        listener.set_nonblocking(true)?;
+        let listener = tokio::net::TcpListener::from_std(listener)?;
+        let db = db::connect(&self.opts.database_url).await?;
+        let state = build_state(&self.opts, db.clone()).await?;
+        tracing::info!("control plane listening on {}", listener.local_addr()?);
+        axum::serve(listener, crate::web::app(state))
+            .with_graceful_shutdown(async move {
+                let _ = shutdown.changed().await;
+            })
+            .await?;
+        db.close().await?;
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl BackgroundService for CmsService {
+    async fn start(&self, shutdown: ShutdownWatch) {
+        if let Err(e) = self.run(shutdown).await {
+            tracing::error!("control plane stopped: {e:#}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact;
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(
+            redact("postgres://app:s3cret@db:5432/sg"),
+            "postgres://app:***@db:5432/sg"
+        );
+        assert_eq!(redact("postgres://app@db/sg"), "postgres://app@db/sg");
+        assert_eq!(redact("sqlite:///tmp/x.db?mode=rwc"), "sqlite:///tmp/x.db?mode=rwc");
+    }
+}

@@ -1,0 +1,103 @@
+//! Building the configuration snapshot the gateways pull, and the generation counter that tells
+//! them something changed.
+
+use std::collections::{BTreeMap, HashMap};
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, ColumnTrait};
+use sitegroup_contract::config::{
+    CONTRACT_VERSION, ConfigSnapshot, PublishedFile, Route, SiteConfig, Target,
+};
+
+use crate::db::entities::{config_generation, published_file, site, site_hostname};
+use crate::state::AdminRoute;
+
+/// The site id the admin UI has in snapshots (real sites start at 1).
+pub const ADMIN_SITE_ID: i64 = 0;
+
+pub async fn current_generation(db: &impl ConnectionTrait) -> Result<i64, DbErr> {
+    Ok(config_generation::Entity::find_by_id(1)
+        .one(db)
+        .await?
+        .map(|row| row.generation)
+        .unwrap_or(0))
+}
+
+/// Marks the configuration as changed. Call inside the transaction that made the change.
+pub async fn bump_generation(db: &impl ConnectionTrait) -> Result<(), DbErr> {
+    config_generation::Entity::update_many()
+        .col_expr(
+            config_generation::Column::Generation,
+            Expr::col(config_generation::Column::Generation).add(1),
+        )
+        .filter(config_generation::Column::Id.eq(1))
+        .exec(db)
+        .await?;
+    Ok(())
+}
+
+/// Reads everything the gateways need. Runs in one read so the generation matches the content.
+pub async fn build(
+    db: &impl ConnectionTrait,
+    admin: &AdminRoute,
+) -> Result<ConfigSnapshot, DbErr> {
+    let generation = current_generation(db).await?;
+    let sites = site::Entity::find()
+        .order_by_asc(site::Column::Id)
+        .all(db)
+        .await?;
+    let mut hostnames: HashMap<i32, Vec<String>> = HashMap::new();
+    for h in site_hostname::Entity::find()
+        .order_by_asc(site_hostname::Column::Id)
+        .all(db)
+        .await?
+    {
+        hostnames.entry(h.site_id).or_default().push(h.hostname);
+    }
+    let mut manifests: HashMap<i32, BTreeMap<String, PublishedFile>> = HashMap::new();
+    for f in published_file::Entity::find().all(db).await? {
+        manifests.entry(f.site_id).or_default().insert(
+            f.path,
+            PublishedFile {
+                sha256: f.sha256,
+                content_type: f.content_type,
+            },
+        );
+    }
+    let mut out = vec![SiteConfig {
+        id: ADMIN_SITE_ID,
+        name: "管理后台".into(),
+        hostnames: admin.hosts.clone(),
+        routes: vec![Route {
+            path_prefix: "/".into(),
+            // The internal API lives on the same listener; it is for gateways only.
+            deny_prefixes: vec!["/internal/".into()],
+            target: Target::Proxy {
+                upstreams: vec![admin.upstream.clone()],
+            },
+        }],
+        manifest: BTreeMap::new(),
+    }];
+    for s in sites {
+        let Some(hosts) = hostnames.remove(&s.id) else {
+            continue; // a site without a hostname is not reachable yet
+        };
+        out.push(SiteConfig {
+            id: i64::from(s.id),
+            name: s.name,
+            hostnames: hosts,
+            routes: vec![Route {
+                path_prefix: "/".into(),
+                deny_prefixes: vec![],
+                target: Target::Published,
+            }],
+            manifest: manifests.remove(&s.id).unwrap_or_default(),
+        });
+    }
+    Ok(ConfigSnapshot {
+        contract_version: CONTRACT_VERSION,
+        generation: u64::try_from(generation).unwrap_or(0),
+        generated_at: chrono::Utc::now().to_rfc3339(),
+        sites: out,
+    })
+}

@@ -1,0 +1,36 @@
+//! Shared state of the control plane.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+use sitegroup_contract::store::ObjectStore;
+use tokio::sync::Mutex;
+
+use crate::theme::Theme;
+
+/// How the admin UI is reached through the gateway.
+#[derive(Debug, Clone)]
+pub struct AdminRoute {
+    /// Hostnames the gateway sends to the admin UI (default `admin.localhost`).
+    pub hosts: Vec<String>,
+    /// Address the gateway proxies admin requests to (the CMS listener).
+    pub upstream: String,
+}
+
+pub struct AppState {
+    pub db: DatabaseConnection,
+    pub store: ObjectStore,
+    pub data_dir: PathBuf,
+    /// Shared secret of the internal API (gateways present it as a bearer token).
+    pub gateway_token: String,
+    pub admin: AdminRoute,
+    pub theme: Theme,
+    pub admin_ui: minijinja::Environment<'static>,
+    /// Serialized snapshot of the last generation built: (generation, JSON).
+    pub snapshot_cache: Mutex<Option<(i64, Arc<Vec<u8>>)>>,
+    /// Publishing one site at a time keeps manifests consistent.
+    pub publish_lock: Mutex<()>,
+}
+
+pub type SharedState = Arc<AppState>;

@@ -1,0 +1,53 @@
+//! HTTP surface of the control plane: `app(state)` builds the whole router, apart from serving,
+//! so tests can drive it without a socket.
+//!
+//! * [`admin`]: the admin UI (server-rendered pages), reached through the gateway at the admin
+//!   hostname.
+//! * [`internal`]: the token-authenticated API the gateways use (configuration, objects, log
+//!   intake). The gateway refuses `/internal/` on the admin hostname.
+
+pub mod admin;
+pub mod internal;
+pub mod session;
+
+use axum::Router;
+use axum::http::{HeaderValue, header};
+use axum::response::IntoResponse;
+use axum::routing::get;
+
+use crate::state::SharedState;
+
+pub fn app(state: SharedState) -> Router {
+    Router::new()
+        .merge(admin::router())
+        .merge(internal::router())
+        .route("/healthz", get(|| async { "ok" }))
+        .route("/static/admin.css", get(admin_css))
+        .with_state(state)
+}
+
+async fn admin_css() -> impl IntoResponse {
+    (
+        [
+            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
+            (header::CACHE_CONTROL, HeaderValue::from_static("max-age=3600")),
+        ],
+        include_str!("../../templates/admin/admin.css"),
+    )
+}
+
+/// The admin UI's templates, compiled into the binary.
+pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::Error> {
+    let mut env = minijinja::Environment::new();
+    for (name, source) in [
+        ("layout.html", include_str!("../../templates/admin/layout.html")),
+        ("login.html", include_str!("../../templates/admin/login.html")),
+        ("password.html", include_str!("../../templates/admin/password.html")),
+        ("sites.html", include_str!("../../templates/admin/sites.html")),
+        ("site.html", include_str!("../../templates/admin/site.html")),
+        ("article.html", include_str!("../../templates/admin/article.html")),
+    ] {
+        env.add_template(name, source)?;
+    }
+    Ok(env)
+}
