@@ -24,6 +24,7 @@ impl Theme {
     pub fn default_theme() -> Result<Theme, minijinja::Error> {
         let mut env = Environment::new();
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        env.set_formatter(html_formatter);
         for (name, source) in [
             ("base.html", include_str!("../../themes/default/base.html")),
             ("index.html", include_str!("../../themes/default/index.html")),
@@ -56,6 +57,34 @@ impl Theme {
     }
 }
 
+/// minijinja's formatter, except that HTML escaping leaves `/` alone (minijinja writes
+/// `&#x2f;`, which is valid but makes every URL in a page unreadable). Escapes `& < > " '`.
+pub fn html_formatter(
+    out: &mut minijinja::Output<'_>,
+    state: &minijinja::State<'_, '_>,
+    value: &minijinja::Value,
+) -> Result<(), minijinja::Error> {
+    if state.auto_escape() != minijinja::AutoEscape::Html || value.is_safe() || value.is_none() {
+        return minijinja::escape_formatter(out, state, value);
+    }
+    let text = value.to_string();
+    let mut last = 0;
+    for (i, c) in text.char_indices() {
+        let replacement = match c {
+            '&' => "&amp;",
+            '<' => "&lt;",
+            '>' => "&gt;",
+            '"' => "&quot;",
+            '\'' => "&#39;",
+            _ => continue,
+        };
+        out.write_str(&text[last..i]).map_err(minijinja::Error::from)?;
+        out.write_str(replacement).map_err(minijinja::Error::from)?;
+        last = i + 1;
+    }
+    out.write_str(&text[last..]).map_err(minijinja::Error::from)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -81,7 +110,8 @@ mod tests {
                 },
             )
             .unwrap();
-        assert!(html.contains("&lt;script&gt;标题&lt;/script&gt;"));
+        assert!(html.contains("&lt;script&gt;标题&lt;/script&gt;"), "{html}");
+        assert!(html.contains(r#"<a href="/gzdt/">工作动态</a>"#), "{html}");
         assert!(html.contains("<p>正文</p>"));
         assert!(html.contains(r#"<meta name="PubDate" content="2026-11-25 09:00">"#));
         assert!(html.contains(r#"<meta name="SiteName" content="示范市人民政府">"#));

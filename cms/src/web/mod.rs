@@ -39,6 +39,7 @@ async fn admin_css() -> impl IntoResponse {
 /// The admin UI's templates, compiled into the binary.
 pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::Error> {
     let mut env = minijinja::Environment::new();
+    env.set_formatter(crate::theme::html_formatter);
     for (name, source) in [
         ("layout.html", include_str!("../../templates/admin/layout.html")),
         ("login.html", include_str!("../../templates/admin/login.html")),

@@ -1,0 +1,391 @@
+//! Harness for the end-to-end tests: starts the real `sitegroup` program (built as
+//! `sitegroup-e2e` from the same entry point) on free ports in a temporary directory, and talks
+//! HTTP to it through the gateway like a browser would.
+//!
+//! Database: SQLite in the temporary directory, or, when `SITEGROUP_TEST_DATABASE_URL` names a
+//! PostgreSQL server (e.g. `postgres://postgres@127.0.0.1:5432/test`), a fresh database created
+//! there for each test and dropped afterwards.
+
+#![allow(clippy::unwrap_used, dead_code)]
+
+use std::io::{BufRead, BufReader};
+use std::net::{SocketAddr, TcpListener};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use sea_orm::{ConnectionTrait, Database};
+
+pub const PORTAL: &str = "www.demo.localhost";
+pub const EDU: &str = "edu.demo.localhost";
+pub const ADMIN: &str = "admin.localhost";
+
+pub fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+/// A running `sitegroup` process.
+pub struct Process {
+    child: Option<Child>,
+    pub stdout: Arc<Mutex<String>>,
+    pub stderr: Arc<Mutex<String>>,
+}
+
+impl Process {
+    pub fn spawn(args: &[&str], cwd: &Path) -> Process {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_sitegroup-e2e"))
+            .args(args)
+            .current_dir(cwd)
+            .env("SITEGROUP_LOG", "info")
+            .env_remove("SITEGROUP_DATABASE_URL")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("start sitegroup");
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let stderr = Arc::new(Mutex::new(String::new()));
+        for (pipe, sink) in [
+            (
+                Box::new(child.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+                stdout.clone(),
+            ),
+            (Box::new(child.stderr.take().unwrap()), stderr.clone()),
+        ] {
+            std::thread::spawn(move || {
+                for line in BufReader::new(pipe).lines() {
+                    let Ok(line) = line else { break };
+                    let mut s = sink.lock().unwrap();
+                    s.push_str(&line);
+                    s.push('\n');
+                }
+            });
+        }
+        Process {
+            child: Some(child),
+            stdout,
+            stderr,
+        }
+    }
+
+    pub fn pid(&self) -> u32 {
+        self.child.as_ref().unwrap().id()
+    }
+
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    pub fn stderr(&self) -> String {
+        self.stderr.lock().unwrap().clone()
+    }
+
+    /// Waits until stdout contains `needle`.
+    pub fn wait_stdout(&self, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            let out = self.stdout();
+            if out.contains(needle) {
+                return out;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} on stdout within {within:?}\nstdout:\n{out}\nstderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Sends `signal` (TERM, INT) and waits for the exit; returns how long it took.
+    pub fn stop_with(&mut self, signal: &str) -> (Duration, std::process::ExitStatus) {
+        let mut child = self.child.take().expect("process already stopped");
+        let started = Instant::now();
+        let status = Command::new("kill")
+            .arg(format!("-{signal}"))
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success(), "kill -{signal} failed");
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return (started.elapsed(), status);
+            }
+            if started.elapsed() > Duration::from_secs(20) {
+                let _ = child.kill();
+                panic!("process did not stop within 20 s of SIG{signal}");
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.child.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// The database a test runs against.
+pub struct TestDb {
+    /// `None`: SQLite in the data dir (the program's default).
+    pub url: Option<String>,
+    admin_url: Option<String>,
+    name: String,
+}
+
+impl TestDb {
+    pub async fn new() -> TestDb {
+        let Ok(base) = std::env::var("SITEGROUP_TEST_DATABASE_URL") else {
+            return TestDb {
+                url: None,
+                admin_url: None,
+                name: String::new(),
+            };
+        };
+        let name = format!("sg_e2e_{:016x}", rand_u64());
+        let db = Database::connect(&base).await.expect("connect to test database server");
+        db.execute_unprepared(&format!("CREATE DATABASE {name}"))
+            .await
+            .expect("create test database");
+        db.close().await.unwrap();
+        let (prefix, _) = base.rsplit_once('/').expect("database URL ends in /dbname");
+        TestDb {
+            url: Some(format!("{prefix}/{name}")),
+            admin_url: Some(base),
+            name,
+        }
+    }
+
+    /// The URL the program was given, or the SQLite file of `data_dir`.
+    pub fn effective_url(&self, data_dir: &Path) -> String {
+        self.url.clone().unwrap_or_else(|| {
+            format!("sqlite://{}?mode=rw", data_dir.join("sitegroup.db").display())
+        })
+    }
+
+    pub async fn drop_database(&self) {
+        if let Some(admin) = &self.admin_url {
+            if let Ok(db) = Database::connect(admin).await {
+                let _ = db
+                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
+                    .await;
+                let _ = db.close().await;
+            }
+        }
+    }
+}
+
+fn rand_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos(),
+    );
+    h.write_u32(std::process::id());
+    h.finish()
+}
+
+/// `sitegroup serve` with the demo group, plus an HTTP client that resolves every demo host
+/// to the gateway.
+pub struct Platform {
+    pub dir: tempfile::TempDir,
+    pub http: SocketAddr,
+    pub cms: SocketAddr,
+    pub process: Process,
+    pub db: TestDb,
+    pub admin_password: String,
+}
+
+impl Platform {
+    pub async fn start() -> Platform {
+        let dir = tempfile::tempdir().unwrap();
+        let db = TestDb::new().await;
+        let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let cms: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+        let data = dir.path().join("data");
+        let mut args = vec![
+            "serve".to_string(),
+            "--data-dir".into(),
+            data.display().to_string(),
+            "--http-listen".into(),
+            http.to_string(),
+            "--cms-listen".into(),
+            cms.to_string(),
+        ];
+        if let Some(url) = &db.url {
+            args.push("--database-url".into());
+            args.push(url.clone());
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let process = Process::spawn(&args, dir.path());
+        let out = process.wait_stdout("管理后台 Admin:", Duration::from_secs(60));
+        let admin_password = out
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("一次性密码 one-time password: "))
+            .expect("one-time password printed on first start")
+            .trim()
+            .to_string();
+        let platform = Platform {
+            dir,
+            http,
+            cms,
+            process,
+            db,
+            admin_password,
+        };
+        platform
+            .wait_for(PORTAL, "/", Duration::from_secs(30), |status, _| status == 200)
+            .await;
+        platform
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// A client that sends `host` requests to the gateway, with a cookie jar and no automatic
+    /// redirects.
+    pub fn client(&self) -> reqwest::Client {
+        client_for(self.http)
+    }
+
+    pub fn url(&self, host: &str, path: &str) -> String {
+        format!("http://{host}:{}{path}", self.http.port())
+    }
+
+    /// Polls `host` + `path` through the gateway until `ok(status, body)` or the deadline.
+    pub async fn wait_for(
+        &self,
+        host: &str,
+        path: &str,
+        within: Duration,
+        ok: impl Fn(u16, &str) -> bool,
+    ) -> (u16, String) {
+        wait_for(self.http, host, path, within, ok).await
+    }
+
+    pub async fn stop(mut self) {
+        let (took, status) = self.process.stop_with("TERM");
+        assert!(status.success(), "exit status {status}");
+        assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
+        self.db.drop_database().await;
+    }
+}
+
+pub fn client_for(gateway: SocketAddr) -> reqwest::Client {
+    let mut builder = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .timeout(Duration::from_secs(20))
+        .no_proxy();
+    for host in [PORTAL, EDU, ADMIN, "health.demo.localhost", "jiaoyu.demo.localhost", "unknown.example.localhost"] {
+        builder = builder.resolve(host, gateway);
+    }
+    builder.build().unwrap()
+}
+
+pub async fn wait_for(
+    gateway: SocketAddr,
+    host: &str,
+    path: &str,
+    within: Duration,
+    ok: impl Fn(u16, &str) -> bool,
+) -> (u16, String) {
+    let client = client_for(gateway);
+    let url = format!("http://{host}:{}{path}", gateway.port());
+    let deadline = Instant::now() + within;
+    let mut last = (0, String::new());
+    loop {
+        if let Ok(r) = client.get(&url).send().await {
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap_or_default();
+            if ok(status, &body) {
+                return (status, body);
+            }
+            last = (status, body);
+        }
+        assert!(
+            Instant::now() < deadline,
+            "{url} did not become ready within {within:?}; last answer {}: {}",
+            last.0,
+            last.1.chars().take(300).collect::<String>()
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// The value of `<input type="hidden" name="csrf" value="…">` in a page.
+pub fn csrf_of(html: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = html.find(marker).expect("page has a CSRF field") + marker.len();
+    let end = html[start..].find('"').unwrap() + start;
+    html[start..end].to_string()
+}
+
+pub fn location(r: &reqwest::Response) -> String {
+    r.headers()
+        .get(reqwest::header::LOCATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string()
+}
+
+/// Signs in as `admin` with the one-time password and sets a new password, as a newcomer
+/// would. Returns the CSRF token of the resulting session.
+pub async fn sign_in_first_time(p: &Platform, client: &reqwest::Client) -> String {
+    let r = client
+        .post(p.url(ADMIN, "/login"))
+        .form(&[("username", "admin"), ("password", p.admin_password.as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "login should redirect");
+    assert_eq!(location(&r), "/password", "one-time password must be changed first");
+    // Any other page sends the user back to the password change.
+    let r = client.get(p.url(ADMIN, "/")).send().await.unwrap();
+    assert_eq!(location(&r), "/password");
+    let page = client
+        .get(p.url(ADMIN, "/password"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let r = client
+        .post(p.url(ADMIN, "/password"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("current", p.admin_password.as_str()),
+            ("new_password", "Str0ng-新密码-2026"),
+            ("confirm", "Str0ng-新密码-2026"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "password change: {}", r.text().await.unwrap());
+    assert_eq!(location(&r), "/?notice=password");
+    let home = client
+        .get(p.url(ADMIN, "/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(home.contains("示范市教育局"), "site list after sign-in: {home}");
+    csrf_of(&home)
+}
