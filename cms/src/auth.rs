@@ -5,8 +5,8 @@
 //! database does not leak live sessions. Each session carries its own CSRF token, checked on
 //! every state-changing form.
 
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use chrono::{Duration, Utc};
 use rand::Rng;
 use rand::rngs::OsRng;
@@ -69,7 +69,8 @@ pub fn check_new_password(password: &str) -> Result<(), &'static str> {
     if password.chars().count() < 10 {
         return Err("新密码至少 10 个字符");
     }
-    if !password.chars().any(|c| c.is_alphabetic()) || !password.chars().any(|c| c.is_ascii_digit()) {
+    if !password.chars().any(|c| c.is_alphabetic()) || !password.chars().any(|c| c.is_ascii_digit())
+    {
         return Err("新密码须同时包含字母和数字");
     }
     Ok(())
@@ -84,7 +85,10 @@ pub struct Session {
 }
 
 /// Starts a session; returns the cookie value.
-pub async fn create_session(db: &impl ConnectionTrait, user_id: i32) -> Result<String, sea_orm::DbErr> {
+pub async fn create_session(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<String, sea_orm::DbErr> {
     let token = random_token();
     let now = Utc::now();
     user_session::ActiveModel {
@@ -102,7 +106,10 @@ pub async fn create_session(db: &impl ConnectionTrait, user_id: i32) -> Result<S
 }
 
 /// Looks up a session by cookie value, enforcing idle and absolute timeouts, and touches it.
-pub async fn lookup_session(db: &impl ConnectionTrait, token: &str) -> Result<Option<Session>, sea_orm::DbErr> {
+pub async fn lookup_session(
+    db: &impl ConnectionTrait,
+    token: &str,
+) -> Result<Option<Session>, sea_orm::DbErr> {
     let Some(row) = user_session::Entity::find()
         .filter(user_session::Column::TokenHash.eq(sha256_hex(token.as_bytes())))
         .one(db)
@@ -136,12 +143,17 @@ pub async fn lookup_session(db: &impl ConnectionTrait, token: &str) -> Result<Op
 
 /// Ends one session.
 pub async fn end_session(db: &impl ConnectionTrait, session_id: i32) -> Result<(), sea_orm::DbErr> {
-    user_session::Entity::delete_by_id(session_id).exec(db).await?;
+    user_session::Entity::delete_by_id(session_id)
+        .exec(db)
+        .await?;
     Ok(())
 }
 
 /// Ends every session of a user (password change).
-pub async fn end_all_sessions(db: &impl ConnectionTrait, user_id: i32) -> Result<(), sea_orm::DbErr> {
+pub async fn end_all_sessions(
+    db: &impl ConnectionTrait,
+    user_id: i32,
+) -> Result<(), sea_orm::DbErr> {
     user_session::Entity::delete_many()
         .filter(user_session::Column::UserId.eq(user_id))
         .exec(db)

@@ -100,8 +100,12 @@ pub fn main() -> ExitCode {
 }
 
 fn init_tracing() {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("SITEGROUP_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,pingora_core=warn,pingora_proxy=warn,sqlx=warn"));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("SITEGROUP_LOG").unwrap_or_else(|_| {
+            tracing_subscriber::EnvFilter::new(
+                "info,pingora_core=warn,pingora_proxy=warn,sqlx=warn",
+            )
+        });
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
@@ -203,7 +207,13 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
             },
         )?;
     }
-    print_banner(&banner, with_gateway.then_some(http_listen.as_str()), &admin_hosts, &cms_addr.to_string(), &token_path);
+    print_banner(
+        &banner,
+        with_gateway.then_some(http_listen.as_str()),
+        &admin_hosts,
+        &cms_addr.to_string(),
+        &token_path,
+    );
     sitegroup_gateway::run(pingora);
     println!("sitegroup 已停止 stopped");
     Ok(())
@@ -221,7 +231,11 @@ fn print_banner(
     match http_listen {
         Some(listen) => {
             let port = listen.rsplit_once(':').map(|(_, p)| p).unwrap_or("80");
-            let suffix = if port == "80" { String::new() } else { format!(":{port}") };
+            let suffix = if port == "80" {
+                String::new()
+            } else {
+                format!(":{port}")
+            };
             for (name, hosts) in &banner.sites {
                 if let Some(host) = hosts.first() {
                     out.push_str(&format!("  {name}: http://{host}{suffix}/\n"));
@@ -233,7 +247,10 @@ fn print_banner(
         }
         None => {
             out.push_str(&format!("  控制面 Control plane: http://{cms_addr}/\n"));
-            out.push_str(&format!("  网关令牌 Gateway token file: {}\n", token_path.display()));
+            out.push_str(&format!(
+                "  网关令牌 Gateway token file: {}\n",
+                token_path.display()
+            ));
         }
     }
     if let Some((user, password)) = &banner.first_admin {
@@ -280,7 +297,9 @@ fn gateway(file: FileConfig, args: GatewayArgs) -> anyhow::Result<()> {
             node,
         },
     )?;
-    println!("sitegroup 网关已启动 gateway is running on http://{http_listen}/ (control plane {control_plane})");
+    println!(
+        "sitegroup 网关已启动 gateway is running on http://{http_listen}/ (control plane {control_plane})"
+    );
     sitegroup_gateway::run(pingora);
     println!("sitegroup 网关已停止 gateway stopped");
     Ok(())
@@ -300,6 +319,8 @@ fn reset_password(
         db.close().await?;
         password
     })?;
-    println!("用户 {username} 的一次性密码 one-time password: {password}\n（首次登录后须修改 / must be changed at next login）");
+    println!(
+        "用户 {username} 的一次性密码 one-time password: {password}\n（首次登录后须修改 / must be changed at next login）"
+    );
     Ok(())
 }

@@ -16,9 +16,7 @@ use std::collections::{BTreeMap, HashMap};
 use anyhow::Context;
 use chrono::{DateTime, FixedOffset, Utc};
 use minijinja::{Value, context};
-use sea_orm::{
-    ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
-};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
 use serde::Serialize;
 use sitegroup_contract::store::write_atomic;
 
@@ -172,7 +170,11 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             "column.html",
             context! { site => site_ctx.clone(), column => Value::from_serialize(view), articles => items },
         )?;
-        pages.push((format!("{}index.html", view.url), html.clone(), body.into_bytes()));
+        pages.push((
+            format!("{}index.html", view.url),
+            html.clone(),
+            body.into_bytes(),
+        ));
     }
     let blocks: Vec<Value> = columns
         .iter()

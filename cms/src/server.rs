@@ -65,7 +65,9 @@ pub async fn prepare(opts: &CmsOptions) -> anyhow::Result<Banner> {
     let state = build_state(opts, db.clone()).await?;
     let mut first_admin = None;
     if seed::is_empty(&db).await? {
-        let seeded = seed::seed(&db).await.context("seeding the demo site group")?;
+        let seeded = seed::seed(&db)
+            .await
+            .context("seeding the demo site group")?;
         for id in &seeded.site_ids {
             crate::publish::publish_site(&state, *id)
                 .await
@@ -78,7 +80,11 @@ pub async fn prepare(opts: &CmsOptions) -> anyhow::Result<Banner> {
         .order_by_asc(site_hostname::Column::Id)
         .all(&db)
         .await?;
-    for s in site::Entity::find().order_by_asc(site::Column::Id).all(&db).await? {
+    for s in site::Entity::find()
+        .order_by_asc(site::Column::Id)
+        .all(&db)
+        .await?
+    {
         let hosts = hostnames
             .iter()
             .filter(|h| h.site_id == s.id)
@@ -162,6 +168,9 @@ mod tests {
             "postgres://app:***@db:5432/sg"
         );
         assert_eq!(redact("postgres://app@db/sg"), "postgres://app@db/sg");
-        assert_eq!(redact("sqlite:///tmp/x.db?mode=rwc"), "sqlite:///tmp/x.db?mode=rwc");
+        assert_eq!(
+            redact("sqlite:///tmp/x.db?mode=rwc"),
+            "sqlite:///tmp/x.db?mode=rwc"
+        );
     }
 }

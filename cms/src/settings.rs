@@ -99,9 +99,23 @@ mod tests {
         assert_eq!(c.data_dir.as_deref(), Some(Path::new("/var/lib/sitegroup")));
         assert_eq!(c.gateway.unwrap().node_name.as_deref(), Some("edge-1"));
         let err = FileConfig::parse("http_lisen = \"x\"").unwrap_err();
-        assert!(format!("{err:#}").contains("unknown field `http_lisen`"), "{err:#}");
+        assert!(
+            format!("{err:#}").contains("unknown field `http_lisen`"),
+            "{err:#}"
+        );
         let err = FileConfig::parse("admin_hosts = [\"Admin Host\"]").unwrap_err();
         assert!(format!("{err:#}").contains("admin_hosts"), "{err:#}");
+    }
+
+    /// The example configurations shipped in deploy/ stay valid.
+    #[test]
+    fn shipped_examples_parse() {
+        let main = FileConfig::parse(include_str!("../../deploy/sitegroup.example.toml")).unwrap();
+        assert_eq!(main.http_listen.as_deref(), Some("0.0.0.0:80"));
+        let edge = FileConfig::parse(include_str!("../../deploy/gateway.example.toml")).unwrap();
+        let gw = edge.gateway.unwrap();
+        assert_eq!(gw.node_name.as_deref(), Some("edge-1"));
+        assert!(gw.control_plane.is_some() && gw.token_file.is_some());
     }
 
     #[test]

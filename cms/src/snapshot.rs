@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, HashMap};
 
 use sea_orm::sea_query::Expr;
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, ColumnTrait};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use sitegroup_contract::config::{
     CONTRACT_VERSION, ConfigSnapshot, PublishedFile, Route, SiteConfig, Target,
 };
@@ -37,10 +37,7 @@ pub async fn bump_generation(db: &impl ConnectionTrait) -> Result<(), DbErr> {
 }
 
 /// Reads everything the gateways need. Runs in one read so the generation matches the content.
-pub async fn build(
-    db: &impl ConnectionTrait,
-    admin: &AdminRoute,
-) -> Result<ConfigSnapshot, DbErr> {
+pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<ConfigSnapshot, DbErr> {
     let generation = current_generation(db).await?;
     let sites = site::Entity::find()
         .order_by_asc(site::Column::Id)

@@ -27,9 +27,18 @@ impl Theme {
         env.set_formatter(html_formatter);
         for (name, source) in [
             ("base.html", include_str!("../../themes/default/base.html")),
-            ("index.html", include_str!("../../themes/default/index.html")),
-            ("column.html", include_str!("../../themes/default/column.html")),
-            ("article.html", include_str!("../../themes/default/article.html")),
+            (
+                "index.html",
+                include_str!("../../themes/default/index.html"),
+            ),
+            (
+                "column.html",
+                include_str!("../../themes/default/column.html"),
+            ),
+            (
+                "article.html",
+                include_str!("../../themes/default/article.html"),
+            ),
             ("404.html", include_str!("../../themes/default/404.html")),
         ] {
             env.add_template(name, source)?;
@@ -78,7 +87,8 @@ pub fn html_formatter(
             '\'' => "&#39;",
             _ => continue,
         };
-        out.write_str(&text[last..i]).map_err(minijinja::Error::from)?;
+        out.write_str(&text[last..i])
+            .map_err(minijinja::Error::from)?;
         out.write_str(replacement).map_err(minijinja::Error::from)?;
         last = i + 1;
     }

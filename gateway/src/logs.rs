@@ -82,7 +82,9 @@ impl LogSink {
             event.detail
         );
         if self.ship.try_send(event.clone()).is_err() {
-            tracing::warn!("security event shipping queue is full; event kept in the local log only");
+            tracing::warn!(
+                "security event shipping queue is full; event kept in the local log only"
+            );
         }
         let _ = self.lines.try_send(Line::Security(event));
     }

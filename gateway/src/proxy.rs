@@ -100,8 +100,14 @@ impl Gateway {
             ("x-request-id", ctx.request_id.clone()),
             ("cache-control", "no-store".to_string()),
         ];
-        self.respond(session, page.status(), "text/html; charset=utf-8", &extra, body)
-            .await
+        self.respond(
+            session,
+            page.status(),
+            "text/html; charset=utf-8",
+            &extra,
+            body,
+        )
+        .await
     }
 
     fn security_event(
@@ -168,8 +174,14 @@ impl Gateway {
                     ("cache-control", "no-cache".to_string()),
                     ("x-request-id", ctx.request_id.clone()),
                 ];
-                self.respond(session, status, &file.content_type, &extra, Bytes::from(bytes))
-                    .await
+                self.respond(
+                    session,
+                    status,
+                    &file.content_type,
+                    &extra,
+                    Bytes::from(bytes),
+                )
+                .await
             }
             Err(ObjectError::Tampered { expected, actual }) => {
                 self.security_event(
@@ -241,7 +253,8 @@ impl ProxyHttp for Gateway {
 
         let table = self.table.load();
         let Some(site) = table.site_for_host(&ctx.host).cloned() else {
-            self.respond_page(session, ctx, ErrorPage::UnknownHost).await?;
+            self.respond_page(session, ctx, ErrorPage::UnknownHost)
+                .await?;
             return Ok(true);
         };
         ctx.site = Some(site.clone());

@@ -83,7 +83,7 @@ impl RoutingTable {
                     },
                 })
                 .collect();
-            routes.sort_by(|a, b| b.prefix.len().cmp(&a.prefix.len()));
+            routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
             let compiled = Arc::new(Site {
                 id: site.id,
                 name: site.name.clone(),
@@ -255,17 +255,32 @@ mod tests {
             panic!("expected proxy route");
         };
         let picks: Vec<_> = (0..4).map(|_| pool.pick().to_string()).collect();
-        assert_eq!(picks, ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.1:80", "10.0.0.2:80"]);
+        assert_eq!(
+            picks,
+            ["10.0.0.1:80", "10.0.0.2:80", "10.0.0.1:80", "10.0.0.2:80"]
+        );
     }
 
     #[test]
     fn page_lookup() {
         let t = table();
         let site = t.site_for_host("www.demo.localhost").unwrap();
-        assert!(matches!(site.lookup_page("/"), PageLookup::Found("/index.html", _)));
-        assert!(matches!(site.lookup_page("/news/"), PageLookup::Found("/news/index.html", _)));
-        assert_eq!(site.lookup_page("/news"), PageLookup::RedirectToDir("/news/".into()));
-        assert!(matches!(site.lookup_page("/news/1.html"), PageLookup::Found(..)));
+        assert!(matches!(
+            site.lookup_page("/"),
+            PageLookup::Found("/index.html", _)
+        ));
+        assert!(matches!(
+            site.lookup_page("/news/"),
+            PageLookup::Found("/news/index.html", _)
+        ));
+        assert_eq!(
+            site.lookup_page("/news"),
+            PageLookup::RedirectToDir("/news/".into())
+        );
+        assert!(matches!(
+            site.lookup_page("/news/1.html"),
+            PageLookup::Found(..)
+        ));
         assert_eq!(site.lookup_page("/nope"), PageLookup::NotFound);
         assert!(site.not_found_page().is_none());
     }

@@ -158,8 +158,7 @@ impl ConfigSync {
             path: self.last_good.clone(),
             source,
         })?;
-        self.table
-            .store(Arc::new(RoutingTable::compile(&snapshot)));
+        self.table.store(Arc::new(RoutingTable::compile(&snapshot)));
         Ok(Some(snapshot.generation))
     }
 
@@ -193,8 +192,8 @@ impl ConfigSync {
         Ok(())
     }
 
-    /// Sends queued security events. Events that cannot be delivered are put back in front of
-    /// the queue's next batch, up to the queue's capacity.
+    /// Sends queued security events, at most [`SHIP_BATCH`] per request. Events that cannot be
+    /// delivered stay in `pending` (bounded by the queue's capacity) for the next round.
     async fn ship_events(&self, pending: &mut Vec<SecurityEvent>) {
         {
             let mut rx = self.events.lock().await;
@@ -205,26 +204,37 @@ impl ConfigSync {
                 }
             }
         }
-        if pending.is_empty() {
-            return;
-        }
-        let batch = EventBatch {
-            events: pending.clone(),
-        };
-        let result = self
-            .client
-            .post(self.url("/internal/v1/events"))
-            .bearer_auth(&self.control_plane.token)
-            .json(&batch)
-            .send()
-            .await;
-        match result {
-            Ok(r) if r.status().is_success() => pending.clear(),
-            Ok(r) => tracing::warn!("log intake answered {}; will retry", r.status()),
-            Err(e) => tracing::debug!("log intake unreachable: {e}; will retry"),
+        while !pending.is_empty() {
+            let n = pending.len().min(SHIP_BATCH);
+            let batch = EventBatch {
+                events: pending[..n].to_vec(),
+            };
+            let result = self
+                .client
+                .post(self.url("/internal/v1/events"))
+                .bearer_auth(&self.control_plane.token)
+                .json(&batch)
+                .send()
+                .await;
+            match result {
+                Ok(r) if r.status().is_success() => {
+                    pending.drain(..n);
+                }
+                Ok(r) => {
+                    tracing::warn!("log intake answered {}; will retry", r.status());
+                    return;
+                }
+                Err(e) => {
+                    tracing::debug!("log intake unreachable: {e}; will retry");
+                    return;
+                }
+            }
         }
     }
 }
+
+/// Security events per intake request (keeps each request well under the intake's body limit).
+pub const SHIP_BATCH: usize = 500;
 
 #[async_trait]
 impl BackgroundService for ConfigSync {

@@ -32,5 +32,8 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
 
 /// The default database: SQLite in the data dir.
 pub fn sqlite_url(data_dir: &std::path::Path) -> String {
-    format!("sqlite://{}?mode=rwc", data_dir.join("sitegroup.db").display())
+    format!(
+        "sqlite://{}?mode=rwc",
+        data_dir.join("sitegroup.db").display()
+    )
 }

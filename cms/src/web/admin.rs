@@ -111,7 +111,11 @@ async fn login(
         Some(user) if ok && !user.disabled => {
             tracing::info!(user = %user.username, "login succeeded");
             let token = auth::create_session(&state.db, user.id).await?;
-            let to = if user.must_change_password { "/password" } else { "/" };
+            let to = if user.must_change_password {
+                "/password"
+            } else {
+                "/"
+            };
             Ok(redirect_with_cookie(to, session_cookie(&token, &headers)))
         }
         _ => {
@@ -138,7 +142,8 @@ async fn logout(
 ) -> AppResult<Response> {
     s.check_csrf(&form.csrf)?;
     auth::end_session(&state.db, s.session_id).await?;
-    let clear = HeaderValue::from_static("sg_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
+    let clear =
+        HeaderValue::from_static("sg_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0");
     Ok(redirect_with_cookie("/login", clear))
 }
 
@@ -154,7 +159,11 @@ async fn password_page(
     State(state): State<SharedState>,
     AuthedAnyState(s): AuthedAnyState,
 ) -> AppResult<Html<String>> {
-    render(&state, "password.html", context! { user => user_ctx(&s), csrf => s.csrf })
+    render(
+        &state,
+        "password.html",
+        context! { user => user_ctx(&s), csrf => s.csrf },
+    )
 }
 
 async fn change_password(
@@ -202,7 +211,10 @@ async fn change_password(
     let token = auth::create_session(&txn, s.user.id).await?;
     txn.commit().await?;
     tracing::info!(user = %s.user.username, "password changed");
-    Ok(redirect_with_cookie("/?notice=password", session_cookie(&token, &headers)))
+    Ok(redirect_with_cookie(
+        "/?notice=password",
+        session_cookie(&token, &headers),
+    ))
 }
 
 // ---- sites -------------------------------------------------------------------------------
@@ -227,7 +239,11 @@ async fn site_for(state: &SharedState, s: &Session, id: i32) -> AppResult<site::
         .await?
         .ok_or(AppError::NotFound)?;
     let allowed = s.user.platform_role == "sysadmin" || s.user.org_id == Some(site.org_id);
-    if allowed { Ok(site) } else { Err(AppError::NotFound) }
+    if allowed {
+        Ok(site)
+    } else {
+        Err(AppError::NotFound)
+    }
 }
 
 async fn hostnames_of(state: &SharedState, site_id: i32) -> AppResult<Vec<String>> {
@@ -290,7 +306,10 @@ async fn site_page_inner(
         .order_by_desc(article::Column::Id)
         .all(&state.db)
         .await?;
-    let revision_ids: Vec<i32> = articles.iter().filter_map(|a| a.current_revision_id).collect();
+    let revision_ids: Vec<i32> = articles
+        .iter()
+        .filter_map(|a| a.current_revision_id)
+        .collect();
     let titles: HashMap<i32, String> = article_revision::Entity::find()
         .filter(article_revision::Column::Id.is_in(revision_ids))
         .all(&state.db)
@@ -330,7 +349,10 @@ async fn site_page_inner(
 }
 
 fn status_label(a: &article::Model) -> &'static str {
-    match (a.status.as_str(), a.published_revision_id == a.current_revision_id) {
+    match (
+        a.status.as_str(),
+        a.published_revision_id == a.current_revision_id,
+    ) {
         ("published", true) => "已发布",
         ("published", false) => "已发布（有未发布的修改）",
         _ => "草稿",
@@ -392,8 +414,15 @@ async fn save_hostnames(
     }
     if !problems.is_empty() {
         // Nothing is saved; the form comes back with what was typed and every problem.
-        let page =
-            site_page_inner(&state, &s, site, None, Some(problems.join(" ")), Some(wanted)).await?;
+        let page = site_page_inner(
+            &state,
+            &s,
+            site,
+            None,
+            Some(problems.join(" ")),
+            Some(wanted),
+        )
+        .await?;
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let txn = state.db.begin().await?;
@@ -544,7 +573,11 @@ fn validate_article(form: &ArticleForm, columns: &[site_column::Model]) -> Resul
     if form.body.len() > 2 * 1024 * 1024 {
         problems.push("正文不能超过 2 MB。");
     }
-    if problems.is_empty() { Ok(()) } else { Err(problems.join(" ")) }
+    if problems.is_empty() {
+        Ok(())
+    } else {
+        Err(problems.join(" "))
+    }
 }
 
 fn form_value(form: &ArticleForm) -> Value {
@@ -630,12 +663,24 @@ async fn create_article(
     let site = site_for(&state, &s, id).await?;
     let columns = columns_of(&state, site.id).await?;
     if let Err(msg) = validate_article(&form, &columns) {
-        let page =
-            article_page(&state, &s, &site, &columns, None, form_value(&form), None, Some(msg))?;
+        let page = article_page(
+            &state,
+            &s,
+            &site,
+            &columns,
+            None,
+            form_value(&form),
+            None,
+            Some(msg),
+        )?;
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let article_id = save_article(&state, &s, &site, None, &form).await?;
-    let notice = if form.action == "publish" { "published" } else { "saved" };
+    let notice = if form.action == "publish" {
+        "published"
+    } else {
+        "saved"
+    };
     Ok(Redirect::to(&format!("/articles/{article_id}?notice={notice}")).into_response())
 }
 
@@ -661,7 +706,11 @@ async fn edit_article(
     let (article, site) = load_article(&state, &s, id).await?;
     let columns = columns_of(&state, site.id).await?;
     let revision = match article.current_revision_id {
-        Some(rid) => article_revision::Entity::find_by_id(rid).one(&state.db).await?,
+        Some(rid) => {
+            article_revision::Entity::find_by_id(rid)
+                .one(&state.db)
+                .await?
+        }
         None => None,
     };
     let form = match &revision {
@@ -669,9 +718,14 @@ async fn edit_article(
             title => r.title.clone(), source => r.source.clone(), author => r.author.clone(),
             body => r.body.clone(), column_id => article.column_id,
         },
-        None => context! { title => "", source => "", author => "", body => "", column_id => article.column_id },
+        None => {
+            context! { title => "", source => "", author => "", body => "", column_id => article.column_id }
+        }
     };
-    let url = match (article.status.as_str(), columns.iter().find(|c| c.id == article.column_id)) {
+    let url = match (
+        article.status.as_str(),
+        columns.iter().find(|c| c.id == article.column_id),
+    ) {
         ("published", Some(c)) => {
             let host = hostnames_of(&state, site.id).await?.into_iter().next();
             host.map(|h| format!("//{h}{}", publish::article_path(c, article.id)))
@@ -679,7 +733,16 @@ async fn edit_article(
         _ => None,
     };
     let view = context! { id => article.id, status => status_label(&article), url };
-    article_page(&state, &s, &site, &columns, Some(view), form, notice(&q), None)
+    article_page(
+        &state,
+        &s,
+        &site,
+        &columns,
+        Some(view),
+        form,
+        notice(&q),
+        None,
+    )
 }
 
 async fn update_article(
@@ -694,12 +757,23 @@ async fn update_article(
     if let Err(msg) = validate_article(&form, &columns) {
         let view = context! { id => article.id, status => status_label(&article) };
         let page = article_page(
-            &state, &s, &site, &columns, Some(view), form_value(&form), None, Some(msg),
+            &state,
+            &s,
+            &site,
+            &columns,
+            Some(view),
+            form_value(&form),
+            None,
+            Some(msg),
         )?;
         return Ok((axum::http::StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let article_id = save_article(&state, &s, &site, Some(article), &form).await?;
-    let notice = if form.action == "publish" { "published" } else { "saved" };
+    let notice = if form.action == "publish" {
+        "published"
+    } else {
+        "saved"
+    };
     Ok(Redirect::to(&format!("/articles/{article_id}?notice={notice}")).into_response())
 }
 
@@ -709,7 +783,10 @@ mod tests {
 
     #[test]
     fn bodies_are_sanitised_or_paragraphed() {
-        assert_eq!(clean_body("第一段\n\n第二段\n第三行"), "<p>第一段</p><p>第二段<br>第三行</p>");
+        assert_eq!(
+            clean_body("第一段\n\n第二段\n第三行"),
+            "<p>第一段</p><p>第二段<br>第三行</p>"
+        );
         assert_eq!(clean_body("a & b\n\nc"), "<p>a &amp; b</p><p>c</p>");
         let cleaned = clean_body("<p onclick=\"x()\">正文</p><script>alert(1)</script>");
         assert_eq!(cleaned, "<p>正文</p>");

@@ -64,9 +64,8 @@ async fn config(State(state): State<SharedState>, headers: HeaderMap) -> AppResu
                 let txn = state.db.begin().await?;
                 let snap = snapshot::build(&txn, &state.admin).await?;
                 txn.commit().await?;
-                let body = Arc::new(
-                    serde_json::to_vec(&snap).map_err(|e| AppError::Internal(e.into()))?,
-                );
+                let body =
+                    Arc::new(serde_json::to_vec(&snap).map_err(|e| AppError::Internal(e.into()))?);
                 let built = i64::try_from(snap.generation).unwrap_or(generation);
                 *cache = Some((built, body.clone()));
                 body
@@ -75,7 +74,10 @@ async fn config(State(state): State<SharedState>, headers: HeaderMap) -> AppResu
     };
     let mut response = (*body).clone().into_response();
     let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/json"),
+    );
     if let Ok(v) = HeaderValue::from_str(&etag) {
         headers.insert(header::ETAG, v);
     }
@@ -94,7 +96,10 @@ async fn object(
         .map_err(|e| AppError::Internal(e.into()))?;
     match read {
         Ok(bytes) => Ok((
-            [(header::CONTENT_TYPE, HeaderValue::from_static("application/octet-stream"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/octet-stream"),
+            )],
             bytes,
         )
             .into_response()),
@@ -117,19 +122,22 @@ async fn events(
         return Ok(StatusCode::NO_CONTENT);
     }
     let now = chrono::Utc::now();
-    let rows = batch.events.into_iter().map(|e| security_event::ActiveModel {
-        received_at: Set(now),
-        occurred_at: Set(e.time),
-        kind: Set(e.kind.as_str().to_string()),
-        node: Set(e.node),
-        request_id: Set(e.request_id),
-        site_id: Set(e.site_id.and_then(|id| i32::try_from(id).ok())),
-        host: Set(e.host),
-        path: Set(e.path),
-        client_ip: Set(e.client_ip),
-        detail: Set(e.detail),
-        ..Default::default()
-    });
+    let rows = batch
+        .events
+        .into_iter()
+        .map(|e| security_event::ActiveModel {
+            received_at: Set(now),
+            occurred_at: Set(e.time),
+            kind: Set(e.kind.as_str().to_string()),
+            node: Set(e.node),
+            request_id: Set(e.request_id),
+            site_id: Set(e.site_id.and_then(|id| i32::try_from(id).ok())),
+            host: Set(e.host),
+            path: Set(e.path),
+            client_ip: Set(e.client_ip),
+            detail: Set(e.detail),
+            ..Default::default()
+        });
     security_event::Entity::insert_many(rows)
         .exec(&state.db)
         .await?;

@@ -29,8 +29,14 @@ pub fn app(state: SharedState) -> Router {
 async fn admin_css() -> impl IntoResponse {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("max-age=3600")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("max-age=3600"),
+            ),
         ],
         include_str!("../../templates/admin/admin.css"),
     )
@@ -41,12 +47,27 @@ pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::E
     let mut env = minijinja::Environment::new();
     env.set_formatter(crate::theme::html_formatter);
     for (name, source) in [
-        ("layout.html", include_str!("../../templates/admin/layout.html")),
-        ("login.html", include_str!("../../templates/admin/login.html")),
-        ("password.html", include_str!("../../templates/admin/password.html")),
-        ("sites.html", include_str!("../../templates/admin/sites.html")),
+        (
+            "layout.html",
+            include_str!("../../templates/admin/layout.html"),
+        ),
+        (
+            "login.html",
+            include_str!("../../templates/admin/login.html"),
+        ),
+        (
+            "password.html",
+            include_str!("../../templates/admin/password.html"),
+        ),
+        (
+            "sites.html",
+            include_str!("../../templates/admin/sites.html"),
+        ),
         ("site.html", include_str!("../../templates/admin/site.html")),
-        ("article.html", include_str!("../../templates/admin/article.html")),
+        (
+            "article.html",
+            include_str!("../../templates/admin/article.html"),
+        ),
     ] {
         env.add_template(name, source)?;
     }

@@ -87,7 +87,11 @@ pub struct InvalidSnapshot {
 
 impl fmt::Display for InvalidSnapshot {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid configuration snapshot: {}", self.problems.join("; "))
+        write!(
+            f,
+            "invalid configuration snapshot: {}",
+            self.problems.join("; ")
+        )
     }
 }
 
@@ -143,7 +147,10 @@ impl ConfigSnapshot {
                     ));
                 }
                 if !prefixes.insert(route.path_prefix.as_str()) {
-                    problems.push(format!("{at}: route prefix {:?} repeated", route.path_prefix));
+                    problems.push(format!(
+                        "{at}: route prefix {:?} repeated",
+                        route.path_prefix
+                    ));
                 }
                 for deny in &route.deny_prefixes {
                     if !deny.starts_with('/') {
@@ -269,7 +276,10 @@ mod tests {
 
     #[test]
     fn good_snapshot_passes_and_round_trips() {
-        let snap = snapshot(vec![site(1, "www.demo.localhost"), site(2, "*.demo.localhost")]);
+        let snap = snapshot(vec![
+            site(1, "www.demo.localhost"),
+            site(2, "*.demo.localhost"),
+        ]);
         assert_eq!(snap.validate(), Ok(()));
         let json = serde_json::to_string(&snap).unwrap();
         let back: ConfigSnapshot = serde_json::from_str(&json).unwrap();
@@ -315,7 +325,8 @@ mod tests {
 
     #[test]
     fn unknown_fields_are_rejected() {
-        let json = r#"{"contract_version":1,"generation":1,"generated_at":"","sites":[],"extra":1}"#;
+        let json =
+            r#"{"contract_version":1,"generation":1,"generated_at":"","sites":[],"extra":1}"#;
         let err = serde_json::from_str::<ConfigSnapshot>(json).unwrap_err();
         assert!(err.to_string().contains("unknown field `extra`"), "{err}");
     }

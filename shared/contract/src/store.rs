@@ -138,7 +138,10 @@ mod tests {
         let hash = store.put("<h1>示范市</h1>".as_bytes()).unwrap();
         assert!(is_sha256_hex(&hash));
         assert!(store.contains(&hash));
-        assert_eq!(store.read_verified(&hash).unwrap(), "<h1>示范市</h1>".as_bytes());
+        assert_eq!(
+            store.read_verified(&hash).unwrap(),
+            "<h1>示范市</h1>".as_bytes()
+        );
         // Storing the same content again changes nothing.
         assert_eq!(store.put("<h1>示范市</h1>".as_bytes()).unwrap(), hash);
 

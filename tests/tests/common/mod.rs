@@ -152,7 +152,9 @@ impl TestDb {
             };
         };
         let name = format!("sg_e2e_{:016x}", rand_u64());
-        let db = Database::connect(&base).await.expect("connect to test database server");
+        let db = Database::connect(&base)
+            .await
+            .expect("connect to test database server");
         db.execute_unprepared(&format!("CREATE DATABASE {name}"))
             .await
             .expect("create test database");
@@ -168,18 +170,24 @@ impl TestDb {
     /// The URL the program was given, or the SQLite file of `data_dir`.
     pub fn effective_url(&self, data_dir: &Path) -> String {
         self.url.clone().unwrap_or_else(|| {
-            format!("sqlite://{}?mode=rw", data_dir.join("sitegroup.db").display())
+            format!(
+                "sqlite://{}?mode=rw",
+                data_dir.join("sitegroup.db").display()
+            )
         })
     }
 
     pub async fn drop_database(&self) {
-        if let Some(admin) = &self.admin_url {
-            if let Ok(db) = Database::connect(admin).await {
-                let _ = db
-                    .execute_unprepared(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                    .await;
-                let _ = db.close().await;
-            }
+        if let Some(admin) = &self.admin_url
+            && let Ok(db) = Database::connect(admin).await
+        {
+            let _ = db
+                .execute_unprepared(&format!(
+                    "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                    self.name
+                ))
+                .await;
+            let _ = db.close().await;
         }
     }
 }
@@ -246,8 +254,15 @@ impl Platform {
             admin_password,
         };
         platform
-            .wait_for(PORTAL, "/", Duration::from_secs(30), |status, _| status == 200)
+            .wait_for(PORTAL, "/", Duration::from_secs(30), |status, _| {
+                status == 200
+            })
             .await;
+        // The database under test is the one in use: no SQLite file appears beside PostgreSQL.
+        assert_eq!(
+            platform.data_dir().join("sitegroup.db").exists(),
+            platform.db.url.is_none()
+        );
         platform
     }
 
@@ -290,7 +305,14 @@ pub fn client_for(gateway: SocketAddr) -> reqwest::Client {
         .redirect(reqwest::redirect::Policy::none())
         .timeout(Duration::from_secs(20))
         .no_proxy();
-    for host in [PORTAL, EDU, ADMIN, "health.demo.localhost", "jiaoyu.demo.localhost", "unknown.example.localhost"] {
+    for host in [
+        PORTAL,
+        EDU,
+        ADMIN,
+        "health.demo.localhost",
+        "jiaoyu.demo.localhost",
+        "unknown.example.localhost",
+    ] {
         builder = builder.resolve(host, gateway);
     }
     builder.build().unwrap()
@@ -347,12 +369,19 @@ pub fn location(r: &reqwest::Response) -> String {
 pub async fn sign_in_first_time(p: &Platform, client: &reqwest::Client) -> String {
     let r = client
         .post(p.url(ADMIN, "/login"))
-        .form(&[("username", "admin"), ("password", p.admin_password.as_str())])
+        .form(&[
+            ("username", "admin"),
+            ("password", p.admin_password.as_str()),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(r.status(), 303, "login should redirect");
-    assert_eq!(location(&r), "/password", "one-time password must be changed first");
+    assert_eq!(
+        location(&r),
+        "/password",
+        "one-time password must be changed first"
+    );
     // Any other page sends the user back to the password change.
     let r = client.get(p.url(ADMIN, "/")).send().await.unwrap();
     assert_eq!(location(&r), "/password");
@@ -376,7 +405,12 @@ pub async fn sign_in_first_time(p: &Platform, client: &reqwest::Client) -> Strin
         .send()
         .await
         .unwrap();
-    assert_eq!(r.status(), 303, "password change: {}", r.text().await.unwrap());
+    assert_eq!(
+        r.status(),
+        303,
+        "password change: {}",
+        r.text().await.unwrap()
+    );
     assert_eq!(location(&r), "/?notice=password");
     let home = client
         .get(p.url(ADMIN, "/"))
@@ -386,6 +420,9 @@ pub async fn sign_in_first_time(p: &Platform, client: &reqwest::Client) -> Strin
         .text()
         .await
         .unwrap();
-    assert!(home.contains("示范市教育局"), "site list after sign-in: {home}");
+    assert!(
+        home.contains("示范市教育局"),
+        "site list after sign-in: {home}"
+    );
     csrf_of(&home)
 }
