@@ -1,0 +1,189 @@
+//! The compiled rule set ([`Engine`]) and its configuration. An engine is immutable and
+//! shared (`Arc`) by every transaction; loading a new rule set builds a new engine, so a
+//! failed load leaves the running one untouched.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::actions::Disruptive;
+use crate::rule::Entry;
+use crate::seclang::{self, ParseError};
+use crate::transaction::Transaction;
+use crate::transformations::Transformation;
+
+/// `SecRuleEngine`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EngineMode {
+    On,
+    DetectionOnly,
+    Off,
+}
+
+impl EngineMode {
+    pub fn parse(v: &str) -> Result<EngineMode, String> {
+        match v.trim().to_ascii_lowercase().as_str() {
+            "on" => Ok(EngineMode::On),
+            "detectiononly" => Ok(EngineMode::DetectionOnly),
+            "off" => Ok(EngineMode::Off),
+            other => Err(format!(
+                "expected On, DetectionOnly or Off, got {other:?}"
+            )),
+        }
+    }
+}
+
+/// What happens to a body beyond the inspection limit (`SecRequestBodyLimitAction`,
+/// `SecResponseBodyLimitAction`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LimitAction {
+    /// Reject the request (413) / response (500).
+    Reject,
+    /// Inspect the part within the limit, let the rest through, record `INBOUND_DATA_ERROR`.
+    ProcessPartial,
+}
+
+/// Settings from the configuration directives.
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub mode: EngineMode,
+    pub request_body_access: bool,
+    pub request_body_limit: usize,
+    pub request_body_no_files_limit: usize,
+    pub request_body_limit_action: LimitAction,
+    pub response_body_access: bool,
+    pub response_body_limit: usize,
+    pub response_body_limit_action: LimitAction,
+    pub response_body_mime_types: Vec<String>,
+    pub arguments_limit: usize,
+    pub component_signatures: Vec<String>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            mode: EngineMode::On,
+            request_body_access: true,
+            request_body_limit: 13_107_200,
+            request_body_no_files_limit: 131_072,
+            request_body_limit_action: LimitAction::Reject,
+            response_body_access: false,
+            response_body_limit: 524_288,
+            response_body_limit_action: LimitAction::ProcessPartial,
+            response_body_mime_types: vec!["text/plain".into(), "text/html".into()],
+            arguments_limit: 1000,
+            component_signatures: Vec::new(),
+        }
+    }
+}
+
+/// `SecDefaultAction` for one phase.
+#[derive(Debug, Clone)]
+pub struct DefaultAction {
+    pub disruptive: Disruptive,
+    pub status: Option<u16>,
+    pub log: bool,
+    pub transformations: Vec<Transformation>,
+}
+
+impl Default for DefaultAction {
+    fn default() -> Self {
+        DefaultAction {
+            disruptive: Disruptive::Pass,
+            status: None,
+            log: true,
+            transformations: Vec::new(),
+        }
+    }
+}
+
+/// A compiled rule set.
+#[derive(Debug)]
+pub struct RuleSet {
+    pub config: Config,
+    /// Phases 1–5 at indexes 0–4.
+    pub(crate) phases: [Vec<Entry>; 5],
+    pub(crate) defaults: [DefaultAction; 5],
+    /// Per phase: marker name → index of the marker entry.
+    pub(crate) markers: [HashMap<String, usize>; 5],
+}
+
+impl RuleSet {
+    pub(crate) fn new(
+        config: Config,
+        phases: [Vec<Entry>; 5],
+        defaults: [DefaultAction; 5],
+    ) -> RuleSet {
+        let markers = std::array::from_fn(|p| {
+            phases[p]
+                .iter()
+                .enumerate()
+                .filter_map(|(i, e)| match e {
+                    Entry::Marker(m) => Some((m.clone(), i)),
+                    Entry::Rule(_) => None,
+                })
+                .collect()
+        });
+        RuleSet {
+            config,
+            phases,
+            defaults,
+            markers,
+        }
+    }
+
+    /// Number of rules (chains count once).
+    pub fn rule_count(&self) -> usize {
+        self.phases
+            .iter()
+            .flatten()
+            .filter(|e| matches!(e, Entry::Rule(_)))
+            .count()
+    }
+
+    /// Every rule id, in load order per phase.
+    pub fn rule_ids(&self) -> Vec<u32> {
+        self.phases
+            .iter()
+            .flatten()
+            .filter_map(|e| match e {
+                Entry::Rule(r) if r.id != 0 => Some(r.id),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// The WAF engine: a compiled rule set, cheap to clone and share between threads.
+#[derive(Debug, Clone)]
+pub struct Engine {
+    pub(crate) rules: Arc<RuleSet>,
+}
+
+impl Engine {
+    /// Compiles SecLang text (`file` names it in error messages; `Include` and data files are
+    /// resolved against the current directory).
+    pub fn from_text(text: &str, file: &str) -> Result<Engine, ParseError> {
+        let mut b = seclang::Builder::new();
+        b.load_text(text, file, Path::new("."))?;
+        Ok(b.build())
+    }
+
+    /// Compiles a list of files in order.
+    pub fn from_files<P: AsRef<Path>>(files: &[P]) -> Result<Engine, ParseError> {
+        let mut b = seclang::Builder::new();
+        for f in files {
+            b.load_file(f.as_ref())?;
+        }
+        Ok(b.build())
+    }
+
+    pub fn rules(&self) -> &RuleSet {
+        &self.rules
+    }
+
+    /// Starts a transaction.
+    pub fn transaction(&self) -> Transaction {
+        Transaction::new(self.rules.clone())
+    }
+}

@@ -1,0 +1,35 @@
+//! A SecLang-compatible web application firewall engine, able to run the OWASP Core Rule Set.
+//!
+//! The crate knows nothing of any HTTP library: callers feed a [`Transaction`] bytes and call
+//! one `process_*` method per phase, each returning an optional [`Interruption`].
+//!
+//! ```
+//! use sitegroup_waf::Engine;
+//! let engine = Engine::from_text(
+//!     r#"SecRule ARGS "@rx (?i)<script" "id:1,phase:1,deny,status:403,msg:'XSS'""#,
+//!     "inline.conf",
+//! ).unwrap();
+//! let mut tx = engine.transaction();
+//! tx.process_uri(b"GET", b"/?q=<script>", b"HTTP/1.1");
+//! let stop = tx.process_request_headers().unwrap();
+//! assert_eq!((stop.status, stop.rule_id), (403, 1));
+//! ```
+//!
+//! Module names follow SecLang's own nouns: [`seclang`] (reading rule files), [`variables`],
+//! [`operators`], [`transformations`], [`actions`], [`body`] (request-body processors).
+
+pub mod actions;
+pub mod body;
+mod engine;
+mod macros;
+pub mod operators;
+mod prefilter;
+mod rule;
+pub mod seclang;
+mod transaction;
+pub mod transformations;
+pub mod variables;
+
+pub use engine::{Config, Engine, EngineMode, LimitAction, RuleSet};
+pub use seclang::ParseError;
+pub use transaction::{InterruptAction, Interruption, MatchedRule, Transaction};

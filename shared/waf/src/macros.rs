@@ -1,0 +1,120 @@
+//! Macro expansion: `%{tx.anomaly_score}`, `%{MATCHED_VAR}`, `%{REQUEST_HEADERS.host}`,
+//! `%{rule.id}` inside action and operator arguments. Parsed once, when the rule is compiled.
+
+use std::borrow::Cow;
+
+use crate::transaction::Transaction;
+use crate::variables::{Selector, Target, Variable, collect};
+
+#[derive(Debug, Clone)]
+enum Part {
+    Lit(Vec<u8>),
+    Var(Target),
+}
+
+/// A string with `%{…}` references.
+#[derive(Debug, Clone)]
+pub struct Macro {
+    parts: Vec<Part>,
+}
+
+impl Macro {
+    /// Parses `text`. A `%{…}` that names no known variable stays literal text, as in
+    /// ModSecurity.
+    pub fn parse(text: &str) -> Result<Macro, String> {
+        let mut parts = Vec::new();
+        let mut lit = Vec::new();
+        let mut rest = text;
+        while let Some(start) = rest.find("%{") {
+            let Some(len) = rest[start + 2..].find('}') else {
+                break;
+            };
+            let inner = &rest[start + 2..start + 2 + len];
+            lit.extend_from_slice(&rest.as_bytes()[..start]);
+            match parse_reference(inner) {
+                Some(target) => {
+                    if !lit.is_empty() {
+                        parts.push(Part::Lit(std::mem::take(&mut lit)));
+                    }
+                    parts.push(Part::Var(target));
+                }
+                None => lit.extend_from_slice(&rest.as_bytes()[start..start + 3 + len]),
+            }
+            rest = &rest[start + 3 + len..];
+        }
+        lit.extend_from_slice(rest.as_bytes());
+        if !lit.is_empty() {
+            parts.push(Part::Lit(lit));
+        }
+        Ok(Macro { parts })
+    }
+
+    /// The text, when it has no references.
+    pub fn literal(&self) -> Option<&[u8]> {
+        match self.parts.as_slice() {
+            [] => Some(b""),
+            [Part::Lit(l)] => Some(l),
+            _ => None,
+        }
+    }
+
+    pub fn expand<'t>(&'t self, tx: &'t Transaction) -> Cow<'t, [u8]> {
+        if let Some(l) = self.literal() {
+            return Cow::Borrowed(l);
+        }
+        let mut out = Vec::new();
+        for part in &self.parts {
+            match part {
+                Part::Lit(l) => out.extend_from_slice(l),
+                Part::Var(t) => {
+                    let mut values = Vec::new();
+                    collect(tx, t, &|_, _| false, &mut values);
+                    if let Some(v) = values.first() {
+                        out.extend_from_slice(&v.value);
+                    }
+                }
+            }
+        }
+        Cow::Owned(out)
+    }
+
+    pub fn expand_string(&self, tx: &Transaction) -> String {
+        String::from_utf8_lossy(&self.expand(tx)).into_owned()
+    }
+}
+
+/// `tx.score`, `MATCHED_VAR`, `request_headers.host`, `rule.id`.
+fn parse_reference(inner: &str) -> Option<Target> {
+    let (name, key) = match inner.split_once('.') {
+        Some((n, k)) => (n, Some(k)),
+        None => (inner, None),
+    };
+    let variable = Variable::by_name(name.trim())?;
+    let selector = match key {
+        Some(k) if variable.is_collection() => Selector::Key(k.trim().as_bytes().to_ascii_lowercase()),
+        Some(_) => return None,
+        None => Selector::All,
+    };
+    Some(Target {
+        variable,
+        selector,
+        count: false,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literal_and_references() {
+        let m = Macro::parse("a %{tx.x} b %{nope} c %{MATCHED_VAR}").unwrap();
+        assert!(m.literal().is_none());
+        assert_eq!(m.parts.len(), 4);
+        assert_eq!(Macro::parse("plain").unwrap().literal(), Some(&b"plain"[..]));
+        assert_eq!(
+            Macro::parse("%{unterminated").unwrap().literal(),
+            Some(&b"%{unterminated"[..])
+        );
+    }
+}

@@ -1,0 +1,24 @@
+//! `@beginsWith`: the input starts with the (macro-expanded) parameter.
+//!
+//! `SecRule REQUEST_LINE "!@beginsWith GET" "id:1,deny"`
+
+use super::{Captures, Context, Operator, Param};
+use crate::transaction::Transaction;
+
+#[derive(Debug)]
+struct BeginsWith(Param);
+
+pub fn new(arg: &str, _: &Context) -> Result<Box<dyn Operator>, String> {
+    Ok(Box::new(BeginsWith(Param::new(arg)?)))
+}
+
+impl Operator for BeginsWith {
+    fn evaluate(&self, tx: &Transaction, input: &[u8], c: Option<&mut Captures>) -> bool {
+        let p = self.0.get(tx);
+        let hit = input.starts_with(&p);
+        if hit && let Some(c) = c {
+            *c = vec![p.to_vec()];
+        }
+        hit
+    }
+}

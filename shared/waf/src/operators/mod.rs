@@ -1,0 +1,224 @@
+//! Operators (`@rx`, `@pm`, …): the test a rule applies to each (transformed) value. One per
+//! file, named after its keyword, registered in [`TABLE`]. Everything an operator needs
+//! (compiled regexes, automata, word lists read from files) is built once, when the rule is
+//! compiled.
+
+mod begins_with;
+mod contains;
+mod contains_word;
+mod detect_sqli;
+mod detect_xss;
+mod ends_with;
+mod eq;
+mod ge;
+mod gt;
+mod ip_match;
+mod le;
+mod lt;
+mod no_match;
+mod pm;
+mod pm_from_file;
+mod rx;
+mod str_eq;
+mod str_match;
+mod unconditional_match;
+mod validate_byte_range;
+mod validate_url_encoding;
+mod validate_utf8_encoding;
+mod within;
+
+use std::path::Path;
+
+use crate::macros::Macro;
+use crate::transaction::Transaction;
+
+pub use rx::compile_pcre;
+pub(crate) use rx::rewrite_hex_escapes as rewrite_for_syntax;
+
+/// Regex captures (`TX.0` … `TX.9`) an operator may fill when the rule asks for `capture`.
+pub type Captures = Vec<Vec<u8>>;
+
+/// An operator, compiled.
+pub trait Operator: Send + Sync + std::fmt::Debug {
+    /// Whether `input` matches. `captures`, when given, receives `TX.0` (the whole match) and
+    /// groups.
+    fn evaluate(&self, tx: &Transaction, input: &[u8], captures: Option<&mut Captures>) -> bool;
+
+    /// Literals of which at least one must occur (case-insensitively) in any input this
+    /// operator matches, or `None` when no such set is known. Used to skip evaluation cheaply.
+    fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
+        None
+    }
+}
+
+/// What operators may need from where their rule was written.
+pub struct Context<'a> {
+    /// Directory of the rule file, for `@pmFromFile` and friends.
+    pub dir: &'a Path,
+}
+
+type Constructor = fn(&str, &Context) -> Result<Box<dyn Operator>, String>;
+
+/// Every operator by its SecLang name.
+pub static TABLE: &[(&str, Constructor)] = &[
+    ("beginsWith", begins_with::new),
+    ("contains", contains::new),
+    ("containsWord", contains_word::new),
+    ("detectSQLi", detect_sqli::new),
+    ("detectXSS", detect_xss::new),
+    ("endsWith", ends_with::new),
+    ("eq", eq::new),
+    ("ge", ge::new),
+    ("gt", gt::new),
+    ("ipMatch", ip_match::new),
+    ("ipMatchF", ip_match::new_from_file),
+    ("ipMatchFromFile", ip_match::new_from_file),
+    ("le", le::new),
+    ("lt", lt::new),
+    ("noMatch", no_match::new),
+    ("pm", pm::new),
+    ("pmf", pm_from_file::new),
+    ("pmFromFile", pm_from_file::new),
+    ("rx", rx::new),
+    ("streq", str_eq::new),
+    ("strmatch", str_match::new),
+    ("unconditionalMatch", unconditional_match::new),
+    ("validateByteRange", validate_byte_range::new),
+    ("validateUrlEncoding", validate_url_encoding::new),
+    ("validateUtf8Encoding", validate_utf8_encoding::new),
+    ("within", within::new),
+];
+
+/// Builds operator `name` with argument `arg`.
+pub fn build(name: &str, arg: &str, ctx: &Context) -> Result<Box<dyn Operator>, String> {
+    let (_, ctor) = TABLE
+        .iter()
+        .find(|(n, _)| n.eq_ignore_ascii_case(name))
+        .ok_or_else(|| format!("unknown operator @{name}"))?;
+    ctor(arg, ctx).map_err(|e| format!("@{name}: {e}"))
+}
+
+/// A macro-expandable argument (`@streq %{tx.x}`), expanded per evaluation only when it has
+/// macros.
+#[derive(Debug)]
+pub(crate) struct Param(Macro);
+
+impl Param {
+    pub fn new(arg: &str) -> Result<Self, String> {
+        Ok(Param(Macro::parse(arg)?))
+    }
+
+    pub fn get<'t>(&'t self, tx: &'t Transaction) -> std::borrow::Cow<'t, [u8]> {
+        self.0.expand(tx)
+    }
+
+    pub fn literal(&self) -> Option<&[u8]> {
+        self.0.literal()
+    }
+}
+
+/// Reads a data file (`@pmFromFile`, `@ipMatchFromFile`): one entry per line, blank lines and
+/// `#` comments skipped.
+pub(crate) fn read_list(arg: &str, ctx: &Context) -> Result<Vec<String>, String> {
+    let mut out = Vec::new();
+    for file in arg.split_whitespace() {
+        if file.starts_with("http://") || file.starts_with("https://") {
+            return Err(format!("{file}: remote data files are not supported"));
+        }
+        let path = ctx.dir.join(file);
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+        out.extend(
+            text.lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                .map(str::to_string),
+        );
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Engine;
+
+    fn op(name: &str, arg: &str) -> Box<dyn Operator> {
+        build(name, arg, &Context { dir: Path::new(".") }).unwrap()
+    }
+
+    #[test]
+    fn table_names_are_unique() {
+        for (i, (name, _)) in TABLE.iter().enumerate() {
+            assert!(
+                TABLE[i + 1..]
+                    .iter()
+                    .all(|(other, _)| !other.eq_ignore_ascii_case(name)),
+                "{name}"
+            );
+        }
+    }
+
+    /// Vectors: (operator, argument, input, expected).
+    #[test]
+    fn vectors() {
+        let engine = Engine::from_text("", "t.conf").unwrap();
+        let tx = engine.transaction();
+        let cases: &[(&str, &str, &[u8], bool)] = &[
+            ("rx", "(?i)union\\s+select", b"1 UNION  SELECT 2", true),
+            ("rx", "^\\x{41}[\\x{80}-\\x{ff}]", b"A\xe4", true),
+            ("rx", "abc", b"xyz", false),
+            ("pm", "foo bar", b"xxBARxx", true),
+            ("pm", "foo bar", b"baz", false),
+            ("streq", "POST", b"POST", true),
+            ("streq", "POST", b"post", false),
+            ("beginsWith", "GET", b"GET /", true),
+            ("endsWith", ".pdf", b"a.pdf", true),
+            ("contains", "php", b"index.php", true),
+            ("containsWord", "select", b"a select b", true),
+            ("containsWord", "select", b"selected", false),
+            ("within", "GET HEAD POST", b"HEAD", true),
+            ("within", "GET HEAD POST", b"PUT", false),
+            ("eq", "0", b"0", true),
+            ("eq", "1", b"x", false),
+            ("gt", "5", b"6", true),
+            ("ge", "5", b"5", true),
+            ("lt", "5", b"5", false),
+            ("le", "5", b"5", true),
+            ("ipMatch", "127.0.0.1,::1,10.0.0.0/8", b"10.1.2.3", true),
+            ("ipMatch", "127.0.0.1,::1,10.0.0.0/8", b"::1", true),
+            ("ipMatch", "127.0.0.1,::1,10.0.0.0/8", b"11.0.0.1", false),
+            ("validateByteRange", "32-126", b"abc", false),
+            ("validateByteRange", "32-126", b"a\x01", true),
+            ("validateUrlEncoding", "", b"a%2", true),
+            ("validateUrlEncoding", "", b"a%zz", true),
+            ("validateUrlEncoding", "", b"a%20", false),
+            ("validateUtf8Encoding", "", "中文".as_bytes(), false),
+            ("validateUtf8Encoding", "", b"\xc0\xaf", true),
+            ("detectSQLi", "", b"1' or '1'='1", true),
+            ("detectSQLi", "", "北京市 教育局 招生".as_bytes(), false),
+            ("detectXSS", "", b"<script>alert(1)</script>", true),
+            ("detectXSS", "", "关于<b>开展</b>工作的通知".as_bytes(), false),
+            ("unconditionalMatch", "", b"", true),
+            ("noMatch", "", b"x", false),
+            ("strmatch", "abc", b"xxabcxx", true),
+        ];
+        for (name, arg, input, expected) in cases {
+            assert_eq!(
+                op(name, arg).evaluate(&tx, input, None),
+                *expected,
+                "@{name} {arg} on {:?}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn rx_captures() {
+        let engine = Engine::from_text("", "t.conf").unwrap();
+        let tx = engine.transaction();
+        let mut caps = Vec::new();
+        assert!(op("rx", "(a)(b)?c").evaluate(&tx, b"xxacyy", Some(&mut caps)));
+        assert_eq!(caps, vec![b"ac".to_vec(), b"a".to_vec(), Vec::new()]);
+    }
+}

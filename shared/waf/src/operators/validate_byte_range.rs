@@ -1,0 +1,42 @@
+//! `@validateByteRange`: matches when the input holds a byte outside the allowed list of
+//! values and ranges.
+//!
+//! `SecRule ARGS "@validateByteRange 32-126" "id:1,block"`
+
+use super::{Captures, Context, Operator};
+use crate::transaction::Transaction;
+
+#[derive(Debug)]
+struct ValidateByteRange(Box<[bool; 256]>);
+
+pub fn new(arg: &str, _: &Context) -> Result<Box<dyn Operator>, String> {
+    let mut allowed = Box::new([false; 256]);
+    for part in arg.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let (lo, hi) = match part.split_once('-') {
+            Some((a, b)) => (a.trim(), b.trim()),
+            None => (part, part),
+        };
+        let parse = |s: &str| {
+            s.parse::<u8>()
+                .map_err(|_| format!("invalid byte value {s:?} in {arg:?}"))
+        };
+        let (lo, hi) = (parse(lo)?, parse(hi)?);
+        if lo > hi {
+            return Err(format!("invalid range {part:?}"));
+        }
+        for b in lo..=hi {
+            allowed[usize::from(b)] = true;
+        }
+    }
+    Ok(Box::new(ValidateByteRange(allowed)))
+}
+
+impl Operator for ValidateByteRange {
+    fn evaluate(&self, _: &Transaction, input: &[u8], c: Option<&mut Captures>) -> bool {
+        let bad = input.iter().find(|&&b| !self.0[usize::from(b)]);
+        if let (Some(b), Some(c)) = (bad, c) {
+            *c = vec![vec![*b]];
+        }
+        bad.is_some()
+    }
+}

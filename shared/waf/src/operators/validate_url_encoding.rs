@@ -1,0 +1,33 @@
+//! `@validateUrlEncoding`: matches when a `%` is not followed by two hex digits.
+//!
+//! `SecRule REQUEST_URI "@validateUrlEncoding" "id:1,block"`
+
+use super::{Captures, Context, Operator};
+use crate::transaction::Transaction;
+
+#[derive(Debug)]
+struct ValidateUrlEncoding;
+
+pub fn new(_: &str, _: &Context) -> Result<Box<dyn Operator>, String> {
+    Ok(Box::new(ValidateUrlEncoding))
+}
+
+impl Operator for ValidateUrlEncoding {
+    fn evaluate(&self, _: &Transaction, input: &[u8], c: Option<&mut Captures>) -> bool {
+        let mut i = 0;
+        while let Some(p) = memchr::memchr(b'%', &input[i..]) {
+            let at = i + p;
+            let ok = at + 2 < input.len()
+                && input[at + 1].is_ascii_hexdigit()
+                && input[at + 2].is_ascii_hexdigit();
+            if !ok {
+                if let Some(c) = c {
+                    *c = vec![input[at..(at + 3).min(input.len())].to_vec()];
+                }
+                return true;
+            }
+            i = at + 3;
+        }
+        false
+    }
+}

@@ -1,0 +1,60 @@
+//! A compiled rule: targets, operator, actions, and the links of its chain.
+
+use std::sync::Arc;
+
+use crate::actions::{Actions, Disruptive};
+use crate::operators::Operator;
+use crate::transformations::Transformation;
+use crate::variables::{Exclusion, Target};
+
+/// The operator of a rule, with its negation.
+#[derive(Debug)]
+pub struct RuleOperator {
+    pub name: String,
+    pub arg: String,
+    pub negated: bool,
+    pub op: Box<dyn Operator>,
+    /// When set, a value can only match if it contains one of these (lowercased) literals.
+    /// Only ever set for non-negated operators.
+    pub literals: Option<Vec<Vec<u8>>>,
+}
+
+#[derive(Debug)]
+pub struct Rule {
+    /// 0 for chain links.
+    pub id: u32,
+    pub phase: u8,
+    pub file: Arc<str>,
+    pub line: usize,
+    pub targets: Vec<Target>,
+    pub exclusions: Vec<Exclusion>,
+    /// `None` for `SecAction`, which matches once, unconditionally.
+    pub operator: Option<RuleOperator>,
+    pub actions: Actions,
+    /// Transformations after merging the phase's defaults and `t:none`.
+    pub transformations: Vec<Transformation>,
+    /// The disruptive action after resolving defaults (`block` stays `Block` and is resolved
+    /// against the phase default when it fires).
+    pub disruptive: Disruptive,
+    /// Whether a match is logged (the rule's `log`/`nolog`, else the phase default).
+    pub log: bool,
+    pub chain: Option<Box<Rule>>,
+}
+
+impl Rule {
+    pub fn tags(&self) -> &[String] {
+        &self.actions.tags
+    }
+
+    /// `[file "…"] [line "…"] [id "…"]`-style reference used in messages.
+    pub fn location(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+/// One entry of a phase's rule list.
+#[derive(Debug)]
+pub enum Entry {
+    Rule(Rule),
+    Marker(String),
+}

@@ -1,0 +1,12 @@
+//! `normalizePathWin` (also `normalisePathWin`): `normalizePath` after turning backslashes
+//! into slashes.
+//!
+//! `SecRule REQUEST_FILENAME "@rx /windows/win.ini" "t:normalizePathWin"`
+
+pub fn normalize_path_win(input: &[u8]) -> Option<Vec<u8>> {
+    let slashed: Vec<u8> = input
+        .iter()
+        .map(|&b| if b == b'\\' { b'/' } else { b })
+        .collect();
+    Some(super::normalize_path::normalize_path(&slashed).unwrap_or(slashed))
+}

@@ -1,0 +1,38 @@
+//! `urlDecode`: decodes `%HH` and `+`; an invalid `%` sequence is left as written.
+//!
+//! `SecRule REQUEST_URI_RAW "@rx ..." "t:urlDecode"`
+
+use super::{hex_val, x2c};
+
+pub fn url_decode(input: &[u8]) -> Option<Vec<u8>> {
+    if !input.iter().any(|&b| b == b'%' || b == b'+') {
+        return None;
+    }
+    Some(decode(input))
+}
+
+/// Form decoding, shared with the urlencoded body processor and query-string parsing.
+pub(crate) fn decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b'%' if i + 2 < input.len()
+                && hex_val(input[i + 1]).is_some()
+                && hex_val(input[i + 2]).is_some() =>
+            {
+                out.push(x2c(input[i + 1], input[i + 2]));
+                i += 3;
+            }
+            b'+' => {
+                out.push(b' ');
+                i += 1;
+            }
+            b => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    out
+}
