@@ -20,6 +20,7 @@
 
 pub mod actions;
 pub mod body;
+pub mod ftw;
 mod engine;
 mod macros;
 pub mod operators;
