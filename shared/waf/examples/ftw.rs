@@ -30,6 +30,18 @@ fn main() {
     if let Some(f) = args.get(3) {
         stages.retain(|s| s.name.starts_with(f.as_str()));
     }
+    if std::env::var_os("FTW_DEBUG").is_some() {
+        for s in &stages {
+            if let Ok(input) = &s.input {
+                let (status, tx) = ftw::execute_transaction(&engine, input);
+                println!("== {} status {status}", s.name);
+                println!("{}", tx.debug_dump());
+                for m in tx.matched_rules() {
+                    println!("  {}", m.log_line());
+                }
+            }
+        }
+    }
     let report = ftw::run(&engine, &stages, &ftw::Overrides::default());
     for f in &report.failures {
         println!("FAIL {}: {}", f.name, f.reason);

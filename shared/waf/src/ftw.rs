@@ -29,7 +29,8 @@ SecRuleEngine DetectionOnly
 SecAction "id:900005,phase:1,nolog,pass,ctl:ruleEngine=DetectionOnly,\
   setvar:tx.blocking_paranoia_level=4,setvar:tx.crs_validate_utf8_encoding=1,\
   setvar:tx.arg_name_length=100,setvar:tx.arg_length=400,setvar:tx.total_arg_length=64000,\
-  setvar:tx.max_num_args=255,setvar:tx.max_file_size=64100,setvar:tx.combined_file_sizes=65535"
+  setvar:tx.max_num_args=255,setvar:tx.max_file_size=64100,setvar:tx.combined_file_sizes=65535,\
+  setvar:tx.enforce_bodyproc_urlencoded=1"
 "#;
 
 /// Loads a rule directory. A CRS release layout (`crs-setup.conf[.example]` and `rules/`) is
@@ -338,6 +339,14 @@ pub fn execute(engine: &Engine, input: &StageInput) -> (u16, Vec<String>, Vec<u3
     if front_end_rejects(input) {
         return (400, Vec::new(), Vec::new());
     }
+    let (status, tx) = execute_transaction(engine, input);
+    let lines = tx.matched_rules().iter().map(|m| m.log_line()).collect();
+    let ids = tx.matched_rules().iter().map(|m| m.id).collect();
+    (status, lines, ids)
+}
+
+/// Runs one stage's request and hands back the finished transaction (for debugging rules).
+pub fn execute_transaction(engine: &Engine, input: &StageInput) -> (u16, Transaction) {
     let mut tx = engine.transaction();
     tx.process_connection("127.0.0.1", 40000, "127.0.0.1", 80);
     tx.process_uri(&input.method, &input.uri, &input.version);
@@ -346,9 +355,7 @@ pub fn execute(engine: &Engine, input: &StageInput) -> (u16, Vec<String>, Vec<u3
     }
     let status = run_transaction(&mut tx, input);
     tx.process_logging();
-    let lines = tx.matched_rules().iter().map(|m| m.log_line()).collect();
-    let ids = tx.matched_rules().iter().map(|m| m.id).collect();
-    (status, lines, ids)
+    (status, tx)
 }
 
 fn run_transaction(tx: &mut Transaction, input: &StageInput) -> u16 {

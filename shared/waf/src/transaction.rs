@@ -343,6 +343,32 @@ impl Transaction {
         self.removed_tags.push(tag);
     }
 
+    /// A readable dump of the parsed request and the transaction variables, for debugging
+    /// rules.
+    pub fn debug_dump(&self) -> String {
+        let r = &self.request;
+        let show = |kv: &[Kv]| {
+            kv.iter()
+                .map(|(k, v)| format!("{}={}", String::from_utf8_lossy(k), String::from_utf8_lossy(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut out = format!(
+            "processor={:?} body_error={:?} args_get=[{}] args_post=[{}] body_variable={}\n",
+            r.body_processor,
+            r.body_error,
+            show(&r.args_get),
+            show(&r.args_post),
+            r.body_variable
+        );
+        if let Some(tx) = self.collections.get("tx") {
+            for (k, v) in tx {
+                out.push_str(&format!("  tx.{k}={}\n", String::from_utf8_lossy(v)));
+            }
+        }
+        out
+    }
+
     pub(crate) fn current_rule_info(&self) -> Option<Vec<(&'static str, Vec<u8>)>> {
         let (id, phase) = self.current_rule?;
         Some(vec![

@@ -593,11 +593,11 @@ fn collect_values<'a>(
             ));
         }
         V::ReqbodyProcessorError => out.push(flag(variable, r.body_error.is_some())),
-        V::ReqbodyProcessor => {
-            if let Some(p) = r.body_processor {
-                out.push(scalar(variable, p.name().as_bytes()));
-            }
-        }
+        // Present (empty) even without a processor: CRS's 901340 relies on that.
+        V::ReqbodyProcessor => out.push(scalar(
+            variable,
+            r.body_processor.map_or("", |p| p.name()).as_bytes(),
+        )),
         V::InboundDataError => out.push(flag(variable, r.body_truncated)),
         V::OutboundDataError => out.push(flag(variable, tx.response.body_truncated)),
         V::UrlencodedError => out.push(flag(variable, r.urlencoded_error)),
