@@ -109,7 +109,8 @@ pub(crate) struct Request {
     pub multipart: Flags,
     pub body: Vec<u8>,
     pub body_truncated: bool,
-    /// Whether `REQUEST_BODY` is populated.
+    /// Whether `REQUEST_BODY` is populated: as in ModSecurity, for the URLENCODED processor or
+    /// when a rule forces it (`ctl:forceRequestBodyVariable`), not for multipart/JSON/XML.
     pub body_variable: bool,
     pub body_processor: Option<BodyProcessor>,
     pub body_error: Option<String>,
@@ -354,7 +355,9 @@ impl Transaction {
                 .join(", ")
         };
         let mut out = format!(
-            "processor={:?} body_error={:?} args_get=[{}] args_post=[{}] body_variable={}\n",
+            "mode={:?} allow={:?} processor={:?} body_error={:?} args_get=[{}] args_post=[{}] body_variable={}\n",
+            self.mode,
+            self.allow,
             r.body_processor,
             r.body_error,
             show(&r.args_get),
@@ -543,14 +546,12 @@ impl Transaction {
                     Ok(args) => r.args_post = args,
                     Err(e) => r.body_error = Some(e),
                 }
-                r.body_variable = true;
             }
             Some(BodyProcessor::Xml) => {
                 match body::xml::parse(&body) {
                     Ok(doc) => r.xml = Some(doc),
                     Err(e) => r.body_error = Some(e),
                 }
-                r.body_variable = true;
             }
             None => {}
         }

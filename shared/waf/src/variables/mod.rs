@@ -410,7 +410,13 @@ fn split_targets(spec: &str) -> Vec<&str> {
     while i < bytes.len() {
         match bytes[i] {
             b'\\' if in_regex => i += 1,
-            b'/' if i > 0 && bytes[i - 1] == b':' => in_regex = true,
+            // `VAR:/regex/`, but not `XML:/xpath`.
+            b'/' if i > 0
+                && bytes[i - 1] == b':'
+                && !spec[start..i].trim_start_matches(['!', '&']).eq_ignore_ascii_case("XML:") =>
+            {
+                in_regex = true
+            }
             b'/' if in_regex => in_regex = false,
             b'|' if !in_regex => {
                 parts.push(&spec[start..i]);
@@ -804,8 +810,10 @@ mod tests {
     #[test]
     fn target_lists() {
         let (t, e) =
-            parse_targets("ARGS|!ARGS:foo|&TX:bar|REQUEST_HEADERS:/^x-(a|b)/|XML:/*").unwrap();
-        assert_eq!(t.len(), 4);
+            parse_targets("ARGS|!ARGS:foo|&TX:bar|REQUEST_HEADERS:/^x-(a|b)/|XML:/*|XML://@*")
+                .unwrap();
+        assert_eq!(t.len(), 5);
+        assert!(matches!(&t[4].selector, Selector::XPath(p) if p == "//@*"));
         assert_eq!(e.len(), 1);
         assert!(t[1].count);
         assert!(matches!(&t[2].selector, Selector::Regex(r) if r.is_match(b"X-A")));
