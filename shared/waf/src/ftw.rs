@@ -317,20 +317,52 @@ pub struct Outcome {
     pub reason: String,
 }
 
-/// How a request that an HTTP/1.1 front end refuses is answered: the gateway answers 400 before
-/// the WAF sees it, as Apache or nginx would.
-fn front_end_rejects(i: &StageInput) -> bool {
+/// Requests an HTTP/1.1 front end refuses with 400 before any WAF sees them (RFC 9110/9112:
+/// malformed request line, request target, `Host` or `Content-Length`, header values with
+/// CR, LF or NUL) — as Apache, nginx and the sitegroup gateway do.
+pub fn front_end_rejects(i: &StageInput) -> bool {
     let token = |s: &[u8]| {
         !s.is_empty()
             && s.iter()
                 .all(|&b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
     };
     let version_ok = matches!(i.version.as_slice(), b"HTTP/1.0" | b"HTTP/1.1");
+    let uri = i.uri.as_slice();
+    let target_ok = !uri.is_empty()
+        && !uri.iter().any(|&b| b <= b' ' || b == 0x7f || b == b'#')
+        && (uri[0] == b'/'
+            || (uri == b"*" && i.method == b"OPTIONS")
+            || uri.to_ascii_lowercase().starts_with(b"http://")
+            || uri.to_ascii_lowercase().starts_with(b"https://")
+            || (i.method == b"CONNECT" && authority_with_port(uri)));
+    let header = |name: &[u8]| {
+        i.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_slice())
+    };
+    let host_ok = header(b"host").is_none_or(|h| {
+        !h.is_empty()
+            && h.iter()
+                .all(|&b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
+    });
+    let length_ok =
+        header(b"content-length").is_none_or(|v| !v.is_empty() && v.iter().all(u8::is_ascii_digit));
     !token(&i.method)
         || !version_ok
-        || i.uri.is_empty()
-        || i.uri.iter().any(|&b| b <= b' ' || b == 0x7f || b == b'#')
-        || i.headers.iter().any(|(k, _)| !token(k))
+        || !target_ok
+        || !host_ok
+        || !length_ok
+        || i.headers
+            .iter()
+            .any(|(k, v)| !token(k) || v.iter().any(|&b| b == b'\r' || b == b'\n' || b == 0))
+}
+
+fn authority_with_port(uri: &[u8]) -> bool {
+    match uri.iter().rposition(|&b| b == b':') {
+        Some(p) => p > 0 && p + 1 < uri.len() && uri[p + 1..].iter().all(u8::is_ascii_digit),
+        None => false,
+    }
 }
 
 /// Runs one stage's request through `engine`; returns the status a client would see and the
