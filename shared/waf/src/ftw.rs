@@ -205,7 +205,8 @@ fn parse_input(y: &Yaml) -> Result<StageInput, String> {
     };
     let autocomplete = y["autocomplete_headers"].as_bool().unwrap_or(true);
     if autocomplete {
-        if !input.data.is_empty()
+        let bodied = matches!(input.method.as_slice(), b"POST" | b"PUT" | b"PATCH");
+        if (!input.data.is_empty() || bodied)
             && !input
                 .headers
                 .iter()
@@ -229,7 +230,7 @@ fn parse_input(y: &Yaml) -> Result<StageInput, String> {
     Ok(input)
 }
 
-/// Parses a raw HTTP/1.x request (de-chunking a chunked body).
+/// Parses a raw HTTP/1.x request (the body as sent; see [`framed_body`]).
 pub fn parse_raw_request(raw: &[u8]) -> Result<StageInput, String> {
     let head_end = memchr::memmem::find(raw, b"\r\n\r\n")
         .map(|p| (p, p + 4))
@@ -253,11 +254,7 @@ pub fn parse_raw_request(raw: &[u8]) -> Result<StageInput, String> {
                 .push((l[..c].to_vec(), l[c + 1..].trim_ascii().to_vec()));
         }
     }
-    let chunked = input.headers.iter().any(|(k, v)| {
-        k.eq_ignore_ascii_case(b"transfer-encoding")
-            && v.to_ascii_lowercase().windows(7).any(|w| w == b"chunked")
-    });
-    input.data = if chunked { dechunk(body) } else { body.to_vec() };
+    input.data = body.to_vec();
     Ok(input)
 }
 
@@ -382,12 +379,44 @@ pub fn execute_transaction(engine: &Engine, input: &StageInput) -> (u16, Transac
     let mut tx = engine.transaction();
     tx.process_connection("127.0.0.1", 40000, "127.0.0.1", 80);
     tx.process_uri(&input.method, &input.uri, &input.version);
+    let chunked = is_chunked(input);
     for (k, v) in &input.headers {
+        // With Transfer-Encoding, a server ignores and drops Content-Length (RFC 9112 6.3).
+        if chunked && k.eq_ignore_ascii_case(b"content-length") {
+            continue;
+        }
         tx.add_request_header(k, v);
     }
-    let status = run_transaction(&mut tx, input);
+    let status = run_transaction(&mut tx, &framed_body(input));
     tx.process_logging();
     (status, tx)
+}
+
+fn is_chunked(input: &StageInput) -> bool {
+    input.headers.iter().any(|(k, v)| {
+        k.eq_ignore_ascii_case(b"transfer-encoding")
+            && v.to_ascii_lowercase().windows(7).any(|w| w == b"chunked")
+    })
+}
+
+/// The body a server reads: de-chunked with `Transfer-Encoding: chunked`, else as many bytes as
+/// `Content-Length` says, else none (HTTP/1.1 has no read-until-close request bodies).
+fn framed_body(input: &StageInput) -> StageInput {
+    let mut out = input.clone();
+    if is_chunked(input) {
+        out.data = dechunk(&input.data);
+        return out;
+    }
+    let length = input
+        .headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(b"content-length"))
+        .and_then(|(_, v)| std::str::from_utf8(v).ok()?.trim().parse::<usize>().ok());
+    out.data = match length {
+        Some(n) => input.data[..n.min(input.data.len())].to_vec(),
+        None => Vec::new(),
+    };
+    out
 }
 
 fn run_transaction(tx: &mut Transaction, input: &StageInput) -> u16 {

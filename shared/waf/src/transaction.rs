@@ -431,7 +431,8 @@ impl Transaction {
             Some(h) => &path[..h],
             None => path,
         };
-        r.filename = path.to_vec();
+        // Percent-decoded as the web server hands it over (`+` stays a plus in a path).
+        r.filename = crate::transformations::percent_decode(path);
         r.query_string = query.to_vec();
         let (args, invalid) = body::urlencoded::parse(query);
         r.urlencoded_error |= invalid;
@@ -524,6 +525,8 @@ impl Transaction {
         }
         let body = std::mem::take(&mut self.request.body);
         let r = &mut self.request;
+        // An empty body has nothing to parse (and is no error for JSON or XML).
+        let processor = if body.is_empty() { None } else { processor };
         match processor {
             Some(BodyProcessor::UrlEncoded) => {
                 let (pairs, invalid) = body::urlencoded::parse(&body);

@@ -1,6 +1,7 @@
-//! `application/json`: every scalar becomes an argument named by its path, `json.a.b` for
-//! objects and `json.a.0` for array items (as Coraza names them). Depth is limited so that a
-//! hostile body cannot exhaust the stack.
+//! `application/json`: every scalar becomes an argument named by its path as ModSecurity 2
+//! names them: `a.b` for objects, and array items under the array's own name (`{"r":[1,2]}`
+//! gives `r=1`, `r=2`). A top-level scalar or array is named `json`. Depth is limited so that
+//! a hostile body cannot exhaust the stack.
 
 use serde_json::Value;
 
@@ -13,7 +14,12 @@ pub fn parse(input: &[u8]) -> Result<Pairs, String> {
     let value: Value =
         serde_json::from_slice(input).map_err(|e| format!("JSON parsing error: {e}"))?;
     let mut out = Vec::new();
-    flatten(&value, &mut b"json".to_vec(), 0, &mut out)?;
+    let mut path = if value.is_object() {
+        Vec::new()
+    } else {
+        b"json".to_vec()
+    };
+    flatten(&value, &mut path, 0, &mut out)?;
     Ok(out)
 }
 
@@ -25,16 +31,16 @@ fn flatten(v: &Value, path: &mut Vec<u8>, depth: usize, out: &mut Pairs) -> Resu
     match v {
         Value::Object(map) => {
             for (k, item) in map {
-                path.push(b'.');
+                if !path.is_empty() {
+                    path.push(b'.');
+                }
                 path.extend_from_slice(k.as_bytes());
                 flatten(item, path, depth + 1, out)?;
                 path.truncate(here);
             }
         }
         Value::Array(items) => {
-            for (i, item) in items.iter().enumerate() {
-                path.push(b'.');
-                path.extend_from_slice(i.to_string().as_bytes());
+            for item in items {
                 flatten(item, path, depth + 1, out)?;
                 path.truncate(here);
             }
@@ -55,7 +61,8 @@ mod tests {
     fn flattens_paths() {
         let p = parse(br#"{"a":{"b":"x"},"c":[1,true,null]}"#).unwrap();
         let names: Vec<_> = p.iter().map(|(k, _)| String::from_utf8_lossy(k).into_owned()).collect();
-        assert_eq!(names, ["json.a.b", "json.c.0", "json.c.1", "json.c.2"]);
+        assert_eq!(names, ["a.b", "c", "c", "c"]);
+        assert_eq!(parse(b"[1]").unwrap()[0].0, b"json");
         assert_eq!(p[0].1, b"x");
         assert!(parse(b"{").is_err());
         let deep = "[".repeat(MAX_DEPTH + 10) + &"]".repeat(MAX_DEPTH + 10);

@@ -108,6 +108,26 @@ pub(crate) fn form_decode(input: &[u8]) -> Vec<u8> {
     url_decode::decode(input)
 }
 
+/// `%HH` decoding only (paths: `+` is not a space there).
+pub(crate) fn percent_decode(input: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        if input[i] == b'%'
+            && i + 2 < input.len()
+            && hex_val(input[i + 1]).is_some()
+            && hex_val(input[i + 2]).is_some()
+        {
+            out.push(x2c(input[i + 1], input[i + 2]));
+            i += 3;
+        } else {
+            out.push(input[i]);
+            i += 1;
+        }
+    }
+    out
+}
+
 /// ASCII whitespace as C's `isspace` sees it.
 pub(crate) fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\n' | 0x0b | 0x0c | b'\r')
