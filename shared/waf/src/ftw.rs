@@ -338,8 +338,9 @@ pub fn front_end_rejects(i: &StageInput) -> bool {
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_slice())
     };
+    // HTTP/1.0 may send an empty Host; HTTP/1.1 may not (RFC 9112 3.2).
     let host_ok = header(b"host").is_none_or(|h| {
-        !h.is_empty()
+        (!h.is_empty() || i.version == b"HTTP/1.0")
             && h.iter()
                 .all(|&b| b.is_ascii_alphanumeric() || b"-.:[]_".contains(&b))
     });

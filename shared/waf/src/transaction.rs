@@ -70,8 +70,8 @@ impl MatchedRule {
             self.file,
             self.line,
             self.id,
-            self.message,
-            self.data.replace('"', "\\\"")
+            escape_log(&self.message),
+            escape_log(&self.data)
         );
         if let Some(sev) = self.severity {
             s.push_str(&format!(" [severity \"{}\"]", severity_name(sev)));
@@ -84,6 +84,19 @@ impl MatchedRule {
         }
         s
     }
+}
+
+/// Log-safe text: quotes escaped, control characters as `\xHH` (as ModSecurity logs them).
+fn escape_log(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            c if c.is_control() => out.push_str(&format!("\\x{:02x}", u32::from(c))),
+            c => out.push(c),
+        }
+    }
+    out
 }
 
 #[derive(Debug, Default)]
