@@ -37,6 +37,31 @@ enum Command {
     /// Administration tasks.
     #[command(subcommand)]
     Admin(AdminCommand),
+    /// WAF rule tools.
+    #[command(subcommand)]
+    Waf(WafCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum WafCommand {
+    /// Run go-ftw YAML regression tests against a rule set, in-process. Loads a CRS release
+    /// layout (crs-setup.conf[.example] + rules/) or any directory of *.conf files, in
+    /// DetectionOnly mode with CRS's test settings. The last line is `passed N of M`; the exit
+    /// status is non-zero when a test fails that the overrides file does not list.
+    Test {
+        /// Rule directory.
+        #[arg(long)]
+        rules: PathBuf,
+        /// Directory of go-ftw test files (searched recursively).
+        #[arg(long)]
+        tests: PathBuf,
+        /// Known failures, one `NAME: reason` per line; every entry needs a reason.
+        #[arg(long)]
+        overrides: Option<PathBuf>,
+        /// Run only the tests whose name starts with this (e.g. 942100 or 942100-3).
+        #[arg(long)]
+        only: Option<String>,
+    },
 }
 
 #[derive(Args, Debug)]
@@ -123,6 +148,67 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             database_url,
         }) => reset_password(file, &username, data_dir, database_url),
+        Command::Waf(WafCommand::Test {
+            rules,
+            tests,
+            overrides,
+            only,
+        }) => waf_test(&rules, &tests, overrides.as_deref(), only.as_deref()),
+    }
+}
+
+fn waf_test(
+    rules: &Path,
+    tests: &Path,
+    overrides: Option<&Path>,
+    only: Option<&str>,
+) -> anyhow::Result<()> {
+    use sitegroup_waf::ftw;
+    let overrides = match overrides {
+        Some(p) => {
+            let text = std::fs::read_to_string(p)
+                .with_context(|| format!("cannot read {}", p.display()))?;
+            ftw::Overrides::parse(&text, &p.display().to_string()).map_err(anyhow::Error::msg)?
+        }
+        None => ftw::Overrides::default(),
+    };
+    let started = std::time::Instant::now();
+    let engine = ftw::load_rules(rules, ftw::CRS_TEST_SETUP)
+        .map_err(|e| anyhow::anyhow!("rule set not loaded: {e}"))?;
+    let loaded = started.elapsed();
+    let mut stages = ftw::load_tests(tests).map_err(anyhow::Error::msg)?;
+    if let Some(prefix) = only {
+        stages.retain(|s| s.name.starts_with(prefix));
+    }
+    println!(
+        "loaded {} rules from {} in {} ms; running {} test stages",
+        engine.rules().rule_count(),
+        rules.display(),
+        loaded.as_millis(),
+        stages.len()
+    );
+    let report = ftw::run(&engine, &stages, &overrides);
+    for (outcome, reason) in &report.known {
+        println!(
+            "KNOWN {}: {} [override: {reason}]",
+            outcome.name, outcome.reason
+        );
+    }
+    for outcome in &report.failures {
+        println!("FAIL {}: {}", outcome.name, outcome.reason);
+    }
+    println!(
+        "{} failed, {} known failures, in {:.1} s",
+        report.failures.len(),
+        report.known.len(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("passed {} of {}", report.passed, report.total);
+    if report.failures.is_empty() {
+        Ok(())
+    } else {
+        // The summary line above must stay the last line: exit without another message.
+        std::process::exit(1);
     }
 }
 

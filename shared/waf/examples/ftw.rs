@@ -19,7 +19,11 @@ fn main() {
             std::process::exit(1);
         }
     };
-    eprintln!("loaded {} rules in {:?}", engine.rules().rule_count(), t0.elapsed());
+    eprintln!(
+        "loaded {} rules in {:?}",
+        engine.rules().rule_count(),
+        t0.elapsed()
+    );
     let mut stages = match ftw::load_tests(Path::new(&args[2])) {
         Ok(s) => s,
         Err(e) => {

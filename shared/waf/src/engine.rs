@@ -26,9 +26,7 @@ impl EngineMode {
             "on" => Ok(EngineMode::On),
             "detectiononly" => Ok(EngineMode::DetectionOnly),
             "off" => Ok(EngineMode::Off),
-            other => Err(format!(
-                "expected On, DetectionOnly or Off, got {other:?}"
-            )),
+            other => Err(format!("expected On, DetectionOnly or Off, got {other:?}")),
         }
     }
 }

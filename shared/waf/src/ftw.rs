@@ -102,8 +102,7 @@ pub fn load_tests(dir: &Path) -> Result<Vec<Stage>, String> {
     files.sort();
     let mut stages = Vec::new();
     for f in files {
-        let text =
-            std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
+        let text = std::fs::read_to_string(&f).map_err(|e| format!("{}: {e}", f.display()))?;
         let docs = YamlLoader::load_from_str(&text).map_err(|e| format!("{}: {e}", f.display()))?;
         for doc in docs {
             parse_file(&doc, &mut stages).map_err(|e| format!("{}: {e}", f.display()))?;
@@ -135,7 +134,11 @@ fn yaml_str(y: &Yaml) -> Option<String> {
 
 fn ids(y: &Yaml) -> Vec<u32> {
     match y {
-        Yaml::Array(a) => a.iter().filter_map(|v| v.as_i64()).map(|v| v as u32).collect(),
+        Yaml::Array(a) => a
+            .iter()
+            .filter_map(|v| v.as_i64())
+            .map(|v| v as u32)
+            .collect(),
         Yaml::Integer(i) => vec![*i as u32],
         _ => Vec::new(),
     }
@@ -154,7 +157,11 @@ fn parse_file(doc: &Yaml, out: &mut Vec<Stage>) -> Result<(), String> {
         let count = stages.len();
         for (i, st) in stages.iter().enumerate() {
             // Older files wrap each stage in `stage:`.
-            let st = if st["stage"].is_badvalue() { st } else { &st["stage"] };
+            let st = if st["stage"].is_badvalue() {
+                st
+            } else {
+                &st["stage"]
+            };
             let name = if count > 1 {
                 format!("{rule_id}-{test_id}/{}", i + 1)
             } else {
@@ -179,8 +186,12 @@ fn parse_input(y: &Yaml) -> Result<StageInput, String> {
         return parse_raw_request(&raw);
     }
     let mut input = StageInput {
-        method: yaml_str(&y["method"]).unwrap_or_else(|| "GET".into()).into_bytes(),
-        uri: yaml_str(&y["uri"]).unwrap_or_else(|| "/".into()).into_bytes(),
+        method: yaml_str(&y["method"])
+            .unwrap_or_else(|| "GET".into())
+            .into_bytes(),
+        uri: yaml_str(&y["uri"])
+            .unwrap_or_else(|| "/".into())
+            .into_bytes(),
         version: yaml_str(&y["version"])
             .unwrap_or_else(|| "HTTP/1.1".into())
             .into_bytes(),
@@ -238,7 +249,9 @@ pub fn parse_raw_request(raw: &[u8]) -> Result<StageInput, String> {
         .unwrap_or((raw.len(), raw.len()));
     let head = &raw[..head_end.0];
     let body = &raw[head_end.1..];
-    let mut lines = head.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let mut lines = head
+        .split(|&b| b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l));
     let first = lines.next().unwrap_or_default();
     let mut parts = first.splitn(3, |&b| b == b' ');
     let mut input = StageInput {
@@ -275,7 +288,10 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
         }
         out.extend_from_slice(&body[..size]);
         body = &body[size..];
-        body = body.strip_prefix(b"\r\n").or_else(|| body.strip_prefix(b"\n")).unwrap_or(body);
+        body = body
+            .strip_prefix(b"\r\n")
+            .or_else(|| body.strip_prefix(b"\n"))
+            .unwrap_or(body);
     }
     out
 }
@@ -285,7 +301,11 @@ fn parse_output(y: &Yaml) -> StageOutput {
     let mut out = StageOutput {
         status: match &y["status"] {
             Yaml::Integer(i) => vec![*i as u16],
-            Yaml::Array(a) => a.iter().filter_map(Yaml::as_i64).map(|i| i as u16).collect(),
+            Yaml::Array(a) => a
+                .iter()
+                .filter_map(Yaml::as_i64)
+                .map(|i| i as u16)
+                .collect(),
             _ => Vec::new(),
         },
         expect_ids: ids(&log["expect_ids"]),
@@ -559,7 +579,10 @@ impl Overrides {
                 .ok_or_else(|| format!("{file}:{}: expected `TEST: reason`", i + 1))?;
             let reason = reason.trim();
             if reason.is_empty() {
-                return Err(format!("{file}:{}: override of {name} has no reason", i + 1));
+                return Err(format!(
+                    "{file}:{}: override of {name} has no reason",
+                    i + 1
+                ));
             }
             entries.push((name.trim().to_string(), reason.to_string()));
         }

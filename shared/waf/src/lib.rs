@@ -20,8 +20,8 @@
 
 pub mod actions;
 pub mod body;
-pub mod ftw;
 mod engine;
+pub mod ftw;
 mod macros;
 pub mod operators;
 mod prefilter;

@@ -91,7 +91,9 @@ fn parse_reference(inner: &str) -> Option<Target> {
     };
     let variable = Variable::by_name(name.trim())?;
     let selector = match key {
-        Some(k) if variable.is_collection() => Selector::Key(k.trim().as_bytes().to_ascii_lowercase()),
+        Some(k) if variable.is_collection() => {
+            Selector::Key(k.trim().as_bytes().to_ascii_lowercase())
+        }
         Some(_) => return None,
         None => Selector::All,
     };
@@ -111,7 +113,10 @@ mod tests {
         let m = Macro::parse("a %{tx.x} b %{nope} c %{MATCHED_VAR}").unwrap();
         assert!(m.literal().is_none());
         assert_eq!(m.parts.len(), 4);
-        assert_eq!(Macro::parse("plain").unwrap().literal(), Some(&b"plain"[..]));
+        assert_eq!(
+            Macro::parse("plain").unwrap().literal(),
+            Some(&b"plain"[..])
+        );
         assert_eq!(
             Macro::parse("%{unterminated").unwrap().literal(),
             Some(&b"%{unterminated"[..])

@@ -30,7 +30,10 @@ pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
         let mut seq: Seq = ex.extract(&hir);
         seq.optimize_for_prefix_by_preference();
         let Some(lits) = seq.literals() else { continue };
-        let mut set: Vec<Vec<u8>> = lits.iter().map(|l| l.as_bytes().to_ascii_lowercase()).collect();
+        let mut set: Vec<Vec<u8>> = lits
+            .iter()
+            .map(|l| l.as_bytes().to_ascii_lowercase())
+            .collect();
         set.sort();
         set.dedup();
         if set.is_empty() || set.len() > MAX_LITERALS {
@@ -54,7 +57,10 @@ mod tests {
     #[test]
     fn literals_of_simple_patterns() {
         let l = required_literals("(?i)union\\s+select").unwrap();
-        assert!(l.iter().all(|x| x.starts_with(b"unio") || x.ends_with(b"elect")));
+        assert!(
+            l.iter()
+                .all(|x| x.starts_with(b"unio") || x.ends_with(b"elect"))
+        );
         assert!(required_literals(".*").is_none());
         assert!(required_literals("a|bc").is_none());
         let l = required_literals("(?:foo|bar)baz").unwrap();

@@ -10,13 +10,12 @@ use crate::variables::{Exclusion, Target};
 /// The operator of a rule, with its negation.
 #[derive(Debug)]
 pub struct RuleOperator {
-    pub name: String,
-    pub arg: String,
     pub negated: bool,
     pub op: Box<dyn Operator>,
-    /// When set, a value can only match if it contains one of these (lowercased) literals.
-    /// Only ever set for non-negated operators.
-    pub literals: Option<Vec<Vec<u8>>>,
+    /// When set, a value can only match if it contains one of the operator's required
+    /// literals (ASCII case-insensitively): one automaton pass instead of a regex run. Only
+    /// ever set for non-negated operators.
+    pub prefilter: Option<aho_corasick::AhoCorasick>,
 }
 
 #[derive(Debug)]
@@ -45,16 +44,11 @@ impl Rule {
     pub fn tags(&self) -> &[String] {
         &self.actions.tags
     }
-
-    /// `[file "…"] [line "…"] [id "…"]`-style reference used in messages.
-    pub fn location(&self) -> String {
-        format!("{}:{}", self.file, self.line)
-    }
 }
 
 /// One entry of a phase's rule list.
 #[derive(Debug)]
 pub enum Entry {
-    Rule(Rule),
+    Rule(Box<Rule>),
     Marker(String),
 }

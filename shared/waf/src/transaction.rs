@@ -363,7 +363,13 @@ impl Transaction {
         let r = &self.request;
         let show = |kv: &[Kv]| {
             kv.iter()
-                .map(|(k, v)| format!("{}={}", String::from_utf8_lossy(k), String::from_utf8_lossy(v)))
+                .map(|(k, v)| {
+                    format!(
+                        "{}={}",
+                        String::from_utf8_lossy(k),
+                        String::from_utf8_lossy(v)
+                    )
+                })
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -463,7 +469,9 @@ impl Transaction {
                     Some(eq) => (&c[..eq], &c[eq + 1..]),
                     None => (c, &b""[..]),
                 };
-                self.request.cookies.push((k.trim_ascii().to_vec(), v.to_vec()));
+                self.request
+                    .cookies
+                    .push((k.trim_ascii().to_vec(), v.to_vec()));
             }
         }
         self.request.headers.push((name.to_vec(), value.to_vec()));
@@ -484,7 +492,9 @@ impl Transaction {
         if let Some(i) = &self.interruption {
             return Some(i.clone());
         }
-        let room = self.request_body_limit.saturating_sub(self.request.body.len());
+        let room = self
+            .request_body_limit
+            .saturating_sub(self.request.body.len());
         if chunk.len() <= room {
             self.request.body.extend_from_slice(chunk);
             return None;
@@ -557,18 +567,14 @@ impl Transaction {
                 r.multipart = m.flags;
                 r.body_error = err;
             }
-            Some(BodyProcessor::Json) => {
-                match body::json::parse(&body) {
-                    Ok(args) => r.args_post = args,
-                    Err(e) => r.body_error = Some(e),
-                }
-            }
-            Some(BodyProcessor::Xml) => {
-                match body::xml::parse(&body) {
-                    Ok(doc) => r.xml = Some(doc),
-                    Err(e) => r.body_error = Some(e),
-                }
-            }
+            Some(BodyProcessor::Json) => match body::json::parse(&body) {
+                Ok(args) => r.args_post = args,
+                Err(e) => r.body_error = Some(e),
+            },
+            Some(BodyProcessor::Xml) => match body::xml::parse(&body) {
+                Ok(doc) => r.xml = Some(doc),
+                Err(e) => r.body_error = Some(e),
+            },
             None => {}
         }
         if self.force_body_variable {
@@ -585,7 +591,11 @@ impl Transaction {
     }
 
     /// Phase 3.
-    pub fn process_response_headers(&mut self, status: u16, protocol: &[u8]) -> Option<Interruption> {
+    pub fn process_response_headers(
+        &mut self,
+        status: u16,
+        protocol: &[u8],
+    ) -> Option<Interruption> {
         self.response.status = status;
         self.response.protocol = protocol.to_vec();
         self.run_phase(3)
@@ -617,7 +627,9 @@ impl Transaction {
 
     /// Buffers response body bytes up to the response limit.
     pub fn append_response_body(&mut self, chunk: &[u8]) {
-        let room = self.response_body_limit.saturating_sub(self.response.body.len());
+        let room = self
+            .response_body_limit
+            .saturating_sub(self.response.body.len());
         let take = chunk.len().min(room);
         self.response.body.extend_from_slice(&chunk[..take]);
         if take < chunk.len() {
@@ -790,11 +802,11 @@ impl Transaction {
             if rule.actions.multi_match {
                 test(&cur, &mut found);
                 for t in &rule.transformations {
-                    if let Some(next) = (t.apply)(&cur) {
-                        if next != *cur {
-                            cur = Cow::Owned(next);
-                            test(&cur, &mut found);
-                        }
+                    if let Some(next) = (t.apply)(&cur)
+                        && next != *cur
+                    {
+                        cur = Cow::Owned(next);
+                        test(&cur, &mut found);
                     }
                 }
             } else {
@@ -810,6 +822,11 @@ impl Transaction {
     }
 
     fn test(&self, op: &RuleOperator, input: &[u8], caps: Option<&mut Vec<Vec<u8>>>) -> bool {
+        if let Some(pre) = &op.prefilter
+            && !pre.is_match(input)
+        {
+            return op.negated;
+        }
         let hit = op
             .op
             .evaluate(self, input, if op.negated { None } else { caps });

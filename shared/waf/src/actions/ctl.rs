@@ -19,7 +19,11 @@ impl IdRange {
     /// `942100`, `942100-942199`; several separated by blanks or commas.
     pub fn parse_list(text: &str) -> Result<Vec<IdRange>, String> {
         let mut out = Vec::new();
-        for part in text.split([' ', ',']).map(str::trim).filter(|p| !p.is_empty()) {
+        for part in text
+            .split([' ', ','])
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             let (a, b) = part.split_once('-').unwrap_or((part, part));
             let parse = |s: &str| {
                 s.trim()

@@ -8,8 +8,8 @@
 mod ctl;
 mod setvar;
 
-pub use ctl::{Ctl, IdRange};
 pub(crate) use ctl::tag_regex;
+pub use ctl::{Ctl, IdRange};
 pub use setvar::{SetVar, SetVarOp};
 
 use crate::macros::Macro;
@@ -97,15 +97,48 @@ const IGNORED: &[&str] = &[
 
 /// Every action name, for the "unknown action" check.
 pub const KNOWN: &[&str] = &[
-    "accuracy", "allow", "auditlog", "block", "capture", "chain", "ctl", "deny", "drop", "id",
-    "log", "logdata", "maturity", "msg", "multiMatch", "noauditlog", "nolog", "pass", "phase",
-    "redirect", "rev", "setenv", "setvar", "severity", "skip", "skipAfter", "status", "t", "tag",
+    "accuracy",
+    "allow",
+    "auditlog",
+    "block",
+    "capture",
+    "chain",
+    "ctl",
+    "deny",
+    "drop",
+    "id",
+    "log",
+    "logdata",
+    "maturity",
+    "msg",
+    "multiMatch",
+    "noauditlog",
+    "nolog",
+    "pass",
+    "phase",
+    "redirect",
+    "rev",
+    "setenv",
+    "setvar",
+    "severity",
+    "skip",
+    "skipAfter",
+    "status",
+    "t",
+    "tag",
     "ver",
 ];
 
 pub fn severity_from(v: &str) -> Result<u8, String> {
     const NAMES: [&str; 8] = [
-        "EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG",
+        "EMERGENCY",
+        "ALERT",
+        "CRITICAL",
+        "ERROR",
+        "WARNING",
+        "NOTICE",
+        "INFO",
+        "DEBUG",
     ];
     if let Ok(n) = v.parse::<u8>()
         && n < 8
@@ -121,7 +154,14 @@ pub fn severity_from(v: &str) -> Result<u8, String> {
 
 pub fn severity_name(s: u8) -> &'static str {
     [
-        "EMERGENCY", "ALERT", "CRITICAL", "ERROR", "WARNING", "NOTICE", "INFO", "DEBUG",
+        "EMERGENCY",
+        "ALERT",
+        "CRITICAL",
+        "ERROR",
+        "WARNING",
+        "NOTICE",
+        "INFO",
+        "DEBUG",
     ]
     .get(usize::from(s))
     .copied()
@@ -275,7 +315,9 @@ pub fn parse(text: &str) -> Result<Actions, String> {
                     );
                 }
             }
-            "setvar" => a.effects.push(Effect::SetVar(SetVar::parse(&need(&name, v)?)?)),
+            "setvar" => a
+                .effects
+                .push(Effect::SetVar(SetVar::parse(&need(&name, v)?)?)),
             "ctl" => a.effects.push(Effect::Ctl(Ctl::parse(&need(&name, v)?)?)),
             "setenv" => {
                 let s = need(&name, v)?;

@@ -60,7 +60,10 @@ mod tests {
     #[test]
     fn flattens_paths() {
         let p = parse(br#"{"a":{"b":"x"},"c":[1,true,null]}"#).unwrap();
-        let names: Vec<_> = p.iter().map(|(k, _)| String::from_utf8_lossy(k).into_owned()).collect();
+        let names: Vec<_> = p
+            .iter()
+            .map(|(k, _)| String::from_utf8_lossy(k).into_owned())
+            .collect();
         assert_eq!(names, ["a.b", "c", "c", "c"]);
         assert_eq!(parse(b"[1]").unwrap()[0].0, b"json");
         assert_eq!(p[0].1, b"x");

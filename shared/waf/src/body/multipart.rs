@@ -239,11 +239,11 @@ fn add_part(m: &mut Multipart, headers: &[Vec<u8>], content: &[u8]) -> Result<()
     Ok(())
 }
 
+/// A part's field name and file name.
+type Names = (Option<Vec<u8>>, Option<Vec<u8>>);
+
 /// `form-data; name="a"; filename="b.txt"` → (name, filename).
-fn content_disposition(
-    v: &[u8],
-    flags: &mut Flags,
-) -> Result<(Option<Vec<u8>>, Option<Vec<u8>>), String> {
+fn content_disposition(v: &[u8], flags: &mut Flags) -> Result<Names, String> {
     let lower = v.to_ascii_lowercase();
     let rest = lower
         .strip_prefix(b"form-data")
@@ -348,7 +348,10 @@ Content-Disposition: form-data; name=\"f\"; filename=\"x.php\"\r\nContent-Type: 
         assert!(err.is_none());
         assert!(m.flags.data_before && m.flags.data_after && m.flags.lf_line);
         assert!(m.flags.strict_error());
-        let (_, err) = parse(b"--XyZ\r\nContent-Disposition: form-data; name=a\r\n\r\n1", CT);
+        let (_, err) = parse(
+            b"--XyZ\r\nContent-Disposition: form-data; name=a\r\n\r\n1",
+            CT,
+        );
         assert!(err.is_some());
         let (_, err) = parse(b"whatever", b"multipart/form-data");
         assert!(err.is_some());

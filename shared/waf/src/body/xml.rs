@@ -75,8 +75,8 @@ mod tests {
 
     #[test]
     fn text_and_attributes() {
-        let d = parse(br#"<?xml version="1.0"?><a x="1&amp;2"><b>hi</b> <c y='z'/>there</a>"#)
-            .unwrap();
+        let d =
+            parse(br#"<?xml version="1.0"?><a x="1&amp;2"><b>hi</b> <c y='z'/>there</a>"#).unwrap();
         assert_eq!(d.text, b"hi there");
         assert_eq!(d.attributes, vec![b"1&2".to_vec(), b"z".to_vec()]);
         assert!(parse(b"<a><b></a>").is_err());

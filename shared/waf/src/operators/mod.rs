@@ -111,10 +111,6 @@ impl Param {
     pub fn get<'t>(&'t self, tx: &'t Transaction) -> std::borrow::Cow<'t, [u8]> {
         self.0.expand(tx)
     }
-
-    pub fn literal(&self) -> Option<&[u8]> {
-        self.0.literal()
-    }
 }
 
 /// Reads a data file (`@pmFromFile`, `@ipMatchFromFile`): one entry per line, blank lines and
@@ -144,7 +140,14 @@ mod tests {
     use crate::Engine;
 
     fn op(name: &str, arg: &str) -> Box<dyn Operator> {
-        build(name, arg, &Context { dir: Path::new(".") }).unwrap()
+        build(
+            name,
+            arg,
+            &Context {
+                dir: Path::new("."),
+            },
+        )
+        .unwrap()
     }
 
     #[test]
@@ -198,7 +201,12 @@ mod tests {
             ("detectSQLi", "", b"1' or '1'='1", true),
             ("detectSQLi", "", "北京市 教育局 招生".as_bytes(), false),
             ("detectXSS", "", b"<script>alert(1)</script>", true),
-            ("detectXSS", "", "关于<b>开展</b>工作的通知".as_bytes(), false),
+            (
+                "detectXSS",
+                "",
+                "关于<b>开展</b>工作的通知".as_bytes(),
+                false,
+            ),
             ("unconditionalMatch", "", b"", true),
             ("noMatch", "", b"x", false),
             ("strmatch", "abc", b"xxabcxx", true),

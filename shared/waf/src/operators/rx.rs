@@ -52,18 +52,19 @@ pub(crate) fn rewrite_hex_escapes(p: &str) -> String {
     let mut i = 0;
     while i < b.len() {
         if b[i] == b'\\' && i + 1 < b.len() {
-            if b[i + 1] == b'x' && b.get(i + 2) == Some(&b'{') {
-                if let Some(close) = p[i + 3..].find('}') {
-                    let hex = &p[i + 3..i + 3 + close];
-                    if (1..=2).contains(&hex.len()) && hex.bytes().all(|c| c.is_ascii_hexdigit()) {
-                        out.push_str("\\x");
-                        if hex.len() == 1 {
-                            out.push('0');
-                        }
-                        out.push_str(hex);
-                        i += 3 + close + 1;
-                        continue;
+            if b[i + 1] == b'x'
+                && b.get(i + 2) == Some(&b'{')
+                && let Some(close) = p[i + 3..].find('}')
+            {
+                let hex = &p[i + 3..i + 3 + close];
+                if (1..=2).contains(&hex.len()) && hex.bytes().all(|c| c.is_ascii_hexdigit()) {
+                    out.push_str("\\x");
+                    if hex.len() == 1 {
+                        out.push('0');
                     }
+                    out.push_str(hex);
+                    i += 3 + close + 1;
+                    continue;
                 }
             }
             out.push_str(&p[i..i + 2]);
@@ -106,7 +107,10 @@ mod tests {
 
     #[test]
     fn rewrites_braced_hex() {
-        assert_eq!(rewrite_hex_escapes(r"[\x{0b}\x{80}-\x{ff}]"), r"[\x0b\x80-\xff]");
+        assert_eq!(
+            rewrite_hex_escapes(r"[\x{0b}\x{80}-\x{ff}]"),
+            r"[\x0b\x80-\xff]"
+        );
         assert_eq!(rewrite_hex_escapes(r"\\x{41}"), r"\\x{41}");
         assert_eq!(rewrite_hex_escapes("中\\x{9}"), "中\\x09");
         assert!(compile_pcre(r"[\x{80}-\x{ff}]").unwrap().is_match(b"\xe4"));

@@ -192,7 +192,7 @@ impl Builder {
                     .ok_or_else(|| e("SecDefaultAction needs a phase".into()))?;
                 if a.id.is_some() || a.chain || a.skip_after.is_some() || a.skip > 0 {
                     return Err(e(
-                        "SecDefaultAction may not use id, chain, skip or skipAfter".into()
+                        "SecDefaultAction may not use id, chain, skip or skipAfter".into(),
                     ));
                 }
                 let d = &mut self.defaults[usize::from(phase - 1)];
@@ -211,9 +211,7 @@ impl Builder {
             "SecResponseBodyAccess" => {
                 self.config.response_body_access = on_off(arg(0)?).map_err(e)?
             }
-            "SecRequestBodyLimit" => {
-                self.config.request_body_limit = number(arg(0)?).map_err(e)?
-            }
+            "SecRequestBodyLimit" => self.config.request_body_limit = number(arg(0)?).map_err(e)?,
             "SecRequestBodyNoFilesLimit" => {
                 self.config.request_body_no_files_limit = number(arg(0)?).map_err(e)?
             }
@@ -241,9 +239,7 @@ impl Builder {
                     return Err(e("only & is supported as SecArgumentSeparator".into()));
                 }
             }
-            "SecComponentSignature" => {
-                self.config.component_signatures.push(arg(0)?.to_string())
-            }
+            "SecComponentSignature" => self.config.component_signatures.push(arg(0)?.to_string()),
             "SecRuleRemoveById" => {
                 let ranges = IdRange::parse_list(&args.join(" ")).map_err(e)?;
                 self.remove(|r| ranges.iter().any(|x| x.contains(r.id)));
@@ -415,7 +411,8 @@ impl Builder {
                 if update.t_none {
                     r.transformations = update.transformations.clone();
                 } else {
-                    r.transformations.extend(update.transformations.iter().copied());
+                    r.transformations
+                        .extend(update.transformations.iter().copied());
                 }
                 r.actions.effects.extend(update.effects.iter().cloned());
             }
@@ -506,7 +503,7 @@ impl Builder {
                 tail = Some(Box::new(r));
             }
             if let Some(starter) = tail {
-                self.phases[usize::from(phase - 1)].push(Entry::Rule(*starter));
+                self.phases[usize::from(phase - 1)].push(Entry::Rule(starter));
             }
         }
         Ok(())
@@ -528,17 +525,20 @@ fn compile_operator(spec: &str, dir: &Path) -> Result<RuleOperator, String> {
         None => ("rx", spec),
     };
     let op = operators::build(name, arg, &Context { dir })?;
-    let literals = if negated {
+    let prefilter = if negated {
         None
     } else {
-        op.required_literals()
+        op.required_literals().and_then(|lits| {
+            aho_corasick::AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .build(lits)
+                .ok()
+        })
     };
     Ok(RuleOperator {
-        name: name.to_string(),
-        arg: arg.to_string(),
         negated,
         op,
-        literals,
+        prefilter,
     })
 }
 
@@ -564,22 +564,46 @@ mod tests {
     #[test]
     fn errors_name_file_line_and_reason() {
         let cases = [
-            ("SecRule ARGS \"@rx (\" \"id:1\"", "t.conf:1: @rx: invalid regular expression"),
-            ("\n\nSecRule ARGS \"@nope x\" \"id:1\"", "t.conf:3: unknown operator @nope"),
-            ("SecRule ARGS \"@rx a\" \"phase:2\"", "t.conf:1: rule has no id"),
+            (
+                "SecRule ARGS \"@rx (\" \"id:1\"",
+                "t.conf:1: @rx: invalid regular expression",
+            ),
+            (
+                "\n\nSecRule ARGS \"@nope x\" \"id:1\"",
+                "t.conf:3: unknown operator @nope",
+            ),
+            (
+                "SecRule ARGS \"@rx a\" \"phase:2\"",
+                "t.conf:1: rule has no id",
+            ),
             (
                 "SecRule ARGS \"@rx a\" \"id:1\"\nSecRule ARGS \"@rx a\" \"id:1\"",
                 "t.conf:2: duplicate rule id 1",
             ),
-            ("SecRule NOPE \"@rx a\" \"id:1\"", "t.conf:1: unknown variable \"NOPE\""),
-            ("SecRule ARGS \"@rx a\" \"id:1,chain\"", "t.conf:1: rule 1 ends with chain"),
+            (
+                "SecRule NOPE \"@rx a\" \"id:1\"",
+                "t.conf:1: unknown variable \"NOPE\"",
+            ),
+            (
+                "SecRule ARGS \"@rx a\" \"id:1,chain\"",
+                "t.conf:1: rule 1 ends with chain",
+            ),
             ("SecFoo On", "t.conf:1: unknown directive \"SecFoo\""),
-            ("SecRuleEngine Maybe", "t.conf:1: expected On, DetectionOnly or Off"),
-            ("SecRule ARGS \"@rx a\" \"id:1,t:rot13\"", "t.conf:1: unknown transformation"),
+            (
+                "SecRuleEngine Maybe",
+                "t.conf:1: expected On, DetectionOnly or Off",
+            ),
+            (
+                "SecRule ARGS \"@rx a\" \"id:1,t:rot13\"",
+                "t.conf:1: unknown transformation",
+            ),
         ];
         for (text, want) in cases {
             let got = Engine::from_text(text, "t.conf").unwrap_err().to_string();
-            assert!(got.starts_with(want), "{text:?}: got {got:?}, want {want:?}");
+            assert!(
+                got.starts_with(want),
+                "{text:?}: got {got:?}, want {want:?}"
+            );
         }
     }
 

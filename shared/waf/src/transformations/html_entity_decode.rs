@@ -47,7 +47,9 @@ fn entity(rest: &[u8]) -> Option<(u8, usize)> {
                 None
             };
             let Some(d) = d else { break };
-            value = value.wrapping_mul(if hex { 16 } else { 10 }).wrapping_add(d);
+            value = value
+                .wrapping_mul(if hex { 16 } else { 10 })
+                .wrapping_add(d);
             j += 1;
         }
         if j == start {

@@ -39,7 +39,10 @@ pub static TABLE: &[(&str, TransformFn)] = &[
     ("base64Decode", base64_decode::base64_decode),
     ("base64DecodeExt", base64_decode::base64_decode_ext),
     ("cmdLine", cmd_line::cmd_line),
-    ("compressWhitespace", compress_whitespace::compress_whitespace),
+    (
+        "compressWhitespace",
+        compress_whitespace::compress_whitespace,
+    ),
     ("cssDecode", css_decode::css_decode),
     ("escapeSeqDecode", escape_seq_decode::escape_seq_decode),
     ("hexDecode", hex_decode::hex_decode),
@@ -53,7 +56,10 @@ pub static TABLE: &[(&str, TransformFn)] = &[
     ("normalisePathWin", normalize_path_win::normalize_path_win),
     ("normalizePathWin", normalize_path_win::normalize_path_win),
     ("removeComments", remove_comments::remove_comments),
-    ("removeCommentsChar", remove_comments_char::remove_comments_char),
+    (
+        "removeCommentsChar",
+        remove_comments_char::remove_comments_char,
+    ),
     ("removeNulls", remove_nulls::remove_nulls),
     ("removeWhitespace", remove_whitespace::remove_whitespace),
     ("replaceComments", replace_comments::replace_comments),
@@ -96,10 +102,7 @@ impl Transformation {
         TABLE
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(n, f)| Self {
-                name: n,
-                apply: *f,
-            })
+            .map(|(n, f)| Self { name: n, apply: *f })
     }
 }
 
@@ -185,13 +188,25 @@ mod tests {
             ("trim", b"  a b \t", b"a b"),
             ("base64Decode", b"aGVsbG8=", b"hello"),
             ("base64Decode", b"aGVsbG8", b"hello"),
-            ("sha1", b"abc", b"\xa9\x99\x3e\x36\x47\x06\x81\x6a\xba\x3e\x25\x71\x78\x50\xc2\x6c\x9c\xd0\xd8\x9d"),
-            ("htmlEntityDecode", b"&lt;script&gt;&#x41;&#66;&quot;&amp;&nbsp;&#x3c", b"<script>AB\"&\xa0<"),
+            (
+                "sha1",
+                b"abc",
+                b"\xa9\x99\x3e\x36\x47\x06\x81\x6a\xba\x3e\x25\x71\x78\x50\xc2\x6c\x9c\xd0\xd8\x9d",
+            ),
+            (
+                "htmlEntityDecode",
+                b"&lt;script&gt;&#x41;&#66;&quot;&amp;&nbsp;&#x3c",
+                b"<script>AB\"&\xa0<",
+            ),
             ("htmlEntityDecode", b"&foo; &#; &", b"&foo; &#; &"),
             ("jsDecode", b"\\x41\\u0042\\n\\101\\q\\uff41", b"AB\nAqa"),
             ("cssDecode", b"\\3c script\\3e \\\n x\\\\", b"<script> x\\"),
             ("escapeSeqDecode", b"\\n\\x41\\101\\\\\\z", b"\nAA\\\\z"),
-            ("cmdLine", b"C^m\"d.e'x\\e  /C  ,dir;x (y", b"cmd.exe/c dir x(y"),
+            (
+                "cmdLine",
+                b"C^m\"d.e'x\\e  /C  ,dir;x (y",
+                b"cmd.exe/c dir x(y",
+            ),
             ("replaceComments", b"a/*x*/b/*unterminated", b"a b "),
             ("removeComments", b"a/*x*/b<!--c-->d--e\nf#g", b"abd\nf"),
             ("removeCommentsChar", b"a/*b*/c--d#e<!--f-->", b"abcdef"),

@@ -4,9 +4,7 @@
 //! `SecRule ARGS "@rx union select" "t:replaceComments"`
 
 pub fn replace_comments(input: &[u8]) -> Option<Vec<u8>> {
-    if memchr::memmem::find(input, b"/*").is_none() {
-        return None;
-    }
+    memchr::memmem::find(input, b"/*")?;
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {

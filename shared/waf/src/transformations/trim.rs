@@ -5,7 +5,10 @@
 use super::is_space;
 
 pub fn trim(input: &[u8]) -> Option<Vec<u8>> {
-    let start = input.iter().position(|&b| !is_space(b)).unwrap_or(input.len());
+    let start = input
+        .iter()
+        .position(|&b| !is_space(b))
+        .unwrap_or(input.len());
     let end = input
         .iter()
         .rposition(|&b| !is_space(b))
@@ -14,11 +17,17 @@ pub fn trim(input: &[u8]) -> Option<Vec<u8>> {
 }
 
 pub fn trim_left(input: &[u8]) -> Option<Vec<u8>> {
-    let start = input.iter().position(|&b| !is_space(b)).unwrap_or(input.len());
+    let start = input
+        .iter()
+        .position(|&b| !is_space(b))
+        .unwrap_or(input.len());
     (start != 0).then(|| input[start..].to_vec())
 }
 
 pub fn trim_right(input: &[u8]) -> Option<Vec<u8>> {
-    let end = input.iter().rposition(|&b| !is_space(b)).map_or(0, |p| p + 1);
+    let end = input
+        .iter()
+        .rposition(|&b| !is_space(b))
+        .map_or(0, |p| p + 1);
     (end != input.len()).then(|| input[..end].to_vec())
 }

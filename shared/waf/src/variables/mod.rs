@@ -140,23 +140,44 @@ pub static TABLE: &[(&str, Variable)] = &[
     ("MATCHED_VAR_NAME", Variable::MatchedVarName),
     ("MATCHED_VARS", Variable::MatchedVars),
     ("MATCHED_VARS_NAMES", Variable::MatchedVarsNames),
-    ("MULTIPART_BOUNDARY_QUOTED", Variable::MultipartBoundaryQuoted),
-    ("MULTIPART_BOUNDARY_WHITESPACE", Variable::MultipartBoundaryWhitespace),
+    (
+        "MULTIPART_BOUNDARY_QUOTED",
+        Variable::MultipartBoundaryQuoted,
+    ),
+    (
+        "MULTIPART_BOUNDARY_WHITESPACE",
+        Variable::MultipartBoundaryWhitespace,
+    ),
     ("MULTIPART_CRLF_LF_LINES", Variable::MultipartCrlfLfLines),
     ("MULTIPART_DATA_AFTER", Variable::MultipartDataAfter),
     ("MULTIPART_DATA_BEFORE", Variable::MultipartDataBefore),
-    ("MULTIPART_FILE_LIMIT_EXCEEDED", Variable::MultipartFileLimitExceeded),
+    (
+        "MULTIPART_FILE_LIMIT_EXCEEDED",
+        Variable::MultipartFileLimitExceeded,
+    ),
     ("MULTIPART_FILENAME", Variable::MultipartFilename),
     ("MULTIPART_HEADER_FOLDING", Variable::MultipartHeaderFolding),
-    ("MULTIPART_INVALID_HEADER_FOLDING", Variable::MultipartInvalidHeaderFolding),
+    (
+        "MULTIPART_INVALID_HEADER_FOLDING",
+        Variable::MultipartInvalidHeaderFolding,
+    ),
     ("MULTIPART_INVALID_PART", Variable::MultipartInvalidPart),
-    ("MULTIPART_INVALID_QUOTING", Variable::MultipartInvalidQuoting),
+    (
+        "MULTIPART_INVALID_QUOTING",
+        Variable::MultipartInvalidQuoting,
+    ),
     ("MULTIPART_LF_LINE", Variable::MultipartLfLine),
-    ("MULTIPART_MISSING_SEMICOLON", Variable::MultipartMissingSemicolon),
+    (
+        "MULTIPART_MISSING_SEMICOLON",
+        Variable::MultipartMissingSemicolon,
+    ),
     ("MULTIPART_NAME", Variable::MultipartName),
     ("MULTIPART_PART_HEADERS", Variable::MultipartPartHeaders),
     ("MULTIPART_STRICT_ERROR", Variable::MultipartStrictError),
-    ("MULTIPART_UNMATCHED_BOUNDARY", Variable::MultipartUnmatchedBoundary),
+    (
+        "MULTIPART_UNMATCHED_BOUNDARY",
+        Variable::MultipartUnmatchedBoundary,
+    ),
     ("OUTBOUND_DATA_ERROR", Variable::OutboundDataError),
     ("PATH_INFO", Variable::PathInfo),
     ("QUERY_STRING", Variable::QueryString),
@@ -168,7 +189,10 @@ pub static TABLE: &[(&str, Variable)] = &[
     ("REQBODY_ERROR_MSG", Variable::ReqbodyErrorMsg),
     ("REQBODY_PROCESSOR", Variable::ReqbodyProcessor),
     ("REQBODY_PROCESSOR_ERROR", Variable::ReqbodyProcessorError),
-    ("REQBODY_PROCESSOR_ERROR_MSG", Variable::ReqbodyProcessorErrorMsg),
+    (
+        "REQBODY_PROCESSOR_ERROR_MSG",
+        Variable::ReqbodyProcessorErrorMsg,
+    ),
     ("REQUEST_BASENAME", Variable::RequestBasename),
     ("REQUEST_BODY", Variable::RequestBody),
     ("REQUEST_BODY_LENGTH", Variable::RequestBodyLength),
@@ -413,7 +437,9 @@ fn split_targets(spec: &str) -> Vec<&str> {
             // `VAR:/regex/`, but not `XML:/xpath`.
             b'/' if i > 0
                 && bytes[i - 1] == b':'
-                && !spec[start..i].trim_start_matches(['!', '&']).eq_ignore_ascii_case("XML:") =>
+                && !spec[start..i]
+                    .trim_start_matches(['!', '&'])
+                    .eq_ignore_ascii_case("XML:") =>
             {
                 in_regex = true
             }
@@ -552,14 +578,14 @@ fn collect_values<'a>(
                 .sum();
             out.push(num(variable, n));
         }
-        V::MultipartPartHeaders => push_kv(out, variable, &r.multipart_headers, sel, excluded, false),
+        V::MultipartPartHeaders => {
+            push_kv(out, variable, &r.multipart_headers, sel, excluded, false)
+        }
         V::MultipartFilename => push_kv(out, variable, &r.files, sel, excluded, false),
         V::MultipartName => push_kv(out, variable, &r.files, sel, excluded, true),
         V::MultipartStrictError => out.push(flag(variable, r.multipart.strict_error())),
         V::MultipartBoundaryQuoted => out.push(flag(variable, r.multipart.boundary_quoted)),
-        V::MultipartBoundaryWhitespace => {
-            out.push(flag(variable, r.multipart.boundary_whitespace))
-        }
+        V::MultipartBoundaryWhitespace => out.push(flag(variable, r.multipart.boundary_whitespace)),
         V::MultipartCrlfLfLines => out.push(flag(variable, r.multipart.crlf_lf_lines)),
         V::MultipartDataAfter => out.push(flag(variable, r.multipart.data_after)),
         V::MultipartDataBefore => out.push(flag(variable, r.multipart.data_before)),
@@ -572,9 +598,7 @@ fn collect_values<'a>(
         V::MultipartInvalidQuoting => out.push(flag(variable, r.multipart.invalid_quoting)),
         V::MultipartLfLine => out.push(flag(variable, r.multipart.lf_line)),
         V::MultipartMissingSemicolon => out.push(flag(variable, r.multipart.missing_semicolon)),
-        V::MultipartUnmatchedBoundary => {
-            out.push(flag(variable, r.multipart.unmatched_boundary))
-        }
+        V::MultipartUnmatchedBoundary => out.push(flag(variable, r.multipart.unmatched_boundary)),
         V::QueryString => out.push(scalar(variable, r.query_string.as_slice())),
         V::RemoteAddr => out.push(scalar(variable, r.remote_addr.as_bytes())),
         V::RemoteHost => out.push(scalar(variable, r.remote_addr.as_bytes())),
@@ -715,7 +739,11 @@ fn collect_values<'a>(
         V::UniqueId => out.push(scalar(variable, tx.unique_id.as_bytes())),
         V::Duration => out.push(num(
             variable,
-            tx.started.elapsed().as_micros().try_into().unwrap_or(usize::MAX),
+            tx.started
+                .elapsed()
+                .as_micros()
+                .try_into()
+                .unwrap_or(usize::MAX),
         )),
         V::Time
         | V::TimeDay
