@@ -104,14 +104,82 @@ pub struct RuleSet {
     pub(crate) defaults: [DefaultAction; 5],
     /// Per phase: marker name → index of the marker entry.
     pub(crate) markers: [HashMap<String, usize>; 5],
+    /// Per transformation chain: one automaton over the required literals of every rule link
+    /// using that chain. One pass over a transformed value tells which of those links can
+    /// match it at all.
+    pub(crate) groups: Vec<Option<PrefilterGroup>>,
+}
+
+/// The grouped prefilter of one transformation chain.
+#[derive(Debug)]
+pub(crate) struct PrefilterGroup {
+    pub ac: aho_corasick::AhoCorasick,
+    /// Pattern index → slot (rule link) it belongs to.
+    pub slot_of: Vec<u32>,
+    pub slots: usize,
+}
+
+impl PrefilterGroup {
+    /// The slots whose literals occur in `value`, as a bitset.
+    pub fn hits(&self, value: &[u8]) -> Vec<u64> {
+        let mut bits = vec![0u64; self.slots.div_ceil(64)];
+        for m in self.ac.find_overlapping_iter(value) {
+            let s = self.slot_of[m.pattern().as_usize()] as usize;
+            bits[s / 64] |= 1 << (s % 64);
+        }
+        bits
+    }
+}
+
+fn assign_slots(rule: &mut crate::rule::Rule, groups: &mut Vec<(Vec<Vec<u8>>, Vec<u32>, usize)>) {
+    let mut link = Some(rule);
+    while let Some(r) = link {
+        if let Some(op) = &r.operator
+            && !op.literals.is_empty()
+        {
+            let g = r.tchain as usize;
+            if groups.len() <= g {
+                groups.resize_with(g + 1, Default::default);
+            }
+            let (pats, slot_of, slots) = &mut groups[g];
+            let slot = *slots as u32;
+            *slots += 1;
+            for l in &op.literals {
+                pats.push(l.clone());
+                slot_of.push(slot);
+            }
+            r.slot = Some(slot);
+        }
+        link = r.chain.as_deref_mut();
+    }
 }
 
 impl RuleSet {
     pub(crate) fn new(
         config: Config,
-        phases: [Vec<Entry>; 5],
+        mut phases: [Vec<Entry>; 5],
         defaults: [DefaultAction; 5],
     ) -> RuleSet {
+        let mut raw = Vec::new();
+        for entry in phases.iter_mut().flatten() {
+            if let Entry::Rule(r) = entry {
+                assign_slots(r, &mut raw);
+            }
+        }
+        let groups = raw
+            .into_iter()
+            .map(|(pats, slot_of, slots)| {
+                if slots == 0 {
+                    return None;
+                }
+                aho_corasick::AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(aho_corasick::MatchKind::Standard)
+                    .build(&pats)
+                    .ok()
+                    .map(|ac| PrefilterGroup { ac, slot_of, slots })
+            })
+            .collect();
         let markers = std::array::from_fn(|p| {
             phases[p]
                 .iter()
@@ -127,6 +195,7 @@ impl RuleSet {
             phases,
             defaults,
             markers,
+            groups,
         }
     }
 

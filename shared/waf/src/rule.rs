@@ -16,6 +16,8 @@ pub struct RuleOperator {
     /// literals (ASCII case-insensitively): one automaton pass instead of a regex run. Only
     /// ever set for non-negated operators.
     pub prefilter: Option<aho_corasick::AhoCorasick>,
+    /// The literals behind `prefilter`, for the rule set's grouped prefilter.
+    pub literals: Vec<Vec<u8>>,
 }
 
 #[derive(Debug)]
@@ -32,6 +34,12 @@ pub struct Rule {
     pub actions: Actions,
     /// Transformations after merging the phase's defaults and `t:none`.
     pub transformations: Vec<Transformation>,
+    /// Identifies `transformations` (rules with equal lists share the id), for the
+    /// per-transaction transformation cache.
+    pub tchain: u32,
+    /// This link's bit in the grouped prefilter of its transformation chain (see
+    /// `RuleSet::groups`), when its operator has required literals.
+    pub slot: Option<u32>,
     /// The disruptive action after resolving defaults (`block` stays `Block` and is resolved
     /// against the phase default when it fires).
     pub disruptive: Disruptive,

@@ -5,6 +5,7 @@
 //! decides the transaction must stop. Nothing here knows any HTTP library.
 
 use std::borrow::Cow;
+use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -84,6 +85,17 @@ impl MatchedRule {
         }
         s
     }
+}
+
+/// Applies a transformation chain; `None` when nothing changed.
+fn apply_all(chain: &[crate::transformations::Transformation], input: &[u8]) -> Option<Vec<u8>> {
+    let mut cur: Option<Vec<u8>> = None;
+    for t in chain {
+        if let Some(next) = (t.apply)(cur.as_deref().unwrap_or(input)) {
+            cur = Some(next);
+        }
+    }
+    cur
 }
 
 /// Log-safe text: quotes escaped, control characters as `\xHH` (as ModSecurity logs them).
@@ -233,6 +245,52 @@ pub struct Transaction {
     interruption: Option<Interruption>,
     allow: Option<AllowScope>,
     phases_done: [bool; 5],
+    /// Transformed values of stable variables: (chain id, value address, length) → the
+    /// result (`None`: the chain leaves the value unchanged). Cleared whenever request or
+    /// response data change.
+    tcache: RefCell<HashMap<(u32, usize, usize), Cached, FastHash>>,
+}
+
+/// A cached transformation result and its grouped-prefilter hits.
+#[derive(Clone)]
+struct Cached {
+    /// `None`: the chain leaves the value unchanged.
+    value: Option<Arc<[u8]>>,
+    /// Bitset of the chain's prefilter slots whose literals occur in the value.
+    hits: Option<Arc<[u64]>>,
+}
+
+/// FxHash-style hashing for the cache's integer keys (SipHash costs more than the lookup).
+#[derive(Default, Clone, Copy)]
+struct FastHash;
+
+impl std::hash::BuildHasher for FastHash {
+    type Hasher = FastHasher;
+    fn build_hasher(&self) -> FastHasher {
+        FastHasher(0)
+    }
+}
+
+struct FastHasher(u64);
+
+impl std::hash::Hasher for FastHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(u64::from(b));
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.write_u64(u64::from(n));
+    }
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
 }
 
 fn collection_key(name: &str) -> Option<&'static str> {
@@ -279,6 +337,7 @@ impl Transaction {
             interruption: None,
             allow: None,
             phases_done: [false; 5],
+            tcache: RefCell::new(HashMap::default()),
             rules,
         }
     }
@@ -417,6 +476,7 @@ impl Transaction {
     /// The request line: method, the URI as received (origin or absolute form), protocol
     /// (`HTTP/1.1`).
     pub fn process_uri(&mut self, method: &[u8], uri: &[u8], protocol: &[u8]) {
+        self.tcache.get_mut().clear();
         let r = &mut self.request;
         r.method = method.to_vec();
         r.protocol = protocol.to_vec();
@@ -459,6 +519,7 @@ impl Transaction {
     }
 
     pub fn add_request_header(&mut self, name: &[u8], value: &[u8]) {
+        self.tcache.get_mut().clear();
         if name.eq_ignore_ascii_case(b"cookie") {
             for c in value.split(|&b| b == b';') {
                 let c = c.trim_ascii();
@@ -489,6 +550,7 @@ impl Transaction {
     /// limit, `SecRequestBodyLimitAction` decides: `Reject` interrupts with 413 (only logged in
     /// DetectionOnly), `ProcessPartial` keeps the part within the limit.
     pub fn append_request_body(&mut self, chunk: &[u8]) -> Option<Interruption> {
+        self.tcache.get_mut().clear();
         if let Some(i) = &self.interruption {
             return Some(i.clone());
         }
@@ -588,6 +650,7 @@ impl Transaction {
                 .get_or_insert_with(|| format!("more than {limit} arguments"));
         }
         r.body = body;
+        self.tcache.get_mut().clear();
     }
 
     /// Phase 3.
@@ -602,6 +665,7 @@ impl Transaction {
     }
 
     pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
+        self.tcache.get_mut().clear();
         self.response.headers.push((name.to_vec(), value.to_vec()));
     }
 
@@ -627,6 +691,7 @@ impl Transaction {
 
     /// Buffers response body bytes up to the response limit.
     pub fn append_response_body(&mut self, chunk: &[u8]) {
+        self.tcache.get_mut().clear();
         let room = self
             .response_body_limit
             .saturating_sub(self.response.body.len());
@@ -639,6 +704,7 @@ impl Transaction {
 
     /// Phase 4.
     pub fn process_response_body(&mut self) -> Option<Interruption> {
+        self.tcache.get_mut().clear();
         if self.wants_response_body() {
             self.response.body_inspected = true;
         }
@@ -771,12 +837,16 @@ impl Transaction {
                 captures: None,
             }];
         };
+        // Runtime exclusions (`ctl:ruleRemoveTarget…`) that concern this rule, decided once.
+        let runtime: Vec<&Exclusion> = self
+            .removed_targets
+            .iter()
+            .filter(|(sel, _)| sel.applies(starter))
+            .flat_map(|(_, xs)| xs)
+            .collect();
         let excluded = |v: Variable, k: &[u8]| {
             rule.exclusions.iter().any(|x| x.excludes(v, k))
-                || self
-                    .removed_targets
-                    .iter()
-                    .any(|(sel, xs)| sel.applies(starter) && xs.iter().any(|x| x.excludes(v, k)))
+                || runtime.iter().any(|x| x.excludes(v, k))
         };
         let mut values = Vec::new();
         for t in &rule.targets {
@@ -798,6 +868,40 @@ impl Transaction {
                     false
                 }
             };
+            if !rule.actions.multi_match
+                && v.variable.is_stable()
+                && matches!(v.value, Cow::Borrowed(_))
+            {
+                let key = (rule.tchain, v.value.as_ptr() as usize, v.value.len());
+                let cached = self.tcache.borrow().get(&key).cloned();
+                let mut entry = cached.unwrap_or_else(|| {
+                    let value = apply_all(&rule.transformations, &v.value).map(Arc::from);
+                    let e = Cached { value, hits: None };
+                    self.tcache.borrow_mut().insert(key, e.clone());
+                    e
+                });
+                let input: &[u8] = entry.value.as_deref().unwrap_or(&v.value);
+                if let Some(slot) = rule.slot
+                    && let Some(Some(group)) = self.rules.groups.get(rule.tchain as usize)
+                {
+                    let hits = match &entry.hits {
+                        Some(h) => h.clone(),
+                        None => {
+                            let h: Arc<[u64]> = Arc::from(group.hits(input));
+                            entry.hits = Some(h.clone());
+                            self.tcache.borrow_mut().insert(key, entry.clone());
+                            h
+                        }
+                    };
+                    let s = slot as usize;
+                    if hits[s / 64] & (1 << (s % 64)) == 0 {
+                        continue;
+                    }
+                }
+                let input: &[u8] = entry.value.as_deref().unwrap_or(&v.value);
+                test(input, &mut found);
+                continue;
+            }
             let mut cur: Cow<[u8]> = Cow::Borrowed(&v.value);
             if rule.actions.multi_match {
                 test(&cur, &mut found);

@@ -82,6 +82,8 @@ impl Operator for Rx {
     fn evaluate(&self, _: &Transaction, input: &[u8], c: Option<&mut Captures>) -> bool {
         match c {
             None => self.re.is_match(input),
+            // The lazy DFA answers "no" far faster than a capturing search.
+            Some(_) if !self.re.is_match(input) => false,
             Some(c) => match self.re.captures(input) {
                 Some(caps) => {
                     *c = caps

@@ -60,6 +60,8 @@ pub struct Builder {
     ids: HashSet<u32>,
     /// Links of a chain still being written (starter first).
     chain: Vec<Rule>,
+    /// Transformation lists seen so far, by id.
+    tchains: Vec<Vec<&'static str>>,
     depth: usize,
 }
 
@@ -102,6 +104,7 @@ impl Builder {
             phases: Default::default(),
             ids: HashSet::new(),
             chain: Vec::new(),
+            tchains: Vec::new(),
             depth: 0,
         }
     }
@@ -464,6 +467,14 @@ impl Builder {
             t.extend(actions.transformations.iter().copied());
             t
         };
+        let names: Vec<&'static str> = transformations.iter().map(|t| t.name).collect();
+        let tchain = match self.tchains.iter().position(|c| *c == names) {
+            Some(p) => p as u32,
+            None => {
+                self.tchains.push(names);
+                (self.tchains.len() - 1) as u32
+            }
+        };
         let disruptive = actions
             .disruptive
             .clone()
@@ -488,6 +499,8 @@ impl Builder {
             exclusions,
             operator,
             transformations,
+            tchain,
+            slot: None,
             disruptive,
             log,
             chain: None,
@@ -525,20 +538,24 @@ fn compile_operator(spec: &str, dir: &Path) -> Result<RuleOperator, String> {
         None => ("rx", spec),
     };
     let op = operators::build(name, arg, &Context { dir })?;
-    let prefilter = if negated {
+    let literals = if negated {
+        Vec::new()
+    } else {
+        op.required_literals().unwrap_or_default()
+    };
+    let prefilter = if literals.is_empty() {
         None
     } else {
-        op.required_literals().and_then(|lits| {
-            aho_corasick::AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .build(lits)
-                .ok()
-        })
+        aho_corasick::AhoCorasickBuilder::new()
+            .ascii_case_insensitive(true)
+            .build(&literals)
+            .ok()
     };
     Ok(RuleOperator {
         negated,
         op,
         prefilter,
+        literals,
     })
 }
 

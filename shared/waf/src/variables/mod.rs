@@ -292,6 +292,40 @@ impl Variable {
         )
     }
 
+    /// Whether values of this variable stay put (same bytes, same address) from the end of
+    /// request-body parsing on, so transformed copies can be cached by address.
+    pub fn is_stable(self) -> bool {
+        use Variable::*;
+        matches!(
+            self,
+            Args | ArgsGet
+                | ArgsPost
+                | ArgsNames
+                | ArgsGetNames
+                | ArgsPostNames
+                | Files
+                | FilesNames
+                | MultipartPartHeaders
+                | QueryString
+                | RequestBasename
+                | RequestBody
+                | RequestCookies
+                | RequestCookiesNames
+                | RequestFilename
+                | RequestHeaders
+                | RequestHeadersNames
+                | RequestLine
+                | RequestMethod
+                | RequestProtocol
+                | RequestUri
+                | RequestUriRaw
+                | ResponseBody
+                | ResponseHeaders
+                | ResponseHeadersNames
+                | Xml
+        )
+    }
+
     /// The collections `setvar` can write and `%{…}` can read by name.
     pub fn persistent_name(self) -> Option<&'static str> {
         match self {

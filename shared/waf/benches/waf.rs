@@ -1,0 +1,212 @@
+//! WAF benchmark: per-request evaluation time with CRS v4 at paranoia level 1 (blocking mode),
+//! on one core, for typical requests; plus rule-set load time and engine memory.
+//!
+//! Run: `cargo bench -p sitegroup-waf --bench waf` (CRS from `../shared/corpora/crs-v4` or
+//! `SITEGROUP_CRS_DIR`). Targets: clean GET ≤ 20 µs, 1 KB form ≤ 60 µs, 10 KB JSON ≤ 200 µs,
+//! memory ≤ 64 MB.
+
+use std::hint::black_box;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use sitegroup_waf::{Engine, ftw};
+
+struct Request {
+    name: &'static str,
+    method: &'static [u8],
+    uri: Vec<u8>,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+}
+
+fn browser_headers() -> Vec<(&'static str, String)> {
+    vec![
+        ("Host", "www.demo.localhost".into()),
+        (
+            "User-Agent",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36".into(),
+        ),
+        ("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8".into()),
+        ("Accept-Language", "zh-CN,zh;q=0.9,en;q=0.8".into()),
+        ("Accept-Encoding", "gzip, deflate, br".into()),
+        ("Cookie", "sid=8f14e45fceea167a5a36dedd4bea2543; lang=zh-CN".into()),
+        ("Connection", "keep-alive".into()),
+    ]
+}
+
+fn requests() -> Vec<Request> {
+    let mut form = String::from("title=");
+    while form.len() < 1000 {
+        form.push_str("%E5%85%B3%E4%BA%8E%E5%BC%80%E5%B1%95%E5%B7%A5%E4%BD%9C+");
+    }
+    form.push_str("&author=zhang&column=12&submit=%E6%8F%90%E4%BA%A4");
+    let mut json = String::from("{\"items\":[");
+    let mut i = 0;
+    while json.len() < 10_000 {
+        if i > 0 {
+            json.push(',');
+        }
+        json.push_str(&format!(
+            "{{\"id\":{i},\"title\":\"第{i}号通知：关于做好冬季安全生产工作的通知\",\"tags\":[\"通知\",\"安全\"],\"views\":{}}}",
+            i * 37
+        ));
+        i += 1;
+    }
+    json.push_str("]}");
+    let boundary = "----sitegroupbench";
+    let mut multipart = format!(
+        "--{boundary}\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n年度报告\r\n--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"report.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+    )
+    .into_bytes();
+    let mut x: u32 = 12345;
+    while multipart.len() < 1_000_000 {
+        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        multipart.push((x >> 16) as u8);
+    }
+    multipart.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+
+    let with = |extra: Vec<(&'static str, String)>| {
+        let mut h = browser_headers();
+        h.extend(extra);
+        h
+    };
+    vec![
+        Request {
+            name: "clean GET",
+            method: b"GET",
+            uri: b"/news/2026/11/index.html".to_vec(),
+            headers: browser_headers(),
+            body: Vec::new(),
+        },
+        Request {
+            name: "GET, 5 query params (Chinese)",
+            method: b"GET",
+            uri: "/search?q=%E6%95%99%E8%82%B2%E5%B1%80+%E6%8B%9B%E7%94%9F&site=edu&page=2&sort=date&from=2026-01-01"
+                .as_bytes()
+                .to_vec(),
+            headers: browser_headers(),
+            body: Vec::new(),
+        },
+        Request {
+            name: "1 KB urlencoded form",
+            method: b"POST",
+            uri: b"/guestbook/submit".to_vec(),
+            headers: with(vec![
+                ("Content-Type", "application/x-www-form-urlencoded".into()),
+                ("Content-Length", form.len().to_string()),
+            ]),
+            body: form.into_bytes(),
+        },
+        Request {
+            name: "10 KB JSON",
+            method: b"POST",
+            uri: b"/api/articles".to_vec(),
+            headers: with(vec![
+                ("Content-Type", "application/json".into()),
+                ("Content-Length", json.len().to_string()),
+            ]),
+            body: json.into_bytes(),
+        },
+        Request {
+            name: "1 MB multipart upload",
+            method: b"POST",
+            uri: b"/upload".to_vec(),
+            headers: with(vec![
+                ("Content-Type", format!("multipart/form-data; boundary={boundary}")),
+                ("Content-Length", multipart.len().to_string()),
+            ]),
+            body: multipart,
+        },
+    ]
+}
+
+fn run(engine: &Engine, r: &Request) -> bool {
+    let mut tx = engine.transaction();
+    tx.process_connection("203.0.113.7", 52344, "10.0.0.2", 443);
+    tx.process_uri(r.method, &r.uri, b"HTTP/1.1");
+    for (k, v) in &r.headers {
+        tx.add_request_header(k.as_bytes(), v.as_bytes());
+    }
+    let mut blocked = tx.process_request_headers().is_some();
+    if !blocked && !r.body.is_empty() {
+        blocked = tx.append_request_body(&r.body).is_some();
+    }
+    if !blocked {
+        blocked = tx.process_request_body().is_some();
+    }
+    tx.process_logging();
+    blocked
+}
+
+fn rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmRSS:"))
+                .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+fn main() {
+    let dir = std::env::var_os("SITEGROUP_CRS_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/corpora/crs-v4")
+        });
+    if !dir.join("rules").is_dir() {
+        eprintln!(
+            "NOTICE: CRS not found at {} (set SITEGROUP_CRS_DIR); nothing to measure",
+            dir.display()
+        );
+        return;
+    }
+    let before = rss_kib();
+    let t0 = Instant::now();
+    // Blocking mode at paranoia level 1, as `sitegroup serve --waf-crs` runs it.
+    let engine = ftw::load_rules(&dir, "SecRuleEngine On\n").expect("CRS loads");
+    let load = t0.elapsed();
+    let after = rss_kib();
+    println!(
+        "CRS v4 rules: {} (loaded in {:.0} ms)",
+        engine.rules().rule_count(),
+        load.as_secs_f64() * 1e3
+    );
+    println!(
+        "engine memory (RSS growth while loading): {:.1} MB",
+        (after.saturating_sub(before)) as f64 / 1024.0
+    );
+    println!();
+    println!("| request | per request | requests/s (1 core) | blocked |");
+    println!("|---|---:|---:|---|");
+    let only = std::env::var("SITEGROUP_BENCH_ONLY").ok();
+    for r in requests() {
+        if only.as_deref().is_some_and(|o| !r.name.starts_with(o)) {
+            continue;
+        }
+        // Warm up, then run for about a second.
+        let blocked = run(&engine, &r);
+        for _ in 0..20 {
+            black_box(run(&engine, &r));
+        }
+        let mut n = 0u32;
+        let start = Instant::now();
+        while start.elapsed() < Duration::from_millis(1000) || n < 20 {
+            black_box(run(&engine, &r));
+            n += 1;
+        }
+        let per = start.elapsed() / n;
+        println!(
+            "| {} | {:.1} µs | {:.0} | {} |",
+            r.name,
+            per.as_secs_f64() * 1e6,
+            1.0 / per.as_secs_f64(),
+            if blocked {
+                "yes (false positive!)"
+            } else {
+                "no"
+            }
+        );
+    }
+}
