@@ -131,7 +131,10 @@ impl PrefilterGroup {
     }
 }
 
-fn assign_slots(rule: &mut crate::rule::Rule, groups: &mut Vec<(Vec<Vec<u8>>, Vec<u32>, usize)>) {
+/// A prefilter group being built: patterns, the slot of each pattern, number of slots.
+type RawGroup = (Vec<Vec<u8>>, Vec<u32>, usize);
+
+fn assign_slots(rule: &mut crate::rule::Rule, groups: &mut Vec<RawGroup>) {
     let mut link = Some(rule);
     while let Some(r) = link {
         if let Some(op) = &r.operator
