@@ -12,6 +12,9 @@ use crate::seclang::{self, ParseError};
 use crate::transaction::Transaction;
 use crate::transformations::Transformation;
 
+/// The built-in rule pack, in SecLang.
+pub const BUILTIN_RULES: &str = include_str!("../rules/builtin.conf");
+
 /// `SecRuleEngine`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum EngineMode {
@@ -246,6 +249,22 @@ impl Engine {
             b.load_file(f.as_ref())?;
         }
         Ok(b.build())
+    }
+
+    /// The built-in rule pack (`rules/builtin.conf`), on top of ModSecurity's recommended
+    /// engine settings: the protection every site has with no other rule set installed.
+    pub fn builtin() -> Engine {
+        let mut b = seclang::Builder::new();
+        // Both texts ship inside the binary and are covered by tests; failing to load them is
+        // a build defect, not an operating condition.
+        #[allow(clippy::expect_used)]
+        {
+            b.load_text(crate::ftw::BASE_CONFIG, "base.conf", Path::new("."))
+                .expect("base.conf loads");
+            b.load_text(BUILTIN_RULES, "builtin.conf", Path::new("."))
+                .expect("builtin.conf loads");
+        }
+        b.build()
     }
 
     pub fn rules(&self) -> &RuleSet {

@@ -31,6 +31,6 @@ mod transaction;
 pub mod transformations;
 pub mod variables;
 
-pub use engine::{Config, Engine, EngineMode, LimitAction, RuleSet};
+pub use engine::{BUILTIN_RULES, Config, Engine, EngineMode, LimitAction, RuleSet};
 pub use seclang::ParseError;
 pub use transaction::{InterruptAction, Interruption, MatchedRule, Transaction};

@@ -130,6 +130,8 @@ pub(crate) struct Request {
     pub args_post: Vec<Kv>,
     pub files: Vec<Kv>,
     pub files_sizes: Vec<Kv>,
+    /// Field name → uploaded file content (`FILES_TMP_CONTENT`).
+    pub files_content: Vec<Kv>,
     pub multipart_headers: Vec<Kv>,
     pub multipart: Flags,
     pub body: Vec<u8>,
@@ -625,6 +627,7 @@ impl Transaction {
                 r.args_post = m.args;
                 r.files = m.files;
                 r.files_sizes = m.file_sizes;
+                r.files_content = m.file_contents;
                 r.multipart_headers = m.part_headers;
                 r.multipart = m.flags;
                 r.body_error = err;

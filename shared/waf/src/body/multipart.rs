@@ -47,6 +47,8 @@ pub struct Multipart {
     pub files: Pairs,
     /// Field name → size in bytes (decimal).
     pub file_sizes: Pairs,
+    /// Field name → file content.
+    pub file_contents: Pairs,
     /// Field name → one header line, as received.
     pub part_headers: Pairs,
     pub flags: Flags,
@@ -232,7 +234,8 @@ fn add_part(m: &mut Multipart, headers: &[Vec<u8>], content: &[u8]) -> Result<()
         Some(f) => {
             m.files.push((name.clone(), f));
             m.file_sizes
-                .push((name, content.len().to_string().into_bytes()));
+                .push((name.clone(), content.len().to_string().into_bytes()));
+            m.file_contents.push((name, content.to_vec()));
         }
         None => m.args.push((name, content.to_vec())),
     }

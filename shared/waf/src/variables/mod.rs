@@ -25,6 +25,7 @@ pub enum Variable {
     FilesCombinedSize,
     FilesNames,
     FilesSizes,
+    FilesTmpContent,
     FilesTmpNames,
     FullRequest,
     FullRequestLength,
@@ -128,6 +129,7 @@ pub static TABLE: &[(&str, Variable)] = &[
     ("FILES_COMBINED_SIZE", Variable::FilesCombinedSize),
     ("FILES_NAMES", Variable::FilesNames),
     ("FILES_SIZES", Variable::FilesSizes),
+    ("FILES_TMP_CONTENT", Variable::FilesTmpContent),
     ("FILES_TMPNAMES", Variable::FilesTmpNames),
     ("FULL_REQUEST", Variable::FullRequest),
     ("FULL_REQUEST_LENGTH", Variable::FullRequestLength),
@@ -268,6 +270,7 @@ impl Variable {
                 | Files
                 | FilesNames
                 | FilesSizes
+                | FilesTmpContent
                 | FilesTmpNames
                 | Geo
                 | Global
@@ -305,6 +308,7 @@ impl Variable {
                 | ArgsPostNames
                 | Files
                 | FilesNames
+                | FilesTmpContent
                 | MultipartPartHeaders
                 | QueryString
                 | RequestBasename
@@ -603,6 +607,7 @@ fn collect_values<'a>(
         V::Files => push_kv(out, variable, &r.files, sel, excluded, false),
         V::FilesNames => push_kv(out, variable, &r.files, sel, excluded, true),
         V::FilesSizes => push_kv(out, variable, &r.files_sizes, sel, excluded, false),
+        V::FilesTmpContent => push_kv(out, variable, &r.files_content, sel, excluded, false),
         V::FilesTmpNames => {}
         V::FilesCombinedSize => {
             let n: usize = r
