@@ -78,6 +78,10 @@ struct ServeArgs {
     /// Database URL. Default: SQLite in the data directory. PostgreSQL: postgres://user@host/db.
     #[arg(long, env = "SITEGROUP_DATABASE_URL")]
     database_url: Option<String>,
+    /// OWASP CRS release directory (crs-setup.conf[.example] + rules/) to run for every site
+    /// in blocking mode, in addition to the built-in rules.
+    #[arg(long, env = "SITEGROUP_WAF_CRS")]
+    waf_crs: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -97,6 +101,9 @@ struct GatewayArgs {
     /// Name of this node in logs. Default: gateway.
     #[arg(long, env = "SITEGROUP_NODE_NAME")]
     node_name: Option<String>,
+    /// OWASP CRS release directory to run for every site, in addition to the built-in rules.
+    #[arg(long, env = "SITEGROUP_WAF_CRS")]
+    waf_crs: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -212,6 +219,25 @@ fn waf_test(
     }
 }
 
+/// The WAF rule set: the built-in pack, with CRS in front of it when a directory is given.
+fn load_waf(crs: Option<&Path>) -> anyhow::Result<sitegroup_waf::Engine> {
+    match crs {
+        None => Ok(sitegroup_waf::Engine::builtin()),
+        Some(dir) => {
+            let started = std::time::Instant::now();
+            let engine = sitegroup_waf::ftw::load_crs_with_builtin(dir)
+                .map_err(|e| anyhow::anyhow!("WAF rules in {} not loaded: {e}", dir.display()))?;
+            tracing::info!(
+                "WAF: {} rules from {} and the built-in pack loaded in {} ms",
+                engine.rules().rule_count(),
+                dir.display(),
+                started.elapsed().as_millis()
+            );
+            Ok(engine)
+        }
+    }
+}
+
 fn data_dir(flag: Option<PathBuf>, file: &FileConfig) -> anyhow::Result<PathBuf> {
     let dir = flag
         .or_else(|| file.data_dir.clone())
@@ -250,6 +276,8 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
     let token_path = data_dir.join("secrets").join("gateway-token");
     let token = settings::gateway_token(&token_path, true)?;
 
+    // Rules first: a rule file with an error stops the start with file, line and reason.
+    let waf = load_waf(args.waf_crs.as_deref())?;
     // Bind first: a port conflict is an error message, not a half-started server.
     let cms_listener = bind(&cms_listen, "control plane")?;
     let cms_addr = cms_listener.local_addr()?;
@@ -290,6 +318,7 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
                 },
                 poll_interval: Duration::from_secs(1),
                 node: "local".into(),
+                waf,
             },
         )?;
     }
@@ -367,6 +396,7 @@ fn gateway(file: FileConfig, args: GatewayArgs) -> anyhow::Result<()> {
         .node_name
         .or_else(|| gw_file.and_then(|g| g.node_name.clone()))
         .unwrap_or_else(|| "gateway".into());
+    let waf = load_waf(args.waf_crs.as_deref())?;
     drop(bind(&http_listen, "gateway")?);
     let mut pingora = sitegroup_gateway::new_server()?;
     sitegroup_gateway::add_gateway(
@@ -381,6 +411,7 @@ fn gateway(file: FileConfig, args: GatewayArgs) -> anyhow::Result<()> {
             },
             poll_interval: Duration::from_secs(1),
             node,
+            waf,
         },
     )?;
     println!(

@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use sitegroup_contract::config::{
-    CONTRACT_VERSION, ConfigSnapshot, PublishedFile, Route, SiteConfig, Target,
+    CONTRACT_VERSION, ConfigSnapshot, PublishedFile, Route, SiteConfig, Target, WafExclusion,
+    WafPolicy,
 };
 
 use crate::db::entities::{config_generation, published_file, site, site_hostname};
@@ -74,6 +75,7 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             },
         }],
         manifest: BTreeMap::new(),
+        waf: admin_waf_policy(),
     }];
     for s in sites {
         let Some(hosts) = hostnames.remove(&s.id) else {
@@ -89,6 +91,7 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
                 target: Target::Published,
             }],
             manifest: manifests.remove(&s.id).unwrap_or_default(),
+            waf: WafPolicy::default(),
         });
     }
     Ok(ConfigSnapshot {
@@ -97,4 +100,35 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
         generated_at: chrono::Utc::now().to_rfc3339(),
         sites: out,
     })
+}
+
+/// The admin's own WAF policy: editors post rich HTML (sanitised by the CMS on save), and
+/// passwords may contain anything.
+fn admin_waf_policy() -> WafPolicy {
+    WafPolicy {
+        exclusions: vec![
+            WafExclusion {
+                path_prefix: Some("/sites/".into()),
+                tags: vec!["sitegroup/xss".into(), "attack-xss".into()],
+                targets: vec!["ARGS:body".into()],
+                reason: "文章正文为富文本，保存时由内容管理系统净化 Article bodies are rich HTML, sanitised by the CMS on save".into(),
+                ..Default::default()
+            },
+            WafExclusion {
+                path_prefix: Some("/articles/".into()),
+                tags: vec!["sitegroup/xss".into(), "attack-xss".into()],
+                targets: vec!["ARGS:body".into()],
+                reason: "文章正文为富文本，保存时由内容管理系统净化 Article bodies are rich HTML, sanitised by the CMS on save".into(),
+                ..Default::default()
+            },
+            WafExclusion {
+                path_prefix: None,
+                tags: vec![".*".into()],
+                targets: vec!["ARGS:/password/".into()],
+                reason: "密码可以包含任意字符，只做哈希 Passwords may contain any characters; they are only hashed".into(),
+                ..Default::default()
+            },
+        ],
+        ..WafPolicy::default()
+    }
 }

@@ -15,6 +15,7 @@ pub mod pages;
 pub mod proxy;
 pub mod routing;
 pub mod sync;
+pub mod waf;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -45,6 +46,9 @@ pub struct GatewayOptions {
     pub poll_interval: Duration,
     /// Name of this node in logs and events.
     pub node: String,
+    /// The WAF rule set every site is inspected with (per-site policy comes with the
+    /// configuration snapshot).
+    pub waf: sitegroup_waf::Engine,
 }
 
 /// A pingora server configured for sitegroup: worker threads from the machine, short graceful
@@ -78,7 +82,13 @@ pub fn add_gateway(server: &mut Server, opts: &GatewayOptions) -> anyhow::Result
         }
         None => ConfigSnapshot::empty(),
     };
-    let table = Arc::new(ArcSwap::from_pointee(RoutingTable::compile(&initial)));
+    let compiled = RoutingTable::compile(&initial).or_else(|e| {
+        tracing::warn!("last good configuration not usable ({e}); starting empty");
+        RoutingTable::compile(&ConfigSnapshot::empty())
+    });
+    let table = Arc::new(ArcSwap::from_pointee(
+        compiled.map_err(|e| anyhow::anyhow!("empty configuration: {e}"))?,
+    ));
     let store = ObjectStore::new(&opts.store_dir);
     let (logs, ship_rx) = logs::LogSink::start(&opts.data_dir.join("logs"))
         .with_context(|| format!("opening logs under {}", opts.data_dir.display()))?;
@@ -88,6 +98,7 @@ pub fn add_gateway(server: &mut Server, opts: &GatewayOptions) -> anyhow::Result
         store: store.clone(),
         logs,
         node: opts.node.clone(),
+        waf: opts.waf.clone(),
     };
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,

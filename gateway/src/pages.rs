@@ -14,6 +14,10 @@ pub enum ErrorPage {
     BadGateway,
     /// The method is not allowed on published pages.
     MethodNotAllowed,
+    /// The WAF blocked the request (the page shows the incident ID to quote).
+    Blocked,
+    /// The request body is larger than the gateway inspects.
+    TooLarge,
 }
 
 const TEMPLATE: &str = include_str!("pages/error.html");
@@ -25,6 +29,8 @@ impl ErrorPage {
             ErrorPage::IntegrityFailure => 503,
             ErrorPage::BadGateway => 502,
             ErrorPage::MethodNotAllowed => 405,
+            ErrorPage::Blocked => 403,
+            ErrorPage::TooLarge => 413,
         }
     }
 
@@ -55,6 +61,16 @@ impl ErrorPage {
                 "此页面只支持 GET 和 HEAD 请求。",
                 "Only GET and HEAD are allowed here.",
             ),
+            ErrorPage::Blocked => (
+                "访问已被拦截",
+                "您的请求含有可能危害网站安全的内容，已被网站群安全防护系统拦截。如您认为这是误拦截，请将下方的事件编号提供给网站管理员。",
+                "Your request was blocked by the site group's web application firewall. If you believe this is a mistake, give the incident ID below to the site's administrators.",
+            ),
+            ErrorPage::TooLarge => (
+                "请求内容过大",
+                "您提交的内容超过了安全检查允许的大小，请缩小后重试。",
+                "The data you sent is larger than the security check accepts. Please send less.",
+            ),
         }
     }
 
@@ -67,6 +83,14 @@ impl ErrorPage {
             .replace("{{title}}", title)
             .replace("{{message}}", message)
             .replace("{{english}}", english)
+            .replace(
+                "{{id_label}}",
+                if self == ErrorPage::Blocked {
+                    "事件编号 Incident ID"
+                } else {
+                    "请求编号 Request ID"
+                },
+            )
             .replace("{{request_id}}", request_id)
     }
 }

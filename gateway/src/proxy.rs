@@ -3,10 +3,12 @@
 //! Phases of a request, in pingora's order:
 //!
 //! ```text
-//! request_filter          resolve Host → site, path → route; answer unknown hosts (404),
-//!                         denied paths (404) and published pages (verified against the
-//!                         manifest hash, 503 on mismatch) right here; pick the upstream for
-//!                         proxied routes
+//! request_filter          resolve Host → site, path → route; answer unknown hosts (404) and
+//!                         denied paths (404); run WAF phases 1–2 (headers, then the body read
+//!                         in full up to the inspection limit) and answer blocks (403 page
+//!                         with the incident ID); serve published pages (verified against the
+//!                         manifest hash, 503 on mismatch); pick the upstream for proxied
+//!                         routes
 //! upstream_peer           the upstream picked above
 //! upstream_request_filter X-Forwarded-For / X-Real-IP / X-Request-Id / X-Forwarded-Proto
 //! response_filter         strip banners (Server, X-Powered-By, …), add X-Request-Id
@@ -30,6 +32,8 @@ use sitegroup_contract::store::{ObjectError, ObjectStore};
 use crate::logs::LogSink;
 use crate::pages::ErrorPage;
 use crate::routing::{PageLookup, RouteTarget, RoutingTable, Site};
+use crate::waf::INSPECT_LIMIT;
+use sitegroup_contract::config::OversizedBody;
 
 /// Headers legacy servers use to announce themselves; never passed on to visitors.
 const BANNER_HEADERS: &[&str] = &[
@@ -47,6 +51,7 @@ pub struct Gateway {
     pub logs: LogSink,
     /// Name of this node in logs and events.
     pub node: String,
+    pub waf: sitegroup_waf::Engine,
 }
 
 /// Per-request state shared across the phases.
@@ -93,6 +98,7 @@ impl Gateway {
     ) -> Result<()> {
         ctx.served_by = match page {
             ErrorPage::UnknownHost | ErrorPage::NotFound => "not_found",
+            ErrorPage::Blocked | ErrorPage::TooLarge => "waf",
             _ => "error",
         };
         let body = Bytes::from(page.render(&ctx.request_id));
@@ -128,6 +134,112 @@ impl Gateway {
             client_ip: ctx.client_ip.clone(),
             detail,
         });
+    }
+
+    /// WAF phases 1 and 2. `Ok(true)`: a response (block page, 413) was written.
+    async fn waf_request(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        site: &Site,
+        path: &str,
+    ) -> Result<bool> {
+        let policy = &site.waf;
+        if !policy.inspects(&ctx.client_ip) {
+            return Ok(false);
+        }
+        let mut tx = self.waf.transaction();
+        tx.set_id(ctx.request_id.clone());
+        policy.prepare(&mut tx, path);
+        let client_port = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map_or(0, |a| a.port());
+        let (server_ip, server_port) = session
+            .server_addr()
+            .and_then(|a| a.as_inet())
+            .map_or((String::new(), 0), |a| (a.ip().to_string(), a.port()));
+        tx.process_connection(&ctx.client_ip, client_port, &server_ip, server_port);
+        let req = session.req_header();
+        let version = match req.version {
+            http::Version::HTTP_10 => "HTTP/1.0",
+            http::Version::HTTP_2 => "HTTP/2.0",
+            _ => "HTTP/1.1",
+        };
+        tx.process_uri(
+            req.method.as_str().as_bytes(),
+            req.raw_path(),
+            version.as_bytes(),
+        );
+        for (name, value) in &req.headers {
+            tx.add_request_header(name.as_str().as_bytes(), value.as_bytes());
+        }
+        let declared: Option<usize> = req
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.trim().parse().ok());
+        let mut interruption = tx.process_request_headers();
+        if interruption.is_none() && !session.is_body_empty() {
+            let oversized = if declared.is_some_and(|n| n > INSPECT_LIMIT) {
+                true
+            } else {
+                // Keep what is read so pingora replays it to the upstream.
+                session.enable_retry_buffering();
+                let mut total = 0usize;
+                let mut over = false;
+                while let Some(chunk) = session.read_request_body().await? {
+                    total += chunk.len();
+                    if total > INSPECT_LIMIT {
+                        over = true;
+                        break;
+                    }
+                    if let Some(i) = tx.append_request_body(&chunk) {
+                        interruption = Some(i);
+                        break;
+                    }
+                }
+                // A chunked body above the limit has overflowed the replay buffer and
+                // cannot be forwarded intact: it is always refused.
+                if over {
+                    self.security_event(
+                        session,
+                        ctx,
+                        SecurityEventKind::WafBodyUninspected,
+                        format!("chunked request body above {INSPECT_LIMIT} bytes refused"),
+                    );
+                    self.respond_page(session, ctx, ErrorPage::TooLarge).await?;
+                    return Ok(true);
+                }
+                false
+            };
+            if oversized {
+                let detail = format!(
+                    "request body of {} bytes is above the inspection limit of {INSPECT_LIMIT}",
+                    declared.unwrap_or(0)
+                );
+                self.security_event(session, ctx, SecurityEventKind::WafBodyUninspected, detail);
+                if policy.oversized_body == OversizedBody::Reject {
+                    self.respond_page(session, ctx, ErrorPage::TooLarge).await?;
+                    return Ok(true);
+                }
+                tx.set_request_body_access(false);
+            }
+        }
+        if interruption.is_none() {
+            interruption = tx.process_request_body();
+        }
+        tx.process_logging();
+        if let Some(i) = &interruption {
+            let detail = crate::waf::describe(&tx, Some(i));
+            self.security_event(session, ctx, SecurityEventKind::WafBlocked, detail);
+            self.respond_page(session, ctx, ErrorPage::Blocked).await?;
+            return Ok(true);
+        }
+        if !tx.matched_rules().is_empty() {
+            let detail = crate::waf::describe(&tx, None);
+            self.security_event(session, ctx, SecurityEventKind::WafDetected, detail);
+        }
+        Ok(false)
     }
 
     /// Serves a published file after checking its bytes against the manifest hash.
@@ -270,6 +382,9 @@ impl ProxyHttp for Gateway {
                 format!("path denied on route {}", route.prefix),
             );
             self.respond_page(session, ctx, ErrorPage::NotFound).await?;
+            return Ok(true);
+        }
+        if self.waf_request(session, ctx, &site, &path).await? {
             return Ok(true);
         }
         match &route.target {

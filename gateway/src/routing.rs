@@ -23,6 +23,7 @@ pub struct Site {
     /// Longest prefix first.
     routes: Vec<Route>,
     manifest: HashMap<String, PublishedFile>,
+    pub waf: crate::waf::SitePolicy,
 }
 
 #[derive(Debug)]
@@ -63,8 +64,9 @@ pub enum PageLookup<'a> {
 }
 
 impl RoutingTable {
-    /// Compiles a snapshot. The snapshot must have passed [`ConfigSnapshot::validate`].
-    pub fn compile(snapshot: &ConfigSnapshot) -> Self {
+    /// Compiles a snapshot. The snapshot must have passed [`ConfigSnapshot::validate`]; a WAF
+    /// policy that does not compile is an error naming the site.
+    pub fn compile(snapshot: &ConfigSnapshot) -> Result<Self, String> {
         let mut exact = HashMap::new();
         let mut wildcard = HashMap::new();
         for site in &snapshot.sites {
@@ -84,9 +86,12 @@ impl RoutingTable {
                 })
                 .collect();
             routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
+            let waf = crate::waf::SitePolicy::compile(&site.waf)
+                .map_err(|e| format!("site {} ({}): {e}", site.id, site.name))?;
             let compiled = Arc::new(Site {
                 id: site.id,
                 name: site.name.clone(),
+                waf,
                 routes,
                 manifest: site
                     .manifest
@@ -101,11 +106,11 @@ impl RoutingTable {
                 };
             }
         }
-        RoutingTable {
+        Ok(RoutingTable {
             generation: snapshot.generation,
             exact,
             wildcard,
-        }
+        })
     }
 
     /// The site answering for a `Host` header value (any case, optional port, optional
@@ -207,6 +212,7 @@ mod tests {
                         ("/news/index.html".to_string(), file('b')),
                         ("/news/1.html".to_string(), file('c')),
                     ]),
+                    waf: Default::default(),
                 },
                 SiteConfig {
                     id: 2,
@@ -218,12 +224,13 @@ mod tests {
                         target: Target::Published,
                     }],
                     manifest: BTreeMap::new(),
+                    waf: Default::default(),
                 },
             ],
             ..ConfigSnapshot::empty()
         };
         assert_eq!(snapshot.validate(), Ok(()));
-        RoutingTable::compile(&snapshot)
+        RoutingTable::compile(&snapshot).unwrap()
     }
 
     #[test]

@@ -52,6 +52,8 @@ pub enum SyncError {
     Parse(#[from] serde_json::Error),
     #[error(transparent)]
     Invalid(#[from] sitegroup_contract::config::InvalidSnapshot),
+    #[error("snapshot rejected: {0}")]
+    Policy(String),
     #[error("object {0} fetched from the control plane does not match its hash")]
     BadObject(String),
     #[error("writing {path}: {source}")]
@@ -148,6 +150,9 @@ impl ConfigSync {
         if snapshot.generation == current && current != 0 {
             return Ok(None);
         }
+        // Compile before anything is written: a policy that does not compile leaves the
+        // running configuration (and the last good copy) untouched.
+        let table = RoutingTable::compile(&snapshot).map_err(SyncError::Policy)?;
         self.fetch_missing_objects(&snapshot).await?;
         let dir = self
             .last_good
@@ -158,7 +163,7 @@ impl ConfigSync {
             path: self.last_good.clone(),
             source,
         })?;
-        self.table.store(Arc::new(RoutingTable::compile(&snapshot)));
+        self.table.store(Arc::new(table));
         Ok(Some(snapshot.generation))
     }
 

@@ -10,7 +10,11 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Version of the snapshot format. A gateway refuses snapshots of any other version.
-pub const CONTRACT_VERSION: u32 = 1;
+pub const CONTRACT_VERSION: u32 = 2;
+
+/// Oldest snapshot version this build still reads (version 1 had no WAF policy; it reads as
+/// the default policy).
+pub const MIN_CONTRACT_VERSION: u32 = 1;
 
 /// The whole configuration of the data plane at one generation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,6 +45,90 @@ pub struct SiteConfig {
     /// Published pages of the site: URL path → stored object. Used by [`Target::Published`].
     #[serde(default)]
     pub manifest: BTreeMap<String, PublishedFile>,
+    /// How the WAF treats this site.
+    #[serde(default)]
+    pub waf: WafPolicy,
+}
+
+/// A site's WAF policy (统一防护: one rule set, tuned per site).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WafPolicy {
+    pub mode: WafMode,
+    /// CRS paranoia level, 1–4.
+    pub paranoia_level: u8,
+    /// CRS inbound anomaly score at which a request is blocked.
+    pub inbound_threshold: u32,
+    /// CRS outbound anomaly score at which a response is blocked.
+    pub outbound_threshold: u32,
+    /// Rules or targets switched off, optionally under a path prefix.
+    pub exclusions: Vec<WafExclusion>,
+    /// Client addresses or CIDR ranges the WAF does not inspect.
+    pub ip_allowlist: Vec<String>,
+    /// What happens to a request body larger than the gateway inspects.
+    pub oversized_body: OversizedBody,
+}
+
+impl Default for WafPolicy {
+    fn default() -> Self {
+        WafPolicy {
+            mode: WafMode::Block,
+            paranoia_level: 1,
+            inbound_threshold: 5,
+            outbound_threshold: 4,
+            exclusions: Vec::new(),
+            ip_allowlist: Vec::new(),
+            oversized_body: OversizedBody::Reject,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WafMode {
+    Off,
+    /// Inspect and record, never block.
+    DetectOnly,
+    Block,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OversizedBody {
+    /// Answer 413.
+    Reject,
+    /// Pass it on uninspected and record a security event.
+    PassUninspected,
+}
+
+/// Switches rules off, or exempts targets from them, for a site or a path under it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct WafExclusion {
+    /// Only under this path prefix (e.g. `/admin/articles/` for the rich-text editor).
+    pub path_prefix: Option<String>,
+    /// Rule ids or ranges (`942100`, `942100-942199`).
+    pub rule_ids: Vec<String>,
+    /// Rule tags, as regular expressions (`attack-xss`).
+    pub tags: Vec<String>,
+    /// Targets exempted from those rules (`ARGS:content`); empty: the rules are off entirely.
+    pub targets: Vec<String>,
+    /// Why (shown to the security team and in the audit trail).
+    pub reason: String,
+}
+
+fn is_ip_or_cidr(s: &str) -> bool {
+    let (addr, prefix) = match s.split_once('/') {
+        Some((a, p)) => (a, Some(p)),
+        None => (s, None),
+    };
+    match addr.parse::<std::net::IpAddr>() {
+        Ok(ip) => prefix.is_none_or(|p| {
+            p.parse::<u8>()
+                .is_ok_and(|p| p <= if ip.is_ipv4() { 32 } else { 128 })
+        }),
+        Err(_) => false,
+    }
 }
 
 /// A path-prefix route inside a site.
@@ -111,9 +199,9 @@ impl ConfigSnapshot {
     /// Checks everything the gateway relies on. Returns all problems found, not just the first.
     pub fn validate(&self) -> Result<(), InvalidSnapshot> {
         let mut problems = Vec::new();
-        if self.contract_version != CONTRACT_VERSION {
+        if !(MIN_CONTRACT_VERSION..=CONTRACT_VERSION).contains(&self.contract_version) {
             problems.push(format!(
-                "contract_version is {}, this gateway understands {}",
+                "contract_version is {}, this gateway understands {MIN_CONTRACT_VERSION} to {}",
                 self.contract_version, CONTRACT_VERSION
             ));
         }
@@ -137,6 +225,37 @@ impl ConfigSnapshot {
             }
             if site.routes.is_empty() {
                 problems.push(format!("{at}: no route"));
+            }
+            let waf = &site.waf;
+            if !(1..=4).contains(&waf.paranoia_level) {
+                problems.push(format!("{at}: WAF paranoia level must be 1 to 4"));
+            }
+            if waf.inbound_threshold == 0 || waf.outbound_threshold == 0 {
+                problems.push(format!("{at}: WAF anomaly thresholds must be at least 1"));
+            }
+            for (i, x) in waf.exclusions.iter().enumerate() {
+                if x.rule_ids.is_empty() && x.tags.is_empty() {
+                    problems.push(format!(
+                        "{at}: WAF exclusion {}: names no rule id or tag",
+                        i + 1
+                    ));
+                }
+                if x.path_prefix
+                    .as_deref()
+                    .is_some_and(|p| !p.starts_with('/'))
+                {
+                    problems.push(format!(
+                        "{at}: WAF exclusion {}: path prefix must start with '/'",
+                        i + 1
+                    ));
+                }
+            }
+            for net in &waf.ip_allowlist {
+                if !is_ip_or_cidr(net) {
+                    problems.push(format!(
+                        "{at}: WAF allowlist entry {net:?} is not an IP or CIDR"
+                    ));
+                }
             }
             let mut prefixes = HashSet::new();
             for route in &site.routes {
@@ -247,6 +366,29 @@ fn check_manifest_path(path: &str) -> Result<(), &'static str> {
 mod tests {
     use super::*;
 
+    #[test]
+    fn waf_policy_is_validated_and_v1_snapshots_still_read() {
+        let mut snap = ConfigSnapshot {
+            sites: vec![site(1, "a.example.gov.cn")],
+            ..ConfigSnapshot::empty()
+        };
+        assert_eq!(snap.validate(), Ok(()));
+        snap.sites[0].waf.paranoia_level = 5;
+        snap.sites[0].waf.ip_allowlist = vec!["10.0.0.0/33".into()];
+        snap.sites[0].waf.exclusions = vec![WafExclusion::default()];
+        let err = snap.validate().unwrap_err().to_string();
+        assert!(err.contains("paranoia level"), "{err}");
+        assert!(err.contains("10.0.0.0/33"), "{err}");
+        assert!(err.contains("names no rule id or tag"), "{err}");
+        // A version-1 snapshot (no `waf` field) reads with the default policy.
+        let v1 = r#"{"contract_version":1,"generation":3,"generated_at":"x","sites":[
+            {"id":1,"name":"a","hostnames":["a.example.gov.cn"],
+             "routes":[{"path_prefix":"/","target":{"kind":"published"}}]}]}"#;
+        let snap: ConfigSnapshot = serde_json::from_str(v1).unwrap();
+        assert_eq!(snap.validate(), Ok(()));
+        assert_eq!(snap.sites[0].waf, WafPolicy::default());
+    }
+
     fn site(id: i64, host: &str) -> SiteConfig {
         SiteConfig {
             id,
@@ -264,6 +406,7 @@ mod tests {
                     content_type: "text/html; charset=utf-8".into(),
                 },
             )]),
+            waf: WafPolicy::default(),
         }
     }
 

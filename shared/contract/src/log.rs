@@ -13,6 +13,12 @@ pub enum SecurityEventKind {
     MissingObject,
     /// A request was refused because its path is denied on this route.
     DeniedPath,
+    /// The WAF blocked a request.
+    WafBlocked,
+    /// The WAF matched rules but did not block (detect-only mode, or below the threshold).
+    WafDetected,
+    /// A request body was larger than the gateway inspects and was passed on uninspected.
+    WafBodyUninspected,
 }
 
 impl SecurityEventKind {
@@ -21,6 +27,9 @@ impl SecurityEventKind {
             SecurityEventKind::IntegrityViolation => "integrity_violation",
             SecurityEventKind::MissingObject => "missing_object",
             SecurityEventKind::DeniedPath => "denied_path",
+            SecurityEventKind::WafBlocked => "waf_blocked",
+            SecurityEventKind::WafDetected => "waf_detected",
+            SecurityEventKind::WafBodyUninspected => "waf_body_uninspected",
         }
     }
 }

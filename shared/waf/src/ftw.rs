@@ -39,6 +39,21 @@ SecAction "id:900005,phase:1,nolog,pass,ctl:ruleEngine=DetectionOnly,\
 pub fn load_rules(dir: &Path, setup: &str) -> Result<Engine, ParseError> {
     let mut b = Builder::new();
     b.load_text(BASE_CONFIG, "base.conf", dir)?;
+    load_rule_dir(&mut b, dir, setup)?;
+    Ok(b.build())
+}
+
+/// A CRS release directory followed by the built-in pack: what `--waf-crs DIR` runs.
+/// Blocking mode; paranoia level and thresholds come from each site's policy.
+pub fn load_crs_with_builtin(dir: &Path) -> Result<Engine, ParseError> {
+    let mut b = Builder::new();
+    b.load_text(BASE_CONFIG, "base.conf", dir)?;
+    load_rule_dir(&mut b, dir, "")?;
+    b.load_text(crate::BUILTIN_RULES, "builtin.conf", dir)?;
+    Ok(b.build())
+}
+
+fn load_rule_dir(b: &mut Builder, dir: &Path, setup: &str) -> Result<(), ParseError> {
     let crs_setup = ["crs-setup.conf", "crs-setup.conf.example"]
         .iter()
         .map(|f| dir.join(f))
@@ -59,10 +74,17 @@ pub fn load_rules(dir: &Path, setup: &str) -> Result<Engine, ParseError> {
         .filter(|p| p.extension().is_some_and(|x| x == "conf") && p.is_file())
         .collect();
     files.sort();
+    if files.is_empty() {
+        return Err(ParseError::new(
+            &rules_dir.display().to_string(),
+            0,
+            "no *.conf rule files here",
+        ));
+    }
     for f in &files {
         b.load_file(f)?;
     }
-    Ok(b.build())
+    Ok(())
 }
 
 /// One stage's request.

@@ -363,6 +363,12 @@ impl Transaction {
         self.mode = mode;
     }
 
+    /// Turns request-body inspection off for this transaction (the body is not available, e.g.
+    /// larger than the caller buffers); phase 2 then sees the request line and headers only.
+    pub fn set_request_body_access(&mut self, on: bool) {
+        self.request_body_access = on;
+    }
+
     pub fn request_body_access(&self) -> bool {
         self.request_body_access && self.mode != EngineMode::Off
     }

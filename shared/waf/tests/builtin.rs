@@ -142,7 +142,9 @@ fn ordinary_chinese_traffic_passes() {
     let guestbook = format!(
         "name={}&phone=13800138000&email=li%40example.com&msg={}",
         urlencode("李四"),
-        urlencode("你好，请问2026年秋季学期的招生报名时间是什么时候？需要准备哪些材料（户口本、出生证明等）？谢谢！")
+        urlencode(
+            "你好，请问2026年秋季学期的招生报名时间是什么时候？需要准备哪些材料（户口本、出生证明等）？谢谢！"
+        )
     );
     let json = r#"{"keyword":"教育局 招生 政策","page":1,"filters":{"year":"2026","type":["通知","公告"]},"note":"A/B 测试 -- 第二轮; 50% 完成"}"#;
     let upload = b"--b\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\n\xe5\xb9\xb4\xe5\xba\xa6\xe6\x8a\xa5\xe5\x91\x8a\r\n--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"2026\xe5\xb9\xb4\xe5\xba\xa6\xe6\x8a\xa5\xe5\x91\x8a.pdf\"\r\nContent-Type: application/pdf\r\n\r\n%PDF-1.7 binary data\r\n--b--\r\n";
@@ -154,7 +156,9 @@ fn ordinary_chinese_traffic_passes() {
         get("/search?q=%E5%90%8D%E5%8D%95%EF%BC%88%E7%AC%AC1-3%E6%89%B9%EF%BC%89&sort=date"),
         get("/list?column=%E9%80%9A%E7%9F%A5%E5%85%AC%E5%91%8A&year=2026&order=desc"),
         get("/search?q=C%2B%2B+%26+Java+%E5%9F%B9%E8%AE%AD"),
-        get("/search?q=%E2%80%9C%E6%94%BE%E7%AE%A1%E6%9C%8D%E2%80%9D%E6%94%B9%E9%9D%A9%20%3D%20%E6%95%88%E7%8E%87"),
+        get(
+            "/search?q=%E2%80%9C%E6%94%BE%E7%AE%A1%E6%9C%8D%E2%80%9D%E6%94%B9%E9%9D%A9%20%3D%20%E6%95%88%E7%8E%87",
+        ),
         get("/docs/2026-report.pdf"),
         get("/static/js/app.min.js?v=3.2.1"),
         post("/admin/articles/save", FORM, form.as_bytes()),
@@ -171,7 +175,11 @@ fn ordinary_chinese_traffic_passes() {
             ));
         }
     }
-    assert!(blocked.is_empty(), "false positives:\n{}", blocked.join("\n"));
+    assert!(
+        blocked.is_empty(),
+        "false positives:\n{}",
+        blocked.join("\n")
+    );
 }
 
 #[test]
@@ -179,7 +187,10 @@ fn builtin_pack_is_in_the_binary_and_compiles() {
     let engine = Engine::builtin();
     let ids = engine.rules().rule_ids();
     assert!(ids.len() >= 20, "{ids:?}");
-    assert!(ids.iter().all(|id| (100_000..101_000).contains(id) || *id >= 200_000));
+    assert!(
+        ids.iter()
+            .all(|id| (100_000..101_000).contains(id) || *id >= 200_000)
+    );
 }
 
 fn urlencode(s: &str) -> String {

@@ -32,6 +32,7 @@ use std::path::Path;
 use crate::macros::Macro;
 use crate::transaction::Transaction;
 
+pub use ip_match::{contains as ip_in, parse_net};
 pub use rx::compile_pcre;
 pub(crate) use rx::rewrite_hex_escapes as rewrite_for_syntax;
 
