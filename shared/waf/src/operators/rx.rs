@@ -67,8 +67,10 @@ pub(crate) fn rewrite_hex_escapes(p: &str) -> String {
                     continue;
                 }
             }
-            out.push_str(&p[i..i + 2]);
-            i += 2;
+            // The backslash and the whole character it escapes (which may be multi-byte).
+            let next_len = p[i + 1..].chars().next().map_or(1, char::len_utf8);
+            out.push_str(&p[i..i + 1 + next_len]);
+            i += 1 + next_len;
             continue;
         }
         let ch_len = p[i..].chars().next().map_or(1, char::len_utf8);
@@ -116,5 +118,9 @@ mod tests {
         assert_eq!(rewrite_hex_escapes(r"\\x{41}"), r"\\x{41}");
         assert_eq!(rewrite_hex_escapes("中\\x{9}"), "中\\x09");
         assert!(compile_pcre(r"[\x{80}-\x{ff}]").unwrap().is_match(b"\xe4"));
+        // Found by fuzzing: an escaped multi-byte character.
+        assert_eq!(rewrite_hex_escapes("a\\҂2"), "a\\҂2");
+        let err = compile_pcre("\\҂").unwrap_err();
+        assert!(err.starts_with("invalid regular expression"), "{err}");
     }
 }
