@@ -111,6 +111,8 @@ pub struct RuleSet {
     /// using that chain. One pass over a transformed value tells which of those links can
     /// match it at all.
     pub(crate) groups: Vec<Option<PrefilterGroup>>,
+    /// Every distinct tag of every rule; rules refer to them by index.
+    pub(crate) tags: Vec<String>,
 }
 
 /// The grouped prefilter of one transformation chain.
@@ -167,9 +169,22 @@ impl RuleSet {
         defaults: [DefaultAction; 5],
     ) -> RuleSet {
         let mut raw = Vec::new();
+        let mut tags: Vec<String> = Vec::new();
+        let mut tag_index: HashMap<String, u16> = HashMap::new();
         for entry in phases.iter_mut().flatten() {
             if let Entry::Rule(r) = entry {
                 assign_slots(r, &mut raw);
+                r.tag_ids = r
+                    .actions
+                    .tags
+                    .iter()
+                    .map(|t| {
+                        *tag_index.entry(t.clone()).or_insert_with(|| {
+                            tags.push(t.clone());
+                            (tags.len() - 1) as u16
+                        })
+                    })
+                    .collect();
             }
         }
         let groups = raw
@@ -202,7 +217,16 @@ impl RuleSet {
             defaults,
             markers,
             groups,
+            tags,
         }
+    }
+
+    /// Which tags match a tag pattern (`ctl:ruleRemoveByTag=…`), as a mask over `tags`.
+    pub(crate) fn tag_mask(&self, pattern: &regex::bytes::Regex) -> Vec<bool> {
+        self.tags
+            .iter()
+            .map(|t| pattern.is_match(t.as_bytes()))
+            .collect()
     }
 
     /// Number of rules (chains count once).

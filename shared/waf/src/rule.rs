@@ -46,6 +46,9 @@ pub struct Rule {
     /// Whether a match is logged (the rule's `log`/`nolog`, else the phase default).
     pub log: bool,
     pub chain: Option<Box<Rule>>,
+    /// Indexes of this rule's tags in `RuleSet::tags` (set when the rule set is built), so
+    /// that removals by tag test a bit instead of running a regex per tag.
+    pub tag_ids: Vec<u16>,
 }
 
 impl Rule {

@@ -199,14 +199,18 @@ impl Response {
 #[derive(Debug)]
 enum RuleSel {
     Ids(Vec<IdRange>),
-    Tag(Regex),
+    /// Mask over the rule set's tags (see `RuleSet::tag_mask`).
+    Tags(Vec<bool>),
 }
 
 impl RuleSel {
     fn applies(&self, rule: &Rule) -> bool {
         match self {
             RuleSel::Ids(r) => r.iter().any(|x| x.contains(rule.id)),
-            RuleSel::Tag(re) => rule.tags().iter().any(|t| re.is_match(t.as_bytes())),
+            RuleSel::Tags(mask) => rule
+                .tag_ids
+                .iter()
+                .any(|&t| mask.get(usize::from(t)).copied().unwrap_or(false)),
         }
     }
 }
@@ -225,7 +229,8 @@ pub struct Transaction {
     rules: Arc<RuleSet>,
     pub(crate) request: Request,
     pub(crate) response: Response,
-    pub(crate) collections: HashMap<&'static str, BTreeMap<String, Vec<u8>>>,
+    /// TX, IP, GLOBAL, SESSION, USER, RESOURCE (see [`collection_key`]), keys lowercased.
+    pub(crate) collections: Collections,
     pub(crate) env: BTreeMap<String, Vec<u8>>,
     pub(crate) matched_var: Option<(Vec<u8>, Vec<u8>)>,
     pub(crate) matched_vars: Vec<(Vec<u8>, Vec<u8>)>,
@@ -241,7 +246,8 @@ pub struct Transaction {
     request_body_limit: usize,
     response_body_limit: usize,
     removed_ids: Vec<IdRange>,
-    removed_tags: Vec<Regex>,
+    /// Masks over the rule set's tags (`ctl:ruleRemoveByTag`).
+    removed_tags: Vec<Vec<bool>>,
     removed_targets: Vec<(RuleSel, Vec<Exclusion>)>,
     matched: Vec<MatchedRule>,
     interruption: Option<Interruption>,
@@ -307,6 +313,30 @@ fn collection_key(name: &str) -> Option<&'static str> {
     })
 }
 
+/// The transaction's variable collections, in a fixed array (no hashing on the hot path).
+#[derive(Debug, Default)]
+pub(crate) struct Collections([BTreeMap<String, Vec<u8>>; 6]);
+
+impl Collections {
+    fn index(name: &str) -> Option<usize> {
+        ["tx", "ip", "global", "session", "user", "resource"]
+            .iter()
+            .position(|n| *n == name)
+    }
+
+    pub fn get(&self, name: &str) -> Option<&BTreeMap<String, Vec<u8>>> {
+        Self::index(name).map(|i| &self.0[i])
+    }
+
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut BTreeMap<String, Vec<u8>>> {
+        Self::index(name).map(|i| &mut self.0[i])
+    }
+
+    fn tx(&mut self) -> &mut BTreeMap<String, Vec<u8>> {
+        &mut self.0[0]
+    }
+}
+
 impl Transaction {
     pub(crate) fn new(rules: Arc<RuleSet>) -> Transaction {
         let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
@@ -322,7 +352,7 @@ impl Transaction {
             response_body_limit: c.response_body_limit,
             request: Request::default(),
             response: Response::default(),
-            collections: HashMap::new(),
+            collections: Collections::default(),
             env: BTreeMap::new(),
             matched_var: None,
             matched_vars: Vec::new(),
@@ -402,8 +432,7 @@ impl Transaction {
     /// level is handed to the rules this way).
     pub fn set_tx_var(&mut self, name: &str, value: &[u8]) {
         self.collections
-            .entry("tx")
-            .or_default()
+            .tx()
             .insert(name.to_ascii_lowercase(), value.to_vec());
     }
 
@@ -413,7 +442,8 @@ impl Transaction {
     }
 
     pub fn remove_target_by_tag(&mut self, tag: Regex, exclusions: Vec<Exclusion>) {
-        self.removed_targets.push((RuleSel::Tag(tag), exclusions));
+        let mask = self.rules.tag_mask(&tag);
+        self.removed_targets.push((RuleSel::Tags(mask), exclusions));
     }
 
     pub fn remove_rules_by_id(&mut self, ids: Vec<IdRange>) {
@@ -421,7 +451,8 @@ impl Transaction {
     }
 
     pub fn remove_rules_by_tag(&mut self, tag: Regex) {
-        self.removed_tags.push(tag);
+        let mask = self.rules.tag_mask(&tag);
+        self.removed_tags.push(mask);
     }
 
     /// A readable dump of the parsed request and the transaction variables, for debugging
@@ -791,11 +822,11 @@ impl Transaction {
 
     fn is_removed(&self, rule: &Rule) -> bool {
         self.removed_ids.iter().any(|r| r.contains(rule.id))
-            || (!self.removed_tags.is_empty()
-                && rule
-                    .tags()
+            || self.removed_tags.iter().any(|mask| {
+                rule.tag_ids
                     .iter()
-                    .any(|t| self.removed_tags.iter().any(|re| re.is_match(t.as_bytes()))))
+                    .any(|&t| mask.get(usize::from(t)).copied().unwrap_or(false))
+            })
     }
 
     fn eval_chain(&mut self, starter: &Rule) -> bool {
@@ -818,7 +849,7 @@ impl Transaction {
         }
         for f in found {
             if let Some(caps) = f.captures {
-                let tx = self.collections.entry("tx").or_default();
+                let tx = self.collections.tx();
                 for i in 0..10 {
                     let key = i.to_string();
                     match caps.get(i) {
@@ -953,11 +984,17 @@ impl Transaction {
                     let Some(coll) = collection_key(&sv.collection) else {
                         continue;
                     };
-                    let key = String::from_utf8_lossy(&sv.key.expand(self)).to_ascii_lowercase();
+                    // Keys are lowercased when parsed; most are literal.
+                    let key: Cow<str> = match sv.key.literal() {
+                        Some(k) => String::from_utf8_lossy(k),
+                        None => Cow::Owned(
+                            String::from_utf8_lossy(&sv.key.expand(self)).to_ascii_lowercase(),
+                        ),
+                    };
                     let value = match &sv.op {
                         SetVarOp::Delete => {
                             if let Some(m) = self.collections.get_mut(coll) {
-                                m.remove(&key);
+                                m.remove(key.as_ref());
                             }
                             continue;
                         }
@@ -967,7 +1004,7 @@ impl Transaction {
                             let cur = self
                                 .collections
                                 .get(coll)
-                                .and_then(|c| c.get(&key))
+                                .and_then(|c| c.get(key.as_ref()))
                                 .map_or(0, |v| atoi(v));
                             let n = if matches!(sv.op, SetVarOp::Add(_)) {
                                 cur.saturating_add(delta)
@@ -977,7 +1014,14 @@ impl Transaction {
                             n.to_string().into_bytes()
                         }
                     };
-                    self.collections.entry(coll).or_default().insert(key, value);
+                    if let Some(m) = self.collections.get_mut(coll) {
+                        match m.get_mut(key.as_ref()) {
+                            Some(slot) => *slot = value,
+                            None => {
+                                m.insert(key.into_owned(), value);
+                            }
+                        }
+                    }
                 }
                 Effect::Ctl(ctl) => self.apply_ctl(ctl),
                 Effect::SetEnv(k, v) => {
@@ -993,13 +1037,17 @@ impl Transaction {
         match ctl {
             Ctl::RuleEngine(m) => self.mode = *m,
             Ctl::RuleRemoveById(ids) => self.removed_ids.extend(ids.iter().copied()),
-            Ctl::RuleRemoveByTag(re) => self.removed_tags.push(re.clone()),
+            Ctl::RuleRemoveByTag(re) => {
+                let mask = self.rules.tag_mask(re);
+                self.removed_tags.push(mask);
+            }
             Ctl::RuleRemoveTargetById(ids, xs) => self
                 .removed_targets
                 .push((RuleSel::Ids(ids.clone()), xs.clone())),
-            Ctl::RuleRemoveTargetByTag(re, xs) => self
-                .removed_targets
-                .push((RuleSel::Tag(re.clone()), xs.clone())),
+            Ctl::RuleRemoveTargetByTag(re, xs) => {
+                let mask = self.rules.tag_mask(re);
+                self.removed_targets.push((RuleSel::Tags(mask), xs.clone()));
+            }
             Ctl::RequestBodyProcessor(p) => {
                 self.body_processor_override = Some(*p);
                 if !self.phases_done[1] {

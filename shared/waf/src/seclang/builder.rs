@@ -504,6 +504,7 @@ impl Builder {
             disruptive,
             log,
             chain: None,
+            tag_ids: Vec::new(),
             actions,
         };
         let continues = compiled.actions.chain;

@@ -715,6 +715,20 @@ fn collect_values<'a>(
         V::Tx | V::Ip | V::Global | V::Session | V::User | V::Resource => {
             let coll = variable.persistent_name().unwrap_or("tx");
             if let Some(map) = tx.collections.get(coll) {
+                // `TX:name` (keys are stored lowercased): a lookup, not a scan.
+                if let Selector::Key(key) = sel {
+                    if let Ok(key) = std::str::from_utf8(key)
+                        && let Some((k, v)) = map.get_key_value(key)
+                        && !excluded(variable, k.as_bytes())
+                    {
+                        out.push(Value {
+                            variable,
+                            key: Cow::Borrowed(k.as_bytes()),
+                            value: Cow::Borrowed(v),
+                        });
+                    }
+                    return;
+                }
                 for (k, v) in map {
                     if !sel.matches(k.as_bytes()) || excluded(variable, k.as_bytes()) {
                         continue;
