@@ -202,8 +202,14 @@ fn sqlmap_finds_the_origin_injectable_but_not_through_the_gateway() {
         tail(&protected)
     );
     // The gateway recorded what it blocked.
-    let log = std::fs::read_to_string(data.join("logs/security.log")).unwrap_or_default();
-    assert!(log.contains("waf_blocked"), "no blocks logged");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(data.join("logs/security.log"))
+        .unwrap_or_default()
+        .contains("waf_blocked")
+    {
+        assert!(Instant::now() < deadline, "no blocks logged");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     drop(gw);
 }
 

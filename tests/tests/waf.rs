@@ -74,12 +74,20 @@ async fn attacks_are_blocked_at_the_gateway_with_an_incident_id() {
 
     // Each block is a security event with the rule and the incident ID, locally and at the
     // control plane's intake.
-    let security_log =
-        std::fs::read_to_string(p.data_dir().join("logs/security.log")).unwrap_or_default();
-    let line = security_log
-        .lines()
-        .find(|l| l.contains(&incident))
-        .unwrap_or_else(|| panic!("no event for {incident} in {security_log}"));
+    // The log writer runs on its own thread: wait for the line.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let line = loop {
+        let security_log =
+            std::fs::read_to_string(p.data_dir().join("logs/security.log")).unwrap_or_default();
+        if let Some(l) = security_log.lines().find(|l| l.contains(&incident)) {
+            break l.to_string();
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no event for {incident} in {security_log}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     assert!(line.contains("waf_blocked"), "{line}");
     assert!(line.contains("[100200]"), "rule id in the event: {line}");
     let db = Database::connect(p.db.effective_url(&p.data_dir()))
