@@ -11,7 +11,11 @@
 //!                         routes
 //! upstream_peer           the upstream picked above
 //! upstream_request_filter X-Forwarded-For / X-Real-IP / X-Request-Id / X-Forwarded-Proto
-//! response_filter         strip banners (Server, X-Powered-By, …), add X-Request-Id
+//! response_filter         strip banners (Server, X-Powered-By, …), add X-Request-Id; WAF
+//!                         phase 3 when the site inspects responses (a block turns the
+//!                         response into a 403 with the block page)
+//! response_body_filter    WAF phase 4: hold the body back (up to 512 KiB), inspect it, send
+//!                         it on or the block page instead
 //! fail_to_proxy           branded 502 page when the upstream fails
 //! logging                 one access record per request
 //! ```
@@ -63,6 +67,12 @@ pub struct RequestCtx {
     served_by: &'static str,
     client_ip: String,
     host: String,
+    /// The WAF transaction, kept after the request phases when the site inspects responses.
+    waf: Option<std::sync::Mutex<sitegroup_waf::Transaction>>,
+    /// Response body held back for phase 4.
+    waf_buffer: Option<Vec<u8>>,
+    /// Phase 3 blocked the response: its body is replaced by the block page.
+    waf_replace_body: bool,
 }
 
 impl Gateway {
@@ -228,7 +238,10 @@ impl Gateway {
         if interruption.is_none() {
             interruption = tx.process_request_body();
         }
-        tx.process_logging();
+        let keep = interruption.is_none() && policy.inspect_responses;
+        if !keep {
+            tx.process_logging();
+        }
         if let Some(i) = &interruption {
             let detail = crate::waf::describe(&tx, Some(i));
             self.security_event(session, ctx, SecurityEventKind::WafBlocked, detail);
@@ -239,7 +252,15 @@ impl Gateway {
             let detail = crate::waf::describe(&tx, None);
             self.security_event(session, ctx, SecurityEventKind::WafDetected, detail);
         }
+        if keep {
+            ctx.waf = Some(std::sync::Mutex::new(tx));
+        }
         Ok(false)
+    }
+
+    /// The block page's bytes, for replacing a response body after its header went out.
+    fn block_body(&self, ctx: &RequestCtx) -> Bytes {
+        Bytes::from(ErrorPage::Blocked.render(&ctx.request_id))
     }
 
     /// Serves a published file after checking its bytes against the manifest hash.
@@ -341,6 +362,9 @@ impl ProxyHttp for Gateway {
             served_by: "error",
             client_ip: String::new(),
             host: String::new(),
+            waf: None,
+            waf_buffer: None,
+            waf_replace_body: false,
         }
     }
 
@@ -453,12 +477,17 @@ impl ProxyHttp for Gateway {
         upstream_request.insert_header("x-request-id", ctx.request_id.as_str())?;
         upstream_request.insert_header("x-forwarded-proto", "http")?;
         upstream_request.insert_header("x-forwarded-host", ctx.host.as_str())?;
+        // Responses the WAF inspects are fetched uncompressed, so it sees what the visitor
+        // would read.
+        if ctx.waf.is_some() {
+            upstream_request.remove_header("accept-encoding");
+        }
         Ok(())
     }
 
     async fn response_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         upstream_response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
@@ -466,7 +495,77 @@ impl ProxyHttp for Gateway {
             upstream_response.remove_header(*name);
         }
         upstream_response.insert_header("x-request-id", ctx.request_id.as_str())?;
+        // WAF phase 3, and the decision whether to hold the body back for phase 4.
+        let mut blocked = None;
+        if let Some(m) = &ctx.waf {
+            let mut tx = m.lock().unwrap_or_else(|e| e.into_inner());
+            for (name, value) in &upstream_response.headers {
+                tx.add_response_header(name.as_str().as_bytes(), value.as_bytes());
+            }
+            let status = upstream_response.status.as_u16();
+            if let Some(i) = tx.process_response_headers(status, b"HTTP/1.1") {
+                blocked = Some(crate::waf::describe(&tx, Some(&i)));
+            } else if tx.wants_response_body()
+                && !upstream_response.headers.contains_key("content-encoding")
+            {
+                ctx.waf_buffer = Some(Vec::new());
+                upstream_response.remove_header("content-length");
+            }
+        }
+        if let Some(detail) = blocked {
+            self.security_event(session, ctx, SecurityEventKind::WafBlocked, detail);
+            ctx.served_by = "waf";
+            ctx.waf_replace_body = true;
+            upstream_response.set_status(403)?;
+            upstream_response.remove_header("content-length");
+            upstream_response.remove_header("content-encoding");
+            upstream_response.insert_header("content-type", "text/html; charset=utf-8")?;
+        }
         Ok(())
+    }
+
+    /// WAF phase 4: holds the body back (up to the response inspection limit), inspects it,
+    /// and sends it on — or the block page instead, when a rule blocks the response.
+    fn response_body_filter(
+        &self,
+        session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<Option<std::time::Duration>> {
+        if ctx.waf_replace_body {
+            *body = end_of_stream.then(|| self.block_body(ctx));
+            return Ok(None);
+        }
+        let Some(buffer) = ctx.waf_buffer.as_mut() else {
+            return Ok(None);
+        };
+        if let Some(chunk) = body.take() {
+            buffer.extend_from_slice(&chunk);
+        }
+        let over = buffer.len() > crate::waf::RESPONSE_INSPECT_LIMIT;
+        if !end_of_stream && !over {
+            return Ok(None);
+        }
+        let held = ctx.waf_buffer.take().unwrap_or_default();
+        let verdict = ctx.waf.as_ref().map(|m| {
+            let mut tx = m.lock().unwrap_or_else(|e| e.into_inner());
+            tx.append_response_body(&held);
+            tx.process_response_body()
+                .map(|i| crate::waf::describe(&tx, Some(&i)))
+        });
+        match verdict.flatten() {
+            Some(detail) => {
+                self.security_event(session, ctx, SecurityEventKind::WafBlocked, detail);
+                ctx.served_by = "waf";
+                // The header has gone out already; what the visitor gets instead of the leak
+                // is the block page, and the rest of the upstream body is dropped.
+                ctx.waf_replace_body = true;
+                *body = Some(self.block_body(ctx));
+            }
+            None => *body = Some(Bytes::from(held)),
+        }
+        Ok(None)
     }
 
     async fn fail_to_proxy(
@@ -507,6 +606,11 @@ impl ProxyHttp for Gateway {
     }
 
     async fn logging(&self, session: &mut Session, _e: Option<&Error>, ctx: &mut RequestCtx) {
+        if let Some(m) = ctx.waf.take() {
+            m.into_inner()
+                .unwrap_or_else(|e| e.into_inner())
+                .process_logging();
+        }
         let req = session.req_header();
         let status = session
             .response_written()

@@ -17,6 +17,10 @@ use sitegroup_waf::{EngineMode, Interruption, MatchedRule, Transaction};
 /// replays a buffered body to the upstream from its retry buffer, which holds 64 KiB.
 pub const INSPECT_LIMIT: usize = 64 * 1024;
 
+/// The largest response body held back for phase 4; beyond it the first part is inspected and
+/// the rest streams through.
+pub const RESPONSE_INSPECT_LIMIT: usize = 512 * 1024;
+
 /// A site's policy, compiled once per configuration snapshot.
 #[derive(Debug)]
 pub struct SitePolicy {
@@ -25,6 +29,7 @@ pub struct SitePolicy {
     pub inbound_threshold: u32,
     pub outbound_threshold: u32,
     pub oversized_body: OversizedBody,
+    pub inspect_responses: bool,
     allowlist: Vec<(IpAddr, u8)>,
     exclusions: Vec<CompiledExclusion>,
 }
@@ -93,6 +98,7 @@ impl SitePolicy {
             inbound_threshold: p.inbound_threshold,
             outbound_threshold: p.outbound_threshold,
             oversized_body: p.oversized_body,
+            inspect_responses: p.inspect_responses,
             allowlist,
             exclusions,
         })

@@ -67,6 +67,9 @@ pub struct WafPolicy {
     pub ip_allowlist: Vec<String>,
     /// What happens to a request body larger than the gateway inspects.
     pub oversized_body: OversizedBody,
+    /// Also inspect responses (phases 3–4: e.g. database errors and stack traces leaking from
+    /// a legacy site). Responses are then fetched uncompressed from the origin.
+    pub inspect_responses: bool,
 }
 
 impl Default for WafPolicy {
@@ -79,6 +82,7 @@ impl Default for WafPolicy {
             exclusions: Vec::new(),
             ip_allowlist: Vec::new(),
             oversized_body: OversizedBody::Reject,
+            inspect_responses: false,
         }
     }
 }

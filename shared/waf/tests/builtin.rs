@@ -189,7 +189,7 @@ fn builtin_pack_is_in_the_binary_and_compiles() {
     assert!(ids.len() >= 20, "{ids:?}");
     assert!(
         ids.iter()
-            .all(|id| (100_000..101_000).contains(id) || *id >= 200_000)
+            .all(|id| (100_000..102_000).contains(id) || *id >= 200_000)
     );
 }
 
@@ -205,4 +205,34 @@ fn urlencode(s: &str) -> String {
         }
     }
     out
+}
+
+#[test]
+fn leaks_in_responses_are_caught() {
+    let engine = Engine::builtin();
+    let respond = |body: &[u8]| {
+        let mut tx = engine.transaction();
+        tx.process_uri(b"GET", b"/news?id=2", b"HTTP/1.1");
+        tx.add_request_header(b"Host", b"old.example.gov.cn");
+        assert!(tx.process_request_headers().is_none());
+        assert!(tx.process_request_body().is_none());
+        tx.add_response_header(b"Content-Type", b"text/html; charset=utf-8");
+        assert!(tx.process_response_headers(200, b"HTTP/1.1").is_none());
+        assert!(tx.wants_response_body());
+        tx.append_response_body(body);
+        tx.process_response_body()
+    };
+    let leak = respond(
+        b"<html><body>You have an error in your SQL syntax; check the manual that corresponds to your MySQL server version</body></html>",
+    );
+    assert_eq!(leak.map(|i| i.rule_id), Some(101_000));
+    let trace = respond(
+        b"<pre>java.lang.NullPointerException\n\tat com.example.News.show(News.java:42)</pre>",
+    );
+    assert_eq!(trace.map(|i| i.rule_id), Some(101_000));
+    let normal = respond(
+        "<html><body><h1>关于数据库安全管理的通知</h1><p>SQL 语句规范见附件。</p></body></html>"
+            .as_bytes(),
+    );
+    assert!(normal.is_none());
 }

@@ -426,3 +426,140 @@ pub async fn sign_in_first_time(p: &Platform, client: &reqwest::Client) -> Strin
     );
     csrf_of(&home)
 }
+
+/// A child process killed when dropped.
+pub struct Kill(pub std::process::Child);
+
+impl Drop for Kill {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// A snapshot with one legacy site proxied to `127.0.0.1:origin_port`.
+pub fn legacy_snapshot(host: &str, origin_port: u16, inspect_responses: bool) -> String {
+    serde_json::json!({
+        "contract_version": 2,
+        "generation": 1,
+        "generated_at": "2026-11-25T00:00:00Z",
+        "sites": [{
+            "id": 1,
+            "name": "旧系统",
+            "hostnames": [host],
+            "routes": [{"path_prefix": "/", "target": {"kind": "proxy", "upstreams": [format!("127.0.0.1:{origin_port}")]}}],
+            "waf": {"inspect_responses": inspect_responses}
+        }]
+    })
+    .to_string()
+}
+
+/// A stand-in control plane: serves `snapshot` on `/internal/v1/config` and accepts events,
+/// for as long as the test runs. Returns its port.
+pub fn stand_in_control_plane(snapshot: String) -> u16 {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { continue };
+            let snapshot = snapshot.clone();
+            std::thread::spawn(move || {
+                let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if std::io::BufRead::read_line(&mut reader, &mut line).is_err() {
+                    return;
+                }
+                let mut length = 0usize;
+                loop {
+                    let mut h = String::new();
+                    if std::io::BufRead::read_line(&mut reader, &mut h).is_err()
+                        || h.trim().is_empty()
+                    {
+                        break;
+                    }
+                    if let Some(v) = h.to_ascii_lowercase().strip_prefix("content-length:") {
+                        length = v.trim().parse().unwrap_or(0);
+                    }
+                }
+                let mut body = vec![0; length];
+                let _ = std::io::Read::read_exact(&mut reader, &mut body);
+                let (status, payload) = if line.starts_with("GET /internal/v1/config") {
+                    ("200 OK", snapshot)
+                } else {
+                    ("204 No Content", String::new())
+                };
+                let _ = std::io::Write::write_fmt(
+                    &mut stream,
+                    format_args!(
+                        "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{payload}",
+                        payload.len()
+                    ),
+                );
+            });
+        }
+    });
+    port
+}
+
+/// Starts `tests/fixtures/injectable_origin.py` on a free port (needs `python3`).
+pub fn injectable_origin() -> (Kill, u16) {
+    let port = free_port();
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/injectable_origin.py");
+    let mut child = Kill(
+        Command::new("python3")
+            .arg(&script)
+            .arg(port.to_string())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("python3"),
+    );
+    let mut ready = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.0.stdout.take().unwrap()),
+        &mut ready,
+    )
+    .unwrap();
+    assert_eq!(ready.trim(), "ready");
+    (child, port)
+}
+
+/// Starts `sitegroup gateway` against a stand-in control plane; returns it and its port once
+/// it proxies `probe` on `host`.
+pub fn gateway_for(dir: &Path, cp_port: u16, host: &str, probe: &str) -> (Process, u16) {
+    let token = dir.join("token");
+    std::fs::write(&token, "t".repeat(43)).unwrap();
+    let gw_port = free_port();
+    let data = dir.join("gw");
+    let gw = Process::spawn(
+        &[
+            "gateway",
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--http-listen",
+            &format!("127.0.0.1:{gw_port}"),
+            "--control-plane",
+            &format!("http://127.0.0.1:{cp_port}"),
+            "--token-file",
+            token.to_str().unwrap(),
+        ],
+        dir,
+    );
+    let client = reqwest::blocking::Client::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let ok = client
+            .get(format!("http://127.0.0.1:{gw_port}{probe}"))
+            .header("host", host)
+            .send()
+            .is_ok_and(|r| r.status() == 200);
+        if ok {
+            return (gw, gw_port);
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "gateway never proxied: {}",
+            gw.stderr()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
