@@ -223,16 +223,36 @@ impl Gateway {
                 false
             };
             if oversized {
-                let detail = format!(
-                    "request body of {} bytes is above the inspection limit of {INSPECT_LIMIT}",
-                    declared.unwrap_or(0)
-                );
-                self.security_event(session, ctx, SecurityEventKind::WafBodyUninspected, detail);
                 if policy.oversized_body == OversizedBody::Reject {
+                    let detail = format!(
+                        "request body of {} bytes is above the inspection limit of {INSPECT_LIMIT}; refused",
+                        declared.unwrap_or(0)
+                    );
+                    self.security_event(
+                        session,
+                        ctx,
+                        SecurityEventKind::WafBodyUninspected,
+                        detail,
+                    );
                     self.respond_page(session, ctx, ErrorPage::TooLarge).await?;
                     return Ok(true);
                 }
-                tx.set_request_body_access(false);
+                // Inspect what arrives first: one read is at most pingora's body buffer, which
+                // fits the replay buffer, so these bytes still reach the upstream, followed by
+                // the rest of the body as it streams.
+                session.enable_retry_buffering();
+                let first = session.read_request_body().await?.unwrap_or_default();
+                tx.mark_request_body_partial();
+                if let Some(i) = tx.append_request_body(&first) {
+                    interruption = Some(i);
+                }
+                let detail = format!(
+                    "request body of {} bytes is above the inspection limit of {INSPECT_LIMIT}; \
+                     the first {} bytes were inspected",
+                    declared.unwrap_or(0),
+                    first.len()
+                );
+                self.security_event(session, ctx, SecurityEventKind::WafBodyUninspected, detail);
             }
         }
         if interruption.is_none() {

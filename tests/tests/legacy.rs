@@ -25,7 +25,12 @@ fn leaking_responses_are_replaced_when_responses_are_inspected() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (_origin, origin_port) = injectable_origin();
-    let cp_port = stand_in_control_plane(legacy_snapshot(HOST, origin_port, true));
+    let cp_port = stand_in_control_plane(legacy_snapshot(
+        HOST,
+        origin_port,
+        true,
+        "inspect_first_part",
+    ));
     let (_gw, gw_port) = gateway_for(dir.path(), cp_port, HOST, "/item?id=1");
     let client = reqwest::blocking::Client::new();
     let get = |path: &str| {
@@ -57,6 +62,38 @@ fn leaking_responses_are_replaced_when_responses_are_inspected() {
     assert!(!body.contains("syntax error"), "leak passed: {body}");
     assert!(body.contains("访问已被拦截"), "{body}");
     assert!(body.contains(&incident));
+
+    // A large upload is inspected on its first part and forwarded whole.
+    let boundary = "sitegroupboundary";
+    let upload = |content: &[u8]| {
+        let mut body = format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"f\"; filename=\"report.pdf\"\r\nContent-Type: application/pdf\r\n\r\n"
+        )
+        .into_bytes();
+        body.extend_from_slice(content);
+        body.resize(body.len() + 200 * 1024, b'x');
+        body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+        let len = body.len();
+        let r = client
+            .post(format!("http://127.0.0.1:{gw_port}/upload"))
+            .header("host", HOST)
+            .header(
+                "content-type",
+                format!("multipart/form-data; boundary={boundary}"),
+            )
+            .body(body)
+            .send()
+            .unwrap();
+        (r.status().as_u16(), r.text().unwrap(), len)
+    };
+    let (status, text, len) = upload(b"%PDF-1.7 ");
+    assert_eq!(status, 200, "{text}");
+    assert_eq!(text, format!("received {len} bytes"));
+    let (status, text, _) = upload(b"<?php @eval($_POST['x']); ?>");
+    assert_eq!(
+        status, 403,
+        "a webshell at the start of a large upload is caught: {text}"
+    );
 
     let log = dir.path().join("gw/logs/security.log");
     let deadline = Instant::now() + Duration::from_secs(10);

@@ -52,7 +52,7 @@ fn sqlmap_finds_the_origin_injectable_but_not_through_the_gateway() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (_origin, origin_port) = injectable_origin();
-    let cp_port = stand_in_control_plane(legacy_snapshot(HOST, origin_port, false));
+    let cp_port = stand_in_control_plane(legacy_snapshot(HOST, origin_port, false, "reject"));
     let (gw, gw_port) = gateway_for(dir.path(), cp_port, HOST, "/item?id=1");
     let data = dir.path().join("gw");
     let through = format!("http://127.0.0.1:{gw_port}/item?id=1");

@@ -101,8 +101,9 @@ pub enum WafMode {
 pub enum OversizedBody {
     /// Answer 413.
     Reject,
-    /// Pass it on uninspected and record a security event.
-    PassUninspected,
+    /// Inspect the part that arrives first (up to the gateway's inspection buffer), pass the
+    /// whole body on, and record a security event.
+    InspectFirstPart,
 }
 
 /// Switches rules off, or exempts targets from them, for a site or a path under it.

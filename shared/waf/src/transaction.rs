@@ -393,6 +393,13 @@ impl Transaction {
         self.mode = mode;
     }
 
+    /// Marks the buffered request body as the first part of a longer one (`INBOUND_DATA_ERROR`
+    /// = 1): processors then do not treat the missing end (e.g. multipart's final boundary)
+    /// as an error.
+    pub fn mark_request_body_partial(&mut self) {
+        self.request.body_truncated = true;
+    }
+
     /// Turns request-body inspection off for this transaction (the body is not available, e.g.
     /// larger than the caller buffers); phase 2 then sees the request line and headers only.
     pub fn set_request_body_access(&mut self, on: bool) {
@@ -660,13 +667,19 @@ impl Transaction {
             }
             Some(BodyProcessor::Multipart) => {
                 let ct = r.header(b"content-type").unwrap_or_default().to_vec();
-                let (m, err) = body::multipart::parse(&body, &ct);
+                // A body cut at the inspection limit has no final boundary; that is expected.
+                let (m, err) = if r.body_truncated {
+                    body::multipart::parse_partial(&body, &ct)
+                } else {
+                    body::multipart::parse(&body, &ct)
+                };
+                let flags = m.flags;
                 r.args_post = m.args;
                 r.files = m.files;
                 r.files_sizes = m.file_sizes;
                 r.files_content = m.file_contents;
                 r.multipart_headers = m.part_headers;
-                r.multipart = m.flags;
+                r.multipart = flags;
                 r.body_error = err;
             }
             Some(BodyProcessor::Json) => match body::json::parse(&body) {

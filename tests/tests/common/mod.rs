@@ -438,7 +438,12 @@ impl Drop for Kill {
 }
 
 /// A snapshot with one legacy site proxied to `127.0.0.1:origin_port`.
-pub fn legacy_snapshot(host: &str, origin_port: u16, inspect_responses: bool) -> String {
+pub fn legacy_snapshot(
+    host: &str,
+    origin_port: u16,
+    inspect_responses: bool,
+    oversized_body: &str,
+) -> String {
     serde_json::json!({
         "contract_version": 2,
         "generation": 1,
@@ -448,7 +453,7 @@ pub fn legacy_snapshot(host: &str, origin_port: u16, inspect_responses: bool) ->
             "name": "旧系统",
             "hostnames": [host],
             "routes": [{"path_prefix": "/", "target": {"kind": "proxy", "upstreams": [format!("127.0.0.1:{origin_port}")]}}],
-            "waf": {"inspect_responses": inspect_responses}
+            "waf": {"inspect_responses": inspect_responses, "oversized_body": oversized_body}
         }]
     })
     .to_string()

@@ -9,4 +9,5 @@ fuzz_target!(|data: &[u8]| {
         None => (&b"multipart/form-data; boundary=x"[..], data),
     };
     let _ = sitegroup_waf::body::multipart::parse(body, ct);
+    let _ = sitegroup_waf::body::multipart::parse_partial(body, ct);
 });

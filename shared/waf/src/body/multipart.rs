@@ -94,8 +94,18 @@ fn boundary(content_type: &[u8], flags: &mut Flags) -> Result<Vec<u8>, String> {
 /// Parses a body. On a fatal error the parts read so far are kept and the error returned with
 /// them.
 pub fn parse(body: &[u8], content_type: &[u8]) -> (Multipart, Option<String>) {
+    parse_with(body, content_type, false)
+}
+
+/// Parses the first part of a longer body: the part cut off at the end is kept as far as it
+/// goes, and the missing final boundary is no error.
+pub fn parse_partial(body: &[u8], content_type: &[u8]) -> (Multipart, Option<String>) {
+    parse_with(body, content_type, true)
+}
+
+fn parse_with(body: &[u8], content_type: &[u8], partial: bool) -> (Multipart, Option<String>) {
     let mut m = Multipart::default();
-    let result = parse_into(body, content_type, &mut m);
+    let result = parse_into(body, content_type, &mut m, partial);
     if result.is_err() {
         m.flags.error = true;
     }
@@ -116,7 +126,12 @@ fn find_delimiter(body: &[u8], delim: &[u8], from: usize) -> Option<(usize, usiz
     None
 }
 
-fn parse_into(body: &[u8], content_type: &[u8], m: &mut Multipart) -> Result<(), String> {
+fn parse_into(
+    body: &[u8],
+    content_type: &[u8],
+    m: &mut Multipart,
+    partial: bool,
+) -> Result<(), String> {
     let b = boundary(content_type, &mut m.flags)?;
     let mut delim = b"--".to_vec();
     delim.extend_from_slice(&b);
@@ -152,9 +167,12 @@ fn parse_into(body: &[u8], content_type: &[u8], m: &mut Multipart) -> Result<(),
         // Headers.
         let mut headers: Vec<Vec<u8>> = Vec::new();
         loop {
-            let end = memchr::memchr(b'\n', &body[pos..])
-                .map(|e| pos + e)
-                .ok_or("Multipart: unexpected end of headers")?;
+            let Some(end) = memchr::memchr(b'\n', &body[pos..]).map(|e| pos + e) else {
+                if partial {
+                    return Ok(());
+                }
+                return Err("Multipart: unexpected end of headers".into());
+            };
             let mut line = &body[pos..end];
             if let Some(l) = line.strip_suffix(b"\r") {
                 line = l;
@@ -187,10 +205,14 @@ fn parse_into(body: &[u8], content_type: &[u8], m: &mut Multipart) -> Result<(),
             headers.push(line.to_vec());
         }
         // Content up to the next delimiter.
-        let (next_line, next_pos) = find_delimiter(body, &delim, pos).ok_or_else(|| {
+        let Some((next_line, next_pos)) = find_delimiter(body, &delim, pos) else {
+            if partial {
+                add_part(m, &headers, &body[pos..])?;
+                return Ok(());
+            }
             m.flags.unmatched_boundary = true;
-            "Multipart: final boundary missing".to_string()
-        })?;
+            return Err("Multipart: final boundary missing".to_string());
+        };
         let mut content_end = next_line;
         if content_end > pos && body[content_end - 1] == b'\n' {
             content_end -= 1;
