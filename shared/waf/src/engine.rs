@@ -125,14 +125,39 @@ pub(crate) struct PrefilterGroup {
 }
 
 impl PrefilterGroup {
-    /// The slots whose literals occur in `value`, as a bitset.
-    pub fn hits(&self, value: &[u8]) -> Vec<u64> {
-        let mut bits = vec![0u64; self.slots.div_ceil(64)];
+    /// The slots whose literals occur in `value`.
+    pub fn hits(&self, value: &[u8]) -> Hits {
+        let mut small = [0u64; 4];
+        let mut large = (self.slots > 256).then(|| vec![0u64; self.slots.div_ceil(64)]);
         for m in self.ac.find_overlapping_iter(value) {
             let s = self.slot_of[m.pattern().as_usize()] as usize;
-            bits[s / 64] |= 1 << (s % 64);
+            match large.as_mut() {
+                Some(bits) => bits[s / 64] |= 1 << (s % 64),
+                None => small[s / 64] |= 1 << (s % 64),
+            }
         }
-        bits
+        match large {
+            Some(bits) => Hits::Large(std::sync::Arc::from(bits)),
+            None => Hits::Small(small),
+        }
+    }
+}
+
+/// A bitset of prefilter slots; groups of up to 256 slots (all of CRS's) need no allocation.
+#[derive(Debug, Clone)]
+pub(crate) enum Hits {
+    Small([u64; 4]),
+    Large(std::sync::Arc<[u64]>),
+}
+
+impl Hits {
+    pub fn contains(&self, slot: u32) -> bool {
+        let s = slot as usize;
+        let word = match self {
+            Hits::Small(b) => b.get(s / 64),
+            Hits::Large(b) => b.get(s / 64),
+        };
+        word.is_some_and(|w| w & (1 << (s % 64)) != 0)
     }
 }
 

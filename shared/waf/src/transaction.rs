@@ -264,8 +264,8 @@ pub struct Transaction {
 struct Cached {
     /// `None`: the chain leaves the value unchanged.
     value: Option<Arc<[u8]>>,
-    /// Bitset of the chain's prefilter slots whose literals occur in the value.
-    hits: Option<Arc<[u64]>>,
+    /// The chain's prefilter slots whose literals occur in the value.
+    hits: Option<crate::engine::Hits>,
 }
 
 /// FxHash-style hashing for the cache's integer keys (SipHash costs more than the lookup).
@@ -937,17 +937,17 @@ impl Transaction {
                 if let Some(slot) = rule.slot
                     && let Some(Some(group)) = self.rules.groups.get(rule.tchain as usize)
                 {
-                    let hits = match &entry.hits {
-                        Some(h) => h.clone(),
+                    let hit = match &entry.hits {
+                        Some(h) => h.contains(slot),
                         None => {
-                            let h: Arc<[u64]> = Arc::from(group.hits(input));
-                            entry.hits = Some(h.clone());
+                            let h = group.hits(input);
+                            let hit = h.contains(slot);
+                            entry.hits = Some(h);
                             self.tcache.borrow_mut().insert(key, entry.clone());
-                            h
+                            hit
                         }
                     };
-                    let s = slot as usize;
-                    if hits[s / 64] & (1 << (s % 64)) == 0 {
+                    if !hit {
                         continue;
                     }
                 }
