@@ -277,7 +277,7 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
     let token = settings::gateway_token(&token_path, true)?;
 
     // Rules first: a rule file with an error stops the start with file, line and reason.
-    let waf = load_waf(args.waf_crs.as_deref())?;
+    let waf = load_waf(args.waf_crs.or_else(|| file.waf_crs.clone()).as_deref())?;
     // Bind first: a port conflict is an error message, not a half-started server.
     let cms_listener = bind(&cms_listen, "control plane")?;
     let cms_addr = cms_listener.local_addr()?;
@@ -396,7 +396,7 @@ fn gateway(file: FileConfig, args: GatewayArgs) -> anyhow::Result<()> {
         .node_name
         .or_else(|| gw_file.and_then(|g| g.node_name.clone()))
         .unwrap_or_else(|| "gateway".into());
-    let waf = load_waf(args.waf_crs.as_deref())?;
+    let waf = load_waf(args.waf_crs.or_else(|| file.waf_crs.clone()).as_deref())?;
     drop(bind(&http_listen, "gateway")?);
     let mut pingora = sitegroup_gateway::new_server()?;
     sitegroup_gateway::add_gateway(
