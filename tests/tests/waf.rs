@@ -146,3 +146,46 @@ async fn editors_can_post_rich_html_articles() {
     );
     p.stop().await;
 }
+
+/// With `--waf-crs`, CRS runs in blocking mode with anomaly scoring: a PHP open tag scores 5
+/// and CRS's own evaluation rule 949110 blocks, while ordinary Chinese traffic passes.
+/// Needs the CRS corpus next to the repository; prints a notice and passes without it.
+#[tokio::test(flavor = "multi_thread")]
+async fn crs_blocks_by_anomaly_score() {
+    let crs = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../shared/corpora/crs-v4");
+    if !crs.join("rules").is_dir() {
+        eprintln!(
+            "NOTICE: CRS corpus not found at {}; skipping",
+            crs.display()
+        );
+        return;
+    }
+    let p = Platform::start_with(&["--waf-crs", crs.to_str().unwrap()]).await;
+    let c = p.client();
+    let ok = c
+        .get(p.url(PORTAL, "/?q=%E6%95%99%E8%82%B2%E5%B1%80+%E6%8B%9B%E7%94%9F"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    let r = c
+        .get(p.url(PORTAL, "/?x=%3C%3Fphp%20echo%201%3B"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let incident = r.headers()["x-request-id"].to_str().unwrap().to_string();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let log =
+            std::fs::read_to_string(p.data_dir().join("logs/security.log")).unwrap_or_default();
+        if let Some(line) = log.lines().find(|l| l.contains(&incident)) {
+            assert!(line.contains("blocked by rule 949110"), "{line}");
+            assert!(line.contains("[933100]"), "{line}");
+            break;
+        }
+        assert!(std::time::Instant::now() < deadline, "no event");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    p.stop().await;
+}

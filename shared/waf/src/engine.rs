@@ -104,7 +104,6 @@ pub struct RuleSet {
     pub config: Config,
     /// Phases 1–5 at indexes 0–4.
     pub(crate) phases: [Vec<Entry>; 5],
-    pub(crate) defaults: [DefaultAction; 5],
     /// Per phase: marker name → index of the marker entry.
     pub(crate) markers: [HashMap<String, usize>; 5],
     /// Per transformation chain: one automaton over the required literals of every rule link
@@ -188,11 +187,7 @@ fn assign_slots(rule: &mut crate::rule::Rule, groups: &mut Vec<RawGroup>) {
 }
 
 impl RuleSet {
-    pub(crate) fn new(
-        config: Config,
-        mut phases: [Vec<Entry>; 5],
-        defaults: [DefaultAction; 5],
-    ) -> RuleSet {
+    pub(crate) fn new(config: Config, mut phases: [Vec<Entry>; 5]) -> RuleSet {
         let mut raw = Vec::new();
         let mut tags: Vec<String> = Vec::new();
         let mut tag_index: HashMap<String, u16> = HashMap::new();
@@ -239,7 +234,6 @@ impl RuleSet {
         RuleSet {
             config,
             phases,
-            defaults,
             markers,
             groups,
             tags,

@@ -43,6 +43,11 @@ pub struct Rule {
     /// The disruptive action after resolving defaults (`block` stays `Block` and is resolved
     /// against the phase default when it fires).
     pub disruptive: Disruptive,
+    /// What `block` means for this rule: the disruptive action of the phase's
+    /// `SecDefaultAction` in force where the rule was written.
+    pub block_as: Disruptive,
+    /// That `SecDefaultAction`'s status.
+    pub default_status: Option<u16>,
     /// Whether a match is logged (the rule's `log`/`nolog`, else the phase default).
     pub log: bool,
     pub chain: Option<Box<Rule>>,

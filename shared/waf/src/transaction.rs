@@ -1082,12 +1082,13 @@ impl Transaction {
         if let Some(s) = rule.actions.severity {
             self.highest_severity = self.highest_severity.min(s);
         }
-        let default = &self.rules.defaults[usize::from(phase - 1)];
+        // `block` and the default status are those of the SecDefaultAction in force where the
+        // rule was written (a later rule file's defaults do not change CRS's `block`).
         let disruptive = match &rule.disruptive {
-            Disruptive::Block => default.disruptive.clone(),
+            Disruptive::Block => rule.block_as.clone(),
             d => d.clone(),
         };
-        let status = rule.actions.status.or(default.status).unwrap_or(403);
+        let status = rule.actions.status.or(rule.default_status).unwrap_or(403);
         let enforce = self.mode == EngineMode::On;
         let mut interrupted = false;
         let mut stop = false;

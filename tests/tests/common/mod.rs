@@ -218,6 +218,11 @@ pub struct Platform {
 
 impl Platform {
     pub async fn start() -> Platform {
+        Self::start_with(&[]).await
+    }
+
+    /// Starts `sitegroup serve` with extra arguments.
+    pub async fn start_with(extra: &[&str]) -> Platform {
         let dir = tempfile::tempdir().unwrap();
         let db = TestDb::new().await;
         let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
@@ -236,6 +241,7 @@ impl Platform {
             args.push("--database-url".into());
             args.push(url.clone());
         }
+        args.extend(extra.iter().map(|a| a.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let process = Process::spawn(&args, dir.path());
         let out = process.wait_stdout("管理后台 Admin:", Duration::from_secs(60));

@@ -143,7 +143,7 @@ impl Builder {
     /// Finishes the rule set.
     pub fn build(self) -> Engine {
         Engine {
-            rules: Arc::new(RuleSet::new(self.config, self.phases, self.defaults)),
+            rules: Arc::new(RuleSet::new(self.config, self.phases)),
         }
     }
 
@@ -500,6 +500,8 @@ impl Builder {
             operator,
             transformations,
             tchain,
+            block_as: defaults.disruptive.clone(),
+            default_status: defaults.status,
             slot: None,
             disruptive,
             log,
@@ -641,6 +643,27 @@ mod tests {
             panic!()
         };
         assert!(r.chain.is_some());
+    }
+
+    /// `block` means what the SecDefaultAction in force where the rule was written says, even
+    /// when a later file sets other defaults (CRS, then the built-in pack).
+    #[test]
+    fn block_resolves_against_the_defaults_where_the_rule_was_written() {
+        let e = Engine::from_text(
+            "SecDefaultAction \"phase:1,log,pass\"\n\
+             SecRule ARGS \"@rx a\" \"id:1,phase:1,block\"\n\
+             SecDefaultAction \"phase:1,log,deny,status:403\"\n\
+             SecRule ARGS \"@rx b\" \"id:2,phase:1,block\"",
+            "t.conf",
+        )
+        .unwrap();
+        let run = |q: &[u8]| {
+            let mut tx = e.transaction();
+            tx.process_uri(b"GET", q, b"HTTP/1.1");
+            tx.process_request_headers().map(|i| i.rule_id)
+        };
+        assert_eq!(run(b"/?x=a"), None);
+        assert_eq!(run(b"/?x=b"), Some(2));
     }
 
     #[test]
