@@ -4,7 +4,7 @@
 use std::borrow::Cow;
 
 use crate::transaction::Transaction;
-use crate::variables::{Selector, Target, Variable, collect};
+use crate::variables::{Each, Selector, Target, Variable, collect};
 
 #[derive(Debug, Clone)]
 enum Part {
@@ -67,11 +67,19 @@ impl Macro {
             match part {
                 Part::Lit(l) => out.extend_from_slice(l),
                 Part::Var(t) => {
-                    let mut values = Vec::new();
-                    collect(tx, t, &|_, _| false, &mut values);
-                    if let Some(v) = values.first() {
-                        out.extend_from_slice(&v.value);
-                    }
+                    // The first value only.
+                    let mut first = true;
+                    collect(
+                        tx,
+                        t,
+                        &|_, _| false,
+                        &mut Each(|v: crate::variables::Value| {
+                            if first {
+                                out.extend_from_slice(&v.value);
+                                first = false;
+                            }
+                        }),
+                    );
                 }
             }
         }

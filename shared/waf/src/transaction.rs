@@ -19,7 +19,7 @@ use crate::body::xml::XmlDoc;
 use crate::body::{self, BodyProcessor};
 use crate::engine::{EngineMode, LimitAction, RuleSet};
 use crate::rule::{Entry, Rule, RuleOperator};
-use crate::variables::{Exclusion, Variable, atoi, collect};
+use crate::variables::{Each, Exclusion, Value, Variable, atoi, collect};
 
 pub(crate) type Kv = (Vec<u8>, Vec<u8>);
 
@@ -901,13 +901,9 @@ impl Transaction {
             rule.exclusions.iter().any(|x| x.excludes(v, k))
                 || runtime.iter().any(|x| x.excludes(v, k))
         };
-        let mut values = Vec::new();
-        for t in &rule.targets {
-            collect(self, t, &excluded, &mut values);
-        }
         let mut found = Vec::new();
         let capture = rule.actions.capture;
-        for v in values {
+        let mut handle = |v: Value| {
             let test = |input: &[u8], found: &mut Vec<Found>| {
                 let mut caps = capture.then(Vec::new);
                 if self.test(op, input, caps.as_mut()) {
@@ -948,12 +944,12 @@ impl Transaction {
                         }
                     };
                     if !hit {
-                        continue;
+                        return;
                     }
                 }
                 let input: &[u8] = entry.value.as_deref().unwrap_or(&v.value);
                 test(input, &mut found);
-                continue;
+                return;
             }
             let mut cur: Cow<[u8]> = Cow::Borrowed(&v.value);
             if rule.actions.multi_match {
@@ -974,6 +970,9 @@ impl Transaction {
                 }
                 test(&cur, &mut found);
             }
+        };
+        for t in &rule.targets {
+            collect(self, t, &excluded, &mut Each(&mut handle));
         }
         found
     }

@@ -513,6 +513,35 @@ impl Value<'_> {
     }
 }
 
+/// Where collected values go: a vector, or a callback that handles each value at once (no
+/// per-rule allocation on the hot path).
+pub trait Sink<'a> {
+    fn push(&mut self, v: Value<'a>);
+}
+
+impl<'a> Sink<'a> for Vec<Value<'a>> {
+    fn push(&mut self, v: Value<'a>) {
+        Vec::push(self, v);
+    }
+}
+
+/// A [`Sink`] calling a closure.
+pub struct Each<F>(pub F);
+
+impl<'a, F: FnMut(Value<'a>)> Sink<'a> for Each<F> {
+    fn push(&mut self, v: Value<'a>) {
+        (self.0)(v);
+    }
+}
+
+struct Count(usize);
+
+impl<'a> Sink<'a> for Count {
+    fn push(&mut self, _: Value<'a>) {
+        self.0 += 1;
+    }
+}
+
 fn scalar<'a>(variable: Variable, v: impl Into<Cow<'a, [u8]>>) -> Value<'a> {
     Value {
         variable,
@@ -527,7 +556,7 @@ fn num<'a>(variable: Variable, n: usize) -> Value<'a> {
 
 /// Appends the values of one collection that the selector allows and no exclusion removes.
 fn push_kv<'a>(
-    out: &mut Vec<Value<'a>>,
+    out: &mut dyn Sink<'a>,
     variable: Variable,
     list: &'a [Kv],
     sel: &Selector,
@@ -551,21 +580,21 @@ pub fn collect<'a>(
     tx: &'a Transaction,
     target: &Target,
     excluded: &dyn Fn(Variable, &[u8]) -> bool,
-    out: &mut Vec<Value<'a>>,
+    out: &mut dyn Sink<'a>,
 ) {
-    let start = out.len();
-    collect_values(tx, target.variable, &target.selector, excluded, out);
     if target.count {
-        let n = out.len() - start;
-        out.truncate(start);
+        let mut n = Count(0);
+        collect_values(tx, target.variable, &target.selector, excluded, &mut n);
         out.push(Value {
             variable: target.variable,
             key: match &target.selector {
                 Selector::Key(k) => Cow::Owned(k.clone()),
                 _ => Cow::Borrowed(b""),
             },
-            value: Cow::Owned(n.to_string().into_bytes()),
+            value: Cow::Owned(n.0.to_string().into_bytes()),
         });
+    } else {
+        collect_values(tx, target.variable, &target.selector, excluded, out);
     }
 }
 
@@ -574,7 +603,7 @@ fn collect_values<'a>(
     variable: Variable,
     sel: &Selector,
     excluded: &dyn Fn(Variable, &[u8]) -> bool,
-    out: &mut Vec<Value<'a>>,
+    out: &mut dyn Sink<'a>,
 ) {
     use Variable as V;
     let r = &tx.request;
