@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use sitegroup_contract::config::{
-    CONTRACT_VERSION, ConfigSnapshot, PublishedFile, Route, SiteConfig, Target, WafExclusion,
-    WafPolicy,
+    CONTRACT_VERSION, ConfigSnapshot, PublishedFile, Route, SecurityHeaders, SiteConfig, Target,
+    WafExclusion, WafPolicy,
 };
 
 use crate::db::entities::{config_generation, published_file, site, site_hostname};
@@ -76,6 +76,11 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
         }],
         manifest: BTreeMap::new(),
         waf: admin_waf_policy(),
+        security_headers: SecurityHeaders {
+            // The admin UI is never framed.
+            frame_options: "DENY".into(),
+            ..SecurityHeaders::default()
+        },
     }];
     for s in sites {
         let Some(hosts) = hostnames.remove(&s.id) else {
@@ -92,6 +97,7 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             }],
             manifest: manifests.remove(&s.id).unwrap_or_default(),
             waf: WafPolicy::default(),
+            security_headers: SecurityHeaders::default(),
         });
     }
     Ok(ConfigSnapshot {

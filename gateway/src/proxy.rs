@@ -76,9 +76,12 @@ pub struct RequestCtx {
 }
 
 impl Gateway {
+    /// Writes a response the gateway makes itself, with the site's hardening headers (the
+    /// defaults when no site was resolved).
     async fn respond(
         &self,
         session: &mut Session,
+        site: Option<&Site>,
         status: u16,
         content_type: &str,
         extra: &[(&'static str, String)],
@@ -88,7 +91,18 @@ impl Gateway {
         let mut resp = ResponseHeader::build(status, Some(6))?;
         resp.insert_header("content-type", content_type)?;
         resp.insert_header("content-length", body.len().to_string())?;
-        resp.insert_header("x-content-type-options", "nosniff")?;
+        match site {
+            Some(site) => {
+                for (name, value) in &site.security_headers {
+                    resp.insert_header(*name, value.as_str())?;
+                }
+            }
+            None => {
+                resp.insert_header("x-content-type-options", "nosniff")?;
+                resp.insert_header("x-frame-options", "SAMEORIGIN")?;
+                resp.insert_header("referrer-policy", "strict-origin-when-cross-origin")?;
+            }
+        }
         for (name, value) in extra {
             resp.insert_header(*name, value.as_str())?;
         }
@@ -116,8 +130,10 @@ impl Gateway {
             ("x-request-id", ctx.request_id.clone()),
             ("cache-control", "no-store".to_string()),
         ];
+        let site = ctx.site.clone();
         self.respond(
             session,
+            site.as_deref(),
             page.status(),
             "text/html; charset=utf-8",
             &extra,
@@ -310,7 +326,14 @@ impl Gateway {
                 ctx.served_by = "published";
                 let extra = [("etag", etag), ("x-request-id", ctx.request_id.clone())];
                 return self
-                    .respond(session, 304, &file.content_type, &extra, Bytes::new())
+                    .respond(
+                        session,
+                        ctx.site.clone().as_deref(),
+                        304,
+                        &file.content_type,
+                        &extra,
+                        Bytes::new(),
+                    )
                     .await;
             }
         }
@@ -327,8 +350,10 @@ impl Gateway {
                     ("cache-control", "no-cache".to_string()),
                     ("x-request-id", ctx.request_id.clone()),
                 ];
+                let site = ctx.site.clone();
                 self.respond(
                     session,
+                    site.as_deref(),
                     status,
                     &file.content_type,
                     &extra,
@@ -454,8 +479,15 @@ impl ProxyHttp for Gateway {
                             ("location", location),
                             ("x-request-id", ctx.request_id.clone()),
                         ];
-                        self.respond(session, 301, "text/plain", &extra, Bytes::new())
-                            .await?;
+                        self.respond(
+                            session,
+                            Some(&site),
+                            301,
+                            "text/plain",
+                            &extra,
+                            Bytes::new(),
+                        )
+                        .await?;
                     }
                     PageLookup::NotFound => match site.not_found_page().cloned() {
                         Some(file) => self.serve_published(session, ctx, file, 404).await?,
@@ -515,6 +547,14 @@ impl ProxyHttp for Gateway {
             upstream_response.remove_header(*name);
         }
         upstream_response.insert_header("x-request-id", ctx.request_id.as_str())?;
+        // Hardening headers the origin did not set itself.
+        if let Some(site) = &ctx.site {
+            for (name, value) in &site.security_headers {
+                if !upstream_response.headers.contains_key(*name) {
+                    upstream_response.insert_header(*name, value.as_str())?;
+                }
+            }
+        }
         // WAF phase 3, and the decision whether to hold the body back for phase 4.
         let mut blocked = None;
         if let Some(m) = &ctx.waf {

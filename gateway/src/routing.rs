@@ -24,6 +24,8 @@ pub struct Site {
     routes: Vec<Route>,
     manifest: HashMap<String, PublishedFile>,
     pub waf: crate::waf::SitePolicy,
+    /// Hardening headers as (name, value), empty values left out.
+    pub security_headers: Vec<(&'static str, String)>,
 }
 
 #[derive(Debug)]
@@ -88,10 +90,27 @@ impl RoutingTable {
             routes.sort_by_key(|r| std::cmp::Reverse(r.prefix.len()));
             let waf = crate::waf::SitePolicy::compile(&site.waf)
                 .map_err(|e| format!("site {} ({}): {e}", site.id, site.name))?;
+            let h = &site.security_headers;
+            let security_headers = [
+                ("x-frame-options", h.frame_options.clone()),
+                ("referrer-policy", h.referrer_policy.clone()),
+                (
+                    "x-content-type-options",
+                    if h.nosniff {
+                        "nosniff".into()
+                    } else {
+                        String::new()
+                    },
+                ),
+            ]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
             let compiled = Arc::new(Site {
                 id: site.id,
                 name: site.name.clone(),
                 waf,
+                security_headers,
                 routes,
                 manifest: site
                     .manifest
@@ -213,6 +232,7 @@ mod tests {
                         ("/news/1.html".to_string(), file('c')),
                     ]),
                     waf: Default::default(),
+                    security_headers: Default::default(),
                 },
                 SiteConfig {
                     id: 2,
@@ -225,6 +245,7 @@ mod tests {
                     }],
                     manifest: BTreeMap::new(),
                     waf: Default::default(),
+                    security_headers: Default::default(),
                 },
             ],
             ..ConfigSnapshot::empty()

@@ -18,6 +18,13 @@ async fn portal_unknown_host_and_admin_through_the_gateway() {
     let r = c.get(p.url(PORTAL, "/")).send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.headers().get("etag").is_some());
+    // Hardening headers on published pages.
+    assert_eq!(r.headers()["x-frame-options"], "SAMEORIGIN");
+    assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+    assert_eq!(
+        r.headers()["referrer-policy"],
+        "strict-origin-when-cross-origin"
+    );
     let body = r.text().await.unwrap();
     assert!(
         body.contains("<title>示范市人民政府门户网站</title>"),
@@ -82,6 +89,8 @@ async fn portal_unknown_host_and_admin_through_the_gateway() {
     assert_eq!(r.status(), 303);
     assert_eq!(location(&r), "/login");
     let login = c.get(p.url(ADMIN, "/login")).send().await.unwrap();
+    // The admin UI (proxied) gets its site policy: never framed.
+    assert_eq!(login.headers()["x-frame-options"], "DENY");
     assert_eq!(login.status(), 200);
     assert!(login.text().await.unwrap().contains("<h1>登录</h1>"));
 

@@ -48,6 +48,31 @@ pub struct SiteConfig {
     /// How the WAF treats this site.
     #[serde(default)]
     pub waf: WafPolicy,
+    /// Security headers added to every response of the site that does not set them itself.
+    #[serde(default)]
+    pub security_headers: SecurityHeaders,
+}
+
+/// Response hardening headers. An empty value leaves the header out.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecurityHeaders {
+    /// `X-Frame-Options` (`SAMEORIGIN`, `DENY`).
+    pub frame_options: String,
+    /// `Referrer-Policy`.
+    pub referrer_policy: String,
+    /// `X-Content-Type-Options: nosniff`.
+    pub nosniff: bool,
+}
+
+impl Default for SecurityHeaders {
+    fn default() -> Self {
+        SecurityHeaders {
+            frame_options: "SAMEORIGIN".into(),
+            referrer_policy: "strict-origin-when-cross-origin".into(),
+            nosniff: true,
+        }
+    }
 }
 
 /// A site's WAF policy (统一防护: one rule set, tuned per site).
@@ -231,6 +256,16 @@ impl ConfigSnapshot {
             if site.routes.is_empty() {
                 problems.push(format!("{at}: no route"));
             }
+            for (name, value) in [
+                ("X-Frame-Options", &site.security_headers.frame_options),
+                ("Referrer-Policy", &site.security_headers.referrer_policy),
+            ] {
+                if !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
+                    problems.push(format!(
+                        "{at}: {name} value {value:?} is not printable ASCII"
+                    ));
+                }
+            }
             let waf = &site.waf;
             if !(1..=4).contains(&waf.paranoia_level) {
                 problems.push(format!("{at}: WAF paranoia level must be 1 to 4"));
@@ -412,6 +447,7 @@ mod tests {
                 },
             )]),
             waf: WafPolicy::default(),
+            security_headers: SecurityHeaders::default(),
         }
     }
 
