@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use sitegroup_contract::config::{
-    CONTRACT_VERSION, ConfigSnapshot, PublishedFile, Route, SecurityHeaders, SiteConfig, Target,
-    WafExclusion, WafPolicy,
+    CONTRACT_VERSION, ConfigSnapshot, PublishedFile, RateLimit, Route, SecurityHeaders, SiteConfig,
+    Target, WafExclusion, WafPolicy,
 };
 
 use crate::db::entities::{config_generation, published_file, site, site_hostname};
@@ -81,6 +81,12 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             frame_options: "DENY".into(),
             ..SecurityHeaders::default()
         },
+        // Password guessing: 20 sign-in attempts a minute per address.
+        rate_limits: vec![RateLimit {
+            path_prefix: Some("/login".into()),
+            requests: 20,
+            per_seconds: 60,
+        }],
     }];
     for s in sites {
         let Some(hosts) = hostnames.remove(&s.id) else {
@@ -98,6 +104,7 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             manifest: manifests.remove(&s.id).unwrap_or_default(),
             waf: WafPolicy::default(),
             security_headers: SecurityHeaders::default(),
+            rate_limits: Vec::new(),
         });
     }
     Ok(ConfigSnapshot {

@@ -10,6 +10,7 @@
 //! The gateway never reads the control plane's database: everything it knows arrives as a
 //! [`sitegroup_contract::config::ConfigSnapshot`] and as objects in the content-addressed store.
 
+pub mod limits;
 pub mod logs;
 pub mod pages;
 pub mod proxy;
@@ -99,6 +100,7 @@ pub fn add_gateway(server: &mut Server, opts: &GatewayOptions) -> anyhow::Result
         logs,
         node: opts.node.clone(),
         waf: opts.waf.clone(),
+        limits: limits::RateLimiters::default(),
     };
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,

@@ -18,6 +18,8 @@ pub enum ErrorPage {
     Blocked,
     /// The request body is larger than the gateway inspects.
     TooLarge,
+    /// The client sent more requests than the site's rate limit allows.
+    TooManyRequests,
 }
 
 const TEMPLATE: &str = include_str!("pages/error.html");
@@ -31,6 +33,7 @@ impl ErrorPage {
             ErrorPage::MethodNotAllowed => 405,
             ErrorPage::Blocked => 403,
             ErrorPage::TooLarge => 413,
+            ErrorPage::TooManyRequests => 429,
         }
     }
 
@@ -65,6 +68,11 @@ impl ErrorPage {
                 "访问已被拦截",
                 "您的请求含有可能危害网站安全的内容，已被网站群安全防护系统拦截。如您认为这是误拦截，请将下方的事件编号提供给网站管理员。",
                 "Your request was blocked by the site group's web application firewall. If you believe this is a mistake, give the incident ID below to the site's administrators.",
+            ),
+            ErrorPage::TooManyRequests => (
+                "访问过于频繁",
+                "您在短时间内发出的请求过多，请稍后再试。",
+                "Too many requests from your address. Please wait a moment and try again.",
             ),
             ErrorPage::TooLarge => (
                 "请求内容过大",

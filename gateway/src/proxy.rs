@@ -56,6 +56,7 @@ pub struct Gateway {
     /// Name of this node in logs and events.
     pub node: String,
     pub waf: sitegroup_waf::Engine,
+    pub limits: crate::limits::RateLimiters,
 }
 
 /// Per-request state shared across the phases.
@@ -73,6 +74,8 @@ pub struct RequestCtx {
     waf_buffer: Option<Vec<u8>>,
     /// Phase 3 blocked the response: its body is replaced by the block page.
     waf_replace_body: bool,
+    /// `Retry-After` for a 429.
+    retry_after: Option<u32>,
 }
 
 impl Gateway {
@@ -123,13 +126,17 @@ impl Gateway {
         ctx.served_by = match page {
             ErrorPage::UnknownHost | ErrorPage::NotFound => "not_found",
             ErrorPage::Blocked | ErrorPage::TooLarge => "waf",
+            ErrorPage::TooManyRequests => "rate_limited",
             _ => "error",
         };
         let body = Bytes::from(page.render(&ctx.request_id));
-        let extra = [
+        let mut extra = vec![
             ("x-request-id", ctx.request_id.clone()),
             ("cache-control", "no-store".to_string()),
         ];
+        if let Some(seconds) = ctx.retry_after {
+            extra.push(("retry-after", seconds.to_string()));
+        }
         let site = ctx.site.clone();
         self.respond(
             session,
@@ -410,6 +417,7 @@ impl ProxyHttp for Gateway {
             waf: None,
             waf_buffer: None,
             waf_replace_body: false,
+            retry_after: None,
         }
     }
 
@@ -451,6 +459,25 @@ impl ProxyHttp for Gateway {
                 format!("path denied on route {}", route.prefix),
             );
             self.respond_page(session, ctx, ErrorPage::NotFound).await?;
+            return Ok(true);
+        }
+        if let Some(over) = self.limits.check(&site, &path, &ctx.client_ip) {
+            if over.first {
+                let l = over.limit;
+                let detail = format!(
+                    "more than {} requests in {} s{}",
+                    l.requests,
+                    l.per_seconds,
+                    l.path_prefix
+                        .as_deref()
+                        .map(|p| format!(" under {p}"))
+                        .unwrap_or_default()
+                );
+                self.security_event(session, ctx, SecurityEventKind::RateLimited, detail);
+            }
+            ctx.retry_after = Some(over.limit.per_seconds);
+            self.respond_page(session, ctx, ErrorPage::TooManyRequests)
+                .await?;
             return Ok(true);
         }
         if self.waf_request(session, ctx, &site, &path).await? {

@@ -26,6 +26,7 @@ pub struct Site {
     pub waf: crate::waf::SitePolicy,
     /// Hardening headers as (name, value), empty values left out.
     pub security_headers: Vec<(&'static str, String)>,
+    pub rate_limits: Vec<sitegroup_contract::config::RateLimit>,
 }
 
 #[derive(Debug)]
@@ -111,6 +112,7 @@ impl RoutingTable {
                 name: site.name.clone(),
                 waf,
                 security_headers,
+                rate_limits: site.rate_limits.clone(),
                 routes,
                 manifest: site
                     .manifest
@@ -233,6 +235,7 @@ mod tests {
                     ]),
                     waf: Default::default(),
                     security_headers: Default::default(),
+                    rate_limits: Vec::new(),
                 },
                 SiteConfig {
                     id: 2,
@@ -246,6 +249,7 @@ mod tests {
                     manifest: BTreeMap::new(),
                     waf: Default::default(),
                     security_headers: Default::default(),
+                    rate_limits: Vec::new(),
                 },
             ],
             ..ConfigSnapshot::empty()

@@ -51,7 +51,25 @@ pub struct SiteConfig {
     /// Security headers added to every response of the site that does not set them itself.
     #[serde(default)]
     pub security_headers: SecurityHeaders,
+    /// Request rate limits per client address.
+    #[serde(default)]
+    pub rate_limits: Vec<RateLimit>,
 }
+
+/// At most `requests` per `per_seconds` from one client address, on the site or under a path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Only under this path prefix (e.g. `/login`); none: the whole site.
+    #[serde(default)]
+    pub path_prefix: Option<String>,
+    pub requests: u32,
+    /// The window: 1, 10 or 60 seconds.
+    pub per_seconds: u32,
+}
+
+/// The windows rate limits may use.
+pub const RATE_LIMIT_WINDOWS: [u32; 3] = [1, 10, 60];
 
 /// Response hardening headers. An empty value leaves the header out.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -266,6 +284,23 @@ impl ConfigSnapshot {
                     ));
                 }
             }
+            for (i, l) in site.rate_limits.iter().enumerate() {
+                if l.requests == 0 || !RATE_LIMIT_WINDOWS.contains(&l.per_seconds) {
+                    problems.push(format!(
+                        "{at}: rate limit {}: needs requests ≥ 1 and a window of 1, 10 or 60 s",
+                        i + 1
+                    ));
+                }
+                if l.path_prefix
+                    .as_deref()
+                    .is_some_and(|p| !p.starts_with('/'))
+                {
+                    problems.push(format!(
+                        "{at}: rate limit {}: path prefix must start with '/'",
+                        i + 1
+                    ));
+                }
+            }
             let waf = &site.waf;
             if !(1..=4).contains(&waf.paranoia_level) {
                 problems.push(format!("{at}: WAF paranoia level must be 1 to 4"));
@@ -416,7 +451,14 @@ mod tests {
         snap.sites[0].waf.paranoia_level = 5;
         snap.sites[0].waf.ip_allowlist = vec!["10.0.0.0/33".into()];
         snap.sites[0].waf.exclusions = vec![WafExclusion::default()];
+        snap.sites[0].rate_limits = vec![RateLimit {
+            path_prefix: Some("login".into()),
+            requests: 10,
+            per_seconds: 30,
+        }];
         let err = snap.validate().unwrap_err().to_string();
+        assert!(err.contains("window of 1, 10 or 60 s"), "{err}");
+        assert!(err.contains("path prefix must start with '/'"), "{err}");
         assert!(err.contains("paranoia level"), "{err}");
         assert!(err.contains("10.0.0.0/33"), "{err}");
         assert!(err.contains("names no rule id or tag"), "{err}");
@@ -448,6 +490,7 @@ mod tests {
             )]),
             waf: WafPolicy::default(),
             security_headers: SecurityHeaders::default(),
+            rate_limits: Vec::new(),
         }
     }
 

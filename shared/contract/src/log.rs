@@ -19,6 +19,8 @@ pub enum SecurityEventKind {
     WafDetected,
     /// A request body was larger than the gateway inspects and was passed on uninspected.
     WafBodyUninspected,
+    /// A client went over a rate limit and was answered 429.
+    RateLimited,
 }
 
 impl SecurityEventKind {
@@ -30,6 +32,7 @@ impl SecurityEventKind {
             SecurityEventKind::WafBlocked => "waf_blocked",
             SecurityEventKind::WafDetected => "waf_detected",
             SecurityEventKind::WafBodyUninspected => "waf_body_uninspected",
+            SecurityEventKind::RateLimited => "rate_limited",
         }
     }
 }

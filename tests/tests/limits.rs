@@ -1,0 +1,58 @@
+//! Rate limits at the gateway: the admin's sign-in page takes 20 attempts a minute per
+//! address; the 21st gets the branded 429 page with Retry-After, and one security event.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+#[tokio::test(flavor = "multi_thread")]
+async fn sign_in_attempts_are_rate_limited() {
+    let p = Platform::start().await;
+    let c = p.client();
+    let mut statuses = Vec::new();
+    for _ in 0..25 {
+        let r = c
+            .post(p.url(ADMIN, "/login"))
+            .form(&[("username", "admin"), ("password", "wrong"), ("csrf", "x")])
+            .send()
+            .await
+            .unwrap();
+        statuses.push(r.status().as_u16());
+        if r.status() == 429 {
+            assert_eq!(r.headers()["retry-after"], "60");
+            let body = r.text().await.unwrap();
+            assert!(body.contains("访问过于频繁"), "{body}");
+        }
+    }
+    let limited = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(limited, 5, "{statuses:?}");
+    assert!(statuses[..20].iter().all(|s| *s != 429), "{statuses:?}");
+
+    // The published sites are not limited.
+    for _ in 0..30 {
+        let r = c.get(p.url(PORTAL, "/")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+    }
+
+    // One event for the burst, not one per refused request.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let log =
+            std::fs::read_to_string(p.data_dir().join("logs/security.log")).unwrap_or_default();
+        let n = log.lines().filter(|l| l.contains("rate_limited")).count();
+        if n > 0 {
+            assert_eq!(n, 1, "{log}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no rate_limited event"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    p.stop().await;
+}
