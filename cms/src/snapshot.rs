@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use sitegroup_contract::config::{
-    CONTRACT_VERSION, ConfigSnapshot, PublishedFile, RateLimit, Route, SecurityHeaders, SiteConfig,
-    Target, WafExclusion, WafPolicy,
+    CONTRACT_VERSION, ConfigSnapshot, PublishedFile, RateLimit, Route, SecurityHeaders, Service,
+    SiteConfig, Target, WafExclusion, WafPolicy,
 };
 
 use crate::db::entities::{config_generation, published_file, site, site_hostname};
@@ -87,6 +87,7 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             requests: 20,
             per_seconds: 60,
         }],
+        service: Service::Normal,
     }];
     for s in sites {
         let Some(hosts) = hostnames.remove(&s.id) else {
@@ -105,6 +106,7 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             waf: WafPolicy::default(),
             security_headers: SecurityHeaders::default(),
             rate_limits: Vec::new(),
+            service: Service::Normal,
         });
     }
     Ok(ConfigSnapshot {
@@ -112,6 +114,7 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
         generation: u64::try_from(generation).unwrap_or(0),
         generated_at: chrono::Utc::now().to_rfc3339(),
         sites: out,
+        group_service: Service::Normal,
     })
 }
 

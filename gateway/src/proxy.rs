@@ -37,7 +37,7 @@ use crate::logs::LogSink;
 use crate::pages::ErrorPage;
 use crate::routing::{PageLookup, RouteTarget, RoutingTable, Site};
 use crate::waf::INSPECT_LIMIT;
-use sitegroup_contract::config::OversizedBody;
+use sitegroup_contract::config::{OversizedBody, Service};
 
 /// Headers legacy servers use to announce themselves; never passed on to visitors.
 const BANNER_HEADERS: &[&str] = &[
@@ -74,8 +74,10 @@ pub struct RequestCtx {
     waf_buffer: Option<Vec<u8>>,
     /// Phase 3 blocked the response: its body is replaced by the block page.
     waf_replace_body: bool,
-    /// `Retry-After` for a 429.
+    /// `Retry-After` for a 429 or 503.
     retry_after: Option<u32>,
+    /// An operator's text for the page (maintenance notice).
+    page_message: Option<String>,
 }
 
 impl Gateway {
@@ -127,9 +129,10 @@ impl Gateway {
             ErrorPage::UnknownHost | ErrorPage::NotFound => "not_found",
             ErrorPage::Blocked | ErrorPage::TooLarge => "waf",
             ErrorPage::TooManyRequests => "rate_limited",
+            ErrorPage::Maintenance | ErrorPage::ReadOnly | ErrorPage::Offline => "switch",
             _ => "error",
         };
-        let body = Bytes::from(page.render(&ctx.request_id));
+        let body = Bytes::from(page.render_with(&ctx.request_id, ctx.page_message.as_deref()));
         let mut extra = vec![
             ("x-request-id", ctx.request_id.clone()),
             ("cache-control", "no-store".to_string()),
@@ -418,6 +421,7 @@ impl ProxyHttp for Gateway {
             waf_buffer: None,
             waf_replace_body: false,
             retry_after: None,
+            page_message: None,
         }
     }
 
@@ -447,6 +451,30 @@ impl ProxyHttp for Gateway {
             return Ok(true);
         };
         ctx.site = Some(site.clone());
+        // Emergency switches come before everything else the site does.
+        match &site.service {
+            Service::Normal => {}
+            Service::Maintenance {
+                message,
+                retry_after,
+            } => {
+                ctx.retry_after = Some(*retry_after);
+                ctx.page_message = (!message.is_empty()).then(|| message.clone());
+                self.respond_page(session, ctx, ErrorPage::Maintenance)
+                    .await?;
+                return Ok(true);
+            }
+            Service::ReadOnly => {
+                if method != http::Method::GET && method != http::Method::HEAD {
+                    self.respond_page(session, ctx, ErrorPage::ReadOnly).await?;
+                    return Ok(true);
+                }
+            }
+            Service::Offline => {
+                self.respond_page(session, ctx, ErrorPage::Offline).await?;
+                return Ok(true);
+            }
+        }
         let Some(route) = site.route_for(&path) else {
             self.respond_page(session, ctx, ErrorPage::NotFound).await?;
             return Ok(true);

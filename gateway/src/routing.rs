@@ -27,6 +27,9 @@ pub struct Site {
     /// Hardening headers as (name, value), empty values left out.
     pub security_headers: Vec<(&'static str, String)>,
     pub rate_limits: Vec<sitegroup_contract::config::RateLimit>,
+    /// The switch in force: the group's unless it is normal service (the admin site, id 0,
+    /// follows only its own).
+    pub service: sitegroup_contract::config::Service,
 }
 
 #[derive(Debug)]
@@ -113,6 +116,13 @@ impl RoutingTable {
                 waf,
                 security_headers,
                 rate_limits: site.rate_limits.clone(),
+                service: if site.id != 0
+                    && snapshot.group_service != sitegroup_contract::config::Service::Normal
+                {
+                    snapshot.group_service.clone()
+                } else {
+                    site.service.clone()
+                },
                 routes,
                 manifest: site
                     .manifest
@@ -236,6 +246,7 @@ mod tests {
                     waf: Default::default(),
                     security_headers: Default::default(),
                     rate_limits: Vec::new(),
+                    service: Default::default(),
                 },
                 SiteConfig {
                     id: 2,
@@ -250,6 +261,7 @@ mod tests {
                     waf: Default::default(),
                     security_headers: Default::default(),
                     rate_limits: Vec::new(),
+                    service: Default::default(),
                 },
             ],
             ..ConfigSnapshot::empty()

@@ -107,3 +107,96 @@ fn leaking_responses_are_replaced_when_responses_are_inspected() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+/// Emergency switches set at the control plane reach the gateway within 5 s: maintenance
+/// (503 + Retry-After with the operator's notice), read-only (only GET/HEAD), offline, and the
+/// group-wide switch.
+#[test]
+fn emergency_switches_take_effect_within_five_seconds() {
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("NOTICE: python3 not found; skipping the emergency-switch test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_origin, origin_port) = injectable_origin();
+    let base = legacy_snapshot(HOST, origin_port, false, "reject");
+    let shared = std::sync::Arc::new(std::sync::Mutex::new(base.clone()));
+    let cp_port = stand_in_control_plane_shared(shared.clone());
+    let (_gw, gw_port) = gateway_for(dir.path(), cp_port, HOST, "/item?id=1");
+    let client = reqwest::blocking::Client::new();
+    let url = |path: &str| format!("http://127.0.0.1:{gw_port}{path}");
+    let mut generation = 1;
+    let mut set = |site_service: serde_json::Value, group: serde_json::Value| {
+        generation += 1;
+        let mut snap: serde_json::Value = serde_json::from_str(&base).unwrap();
+        snap["generation"] = generation.into();
+        snap["sites"][0]["service"] = site_service;
+        snap["group_service"] = group;
+        *shared.lock().unwrap() = snap.to_string();
+    };
+    let wait_for = |check: &dyn Fn() -> bool| {
+        let start = Instant::now();
+        while !check() {
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "not applied within 5 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    };
+    let normal = serde_json::json!({"mode": "normal"});
+
+    set(
+        serde_json::json!({"mode": "maintenance", "message": "系统升级，预计<30分钟>", "retry_after": 120}),
+        normal.clone(),
+    );
+    wait_for(&|| {
+        client
+            .get(url("/item?id=1"))
+            .header("host", HOST)
+            .send()
+            .is_ok_and(|r| r.status() == 503)
+    });
+    let r = client.get(url("/")).header("host", HOST).send().unwrap();
+    assert_eq!(r.headers()["retry-after"], "120");
+    let body = r.text().unwrap();
+    assert!(body.contains("系统升级，预计&lt;30分钟&gt;"), "{body}");
+
+    set(serde_json::json!({"mode": "read_only"}), normal.clone());
+    wait_for(&|| {
+        client
+            .get(url("/item?id=1"))
+            .header("host", HOST)
+            .send()
+            .is_ok_and(|r| r.status() == 200)
+    });
+    let r = client
+        .post(url("/upload"))
+        .header("host", HOST)
+        .body("x=1")
+        .send()
+        .unwrap();
+    assert_eq!(r.status(), 405);
+
+    set(normal.clone(), serde_json::json!({"mode": "offline"}));
+    wait_for(&|| {
+        client
+            .get(url("/item?id=1"))
+            .header("host", HOST)
+            .send()
+            .is_ok_and(|r| r.status() == 404)
+    });
+
+    set(normal.clone(), normal.clone());
+    wait_for(&|| {
+        client
+            .get(url("/item?id=1"))
+            .header("host", HOST)
+            .send()
+            .is_ok_and(|r| r.status() == 200)
+    });
+}

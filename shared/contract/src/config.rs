@@ -28,6 +28,35 @@ pub struct ConfigSnapshot {
     pub generated_at: String,
     /// Every site the gateway answers for.
     pub sites: Vec<SiteConfig>,
+    /// An emergency switch for the whole group (the admin site stays reachable). A site's
+    /// own switch applies when the group is in normal service.
+    #[serde(default)]
+    pub group_service: Service,
+}
+
+/// Emergency switches (应急处置): how a site is served right now.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(tag = "mode", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Service {
+    #[default]
+    Normal,
+    /// A static notice: 503 with Retry-After.
+    Maintenance {
+        /// The notice shown to visitors (Chinese); the default text when empty.
+        #[serde(default)]
+        message: String,
+        /// Seconds for Retry-After.
+        #[serde(default = "default_retry_after")]
+        retry_after: u32,
+    },
+    /// Only GET and HEAD pass; everything else gets 405.
+    ReadOnly,
+    /// The site is not served at all (404 with an offline notice).
+    Offline,
+}
+
+fn default_retry_after() -> u32 {
+    600
 }
 
 /// One site of the group as the gateway sees it.
@@ -54,6 +83,9 @@ pub struct SiteConfig {
     /// Request rate limits per client address.
     #[serde(default)]
     pub rate_limits: Vec<RateLimit>,
+    /// The site's emergency switch.
+    #[serde(default)]
+    pub service: Service,
 }
 
 /// At most `requests` per `per_seconds` from one client address, on the site or under a path.
@@ -241,6 +273,7 @@ impl ConfigSnapshot {
             generation: 0,
             generated_at: String::new(),
             sites: Vec::new(),
+            group_service: Service::Normal,
         }
     }
 
@@ -491,6 +524,7 @@ mod tests {
             waf: WafPolicy::default(),
             security_headers: SecurityHeaders::default(),
             rate_limits: Vec::new(),
+            service: Service::Normal,
         }
     }
 

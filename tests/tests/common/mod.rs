@@ -468,12 +468,18 @@ pub fn legacy_snapshot(
 /// A stand-in control plane: serves `snapshot` on `/internal/v1/config` and accepts events,
 /// for as long as the test runs. Returns its port.
 pub fn stand_in_control_plane(snapshot: String) -> u16 {
+    stand_in_control_plane_shared(Arc::new(Mutex::new(snapshot)))
+}
+
+/// As [`stand_in_control_plane`], serving whatever `snapshot` holds at each request (so a test
+/// can change the configuration).
+pub fn stand_in_control_plane_shared(snapshot: Arc<Mutex<String>>) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
-            let snapshot = snapshot.clone();
+            let snapshot = snapshot.lock().unwrap().clone();
             std::thread::spawn(move || {
                 let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
                 let mut line = String::new();
