@@ -295,6 +295,7 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
                 .clone()
                 .unwrap_or_else(|| vec![settings::DEFAULT_ADMIN_HOST.into()]),
             upstream: cms_addr.to_string(),
+            networks: file.admin_networks.clone().unwrap_or_default(),
         },
     };
     let banner = runtime()?.block_on(server::prepare(&opts))?;

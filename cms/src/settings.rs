@@ -21,6 +21,8 @@ pub struct FileConfig {
     pub cms_listen: Option<String>,
     pub database_url: Option<String>,
     pub admin_hosts: Option<Vec<String>>,
+    /// Networks (IPs or CIDR ranges) the admin UI is reachable from; leave out for anywhere.
+    pub admin_networks: Option<Vec<String>>,
     /// OWASP CRS release directory run for every site in addition to the built-in WAF rules.
     pub waf_crs: Option<PathBuf>,
     pub gateway: Option<GatewayFileConfig>,

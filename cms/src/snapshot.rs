@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use sitegroup_contract::config::{
-    CONTRACT_VERSION, ConfigSnapshot, PublishedFile, RateLimit, Route, SecurityHeaders, Service,
-    SiteConfig, Target, WafExclusion, WafPolicy,
+    AccessList, CONTRACT_VERSION, ConfigSnapshot, PublishedFile, RateLimit, Route, SecurityHeaders,
+    Service, SiteConfig, Target, WafExclusion, WafPolicy,
 };
 
 use crate::db::entities::{config_generation, published_file, site, site_hostname};
@@ -88,6 +88,10 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             per_seconds: 60,
         }],
         service: Service::Normal,
+        access: AccessList {
+            allow: admin.networks.clone(),
+            deny: Vec::new(),
+        },
     }];
     for s in sites {
         let Some(hosts) = hostnames.remove(&s.id) else {
@@ -107,6 +111,7 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             security_headers: SecurityHeaders::default(),
             rate_limits: Vec::new(),
             service: Service::Normal,
+            access: AccessList::default(),
         });
     }
     Ok(ConfigSnapshot {
@@ -115,6 +120,7 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
         generated_at: chrono::Utc::now().to_rfc3339(),
         sites: out,
         group_service: Service::Normal,
+        group_access: AccessList::default(),
     })
 }
 

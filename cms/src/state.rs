@@ -16,6 +16,8 @@ pub struct AdminRoute {
     pub hosts: Vec<String>,
     /// Address the gateway proxies admin requests to (the CMS listener).
     pub upstream: String,
+    /// Networks the admin UI is reachable from through the gateway (empty: anywhere).
+    pub networks: Vec<String>,
 }
 
 pub struct AppState {

@@ -1,10 +1,13 @@
 //! Request rate limits per client address (pingora-limits' `Rate`: a count-min sketch per
-//! window, lock-free). Each site's limits come with the configuration snapshot.
+//! window, lock-free) and client address allow/deny lists. Each site's limits come with the
+//! configuration snapshot.
 
+use std::net::IpAddr;
 use std::time::Duration;
 
 use pingora_limits::rate::Rate;
-use sitegroup_contract::config::{RATE_LIMIT_WINDOWS, RateLimit};
+use sitegroup_contract::config::{AccessList, RATE_LIMIT_WINDOWS, RateLimit};
+use sitegroup_waf::operators::{ip_in, parse_net};
 
 use crate::routing::Site;
 
@@ -56,5 +59,82 @@ impl RateLimiters {
             }
         }
         None
+    }
+}
+
+/// A site's address lists, compiled (the group's deny list merged in).
+#[derive(Debug, Default)]
+pub struct Access {
+    allow: Vec<(IpAddr, u8)>,
+    deny: Vec<(IpAddr, u8)>,
+}
+
+impl Access {
+    /// The site's lists with the group's on top (a group allow list narrows further).
+    pub fn compile(site: &AccessList, group: &AccessList) -> Result<Access, String> {
+        let nets = |list: &[String]| {
+            list.iter()
+                .map(|n| parse_net(n))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let mut deny = nets(&site.deny)?;
+        deny.extend(nets(&group.deny)?);
+        let mut allow = nets(&site.allow)?;
+        let group_allow = nets(&group.allow)?;
+        if allow.is_empty() {
+            allow = group_allow;
+        } else if !group_allow.is_empty() {
+            // Both set: only addresses in both.
+            allow.retain(|(net, prefix)| {
+                group_allow
+                    .iter()
+                    .any(|(g, gp)| gp <= prefix && ip_in(*g, *gp, *net))
+            });
+        }
+        Ok(Access { allow, deny })
+    }
+
+    /// Whether `client` may reach the site. An unparsable address is refused when any list is
+    /// set.
+    pub fn permits(&self, client: &str) -> bool {
+        if self.allow.is_empty() && self.deny.is_empty() {
+            return true;
+        }
+        let Ok(ip) = client.parse::<IpAddr>() else {
+            return false;
+        };
+        if self.deny.iter().any(|(n, p)| ip_in(*n, *p, ip)) {
+            return false;
+        }
+        self.allow.is_empty() || self.allow.iter().any(|(n, p)| ip_in(*n, *p, ip))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn list(allow: &[&str], deny: &[&str]) -> AccessList {
+        AccessList {
+            allow: allow.iter().map(|s| s.to_string()).collect(),
+            deny: deny.iter().map(|s| s.to_string()).collect(),
+        }
+    }
+
+    #[test]
+    fn deny_wins_and_allow_narrows() {
+        let a = Access::compile(
+            &list(&["10.0.0.0/8", "::1"], &["10.6.6.6"]),
+            &list(&[], &["192.0.2.0/24"]),
+        )
+        .unwrap();
+        assert!(a.permits("10.1.2.3"));
+        assert!(a.permits("::1"));
+        assert!(!a.permits("10.6.6.6"));
+        assert!(!a.permits("203.0.113.5"));
+        let open = Access::compile(&list(&[], &[]), &list(&[], &["192.0.2.0/24"])).unwrap();
+        assert!(open.permits("203.0.113.5"));
+        assert!(!open.permits("192.0.2.7"));
+        assert!(Access::compile(&list(&["nonsense"], &[]), &AccessList::default()).is_err());
     }
 }

@@ -26,6 +26,8 @@ pub enum ErrorPage {
     ReadOnly,
     /// The site has been taken offline (emergency switch).
     Offline,
+    /// The client's address is not allowed on this site.
+    Forbidden,
 }
 
 const TEMPLATE: &str = include_str!("pages/error.html");
@@ -43,6 +45,7 @@ impl ErrorPage {
             ErrorPage::Maintenance => 503,
             ErrorPage::ReadOnly => 405,
             ErrorPage::Offline => 404,
+            ErrorPage::Forbidden => 403,
         }
     }
 
@@ -87,6 +90,11 @@ impl ErrorPage {
                 "网站暂停提交",
                 "网站当前处于只读状态，暂不接受提交，请稍后再试。",
                 "The site is read-only for now and accepts no submissions. Please try again later.",
+            ),
+            ErrorPage::Forbidden => (
+                "禁止访问",
+                "您所在的网络不允许访问此网站。",
+                "Your network is not allowed to reach this site.",
             ),
             ErrorPage::Offline => (
                 "网站已暂停访问",

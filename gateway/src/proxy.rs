@@ -130,6 +130,7 @@ impl Gateway {
             ErrorPage::Blocked | ErrorPage::TooLarge => "waf",
             ErrorPage::TooManyRequests => "rate_limited",
             ErrorPage::Maintenance | ErrorPage::ReadOnly | ErrorPage::Offline => "switch",
+            ErrorPage::Forbidden => "access_list",
             _ => "error",
         };
         let body = Bytes::from(page.render_with(&ctx.request_id, ctx.page_message.as_deref()));
@@ -451,6 +452,17 @@ impl ProxyHttp for Gateway {
             return Ok(true);
         };
         ctx.site = Some(site.clone());
+        if !site.access.permits(&ctx.client_ip) {
+            self.security_event(
+                session,
+                ctx,
+                SecurityEventKind::AddressRefused,
+                format!("{} is not allowed on this site", ctx.client_ip),
+            );
+            self.respond_page(session, ctx, ErrorPage::Forbidden)
+                .await?;
+            return Ok(true);
+        }
         // Emergency switches come before everything else the site does.
         match &site.service {
             Service::Normal => {}

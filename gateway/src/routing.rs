@@ -30,6 +30,7 @@ pub struct Site {
     /// The switch in force: the group's unless it is normal service (the admin site, id 0,
     /// follows only its own).
     pub service: sitegroup_contract::config::Service,
+    pub access: crate::limits::Access,
 }
 
 #[derive(Debug)]
@@ -116,6 +117,8 @@ impl RoutingTable {
                 waf,
                 security_headers,
                 rate_limits: site.rate_limits.clone(),
+                access: crate::limits::Access::compile(&site.access, &snapshot.group_access)
+                    .map_err(|e| format!("site {} ({}): access list: {e}", site.id, site.name))?,
                 service: if site.id != 0
                     && snapshot.group_service != sitegroup_contract::config::Service::Normal
                 {
@@ -247,6 +250,7 @@ mod tests {
                     security_headers: Default::default(),
                     rate_limits: Vec::new(),
                     service: Default::default(),
+                    access: Default::default(),
                 },
                 SiteConfig {
                     id: 2,
@@ -262,6 +266,7 @@ mod tests {
                     security_headers: Default::default(),
                     rate_limits: Vec::new(),
                     service: Default::default(),
+                    access: Default::default(),
                 },
             ],
             ..ConfigSnapshot::empty()

@@ -56,3 +56,23 @@ async fn sign_in_attempts_are_rate_limited() {
     }
     p.stop().await;
 }
+
+/// `admin_networks` keeps the admin UI to configured networks; the public sites stay open.
+#[tokio::test(flavor = "multi_thread")]
+async fn admin_is_reachable_only_from_admin_networks() {
+    let cfg = tempfile::tempdir().unwrap();
+    let file = cfg.path().join("sitegroup.toml");
+    std::fs::write(
+        &file,
+        "admin_networks = [\"10.9.9.0/24\", \"2001:db8::/32\"]\n",
+    )
+    .unwrap();
+    let p = Platform::start_with(&["--config", file.to_str().unwrap()]).await;
+    let c = p.client();
+    let r = c.get(p.url(ADMIN, "/login")).send().await.unwrap();
+    assert_eq!(r.status(), 403);
+    assert!(r.text().await.unwrap().contains("禁止访问"));
+    let r = c.get(p.url(PORTAL, "/")).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    p.stop().await;
+}

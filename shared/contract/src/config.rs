@@ -32,6 +32,19 @@ pub struct ConfigSnapshot {
     /// own switch applies when the group is in normal service.
     #[serde(default)]
     pub group_service: Service,
+    /// Addresses refused on every site (the security team's deny list).
+    #[serde(default)]
+    pub group_access: AccessList,
+}
+
+/// Client address lists (IPs or CIDR ranges, v4 and v6).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct AccessList {
+    /// When not empty, only these addresses are served.
+    pub allow: Vec<String>,
+    /// These addresses are refused (deny wins over allow).
+    pub deny: Vec<String>,
 }
 
 /// Emergency switches (应急处置): how a site is served right now.
@@ -86,6 +99,9 @@ pub struct SiteConfig {
     /// The site's emergency switch.
     #[serde(default)]
     pub service: Service,
+    /// Which client addresses the site serves.
+    #[serde(default)]
+    pub access: AccessList,
 }
 
 /// At most `requests` per `per_seconds` from one client address, on the site or under a path.
@@ -274,6 +290,7 @@ impl ConfigSnapshot {
             generated_at: String::new(),
             sites: Vec::new(),
             group_service: Service::Normal,
+            group_access: AccessList::default(),
         }
     }
 
@@ -285,6 +302,18 @@ impl ConfigSnapshot {
                 "contract_version is {}, this gateway understands {MIN_CONTRACT_VERSION} to {}",
                 self.contract_version, CONTRACT_VERSION
             ));
+        }
+        for net in self
+            .group_access
+            .allow
+            .iter()
+            .chain(&self.group_access.deny)
+        {
+            if !is_ip_or_cidr(net) {
+                problems.push(format!(
+                    "group access list entry {net:?} is not an IP or CIDR"
+                ));
+            }
         }
         let mut seen_hosts = HashSet::new();
         let mut seen_ids = HashSet::new();
@@ -355,6 +384,13 @@ impl ConfigSnapshot {
                     problems.push(format!(
                         "{at}: WAF exclusion {}: path prefix must start with '/'",
                         i + 1
+                    ));
+                }
+            }
+            for net in site.access.allow.iter().chain(&site.access.deny) {
+                if !is_ip_or_cidr(net) {
+                    problems.push(format!(
+                        "{at}: access list entry {net:?} is not an IP or CIDR"
                     ));
                 }
             }
@@ -525,6 +561,7 @@ mod tests {
             security_headers: SecurityHeaders::default(),
             rate_limits: Vec::new(),
             service: Service::Normal,
+            access: AccessList::default(),
         }
     }
 

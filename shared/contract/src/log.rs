@@ -21,6 +21,8 @@ pub enum SecurityEventKind {
     WafBodyUninspected,
     /// A client went over a rate limit and was answered 429.
     RateLimited,
+    /// A client address refused by an access list.
+    AddressRefused,
 }
 
 impl SecurityEventKind {
@@ -33,6 +35,7 @@ impl SecurityEventKind {
             SecurityEventKind::WafDetected => "waf_detected",
             SecurityEventKind::WafBodyUninspected => "waf_body_uninspected",
             SecurityEventKind::RateLimited => "rate_limited",
+            SecurityEventKind::AddressRefused => "address_refused",
         }
     }
 }
