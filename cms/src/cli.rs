@@ -82,6 +82,9 @@ struct ServeArgs {
     /// in blocking mode, in addition to the built-in rules.
     #[arg(long, env = "SITEGROUP_WAF_CRS")]
     waf_crs: Option<PathBuf>,
+    /// Listen address for Prometheus metrics (`/metrics`), e.g. 127.0.0.1:9464. Off by default.
+    #[arg(long, env = "SITEGROUP_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -104,6 +107,9 @@ struct GatewayArgs {
     /// OWASP CRS release directory to run for every site, in addition to the built-in rules.
     #[arg(long, env = "SITEGROUP_WAF_CRS")]
     waf_crs: Option<PathBuf>,
+    /// Listen address for Prometheus metrics (`/metrics`). Off by default.
+    #[arg(long, env = "SITEGROUP_METRICS_LISTEN")]
+    metrics_listen: Option<String>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -281,8 +287,12 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
     // Bind first: a port conflict is an error message, not a half-started server.
     let cms_listener = bind(&cms_listen, "control plane")?;
     let cms_addr = cms_listener.local_addr()?;
+    let metrics_listen = args.metrics_listen.or_else(|| file.metrics_listen.clone());
     if with_gateway {
         drop(bind(&http_listen, "gateway")?);
+        if let Some(m) = &metrics_listen {
+            drop(bind(m, "metrics")?);
+        }
     }
 
     let opts = CmsOptions {
@@ -320,6 +330,7 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
                 poll_interval: Duration::from_secs(1),
                 node: "local".into(),
                 waf,
+                metrics_listen,
             },
         )?;
     }
@@ -398,7 +409,11 @@ fn gateway(file: FileConfig, args: GatewayArgs) -> anyhow::Result<()> {
         .or_else(|| gw_file.and_then(|g| g.node_name.clone()))
         .unwrap_or_else(|| "gateway".into());
     let waf = load_waf(args.waf_crs.or_else(|| file.waf_crs.clone()).as_deref())?;
+    let metrics_listen = args.metrics_listen.or_else(|| file.metrics_listen.clone());
     drop(bind(&http_listen, "gateway")?);
+    if let Some(m) = &metrics_listen {
+        drop(bind(m, "metrics")?);
+    }
     let mut pingora = sitegroup_gateway::new_server()?;
     sitegroup_gateway::add_gateway(
         &mut pingora,
@@ -413,6 +428,7 @@ fn gateway(file: FileConfig, args: GatewayArgs) -> anyhow::Result<()> {
             poll_interval: Duration::from_secs(1),
             node,
             waf,
+            metrics_listen,
         },
     )?;
     println!(

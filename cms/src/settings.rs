@@ -25,6 +25,8 @@ pub struct FileConfig {
     pub admin_networks: Option<Vec<String>>,
     /// OWASP CRS release directory run for every site in addition to the built-in WAF rules.
     pub waf_crs: Option<PathBuf>,
+    /// Listen address for Prometheus metrics.
+    pub metrics_listen: Option<String>,
     pub gateway: Option<GatewayFileConfig>,
 }
 

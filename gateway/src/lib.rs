@@ -12,6 +12,7 @@
 
 pub mod limits;
 pub mod logs;
+pub mod metrics;
 pub mod pages;
 pub mod proxy;
 pub mod routing;
@@ -50,6 +51,8 @@ pub struct GatewayOptions {
     /// The WAF rule set every site is inspected with (per-site policy comes with the
     /// configuration snapshot).
     pub waf: sitegroup_waf::Engine,
+    /// Where Prometheus metrics are served (`/metrics`); none: not served.
+    pub metrics_listen: Option<String>,
 }
 
 /// A pingora server configured for sitegroup: worker threads from the machine, short graceful
@@ -94,6 +97,15 @@ pub fn add_gateway(server: &mut Server, opts: &GatewayOptions) -> anyhow::Result
     let (logs, ship_rx) = logs::LogSink::start(&opts.data_dir.join("logs"))
         .with_context(|| format!("opening logs under {}", opts.data_dir.display()))?;
 
+    let metrics = metrics::Metrics::new();
+    if let Some(addr) = &opts.metrics_listen {
+        let mut svc = pingora::services::listening::Service::new(
+            "metrics".to_string(),
+            metrics::MetricsApp(metrics.clone()),
+        );
+        svc.add_tcp(addr);
+        server.add_service(svc);
+    }
     let gateway = proxy::Gateway {
         table: table.clone(),
         store: store.clone(),
@@ -101,6 +113,7 @@ pub fn add_gateway(server: &mut Server, opts: &GatewayOptions) -> anyhow::Result
         node: opts.node.clone(),
         waf: opts.waf.clone(),
         limits: limits::RateLimiters::default(),
+        metrics: metrics.clone(),
     };
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,

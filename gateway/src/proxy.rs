@@ -57,6 +57,7 @@ pub struct Gateway {
     pub node: String,
     pub waf: sitegroup_waf::Engine,
     pub limits: crate::limits::RateLimiters,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 /// Per-request state shared across the phases.
@@ -160,6 +161,8 @@ impl Gateway {
         kind: SecurityEventKind,
         detail: String,
     ) {
+        self.metrics
+            .security(ctx.site.as_ref().map(|s| s.id), kind.as_str());
         self.logs.security(SecurityEvent {
             time: chrono::Utc::now().to_rfc3339(),
             kind,
@@ -743,6 +746,14 @@ impl ProxyHttp for Gateway {
             .response_written()
             .map(|r| r.status.as_u16())
             .unwrap_or(0);
+        self.metrics.request(
+            ctx.site.as_ref().map(|s| s.id),
+            status,
+            ctx.started.elapsed(),
+        );
+        self.metrics
+            .generation
+            .set(i64::try_from(self.table.load().generation).unwrap_or(i64::MAX));
         self.logs.access(AccessRecord {
             time: chrono::Utc::now().to_rfc3339(),
             node: self.node.clone(),
