@@ -16,6 +16,7 @@
 //!                         response into a 403 with the block page)
 //! response_body_filter    WAF phase 4: hold the body back (up to 512 KiB), inspect it, send
 //!                         it on or the block page instead
+//! (downstream modules)    compression of text responses the client accepts compressed
 //! fail_to_proxy           branded 502 page when the upstream fails
 //! logging                 one access record per request
 //! ```
@@ -411,6 +412,13 @@ fn new_request_id() -> String {
 #[async_trait]
 impl ProxyHttp for Gateway {
     type CTX = RequestCtx;
+
+    /// Compression of text responses (gzip, brotli, zstd as the client accepts) for published
+    /// pages, gateway pages and proxied responses alike.
+    fn init_downstream_modules(&self, modules: &mut pingora::modules::http::HttpModules) {
+        modules
+            .add_module(pingora::modules::http::compression::ResponseCompressionBuilder::enable(6));
+    }
 
     fn new_ctx(&self) -> RequestCtx {
         RequestCtx {
