@@ -331,6 +331,7 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
                 node: "local".into(),
                 waf,
                 metrics_listen,
+                trusted_proxies: file.trusted_proxies.clone().unwrap_or_default(),
             },
         )?;
     }
@@ -429,6 +430,7 @@ fn gateway(file: FileConfig, args: GatewayArgs) -> anyhow::Result<()> {
             node,
             waf,
             metrics_listen,
+            trusted_proxies: file.trusted_proxies.clone().unwrap_or_default(),
         },
     )?;
     println!(

@@ -27,6 +27,8 @@ pub struct FileConfig {
     pub waf_crs: Option<PathBuf>,
     /// Listen address for Prometheus metrics.
     pub metrics_listen: Option<String>,
+    /// Proxies in front of the gateway whose X-Forwarded-For is believed (IPs or CIDR ranges).
+    pub trusted_proxies: Option<Vec<String>>,
     pub gateway: Option<GatewayFileConfig>,
 }
 

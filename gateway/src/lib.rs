@@ -53,6 +53,8 @@ pub struct GatewayOptions {
     pub waf: sitegroup_waf::Engine,
     /// Where Prometheus metrics are served (`/metrics`); none: not served.
     pub metrics_listen: Option<String>,
+    /// Proxies in front of the gateway whose `X-Forwarded-For` is believed (IPs or CIDR).
+    pub trusted_proxies: Vec<String>,
 }
 
 /// A pingora server configured for sitegroup: worker threads from the machine, short graceful
@@ -114,6 +116,8 @@ pub fn add_gateway(server: &mut Server, opts: &GatewayOptions) -> anyhow::Result
         waf: opts.waf.clone(),
         limits: limits::RateLimiters::default(),
         metrics: metrics.clone(),
+        trusted_proxies: limits::TrustedProxies::parse(&opts.trusted_proxies)
+            .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?,
     };
     let mut proxy = pingora::proxy::http_proxy_service_with_name(
         &server.configuration,

@@ -138,3 +138,67 @@ mod tests {
         assert!(Access::compile(&list(&["nonsense"], &[]), &AccessList::default()).is_err());
     }
 }
+
+/// Proxies in front of the gateway (load balancers, CDNs) whose `X-Forwarded-For` is believed.
+#[derive(Debug, Default)]
+pub struct TrustedProxies(Vec<(IpAddr, u8)>);
+
+impl TrustedProxies {
+    pub fn parse(list: &[String]) -> Result<TrustedProxies, String> {
+        list.iter()
+            .map(|n| parse_net(n))
+            .collect::<Result<Vec<_>, _>>()
+            .map(TrustedProxies)
+    }
+
+    fn trusts(&self, ip: IpAddr) -> bool {
+        self.0.iter().any(|(n, p)| ip_in(*n, *p, ip))
+    }
+
+    /// The client address: the peer, unless it is a trusted proxy, in which case the
+    /// right-most address in `X-Forwarded-For` that is not itself a trusted proxy.
+    pub fn client(&self, peer: IpAddr, forwarded_for: Option<&str>) -> IpAddr {
+        if !self.trusts(peer) {
+            return peer;
+        }
+        let Some(chain) = forwarded_for else {
+            return peer;
+        };
+        let mut client = peer;
+        for hop in chain.rsplit(',') {
+            match hop.trim().parse::<IpAddr>() {
+                Ok(ip) => {
+                    client = ip;
+                    if !self.trusts(ip) {
+                        break;
+                    }
+                }
+                // A malformed entry ends what can be believed.
+                Err(_) => break,
+            }
+        }
+        client
+    }
+}
+
+#[cfg(test)]
+mod trusted_tests {
+    use super::*;
+
+    #[test]
+    fn forwarded_for_is_believed_only_from_trusted_proxies() {
+        let t = TrustedProxies::parse(&["10.0.0.0/8".into()]).unwrap();
+        let ip = |s: &str| s.parse::<IpAddr>().unwrap();
+        assert_eq!(
+            t.client(ip("203.0.113.1"), Some("1.2.3.4")),
+            ip("203.0.113.1")
+        );
+        assert_eq!(t.client(ip("10.0.0.1"), Some("1.2.3.4")), ip("1.2.3.4"));
+        assert_eq!(
+            t.client(ip("10.0.0.1"), Some("6.6.6.6, 1.2.3.4, 10.0.0.9")),
+            ip("1.2.3.4")
+        );
+        assert_eq!(t.client(ip("10.0.0.1"), Some("junk")), ip("10.0.0.1"));
+        assert_eq!(t.client(ip("10.0.0.1"), None), ip("10.0.0.1"));
+    }
+}

@@ -59,6 +59,7 @@ pub struct Gateway {
     pub waf: sitegroup_waf::Engine,
     pub limits: crate::limits::RateLimiters,
     pub metrics: Arc<crate::metrics::Metrics>,
+    pub trusted_proxies: crate::limits::TrustedProxies,
 }
 
 /// Per-request state shared across the phases.
@@ -68,7 +69,10 @@ pub struct RequestCtx {
     site: Option<Arc<Site>>,
     upstream: Option<String>,
     served_by: &'static str,
+    /// The visitor's address (see `TrustedProxies`).
     client_ip: String,
+    /// The address of the connection's other end (a trusted proxy, or the visitor).
+    peer_ip: String,
     host: String,
     /// The WAF transaction, kept after the request phases when the site inspects responses.
     waf: Option<std::sync::Mutex<sitegroup_waf::Transaction>>,
@@ -428,6 +432,7 @@ impl ProxyHttp for Gateway {
             upstream: None,
             served_by: "error",
             client_ip: String::new(),
+            peer_ip: String::new(),
             host: String::new(),
             waf: None,
             waf_buffer: None,
@@ -440,12 +445,19 @@ impl ProxyHttp for Gateway {
     /// Resolves site and route, and answers everything that is not proxied. `Ok(true)` means a
     /// response was written here; `Ok(false)` continues to the upstream chosen in `ctx`.
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
-        ctx.client_ip = session
+        let peer = session
             .client_addr()
             .and_then(|a| a.as_inet())
-            .map(|a| a.ip().to_string())
-            .unwrap_or_default();
+            .map(|a| a.ip());
         let req = session.req_header();
+        if let Some(peer) = peer {
+            let forwarded = req
+                .headers
+                .get("x-forwarded-for")
+                .and_then(|v| v.to_str().ok());
+            ctx.client_ip = self.trusted_proxies.client(peer, forwarded).to_string();
+            ctx.peer_ip = peer.to_string();
+        }
         ctx.host = req
             .headers
             .get(http::header::HOST)
@@ -600,9 +612,17 @@ impl ProxyHttp for Gateway {
         upstream_request: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        // Until a trusted-proxy list exists, the gateway is the edge: whatever the client
-        // claims in X-Forwarded-For is replaced, never appended to.
-        upstream_request.insert_header("x-forwarded-for", ctx.client_ip.as_str())?;
+        // From an untrusted peer, whatever the client claims in X-Forwarded-For is replaced;
+        // behind trusted proxies the chain is kept and the proxy's address appended.
+        let chain = match upstream_request
+            .headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+        {
+            Some(chain) if ctx.peer_ip != ctx.client_ip => format!("{chain}, {}", ctx.peer_ip),
+            _ => ctx.client_ip.clone(),
+        };
+        upstream_request.insert_header("x-forwarded-for", chain)?;
         upstream_request.insert_header("x-real-ip", ctx.client_ip.as_str())?;
         upstream_request.insert_header("x-request-id", ctx.request_id.as_str())?;
         upstream_request.insert_header("x-forwarded-proto", "http")?;

@@ -72,7 +72,39 @@ async fn admin_is_reachable_only_from_admin_networks() {
     let r = c.get(p.url(ADMIN, "/login")).send().await.unwrap();
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("禁止访问"));
+    // X-Forwarded-For from an untrusted peer changes nothing.
+    let r = c
+        .get(p.url(ADMIN, "/login"))
+        .header("x-forwarded-for", "10.9.9.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
     let r = c.get(p.url(PORTAL, "/")).send().await.unwrap();
     assert_eq!(r.status(), 200);
+    p.stop().await;
+}
+
+/// Behind a trusted proxy, the visitor's address comes from X-Forwarded-For.
+#[tokio::test(flavor = "multi_thread")]
+async fn trusted_proxies_supply_the_client_address() {
+    let cfg = tempfile::tempdir().unwrap();
+    let file = cfg.path().join("sitegroup.toml");
+    std::fs::write(
+        &file,
+        "admin_networks = [\"10.9.9.0/24\"]\ntrusted_proxies = [\"127.0.0.1\", \"::1\"]\n",
+    )
+    .unwrap();
+    let p = Platform::start_with(&["--config", file.to_str().unwrap()]).await;
+    let c = p.client();
+    let r = c
+        .get(p.url(ADMIN, "/login"))
+        .header("x-forwarded-for", "198.51.100.7, 10.9.9.1")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let r = c.get(p.url(ADMIN, "/login")).send().await.unwrap();
+    assert_eq!(r.status(), 403, "the proxy itself is not in admin_networks");
     p.stop().await;
 }
