@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use sitegroup_contract::config::{
-    AccessList, CONTRACT_VERSION, ConfigSnapshot, PublishedFile, RateLimit, Route, SecurityHeaders,
-    Service, SiteConfig, Target, WafExclusion, WafPolicy,
+    AccessList, CONTRACT_VERSION, ConfigSnapshot, PublishedFile, RateLimit, RequestLimits, Route,
+    SecurityHeaders, Service, SiteConfig, Target, WafExclusion, WafPolicy,
 };
 
 use crate::db::entities::{config_generation, published_file, site, site_hostname};
@@ -92,6 +92,7 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             allow: admin.networks.clone(),
             deny: Vec::new(),
         },
+        request_limits: RequestLimits::default(),
     }];
     for s in sites {
         let Some(hosts) = hostnames.remove(&s.id) else {
@@ -112,6 +113,7 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             rate_limits: Vec::new(),
             service: Service::Normal,
             access: AccessList::default(),
+            request_limits: RequestLimits::default(),
         });
     }
     Ok(ConfigSnapshot {

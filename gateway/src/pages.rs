@@ -28,6 +28,8 @@ pub enum ErrorPage {
     Offline,
     /// The client's address is not allowed on this site.
     Forbidden,
+    /// The request headers are larger than the site allows.
+    HeadersTooLarge,
 }
 
 const TEMPLATE: &str = include_str!("pages/error.html");
@@ -46,6 +48,7 @@ impl ErrorPage {
             ErrorPage::ReadOnly => 405,
             ErrorPage::Offline => 404,
             ErrorPage::Forbidden => 403,
+            ErrorPage::HeadersTooLarge => 431,
         }
     }
 
@@ -90,6 +93,11 @@ impl ErrorPage {
                 "网站暂停提交",
                 "网站当前处于只读状态，暂不接受提交，请稍后再试。",
                 "The site is read-only for now and accepts no submissions. Please try again later.",
+            ),
+            ErrorPage::HeadersTooLarge => (
+                "请求头过大",
+                "您的请求头（例如 Cookie）过大，请清除本站 Cookie 后重试。",
+                "Your request headers (cookies, for instance) are too large. Clear this site's cookies and try again.",
             ),
             ErrorPage::Forbidden => (
                 "禁止访问",

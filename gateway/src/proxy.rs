@@ -84,6 +84,9 @@ pub struct RequestCtx {
     retry_after: Option<u32>,
     /// An operator's text for the page (maintenance notice).
     page_message: Option<String>,
+    /// The site's body limit, enforced on streamed (chunked) bodies as they pass.
+    max_body: u64,
+    body_seen: u64,
 }
 
 impl Gateway {
@@ -137,6 +140,7 @@ impl Gateway {
             ErrorPage::TooManyRequests => "rate_limited",
             ErrorPage::Maintenance | ErrorPage::ReadOnly | ErrorPage::Offline => "switch",
             ErrorPage::Forbidden => "access_list",
+            ErrorPage::HeadersTooLarge => "limits",
             _ => "error",
         };
         let body = Bytes::from(page.render_with(&ctx.request_id, ctx.page_message.as_deref()));
@@ -417,6 +421,27 @@ fn new_request_id() -> String {
 impl ProxyHttp for Gateway {
     type CTX = RequestCtx;
 
+    /// Enforces the site's body limit on bodies streamed to the upstream (a chunked body has
+    /// no Content-Length to refuse up front): past the limit the request is aborted.
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        if let Some(b) = body {
+            ctx.body_seen += b.len() as u64;
+            if ctx.body_seen > ctx.max_body {
+                return Err(Error::explain(
+                    ErrorType::InvalidHTTPHeader,
+                    "request body larger than the site allows",
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// Compression of text responses (gzip, brotli, zstd as the client accepts) for published
     /// pages, gateway pages and proxied responses alike.
     fn init_downstream_modules(&self, modules: &mut pingora::modules::http::HttpModules) {
@@ -439,6 +464,8 @@ impl ProxyHttp for Gateway {
             waf_replace_body: false,
             retry_after: None,
             page_message: None,
+            max_body: u64::MAX,
+            body_seen: 0,
         }
     }
 
@@ -486,6 +513,27 @@ impl ProxyHttp for Gateway {
                 .await?;
             return Ok(true);
         }
+        // Size limits.
+        let req = session.req_header();
+        let header_bytes: usize = req
+            .headers
+            .iter()
+            .map(|(k, v)| k.as_str().len() + v.len() + 4)
+            .sum();
+        let declared_body = req
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.trim().parse::<u64>().ok());
+        if header_bytes > site.request_limits.max_header_bytes as usize {
+            self.respond_page(session, ctx, ErrorPage::HeadersTooLarge)
+                .await?;
+            return Ok(true);
+        }
+        if declared_body.is_some_and(|n| n > site.request_limits.max_body_bytes) {
+            self.respond_page(session, ctx, ErrorPage::TooLarge).await?;
+            return Ok(true);
+        }
+        ctx.max_body = site.request_limits.max_body_bytes;
         // Emergency switches come before everything else the site does.
         match &site.service {
             Service::Normal => {}

@@ -31,6 +31,7 @@ pub struct Site {
     /// follows only its own).
     pub service: sitegroup_contract::config::Service,
     pub access: crate::limits::Access,
+    pub request_limits: sitegroup_contract::config::RequestLimits,
 }
 
 #[derive(Debug)]
@@ -117,6 +118,7 @@ impl RoutingTable {
                 waf,
                 security_headers,
                 rate_limits: site.rate_limits.clone(),
+                request_limits: site.request_limits.clone(),
                 access: crate::limits::Access::compile(&site.access, &snapshot.group_access)
                     .map_err(|e| format!("site {} ({}): access list: {e}", site.id, site.name))?,
                 service: if site.id != 0
@@ -251,6 +253,7 @@ mod tests {
                     rate_limits: Vec::new(),
                     service: Default::default(),
                     access: Default::default(),
+                    request_limits: Default::default(),
                 },
                 SiteConfig {
                     id: 2,
@@ -267,6 +270,7 @@ mod tests {
                     rate_limits: Vec::new(),
                     service: Default::default(),
                     access: Default::default(),
+                    request_limits: Default::default(),
                 },
             ],
             ..ConfigSnapshot::empty()

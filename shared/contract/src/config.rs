@@ -102,6 +102,28 @@ pub struct SiteConfig {
     /// Which client addresses the site serves.
     #[serde(default)]
     pub access: AccessList,
+    /// Request size limits.
+    #[serde(default)]
+    pub request_limits: RequestLimits,
+}
+
+/// Request size limits of a site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct RequestLimits {
+    /// Largest request body, in bytes (413 beyond).
+    pub max_body_bytes: u64,
+    /// Largest total size of the request headers, in bytes (431 beyond).
+    pub max_header_bytes: u32,
+}
+
+impl Default for RequestLimits {
+    fn default() -> Self {
+        RequestLimits {
+            max_body_bytes: 50 * 1024 * 1024,
+            max_header_bytes: 32 * 1024,
+        }
+    }
 }
 
 /// At most `requests` per `per_seconds` from one client address, on the site or under a path.
@@ -346,6 +368,13 @@ impl ConfigSnapshot {
                     ));
                 }
             }
+            if site.request_limits.max_body_bytes == 0
+                || site.request_limits.max_header_bytes < 1024
+            {
+                problems.push(format!(
+                    "{at}: request limits must allow a body of at least 1 byte and 1 KiB of headers"
+                ));
+            }
             for (i, l) in site.rate_limits.iter().enumerate() {
                 if l.requests == 0 || !RATE_LIMIT_WINDOWS.contains(&l.per_seconds) {
                     problems.push(format!(
@@ -562,6 +591,7 @@ mod tests {
             rate_limits: Vec::new(),
             service: Service::Normal,
             access: AccessList::default(),
+            request_limits: RequestLimits::default(),
         }
     }
 
