@@ -10,6 +10,7 @@
 //! The gateway never reads the control plane's database: everything it knows arrives as a
 //! [`sitegroup_contract::config::ConfigSnapshot`] and as objects in the content-addressed store.
 
+pub mod health;
 pub mod limits;
 pub mod logs;
 pub mod metrics;
@@ -129,6 +130,11 @@ pub fn add_gateway(server: &mut Server, opts: &GatewayOptions) -> anyhow::Result
     }
     server.add_service(proxy);
 
+    let health = health::HealthCheck {
+        table: table.clone(),
+        interval: Duration::from_secs(5),
+        timeout: Duration::from_secs(1),
+    };
     let sync = ConfigSync::new(
         opts.control_plane.clone(),
         table,
@@ -138,6 +144,7 @@ pub fn add_gateway(server: &mut Server, opts: &GatewayOptions) -> anyhow::Result
         ship_rx,
     )?;
     server.add_service(background_service("config sync", sync));
+    server.add_service(background_service("upstream health checks", health));
     Ok(())
 }
 

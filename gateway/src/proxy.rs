@@ -84,6 +84,10 @@ pub struct RequestCtx {
     retry_after: Option<u32>,
     /// An operator's text for the page (maintenance notice).
     page_message: Option<String>,
+    /// The route prefix of a proxied request (to find its upstream pool again on retry).
+    route_prefix: Option<String>,
+    /// Connection attempts to upstreams so far.
+    connect_failures: u32,
     /// The site's body limit, enforced on streamed (chunked) bodies as they pass.
     max_body: u64,
     body_seen: u64,
@@ -317,6 +321,19 @@ impl Gateway {
         Ok(false)
     }
 
+    /// The upstream pool of the request's route.
+    fn pool_of<'c>(&self, ctx: &'c RequestCtx) -> Option<&'c crate::routing::Upstreams> {
+        let site = ctx.site.as_ref()?;
+        let prefix = ctx.route_prefix.as_deref()?;
+        site.routes()
+            .iter()
+            .find(|r| r.prefix == prefix)
+            .and_then(|r| match &r.target {
+                RouteTarget::Proxy(pool) => Some(pool),
+                RouteTarget::Published => None,
+            })
+    }
+
     /// The block page's bytes, for replacing a response body after its header went out.
     fn block_body(&self, ctx: &RequestCtx) -> Bytes {
         Bytes::from(ErrorPage::Blocked.render(&ctx.request_id))
@@ -464,6 +481,8 @@ impl ProxyHttp for Gateway {
             waf_replace_body: false,
             retry_after: None,
             page_message: None,
+            route_prefix: None,
+            connect_failures: 0,
             max_body: u64::MAX,
             body_seen: 0,
         }
@@ -597,6 +616,7 @@ impl ProxyHttp for Gateway {
         match &route.target {
             RouteTarget::Proxy(pool) => {
                 ctx.upstream = Some(pool.pick().to_string());
+                ctx.route_prefix = Some(route.prefix.clone());
                 ctx.served_by = "proxy";
                 Ok(false)
             }
@@ -635,6 +655,28 @@ impl ProxyHttp for Gateway {
                 Ok(true)
             }
         }
+    }
+
+    /// A connection to an upstream failed: take it out of rotation for 10 s and, for up to
+    /// two more attempts, retry on another one of the pool.
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        ctx.connect_failures += 1;
+        // The configured address (what the pool knows), not the resolved one.
+        let addr = ctx.upstream.clone().unwrap_or_default();
+        if let Some(pool) = self.pool_of(ctx) {
+            pool.mark_down(&addr, 10_000);
+            if ctx.connect_failures < 3 && pool.addrs().len() > 1 {
+                ctx.upstream = Some(pool.pick().to_string());
+                e.set_retry(true);
+            }
+        }
+        e
     }
 
     async fn upstream_peer(

@@ -52,13 +52,61 @@ pub enum RouteTarget {
 pub struct Upstreams {
     addrs: Vec<String>,
     next: AtomicUsize,
+    /// Per upstream: until when (ms since the UNIX epoch) it is considered down; 0: up.
+    down_until: Vec<std::sync::atomic::AtomicU64>,
+}
+
+fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
 impl Upstreams {
-    /// The next upstream in round-robin order.
+    pub fn new(addrs: Vec<String>) -> Upstreams {
+        let down_until = addrs
+            .iter()
+            .map(|_| std::sync::atomic::AtomicU64::new(0))
+            .collect();
+        Upstreams {
+            addrs,
+            next: AtomicUsize::new(0),
+            down_until,
+        }
+    }
+
+    /// The next upstream in round-robin order that is not marked down (any, if all are).
     pub fn pick(&self) -> &str {
-        let i = self.next.fetch_add(1, Ordering::Relaxed) % self.addrs.len().max(1);
+        let n = self.addrs.len().max(1);
+        let start = self.next.fetch_add(1, Ordering::Relaxed);
+        let now = now_ms();
+        let i = (0..n)
+            .map(|k| (start + k) % n)
+            .find(|&i| {
+                self.down_until
+                    .get(i)
+                    .is_none_or(|d| d.load(Ordering::Relaxed) <= now)
+            })
+            .unwrap_or(start % n);
         self.addrs.get(i).map(String::as_str).unwrap_or("")
+    }
+
+    /// Takes `addr` out of rotation for `for_ms` (a failed connection or health check).
+    pub fn mark_down(&self, addr: &str, for_ms: u64) {
+        if let Some(i) = self.addrs.iter().position(|a| a == addr) {
+            self.down_until[i].store(now_ms() + for_ms, Ordering::Relaxed);
+        }
+    }
+
+    /// Puts `addr` back in rotation (a health check succeeded).
+    pub fn mark_up(&self, addr: &str) {
+        if let Some(i) = self.addrs.iter().position(|a| a == addr) {
+            self.down_until[i].store(0, Ordering::Relaxed);
+        }
+    }
+
+    pub fn addrs(&self) -> &[String] {
+        &self.addrs
     }
 }
 
@@ -86,10 +134,9 @@ impl RoutingTable {
                     deny_prefixes: r.deny_prefixes.clone(),
                     target: match &r.target {
                         Target::Published => RouteTarget::Published,
-                        Target::Proxy { upstreams } => RouteTarget::Proxy(Upstreams {
-                            addrs: upstreams.clone(),
-                            next: AtomicUsize::new(0),
-                        }),
+                        Target::Proxy { upstreams } => {
+                            RouteTarget::Proxy(Upstreams::new(upstreams.clone()))
+                        }
                     },
                 })
                 .collect();
@@ -151,6 +198,16 @@ impl RoutingTable {
 
     /// The site answering for a `Host` header value (any case, optional port, optional
     /// trailing dot). Exact hostnames win over wildcards.
+    /// Every site once (a site with several hostnames is listed once).
+    pub fn sites(&self) -> Vec<&Arc<Site>> {
+        let mut seen = std::collections::HashSet::new();
+        self.exact
+            .values()
+            .chain(self.wildcard.values())
+            .filter(|s| seen.insert(Arc::as_ptr(s)))
+            .collect()
+    }
+
     pub fn site_for_host(&self, host: &str) -> Option<&Arc<Site>> {
         let host = normalize_host(host)?;
         if let Some(site) = self.exact.get(host.as_str()) {
@@ -178,6 +235,11 @@ impl Site {
     /// The route for a path: the longest matching prefix.
     pub fn route_for(&self, path: &str) -> Option<&Route> {
         self.routes.iter().find(|r| path.starts_with(&r.prefix))
+    }
+
+    /// Every route (longest prefix first).
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
     }
 
     /// Finds the published file for a request path (without query string).
@@ -277,6 +339,22 @@ mod tests {
         };
         assert_eq!(snapshot.validate(), Ok(()));
         RoutingTable::compile(&snapshot).unwrap()
+    }
+
+    #[test]
+    fn upstreams_marked_down_leave_the_rotation() {
+        let pool = Upstreams::new(vec!["a:1".into(), "b:1".into(), "c:1".into()]);
+        pool.mark_down("b:1", 60_000);
+        let picks: Vec<&str> = (0..6).map(|_| pool.pick()).collect();
+        assert!(!picks.contains(&"b:1"), "{picks:?}");
+        assert!(picks.contains(&"a:1") && picks.contains(&"c:1"));
+        pool.mark_up("b:1");
+        assert!((0..6).any(|_| pool.pick() == "b:1"));
+        // All down: still answer with one of them rather than nothing.
+        for a in ["a:1", "b:1", "c:1"] {
+            pool.mark_down(a, 60_000);
+        }
+        assert!(!pool.pick().is_empty());
     }
 
     #[test]

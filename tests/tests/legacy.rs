@@ -201,3 +201,37 @@ fn emergency_switches_take_effect_within_five_seconds() {
             .is_ok_and(|r| r.status() == 200)
     });
 }
+
+/// A legacy site with two upstreams, one of them dead: every request is answered by the live
+/// one (the failed connection is retried on the other and the dead one taken out of rotation).
+#[test]
+fn one_dead_upstream_does_not_fail_requests() {
+    if std::process::Command::new("python3")
+        .arg("--version")
+        .output()
+        .is_err()
+    {
+        eprintln!("NOTICE: python3 not found; skipping the dead-upstream test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (_origin, origin_port) = injectable_origin();
+    let dead = free_port(); // nothing listens there
+    let mut snap: serde_json::Value =
+        serde_json::from_str(&legacy_snapshot(HOST, origin_port, false, "reject")).unwrap();
+    snap["sites"][0]["routes"][0]["target"]["upstreams"] = serde_json::json!([
+        format!("127.0.0.1:{dead}"),
+        format!("127.0.0.1:{origin_port}")
+    ]);
+    let cp_port = stand_in_control_plane(snap.to_string());
+    let (_gw, gw_port) = gateway_for(dir.path(), cp_port, HOST, "/item?id=1");
+    let client = reqwest::blocking::Client::new();
+    for i in 0..10 {
+        let r = client
+            .get(format!("http://127.0.0.1:{gw_port}/item?id=1"))
+            .header("host", HOST)
+            .send()
+            .unwrap();
+        assert_eq!(r.status(), 200, "request {i}");
+    }
+}
