@@ -88,6 +88,11 @@ pub struct RequestCtx {
     route_prefix: Option<String>,
     /// Connection attempts to upstreams so far.
     connect_failures: u32,
+    /// When the upstream was chosen, and how long until its response header arrived.
+    upstream_started: Option<Instant>,
+    upstream_ms: Option<u64>,
+    /// The WAF's outcome for the access log.
+    waf_outcome: String,
     /// The site's body limit, enforced on streamed (chunked) bodies as they pass.
     max_body: u64,
     body_seen: u64,
@@ -306,12 +311,14 @@ impl Gateway {
             tx.process_logging();
         }
         if let Some(i) = &interruption {
+            ctx.waf_outcome = format!("blocked {}", i.rule_id);
             let detail = crate::waf::describe(&tx, Some(i));
             self.security_event(session, ctx, SecurityEventKind::WafBlocked, detail);
             self.respond_page(session, ctx, ErrorPage::Blocked).await?;
             return Ok(true);
         }
         if !tx.matched_rules().is_empty() {
+            ctx.waf_outcome = "detected".into();
             let detail = crate::waf::describe(&tx, None);
             self.security_event(session, ctx, SecurityEventKind::WafDetected, detail);
         }
@@ -430,6 +437,17 @@ impl Gateway {
     }
 }
 
+/// `www.example.gov.cn:8080` → `www.example.gov.cn`; `[::1]:80` → `[::1]`.
+fn host_without_port(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |e| &host[..=e]);
+    }
+    match host.rsplit_once(':') {
+        Some((h, port)) if !port.is_empty() && port.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    }
+}
+
 fn new_request_id() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
@@ -483,6 +501,9 @@ impl ProxyHttp for Gateway {
             page_message: None,
             route_prefix: None,
             connect_failures: 0,
+            upstream_started: None,
+            upstream_ms: None,
+            waf_outcome: String::new(),
             max_body: u64::MAX,
             body_seen: 0,
         }
@@ -684,6 +705,7 @@ impl ProxyHttp for Gateway {
         _session: &mut Session,
         ctx: &mut RequestCtx,
     ) -> Result<Box<HttpPeer>> {
+        ctx.upstream_started = Some(Instant::now());
         let Some(addr) = ctx.upstream.as_deref() else {
             return Err(Error::explain(
                 ErrorType::InternalError,
@@ -735,6 +757,9 @@ impl ProxyHttp for Gateway {
             upstream_response.remove_header(*name);
         }
         upstream_response.insert_header("x-request-id", ctx.request_id.as_str())?;
+        ctx.upstream_ms = ctx
+            .upstream_started
+            .map(|t| u64::try_from(t.elapsed().as_millis()).unwrap_or(u64::MAX));
         // Hardening headers the origin did not set itself.
         if let Some(site) = &ctx.site {
             for (name, value) in &site.security_headers {
@@ -872,6 +897,13 @@ impl ProxyHttp for Gateway {
         self.metrics
             .generation
             .set(i64::try_from(self.table.load().generation).unwrap_or(i64::MAX));
+        let header = |name: http::header::HeaderName| {
+            req.headers
+                .get(name)
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("")
+                .to_string()
+        };
         self.logs.access(AccessRecord {
             time: chrono::Utc::now().to_rfc3339(),
             node: self.node.clone(),
@@ -879,18 +911,19 @@ impl ProxyHttp for Gateway {
             site_id: ctx.site.as_ref().map(|s| s.id),
             client_ip: ctx.client_ip.clone(),
             method: req.method.to_string(),
-            host: ctx.host.clone(),
+            host: host_without_port(&ctx.host).to_string(),
             path: req.uri.path().to_string(),
+            query: req.uri.query().map(str::to_string),
             status,
+            bytes_received: session.body_bytes_read() as u64,
             bytes_sent: session.body_bytes_sent() as u64,
-            duration_ms: ctx.started.elapsed().as_millis() as u64,
+            duration_ns: u64::try_from(ctx.started.elapsed().as_nanos()).unwrap_or(u64::MAX),
             served_by: ctx.served_by.to_string(),
-            user_agent: req
-                .headers
-                .get(http::header::USER_AGENT)
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("")
-                .to_string(),
+            upstream: ctx.upstream.clone().filter(|_| ctx.served_by == "proxy"),
+            upstream_ms: ctx.upstream_ms,
+            waf: ctx.waf_outcome.clone(),
+            user_agent: header(http::header::USER_AGENT),
+            referrer: header(http::header::REFERER),
         });
     }
 }

@@ -90,6 +90,21 @@ async fn attacks_are_blocked_at_the_gateway_with_an_incident_id() {
     };
     assert!(line.contains("waf_blocked"), "{line}");
     assert!(line.contains("[100200]"), "rule id in the event: {line}");
+    // The access log (ECS field names) carries the WAF outcome.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let access = loop {
+        let log = std::fs::read_to_string(p.data_dir().join("logs/access.log")).unwrap_or_default();
+        if let Some(l) = log.lines().find(|l| l.contains(&incident)) {
+            break serde_json::from_str::<serde_json::Value>(l).unwrap();
+        }
+        assert!(std::time::Instant::now() < deadline, "no access line");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(access["sitegroup.waf"], "blocked 100200");
+    assert_eq!(access["http.response.status_code"], 403);
+    assert_eq!(access["client.ip"], "127.0.0.1");
+    assert_eq!(access["url.query"], "id=1%27%20or%20%271%27%3D%271");
+    assert_eq!(access["url.domain"], PORTAL);
     let db = Database::connect(p.db.effective_url(&p.data_dir()))
         .await
         .unwrap();

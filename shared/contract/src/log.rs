@@ -58,24 +58,61 @@ pub struct SecurityEvent {
     pub detail: String,
 }
 
-/// One line of the gateway's access log.
+/// One line of the gateway's access log, with Elastic Common Schema field names where ECS has
+/// one (dotted keys) and `sitegroup.*` for the rest.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AccessRecord {
+    #[serde(rename = "@timestamp")]
     pub time: String,
+    #[serde(rename = "observer.name")]
     pub node: String,
+    #[serde(rename = "http.request.id")]
     pub request_id: String,
+    #[serde(rename = "sitegroup.site_id")]
     pub site_id: Option<i64>,
+    #[serde(rename = "client.ip")]
     pub client_ip: String,
+    #[serde(rename = "http.request.method")]
     pub method: String,
+    #[serde(rename = "url.domain")]
     pub host: String,
+    #[serde(rename = "url.path")]
     pub path: String,
+    #[serde(rename = "url.query", default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    #[serde(rename = "http.response.status_code")]
     pub status: u16,
+    #[serde(rename = "http.request.body.bytes")]
+    pub bytes_received: u64,
+    #[serde(rename = "http.response.body.bytes")]
     pub bytes_sent: u64,
-    pub duration_ms: u64,
-    /// `published`, `proxy`, `not_found`, `error`.
+    /// Nanoseconds, as ECS has it.
+    #[serde(rename = "event.duration")]
+    pub duration_ns: u64,
+    /// `published`, `proxy`, `not_found`, `waf`, `rate_limited`, `switch`, `error`, …
+    #[serde(rename = "sitegroup.served_by")]
     pub served_by: String,
+    #[serde(
+        rename = "sitegroup.upstream",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub upstream: Option<String>,
+    /// Milliseconds from connecting to the upstream to its response header.
+    #[serde(
+        rename = "sitegroup.upstream_ms",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub upstream_ms: Option<u64>,
+    /// `blocked <rule id>`, `detected`, or empty when the WAF found nothing (or did not run).
+    #[serde(rename = "sitegroup.waf", default)]
+    pub waf: String,
+    #[serde(rename = "user_agent.original")]
     pub user_agent: String,
+    #[serde(rename = "http.request.referrer", default)]
+    pub referrer: String,
 }
 
 /// The body of `POST /internal/v1/events`.
