@@ -129,7 +129,7 @@ async fn portal_unknown_host_and_admin_through_the_gateway() {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
         let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if text.contains("\"host\":\"unknown.example.localhost") {
+        if text.contains("\"url.domain\":\"unknown.example.localhost\"") {
             break;
         }
         assert!(std::time::Instant::now() < deadline, "access log: {text}");
