@@ -97,7 +97,7 @@ pub fn add_gateway(server: &mut Server, opts: &GatewayOptions) -> anyhow::Result
         compiled.map_err(|e| anyhow::anyhow!("empty configuration: {e}"))?,
     ));
     let store = ObjectStore::new(&opts.store_dir);
-    let (logs, ship_rx) = logs::LogSink::start(&opts.data_dir.join("logs"))
+    let logs = logs::LogSink::start(&opts.data_dir.join("logs"))
         .with_context(|| format!("opening logs under {}", opts.data_dir.display()))?;
 
     let metrics = metrics::Metrics::new();
@@ -141,7 +141,7 @@ pub fn add_gateway(server: &mut Server, opts: &GatewayOptions) -> anyhow::Result
         store,
         last_good,
         opts.poll_interval,
-        ship_rx,
+        opts.data_dir.join("logs").join("security.log"),
     )?;
     server.add_service(background_service("config sync", sync));
     server.add_service(background_service("upstream health checks", health));

@@ -1,8 +1,8 @@
 //! Access and security logs.
 //!
 //! Requests hand records to [`LogSink`] without blocking: a dedicated thread writes them as JSON
-//! lines to `logs/access.log` and `logs/security.log` under the gateway's data dir. Security
-//! events are also queued for shipping to the control plane's log intake (see [`crate::sync`]).
+//! lines to `logs/access.log` and `logs/security.log` under the gateway's data dir. The
+//! security log is also the spool that [`crate::sync`] ships to the control plane from.
 
 use std::fs::{self, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -10,10 +10,6 @@ use std::path::Path;
 use std::sync::mpsc;
 
 use sitegroup_contract::log::{AccessRecord, SecurityEvent};
-use tokio::sync::mpsc as tokio_mpsc;
-
-/// How many unshipped security events are kept while the control plane is unreachable.
-pub const SHIP_QUEUE: usize = 10_000;
 
 enum Line {
     Access(AccessRecord),
@@ -24,13 +20,11 @@ enum Line {
 #[derive(Clone)]
 pub struct LogSink {
     lines: mpsc::SyncSender<Line>,
-    ship: tokio_mpsc::Sender<SecurityEvent>,
 }
 
 impl LogSink {
-    /// Opens the log files under `dir` and starts the writer thread. Returns the sink and the
-    /// receiving end of the shipping queue.
-    pub fn start(dir: &Path) -> std::io::Result<(LogSink, tokio_mpsc::Receiver<SecurityEvent>)> {
+    /// Opens the log files under `dir` and starts the writer thread.
+    pub fn start(dir: &Path) -> std::io::Result<LogSink> {
         fs::create_dir_all(dir)?;
         let open = |name: &str| {
             OpenOptions::new()
@@ -62,8 +56,7 @@ impl LogSink {
                     let _ = security.flush();
                 }
             })?;
-        let (ship, ship_rx) = tokio_mpsc::channel(SHIP_QUEUE);
-        Ok((LogSink { lines: tx, ship }, ship_rx))
+        Ok(LogSink { lines: tx })
     }
 
     pub fn access(&self, record: AccessRecord) {
@@ -81,12 +74,8 @@ impl LogSink {
             "security event: {}",
             event.detail
         );
-        if self.ship.try_send(event.clone()).is_err() {
-            tracing::warn!(
-                "security event shipping queue is full; event kept in the local log only"
-            );
-        }
-        let _ = self.lines.try_send(Line::Security(event));
+        // Security events must not be dropped: wait for the writer if its queue is full.
+        let _ = self.lines.send(Line::Security(event));
     }
 }
 

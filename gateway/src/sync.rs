@@ -27,8 +27,6 @@ use pingora::services::background::BackgroundService;
 use sitegroup_contract::config::ConfigSnapshot;
 use sitegroup_contract::log::{EventBatch, SecurityEvent};
 use sitegroup_contract::store::{self, ObjectStore};
-use tokio::sync::Mutex;
-use tokio::sync::mpsc::Receiver;
 
 use crate::routing::RoutingTable;
 
@@ -70,7 +68,10 @@ pub struct ConfigSync {
     store: ObjectStore,
     last_good: PathBuf,
     interval: Duration,
-    events: Mutex<Receiver<SecurityEvent>>,
+    /// The security log, which doubles as the shipping spool, and the file holding how far it
+    /// has been delivered (a byte offset).
+    spool: PathBuf,
+    shipped: PathBuf,
 }
 
 /// Loads the last good snapshot written by an earlier run, if any. A file that does not parse or
@@ -106,7 +107,7 @@ impl ConfigSync {
         store: ObjectStore,
         last_good: PathBuf,
         interval: Duration,
-        events: Receiver<SecurityEvent>,
+        spool: PathBuf,
     ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -120,7 +121,8 @@ impl ConfigSync {
             store,
             last_good,
             interval,
-            events: Mutex::new(events),
+            shipped: spool.with_extension("log.shipped"),
+            spool,
         })
     }
 
@@ -199,43 +201,94 @@ impl ConfigSync {
 
     /// Sends queued security events, at most [`SHIP_BATCH`] per request. Events that cannot be
     /// delivered stay in `pending` (bounded by the queue's capacity) for the next round.
-    async fn ship_events(&self, pending: &mut Vec<SecurityEvent>) {
-        {
-            let mut rx = self.events.lock().await;
-            while pending.len() < crate::logs::SHIP_QUEUE {
-                match rx.try_recv() {
-                    Ok(event) => pending.push(event),
-                    Err(_) => break,
+    /// Delivers the security log from where the last delivery ended, in batches; the offset is
+    /// saved after each acknowledged batch, so nothing is lost while the control plane is down
+    /// or either side restarts (a batch may be sent twice after a crash; never skipped).
+    async fn ship_events(&self) {
+        loop {
+            let offset = self.shipped_offset();
+            let (events, next) = match read_spool(&self.spool, offset, SHIP_BATCH) {
+                Ok(r) => r,
+                Err(e) => {
+                    tracing::warn!("reading {}: {e}", self.spool.display());
+                    return;
+                }
+            };
+            if next == offset {
+                return;
+            }
+            if !events.is_empty() {
+                let result = self
+                    .client
+                    .post(self.url("/internal/v1/events"))
+                    .bearer_auth(&self.control_plane.token)
+                    .json(&EventBatch { events })
+                    .send()
+                    .await;
+                match result {
+                    Ok(r) if r.status().is_success() => {}
+                    Ok(r) => {
+                        tracing::warn!("log intake answered {}; will retry", r.status());
+                        return;
+                    }
+                    Err(e) => {
+                        tracing::debug!("log intake unreachable: {e}; will retry");
+                        return;
+                    }
                 }
             }
-        }
-        while !pending.is_empty() {
-            let n = pending.len().min(SHIP_BATCH);
-            let batch = EventBatch {
-                events: pending[..n].to_vec(),
-            };
-            let result = self
-                .client
-                .post(self.url("/internal/v1/events"))
-                .bearer_auth(&self.control_plane.token)
-                .json(&batch)
-                .send()
-                .await;
-            match result {
-                Ok(r) if r.status().is_success() => {
-                    pending.drain(..n);
-                }
-                Ok(r) => {
-                    tracing::warn!("log intake answered {}; will retry", r.status());
-                    return;
-                }
-                Err(e) => {
-                    tracing::debug!("log intake unreachable: {e}; will retry");
-                    return;
-                }
+            let dir = self.shipped.parent().map(PathBuf::from).unwrap_or_default();
+            if let Err(e) = store::write_atomic(&dir, &self.shipped, next.to_string().as_bytes()) {
+                tracing::warn!("saving {}: {e}", self.shipped.display());
+                return;
             }
         }
     }
+
+    fn shipped_offset(&self) -> u64 {
+        let saved = std::fs::read_to_string(&self.shipped)
+            .ok()
+            .and_then(|s| s.trim().parse::<u64>().ok())
+            .unwrap_or(0);
+        // A log that was truncated or rotated starts over.
+        let len = std::fs::metadata(&self.spool).map_or(0, |m| m.len());
+        if saved > len { 0 } else { saved }
+    }
+}
+
+/// Reads up to `max` complete lines of the spool from `offset`: the events that parse (a
+/// damaged line is skipped, with a warning) and the offset after the last line read.
+fn read_spool(
+    path: &std::path::Path,
+    offset: u64,
+    max: usize,
+) -> std::io::Result<(Vec<SecurityEvent>, u64)> {
+    use std::io::{BufRead, Seek, SeekFrom};
+    let file = match std::fs::File::open(path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((Vec::new(), offset)),
+        Err(e) => return Err(e),
+    };
+    let mut reader = std::io::BufReader::new(file);
+    reader.seek(SeekFrom::Start(offset))?;
+    let mut events = Vec::new();
+    let mut next = offset;
+    let mut line = Vec::new();
+    let mut lines = 0;
+    while lines < max {
+        line.clear();
+        let n = reader.read_until(b'\n', &mut line)?;
+        if n == 0 || line.last() != Some(&b'\n') {
+            break; // end, or a line still being written
+        }
+        next += n as u64;
+        lines += 1;
+        match serde_json::from_slice::<SecurityEvent>(&line) {
+            Ok(e) => events.push(e),
+            Err(e) => tracing::warn!("skipping a damaged security-log line: {e}"),
+        }
+    }
+    Ok((events, next))
 }
 
 /// Security events per intake request (keeps each request well under the intake's body limit).
@@ -245,7 +298,6 @@ pub const SHIP_BATCH: usize = 500;
 impl BackgroundService for ConfigSync {
     async fn start(&self, mut shutdown: ShutdownWatch) {
         let mut failing = false;
-        let mut pending = Vec::new();
         loop {
             match self.poll_once().await {
                 Ok(Some(generation)) => {
@@ -266,13 +318,13 @@ impl BackgroundService for ConfigSync {
                     failing = true;
                 }
             }
-            self.ship_events(&mut pending).await;
+            self.ship_events().await;
             tokio::select! {
                 _ = shutdown.changed() => break,
                 _ = tokio::time::sleep(self.interval) => {}
             }
         }
-        // Last chance to deliver what is queued.
-        self.ship_events(&mut pending).await;
+        // Last chance to deliver what is spooled (the rest goes at the next start).
+        self.ship_events().await;
     }
 }

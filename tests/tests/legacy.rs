@@ -235,3 +235,91 @@ fn one_dead_upstream_does_not_fail_requests() {
         assert_eq!(r.status(), 200, "request {i}");
     }
 }
+
+/// Security events are spooled on disk: while the control plane's intake is down nothing is
+/// lost, and after it returns every event arrives (also across a gateway restart).
+#[test]
+fn security_events_survive_an_intake_outage_and_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    // No origin needed: probes for `.git/` are answered by the gateway itself.
+    let snapshot = std::sync::Arc::new(std::sync::Mutex::new(legacy_snapshot(
+        HOST,
+        free_port(),
+        false,
+        "reject",
+    )));
+    let intake = std::sync::Arc::new(Intake::default());
+    intake
+        .refuse
+        .store(true, std::sync::atomic::Ordering::SeqCst);
+    let cp_port = stand_in_control_plane_full(snapshot, intake.clone());
+    let token = dir.path().join("token");
+    std::fs::write(&token, "t".repeat(43)).unwrap();
+    let start = || {
+        let port = free_port();
+        let gw = Process::spawn(
+            &[
+                "gateway",
+                "--data-dir",
+                dir.path().join("gw").to_str().unwrap(),
+                "--http-listen",
+                &format!("127.0.0.1:{port}"),
+                "--control-plane",
+                &format!("http://127.0.0.1:{cp_port}"),
+                "--token-file",
+                token.to_str().unwrap(),
+            ],
+            dir.path(),
+        );
+        (gw, port)
+    };
+    let client = reqwest::blocking::Client::new();
+    let probe = |port: u16, n: usize| {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut sent = 0;
+        while sent < n {
+            let r = client
+                .get(format!("http://127.0.0.1:{port}/.git/config?n={sent}"))
+                .header("host", HOST)
+                .send();
+            if r.is_ok_and(|r| r.status() == 403) {
+                sent += 1;
+            } else {
+                assert!(Instant::now() < deadline, "gateway not serving");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    };
+    let (mut gw, port) = start();
+    probe(port, 5);
+    std::thread::sleep(Duration::from_secs(2));
+    gw.stop_with("TERM");
+    let (_gw, port) = start();
+    probe(port, 3);
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(intake.batches.lock().unwrap().is_empty());
+
+    // The intake comes back: all 8 events arrive.
+    intake
+        .refuse
+        .store(false, std::sync::atomic::Ordering::SeqCst);
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let received: usize = intake
+            .batches
+            .lock()
+            .unwrap()
+            .iter()
+            .map(|b| b.matches("\"waf_blocked\"").count())
+            .sum();
+        if received >= 8 {
+            assert_eq!(received, 8, "each event once");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "only {received} of 8 events arrived"
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}

@@ -471,15 +471,30 @@ pub fn stand_in_control_plane(snapshot: String) -> u16 {
     stand_in_control_plane_shared(Arc::new(Mutex::new(snapshot)))
 }
 
+/// What a stand-in control plane's log intake does and has received.
+#[derive(Default)]
+pub struct Intake {
+    /// When set, `POST /internal/v1/events` answers 503 (the control plane is "down").
+    pub refuse: std::sync::atomic::AtomicBool,
+    /// Bodies of accepted event batches.
+    pub batches: Mutex<Vec<String>>,
+}
+
 /// As [`stand_in_control_plane`], serving whatever `snapshot` holds at each request (so a test
 /// can change the configuration).
 pub fn stand_in_control_plane_shared(snapshot: Arc<Mutex<String>>) -> u16 {
+    stand_in_control_plane_full(snapshot, Arc::new(Intake::default()))
+}
+
+/// The stand-in control plane with a log intake the test controls.
+pub fn stand_in_control_plane_full(snapshot: Arc<Mutex<String>>, intake: Arc<Intake>) -> u16 {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     std::thread::spawn(move || {
         for stream in listener.incoming() {
             let Ok(mut stream) = stream else { continue };
             let snapshot = snapshot.lock().unwrap().clone();
+            let intake = intake.clone();
             std::thread::spawn(move || {
                 let mut reader = std::io::BufReader::new(stream.try_clone().unwrap());
                 let mut line = String::new();
@@ -502,8 +517,19 @@ pub fn stand_in_control_plane_shared(snapshot: Arc<Mutex<String>>) -> u16 {
                 let _ = std::io::Read::read_exact(&mut reader, &mut body);
                 let (status, payload) = if line.starts_with("GET /internal/v1/config") {
                     ("200 OK", snapshot)
+                } else if line.starts_with("POST /internal/v1/events") {
+                    if intake.refuse.load(std::sync::atomic::Ordering::SeqCst) {
+                        ("503 Service Unavailable", String::new())
+                    } else {
+                        intake
+                            .batches
+                            .lock()
+                            .unwrap()
+                            .push(String::from_utf8_lossy(&body).into_owned());
+                        ("204 No Content", String::new())
+                    }
                 } else {
-                    ("204 No Content", String::new())
+                    ("404 Not Found", String::new())
                 };
                 let _ = std::io::Write::write_fmt(
                     &mut stream,
