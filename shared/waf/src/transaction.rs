@@ -145,12 +145,17 @@ pub(crate) struct Request {
     pub xml: Option<XmlDoc>,
 }
 
+/// The first header called `name` (case-insensitively).
+fn find_header<'h>(headers: &'h [Kv], name: &[u8]) -> Option<&'h [u8]> {
+    headers
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(name))
+        .map(|(_, v)| v.as_slice())
+}
+
 impl Request {
     pub fn header(&self, name: &[u8]) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        find_header(&self.headers, name)
     }
 
     pub fn basename(&self) -> &[u8] {
@@ -188,10 +193,7 @@ pub(crate) struct Response {
 
 impl Response {
     pub fn header(&self, name: &[u8]) -> Option<&[u8]> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_slice())
+        find_header(&self.headers, name)
     }
 }
 

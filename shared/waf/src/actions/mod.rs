@@ -129,23 +129,25 @@ pub const KNOWN: &[&str] = &[
     "ver",
 ];
 
+/// Severity names by level (0–7), as SecLang writes them.
+const SEVERITY_NAMES: [&str; 8] = [
+    "EMERGENCY",
+    "ALERT",
+    "CRITICAL",
+    "ERROR",
+    "WARNING",
+    "NOTICE",
+    "INFO",
+    "DEBUG",
+];
+
 pub fn severity_from(v: &str) -> Result<u8, String> {
-    const NAMES: [&str; 8] = [
-        "EMERGENCY",
-        "ALERT",
-        "CRITICAL",
-        "ERROR",
-        "WARNING",
-        "NOTICE",
-        "INFO",
-        "DEBUG",
-    ];
     if let Ok(n) = v.parse::<u8>()
         && n < 8
     {
         return Ok(n);
     }
-    NAMES
+    SEVERITY_NAMES
         .iter()
         .position(|n| n.eq_ignore_ascii_case(v))
         .map(|p| p as u8)
@@ -153,19 +155,10 @@ pub fn severity_from(v: &str) -> Result<u8, String> {
 }
 
 pub fn severity_name(s: u8) -> &'static str {
-    [
-        "EMERGENCY",
-        "ALERT",
-        "CRITICAL",
-        "ERROR",
-        "WARNING",
-        "NOTICE",
-        "INFO",
-        "DEBUG",
-    ]
-    .get(usize::from(s))
-    .copied()
-    .unwrap_or("UNKNOWN")
+    SEVERITY_NAMES
+        .get(usize::from(s))
+        .copied()
+        .unwrap_or("UNKNOWN")
 }
 
 /// Splits `id:1,msg:'a, b',t:none` at commas outside single quotes, into (name, value).

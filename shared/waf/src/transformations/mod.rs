@@ -78,10 +78,7 @@ pub static TABLE: &[(&str, TransformFn)] = &[
 /// Looks a transformation up by name, case-insensitively (CRS writes both `base64Decode` and
 /// `base64decode`).
 pub fn lookup(name: &str) -> Option<TransformFn> {
-    TABLE
-        .iter()
-        .find(|(n, _)| n.eq_ignore_ascii_case(name))
-        .map(|(_, f)| *f)
+    Transformation::by_name(name).map(|t| t.apply)
 }
 
 /// A named transformation as compiled into a rule.
@@ -108,27 +105,12 @@ impl Transformation {
 
 /// Form decoding (`+` and `%HH`), for query strings and urlencoded bodies.
 pub(crate) fn form_decode(input: &[u8]) -> Vec<u8> {
-    url_decode::decode(input)
+    url_decode::decode(input, true)
 }
 
 /// `%HH` decoding only (paths: `+` is not a space there).
 pub(crate) fn percent_decode(input: &[u8]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        if input[i] == b'%'
-            && i + 2 < input.len()
-            && hex_val(input[i + 1]).is_some()
-            && hex_val(input[i + 2]).is_some()
-        {
-            out.push(x2c(input[i + 1], input[i + 2]));
-            i += 3;
-        } else {
-            out.push(input[i]);
-            i += 1;
-        }
-    }
-    out
+    url_decode::decode(input, false)
 }
 
 /// ASCII whitespace as C's `isspace` sees it.

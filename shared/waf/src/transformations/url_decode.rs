@@ -8,11 +8,12 @@ pub fn url_decode(input: &[u8]) -> Option<Vec<u8>> {
     if !input.iter().any(|&b| b == b'%' || b == b'+') {
         return None;
     }
-    Some(decode(input))
+    Some(decode(input, true))
 }
 
-/// Form decoding, shared with the urlencoded body processor and query-string parsing.
-pub(crate) fn decode(input: &[u8]) -> Vec<u8> {
+/// `%HH` decoding, and `+` as a space when `plus_is_space` (forms and query strings; not paths).
+/// Shared with the urlencoded body processor and query-string and path parsing.
+pub(crate) fn decode(input: &[u8], plus_is_space: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
     let mut i = 0;
     while i < input.len() {
@@ -24,7 +25,7 @@ pub(crate) fn decode(input: &[u8]) -> Vec<u8> {
                 out.push(x2c(input[i + 1], input[i + 2]));
                 i += 3;
             }
-            b'+' => {
+            b'+' if plus_is_space => {
                 out.push(b' ');
                 i += 1;
             }
