@@ -15,12 +15,7 @@ const HOST: &str = "old.test.localhost";
 
 #[test]
 fn leaking_responses_are_replaced_when_responses_are_inspected() {
-    if std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("NOTICE: python3 not found; skipping the legacy-origin test");
+    if python3_missing("the legacy-origin test") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -96,17 +91,8 @@ fn leaking_responses_are_replaced_when_responses_are_inspected() {
         "a webshell at the start of a large upload is caught: {text}"
     );
 
-    let log = dir.path().join("gw/logs/security.log");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let text = std::fs::read_to_string(&log).unwrap_or_default();
-        if let Some(line) = text.lines().find(|l| l.contains(&incident)) {
-            assert!(line.contains("[101000]"), "{line}");
-            break;
-        }
-        assert!(Instant::now() < deadline, "no event in {text}");
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    let line = log_line(&dir.path().join("gw/logs/security.log"), &incident);
+    assert!(line.contains("[101000]"), "{line}");
 }
 
 /// Emergency switches set at the control plane reach the gateway within 5 s: maintenance
@@ -114,12 +100,7 @@ fn leaking_responses_are_replaced_when_responses_are_inspected() {
 /// group-wide switch.
 #[test]
 fn emergency_switches_take_effect_within_five_seconds() {
-    if std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("NOTICE: python3 not found; skipping the emergency-switch test");
+    if python3_missing("the emergency-switch test") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -206,12 +187,7 @@ fn emergency_switches_take_effect_within_five_seconds() {
 /// one (the failed connection is retried on the other and the dead one taken out of rotation).
 #[test]
 fn one_dead_upstream_does_not_fail_requests() {
-    if std::process::Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_err()
-    {
-        eprintln!("NOTICE: python3 not found; skipping the dead-upstream test");
+    if python3_missing("the dead-upstream test") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

@@ -74,32 +74,12 @@ async fn attacks_are_blocked_at_the_gateway_with_an_incident_id() {
 
     // Each block is a security event with the rule and the incident ID, locally and at the
     // control plane's intake.
-    // The log writer runs on its own thread: wait for the line.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let line = loop {
-        let security_log =
-            std::fs::read_to_string(p.data_dir().join("logs/security.log")).unwrap_or_default();
-        if let Some(l) = security_log.lines().find(|l| l.contains(&incident)) {
-            break l.to_string();
-        }
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no event for {incident} in {security_log}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let line = log_line(&p.data_dir().join("logs/security.log"), &incident);
     assert!(line.contains("waf_blocked"), "{line}");
     assert!(line.contains("[100200]"), "rule id in the event: {line}");
     // The access log (ECS field names) carries the WAF outcome.
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let access = loop {
-        let log = std::fs::read_to_string(p.data_dir().join("logs/access.log")).unwrap_or_default();
-        if let Some(l) = log.lines().find(|l| l.contains(&incident)) {
-            break serde_json::from_str::<serde_json::Value>(l).unwrap();
-        }
-        assert!(std::time::Instant::now() < deadline, "no access line");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let access: serde_json::Value =
+        serde_json::from_str(&log_line(&p.data_dir().join("logs/access.log"), &incident)).unwrap();
     assert_eq!(access["sitegroup.waf"], "blocked 100200");
     assert_eq!(access["http.response.status_code"], 403);
     assert_eq!(access["client.ip"], "127.0.0.1");
@@ -190,17 +170,8 @@ async fn crs_blocks_by_anomaly_score() {
         .unwrap();
     assert_eq!(r.status(), 403);
     let incident = r.headers()["x-request-id"].to_str().unwrap().to_string();
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    loop {
-        let log =
-            std::fs::read_to_string(p.data_dir().join("logs/security.log")).unwrap_or_default();
-        if let Some(line) = log.lines().find(|l| l.contains(&incident)) {
-            assert!(line.contains("blocked by rule 949110"), "{line}");
-            assert!(line.contains("[933100]"), "{line}");
-            break;
-        }
-        assert!(std::time::Instant::now() < deadline, "no event");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    let line = log_line(&p.data_dir().join("logs/security.log"), &incident);
+    assert!(line.contains("blocked by rule 949110"), "{line}");
+    assert!(line.contains("[933100]"), "{line}");
     p.stop().await;
 }

@@ -606,3 +606,30 @@ pub fn gateway_for(dir: &Path, cp_port: u16, host: &str, probe: &str) -> (Proces
         std::thread::sleep(Duration::from_millis(200));
     }
 }
+
+/// Waits (up to 10 s) for a line containing `needle` in a log file the gateway's writer thread
+/// fills, and returns it.
+pub fn log_line(path: &Path, needle: &str) -> String {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let text = std::fs::read_to_string(path).unwrap_or_default();
+        if let Some(line) = text.lines().find(|l| l.contains(needle)) {
+            return line.to_string();
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no line with {needle:?} in {}: {text}",
+            path.display()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Whether `python3` is missing (tests with a Python origin then print a notice and pass).
+pub fn python3_missing(test: &str) -> bool {
+    let missing = Command::new("python3").arg("--version").output().is_err();
+    if missing {
+        eprintln!("NOTICE: python3 not found; skipping {test}");
+    }
+    missing
+}
