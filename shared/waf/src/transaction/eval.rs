@@ -1,0 +1,398 @@
+//! Rule evaluation: phases, chains, links, effects and disruptive actions.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use super::{Cached, Found, InterruptAction, Interruption, MatchedRule, RuleSel, Transaction};
+use super::{apply_all, collection_key};
+use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVarOp};
+use crate::engine::EngineMode;
+use crate::rule::{Entry, Rule, RuleOperator};
+use crate::variables::{Each, Exclusion, Value, Variable, atoi, collect};
+
+impl Transaction {
+    pub(super) fn run_phase(&mut self, phase: u8) -> Option<Interruption> {
+        let p = usize::from(phase - 1);
+        if self.phases_done[p] {
+            return self.interruption.clone();
+        }
+        self.phases_done[p] = true;
+        if self.mode == EngineMode::Off {
+            return None;
+        }
+        if phase < 5 {
+            if self.interruption.is_some() {
+                return self.interruption.clone();
+            }
+            match self.allow {
+                Some(AllowScope::All) => return None,
+                Some(AllowScope::Request) if phase <= 2 => return None,
+                _ => {}
+            }
+        }
+        let rules = self.rules.clone();
+        let entries = &rules.phases[p];
+        let mut i = 0;
+        while i < entries.len() {
+            let Entry::Rule(rule) = &entries[i] else {
+                i += 1;
+                continue;
+            };
+            i += 1;
+            if self.is_removed(rule) {
+                continue;
+            }
+            self.current_rule = Some((rule.id, phase));
+            self.matched_vars.clear();
+            if !self.eval_chain(rule) {
+                continue;
+            }
+            let stop = self.on_match(rule, phase);
+            if self.interruption.is_some() && phase < 5 {
+                return self.interruption.clone();
+            }
+            if stop {
+                break;
+            }
+            if let Some(marker) = &rule.actions.skip_after {
+                i = match rules.markers[p].get(marker) {
+                    Some(&at) if at >= i => at + 1,
+                    _ => entries.len(),
+                };
+            } else if rule.actions.skip > 0 {
+                let mut left = rule.actions.skip;
+                while left > 0 && i < entries.len() {
+                    if matches!(entries[i], Entry::Rule(_)) {
+                        left -= 1;
+                    }
+                    i += 1;
+                }
+            }
+        }
+        self.current_rule = None;
+        self.interruption.clone()
+    }
+
+    fn is_removed(&self, rule: &Rule) -> bool {
+        self.removed_ids.iter().any(|r| r.contains(rule.id))
+            || self.removed_tags.iter().any(|mask| {
+                rule.tag_ids
+                    .iter()
+                    .any(|&t| mask.get(usize::from(t)).copied().unwrap_or(false))
+            })
+    }
+
+    fn eval_chain(&mut self, starter: &Rule) -> bool {
+        let mut link = Some(starter);
+        while let Some(rule) = link {
+            if !self.eval_link(starter, rule) {
+                return false;
+            }
+            link = rule.chain.as_deref();
+        }
+        true
+    }
+
+    /// Evaluates one link; on a match, records it and runs the link's non-disruptive actions
+    /// once per matching value.
+    fn eval_link(&mut self, starter: &Rule, rule: &Rule) -> bool {
+        let found = self.find_matches(starter, rule);
+        if found.is_empty() {
+            return false;
+        }
+        for f in found {
+            if let Some(caps) = f.captures {
+                let tx = self.collections.tx();
+                for i in 0..10 {
+                    let key = i.to_string();
+                    match caps.get(i) {
+                        Some(c) => {
+                            tx.insert(key, c.clone());
+                        }
+                        None => {
+                            tx.remove(&key);
+                        }
+                    }
+                }
+            }
+            self.matched_var = Some((f.name.clone(), f.value.clone()));
+            self.matched_vars.push((f.name, f.value));
+            self.run_effects(rule);
+        }
+        true
+    }
+
+    fn find_matches(&self, starter: &Rule, rule: &Rule) -> Vec<Found> {
+        let Some(op) = &rule.operator else {
+            return vec![Found {
+                name: Vec::new(),
+                value: Vec::new(),
+                captures: None,
+            }];
+        };
+        // Runtime exclusions (`ctl:ruleRemoveTarget…`) that concern this rule, decided once.
+        let runtime: Vec<&Exclusion> = self
+            .removed_targets
+            .iter()
+            .filter(|(sel, _)| sel.applies(starter))
+            .flat_map(|(_, xs)| xs)
+            .collect();
+        let excluded = |v: Variable, k: &[u8]| {
+            rule.exclusions.iter().any(|x| x.excludes(v, k))
+                || runtime.iter().any(|x| x.excludes(v, k))
+        };
+        let mut found = Vec::new();
+        let capture = rule.actions.capture;
+        let mut handle = |v: Value| {
+            let test = |input: &[u8], found: &mut Vec<Found>| {
+                let mut caps = capture.then(Vec::new);
+                if self.test(op, input, caps.as_mut()) {
+                    found.push(Found {
+                        name: v.full_name(),
+                        value: input.to_vec(),
+                        captures: caps.filter(|c| !c.is_empty()),
+                    });
+                    true
+                } else {
+                    false
+                }
+            };
+            if !rule.actions.multi_match
+                && v.variable.is_stable()
+                && matches!(v.value, Cow::Borrowed(_))
+            {
+                let key = (rule.tchain, v.value.as_ptr() as usize, v.value.len());
+                let cached = self.tcache.borrow().get(&key).cloned();
+                let mut entry = cached.unwrap_or_else(|| {
+                    let value = apply_all(&rule.transformations, &v.value).map(Arc::from);
+                    let e = Cached { value, hits: None };
+                    self.tcache.borrow_mut().insert(key, e.clone());
+                    e
+                });
+                let input: &[u8] = entry.value.as_deref().unwrap_or(&v.value);
+                if let Some(slot) = rule.slot
+                    && let Some(Some(group)) = self.rules.groups.get(rule.tchain as usize)
+                {
+                    let hit = match &entry.hits {
+                        Some(h) => h.contains(slot),
+                        None => {
+                            let h = group.hits(input);
+                            let hit = h.contains(slot);
+                            entry.hits = Some(h);
+                            self.tcache.borrow_mut().insert(key, entry.clone());
+                            hit
+                        }
+                    };
+                    if !hit {
+                        return;
+                    }
+                }
+                let input: &[u8] = entry.value.as_deref().unwrap_or(&v.value);
+                test(input, &mut found);
+                return;
+            }
+            let mut cur: Cow<[u8]> = Cow::Borrowed(&v.value);
+            if rule.actions.multi_match {
+                test(&cur, &mut found);
+                for t in &rule.transformations {
+                    if let Some(next) = (t.apply)(&cur)
+                        && next != *cur
+                    {
+                        cur = Cow::Owned(next);
+                        test(&cur, &mut found);
+                    }
+                }
+            } else {
+                for t in &rule.transformations {
+                    if let Some(next) = (t.apply)(&cur) {
+                        cur = Cow::Owned(next);
+                    }
+                }
+                test(&cur, &mut found);
+            }
+        };
+        for t in &rule.targets {
+            collect(self, t, &excluded, &mut Each(&mut handle));
+        }
+        found
+    }
+
+    fn test(&self, op: &RuleOperator, input: &[u8], caps: Option<&mut Vec<Vec<u8>>>) -> bool {
+        if let Some(pre) = &op.prefilter
+            && !pre.is_match(input)
+        {
+            return op.negated;
+        }
+        let hit = op
+            .op
+            .evaluate(self, input, if op.negated { None } else { caps });
+        hit != op.negated
+    }
+
+    fn run_effects(&mut self, rule: &Rule) {
+        for effect in &rule.actions.effects {
+            match effect {
+                Effect::SetVar(sv) => {
+                    let Some(coll) = collection_key(&sv.collection) else {
+                        continue;
+                    };
+                    // Keys are lowercased when parsed; most are literal.
+                    let key: Cow<str> = match sv.key.literal() {
+                        Some(k) => String::from_utf8_lossy(k),
+                        None => Cow::Owned(
+                            String::from_utf8_lossy(&sv.key.expand(self)).to_ascii_lowercase(),
+                        ),
+                    };
+                    let value = match &sv.op {
+                        SetVarOp::Delete => {
+                            if let Some(m) = self.collections.get_mut(coll) {
+                                m.remove(key.as_ref());
+                            }
+                            continue;
+                        }
+                        SetVarOp::Set(m) => m.expand(self).into_owned(),
+                        SetVarOp::Add(m) | SetVarOp::Sub(m) => {
+                            let delta = atoi(&m.expand(self));
+                            let cur = self
+                                .collections
+                                .get(coll)
+                                .and_then(|c| c.get(key.as_ref()))
+                                .map_or(0, |v| atoi(v));
+                            let n = if matches!(sv.op, SetVarOp::Add(_)) {
+                                cur.saturating_add(delta)
+                            } else {
+                                cur.saturating_sub(delta)
+                            };
+                            n.to_string().into_bytes()
+                        }
+                    };
+                    if let Some(m) = self.collections.get_mut(coll) {
+                        match m.get_mut(key.as_ref()) {
+                            Some(slot) => *slot = value,
+                            None => {
+                                m.insert(key.into_owned(), value);
+                            }
+                        }
+                    }
+                }
+                Effect::Ctl(ctl) => self.apply_ctl(ctl),
+                Effect::SetEnv(k, v) => {
+                    let key = k.expand_string(self);
+                    let value = v.expand(self).into_owned();
+                    self.env.insert(key, value);
+                }
+            }
+        }
+    }
+
+    fn apply_ctl(&mut self, ctl: &Ctl) {
+        match ctl {
+            Ctl::RuleEngine(m) => self.mode = *m,
+            Ctl::RuleRemoveById(ids) => self.removed_ids.extend(ids.iter().copied()),
+            Ctl::RuleRemoveByTag(re) => {
+                let mask = self.rules.tag_mask(re);
+                self.removed_tags.push(mask);
+            }
+            Ctl::RuleRemoveTargetById(ids, xs) => self
+                .removed_targets
+                .push((RuleSel::Ids(ids.clone()), xs.clone())),
+            Ctl::RuleRemoveTargetByTag(re, xs) => {
+                let mask = self.rules.tag_mask(re);
+                self.removed_targets.push((RuleSel::Tags(mask), xs.clone()));
+            }
+            Ctl::RequestBodyProcessor(p) => {
+                self.body_processor_override = Some(*p);
+                if !self.phases_done[1] {
+                    self.request.body_processor = Some(*p);
+                }
+            }
+            Ctl::ForceRequestBodyVariable(b) => self.force_body_variable = *b,
+            Ctl::RequestBodyAccess(b) => self.request_body_access = *b,
+            Ctl::ResponseBodyAccess(b) => self.response_body_access = *b,
+            Ctl::RequestBodyLimit(n) => self.request_body_limit = *n,
+            Ctl::ResponseBodyLimit(n) => self.response_body_limit = *n,
+            Ctl::Audit => {}
+        }
+    }
+
+    /// A whole chain matched: log it and apply the disruptive action. Returns whether the
+    /// rest of the phase is skipped (`allow`).
+    fn on_match(&mut self, rule: &Rule, phase: u8) -> bool {
+        if let Some(s) = rule.actions.severity {
+            self.highest_severity = self.highest_severity.min(s);
+        }
+        // `block` and the default status are those of the SecDefaultAction in force where the
+        // rule was written (a later rule file's defaults do not change CRS's `block`).
+        let disruptive = match &rule.disruptive {
+            Disruptive::Block => rule.block_as.clone(),
+            d => d.clone(),
+        };
+        let status = rule.actions.status.or(rule.default_status).unwrap_or(403);
+        let enforce = self.mode == EngineMode::On;
+        let mut interrupted = false;
+        let mut stop = false;
+        if enforce && phase < 5 {
+            let action = match &disruptive {
+                Disruptive::Deny => Some(InterruptAction::Deny),
+                Disruptive::Drop => Some(InterruptAction::Drop),
+                Disruptive::Redirect(url) => Some(InterruptAction::Redirect(
+                    crate::macros::Macro::parse(url)
+                        .map(|m| m.expand_string(self))
+                        .unwrap_or_else(|_| url.clone()),
+                )),
+                Disruptive::Allow(scope) => {
+                    self.allow = Some(*scope);
+                    stop = true;
+                    None
+                }
+                Disruptive::Pass | Disruptive::Block => None,
+            };
+            if let Some(action) = action {
+                let status = match action {
+                    InterruptAction::Redirect(_) if !(300..400).contains(&status) => 302,
+                    _ => status,
+                };
+                self.interruption = Some(Interruption {
+                    status,
+                    rule_id: rule.id,
+                    message: rule
+                        .actions
+                        .msg
+                        .as_ref()
+                        .map(|m| m.expand_string(self))
+                        .unwrap_or_default(),
+                    action,
+                });
+                interrupted = true;
+            }
+        }
+        if rule.log {
+            let (name, value) = self.matched_var.clone().unwrap_or_default();
+            self.matched.push(MatchedRule {
+                id: rule.id,
+                phase,
+                file: rule.file.clone(),
+                line: rule.line,
+                message: rule
+                    .actions
+                    .msg
+                    .as_ref()
+                    .map(|m| m.expand_string(self))
+                    .unwrap_or_default(),
+                data: rule
+                    .actions
+                    .logdata
+                    .as_ref()
+                    .map(|m| m.expand_string(self))
+                    .unwrap_or_default(),
+                severity: rule.actions.severity,
+                tags: rule.actions.tags.clone(),
+                ver: rule.actions.ver.clone(),
+                matched_var_name: String::from_utf8_lossy(&name).into_owned(),
+                matched_value: value,
+                disruptive: interrupted,
+            });
+        }
+        stop
+    }
+}
