@@ -235,6 +235,16 @@ pub struct WafExclusion {
     pub reason: String,
 }
 
+/// Entries of an address list that are neither an IP address nor a CIDR range.
+fn not_nets<'a>(list: impl IntoIterator<Item = &'a String>) -> impl Iterator<Item = &'a String> {
+    list.into_iter().filter(|n| !is_ip_or_cidr(n))
+}
+
+/// An optional path prefix must start with `/`.
+fn path_prefix_ok(prefix: &Option<String>) -> bool {
+    prefix.as_deref().is_none_or(|p| p.starts_with('/'))
+}
+
 fn is_ip_or_cidr(s: &str) -> bool {
     let (addr, prefix) = match s.split_once('/') {
         Some((a, p)) => (a, Some(p)),
@@ -325,17 +335,15 @@ impl ConfigSnapshot {
                 self.contract_version, CONTRACT_VERSION
             ));
         }
-        for net in self
-            .group_access
-            .allow
-            .iter()
-            .chain(&self.group_access.deny)
-        {
-            if !is_ip_or_cidr(net) {
-                problems.push(format!(
-                    "group access list entry {net:?} is not an IP or CIDR"
-                ));
-            }
+        for net in not_nets(
+            self.group_access
+                .allow
+                .iter()
+                .chain(&self.group_access.deny),
+        ) {
+            problems.push(format!(
+                "group access list entry {net:?} is not an IP or CIDR"
+            ));
         }
         let mut seen_hosts = HashSet::new();
         let mut seen_ids = HashSet::new();
@@ -382,10 +390,7 @@ impl ConfigSnapshot {
                         i + 1
                     ));
                 }
-                if l.path_prefix
-                    .as_deref()
-                    .is_some_and(|p| !p.starts_with('/'))
-                {
+                if !path_prefix_ok(&l.path_prefix) {
                     problems.push(format!(
                         "{at}: rate limit {}: path prefix must start with '/'",
                         i + 1
@@ -406,29 +411,22 @@ impl ConfigSnapshot {
                         i + 1
                     ));
                 }
-                if x.path_prefix
-                    .as_deref()
-                    .is_some_and(|p| !p.starts_with('/'))
-                {
+                if !path_prefix_ok(&x.path_prefix) {
                     problems.push(format!(
                         "{at}: WAF exclusion {}: path prefix must start with '/'",
                         i + 1
                     ));
                 }
             }
-            for net in site.access.allow.iter().chain(&site.access.deny) {
-                if !is_ip_or_cidr(net) {
-                    problems.push(format!(
-                        "{at}: access list entry {net:?} is not an IP or CIDR"
-                    ));
-                }
+            for net in not_nets(site.access.allow.iter().chain(&site.access.deny)) {
+                problems.push(format!(
+                    "{at}: access list entry {net:?} is not an IP or CIDR"
+                ));
             }
-            for net in &waf.ip_allowlist {
-                if !is_ip_or_cidr(net) {
-                    problems.push(format!(
-                        "{at}: WAF allowlist entry {net:?} is not an IP or CIDR"
-                    ));
-                }
+            for net in not_nets(&waf.ip_allowlist) {
+                problems.push(format!(
+                    "{at}: WAF allowlist entry {net:?} is not an IP or CIDR"
+                ));
             }
             let mut prefixes = HashSet::new();
             for route in &site.routes {
