@@ -10,7 +10,7 @@ use std::net::IpAddr;
 use regex::bytes::Regex;
 use sitegroup_contract::config::{OversizedBody, WafMode, WafPolicy};
 use sitegroup_waf::actions::IdRange;
-use sitegroup_waf::variables::{Exclusion, parse_targets};
+use sitegroup_waf::variables::{Exclusion, parse_exclusions};
 use sitegroup_waf::{EngineMode, Interruption, MatchedRule, Transaction};
 
 /// The largest request body the gateway buffers for inspection before forwarding it: pingora
@@ -72,13 +72,8 @@ impl SitePolicy {
                 .collect::<Result<Vec<_>, _>>()?;
             let mut targets = Vec::new();
             for t in &x.targets {
-                let (positive, negative) =
-                    parse_targets(t).map_err(|e| format!("{at}: target {t:?}: {e}"))?;
-                targets.extend(negative);
-                targets.extend(positive.into_iter().map(|t| Exclusion {
-                    variable: t.variable,
-                    selector: t.selector,
-                }));
+                targets
+                    .extend(parse_exclusions(t).map_err(|e| format!("{at}: target {t:?}: {e}"))?);
             }
             exclusions.push(CompiledExclusion {
                 path_prefix: x.path_prefix.clone(),

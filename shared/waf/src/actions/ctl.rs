@@ -5,7 +5,7 @@ use regex::bytes::Regex;
 
 use crate::body::BodyProcessor;
 use crate::engine::EngineMode;
-use crate::variables::{Exclusion, parse_targets};
+use crate::variables::{Exclusion, parse_exclusions};
 
 /// A rule id or an inclusive id range.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -75,16 +75,6 @@ pub(crate) fn tag_regex(v: &str) -> Result<Regex, String> {
         .map_err(|e| format!("invalid tag pattern {v:?}: {e}"))
 }
 
-fn target_exclusions(spec: &str) -> Result<Vec<Exclusion>, String> {
-    // The targets are written as positive names (`ARGS:password`); they are exclusions.
-    let (targets, mut exclusions) = parse_targets(spec)?;
-    exclusions.extend(targets.into_iter().map(|t| Exclusion {
-        variable: t.variable,
-        selector: t.selector,
-    }));
-    Ok(exclusions)
-}
-
 impl Ctl {
     pub fn parse(text: &str) -> Result<Ctl, String> {
         let (name, value) = text
@@ -99,13 +89,13 @@ impl Ctl {
                 let (ids, targets) = value
                     .split_once(';')
                     .ok_or_else(|| format!("ctl {text:?}: expected ID;TARGET"))?;
-                Ctl::RuleRemoveTargetById(IdRange::parse_list(ids)?, target_exclusions(targets)?)
+                Ctl::RuleRemoveTargetById(IdRange::parse_list(ids)?, parse_exclusions(targets)?)
             }
             "ruleRemoveTargetByTag" => {
                 let (tag, targets) = value
                     .split_once(';')
                     .ok_or_else(|| format!("ctl {text:?}: expected TAG;TARGET"))?;
-                Ctl::RuleRemoveTargetByTag(tag_regex(tag)?, target_exclusions(targets)?)
+                Ctl::RuleRemoveTargetByTag(tag_regex(tag)?, parse_exclusions(targets)?)
             }
             "requestBodyProcessor" => Ctl::RequestBodyProcessor(
                 BodyProcessor::parse(value)

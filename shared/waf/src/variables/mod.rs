@@ -462,6 +462,17 @@ pub fn parse_targets(spec: &str) -> Result<(Vec<Target>, Vec<Exclusion>), String
     Ok((targets, exclusions))
 }
 
+/// Parses targets written as positive names (`ARGS:password`, as `ctl:ruleRemoveTargetById`
+/// and site policies name them) into the exclusions they mean.
+pub fn parse_exclusions(spec: &str) -> Result<Vec<Exclusion>, String> {
+    let (targets, mut exclusions) = parse_targets(spec)?;
+    exclusions.extend(targets.into_iter().map(|t| Exclusion {
+        variable: t.variable,
+        selector: t.selector,
+    }));
+    Ok(exclusions)
+}
+
 /// Splits on `|`, except inside a `/regex/` selector.
 fn split_targets(spec: &str) -> Vec<&str> {
     let mut parts = Vec::new();
