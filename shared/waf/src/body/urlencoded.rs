@@ -2,6 +2,7 @@
 //! `%HH` decoded; an invalid `%` sequence is kept as written and flagged.
 
 use super::Pairs;
+use crate::operators::first_invalid_escape;
 
 /// Parses `input`; returns the pairs and whether an invalid `%` sequence was seen.
 pub fn parse(input: &[u8]) -> (Pairs, bool) {
@@ -15,20 +16,13 @@ pub fn parse(input: &[u8]) -> (Pairs, bool) {
             Some(eq) => (&part[..eq], &part[eq + 1..]),
             None => (part, &b""[..]),
         };
-        invalid |= has_invalid_escape(name) || has_invalid_escape(value);
+        invalid |= first_invalid_escape(name).is_some() || first_invalid_escape(value).is_some();
         out.push((
             crate::transformations::form_decode(name),
             crate::transformations::form_decode(value),
         ));
     }
     (out, invalid)
-}
-
-fn has_invalid_escape(s: &[u8]) -> bool {
-    s.iter().enumerate().any(|(i, &b)| {
-        b == b'%'
-            && !(i + 2 < s.len() && s[i + 1].is_ascii_hexdigit() && s[i + 2].is_ascii_hexdigit())
-    })
 }
 
 #[cfg(test)]

@@ -35,6 +35,7 @@ use crate::transaction::Transaction;
 pub use ip_match::{contains as ip_in, parse_net};
 pub use rx::compile_pcre;
 pub(crate) use rx::rewrite_hex_escapes as rewrite_for_syntax;
+pub(crate) use validate_url_encoding::first_invalid_escape;
 
 /// Regex captures (`TX.0` … `TX.9`) an operator may fill when the rule asks for `capture`.
 pub type Captures = Vec<Vec<u8>>;
