@@ -150,6 +150,31 @@ pub(crate) enum Hits {
 }
 
 impl Hits {
+    pub fn empty(slots: usize) -> Hits {
+        if slots > 256 {
+            Hits::Large(std::sync::Arc::from(vec![0u64; slots.div_ceil(64)]))
+        } else {
+            Hits::Small([0; 4])
+        }
+    }
+
+    /// Adds `other`'s slots to these.
+    pub fn union(&mut self, other: &Hits) {
+        match (self, other) {
+            (Hits::Small(a), Hits::Small(b)) => {
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x |= y;
+                }
+            }
+            (Hits::Large(a), Hits::Large(b)) => {
+                let merged: Vec<u64> = a.iter().zip(b.iter()).map(|(x, y)| x | y).collect();
+                *a = std::sync::Arc::from(merged);
+            }
+            // Both sides come from the same group, so they have the same size.
+            _ => {}
+        }
+    }
+
     pub fn contains(&self, slot: u32) -> bool {
         let s = slot as usize;
         let word = match self {

@@ -3,14 +3,25 @@
 //! Aho-Corasick pass instead of hundreds of regex runs on clean traffic).
 //!
 //! Literals are lowercased and must be searched case-insensitively; this only widens the set of
-//! values that pass the filter, never narrows it, so the filter cannot hide a match.
+//! values that pass the filter, never narrows it, so the filter cannot hide a match. For the
+//! same reason the pattern is first case-folded (`[Ss]` becomes the literal `s`), which keeps
+//! `(?i)` patterns from exploding into every upper/lower-case spelling.
+//!
+//! A required set can come from the whole pattern's prefixes or suffixes (regex-syntax's
+//! extractor) or from inside it: any one element of a concatenation, a repetition of at least
+//! one, or the union over every branch of an alternation. The set whose weakest literal is the
+//! most selective wins.
 
 use regex_syntax::hir::literal::{ExtractKind, Extractor, Seq};
+use regex_syntax::hir::{Class, ClassBytes, ClassBytesRange, Hir, HirKind, Repetition};
 
-/// Shortest literal worth filtering on; shorter ones would pass nearly everything.
-const MIN_LEN: usize = 2;
 /// Most literals kept per regex.
 const MAX_LITERALS: usize = 256;
+/// Below this depth the extractor also runs on sub-expressions (it is the costly part of
+/// loading CRS, and deep sub-expressions rarely give a better set).
+const EXTRACT_DEPTH: usize = 3;
+
+type Set = Vec<Vec<u8>>;
 
 pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     let hir = regex_syntax::ParserBuilder::new()
@@ -19,40 +30,164 @@ pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
         .build()
         .parse(&crate::operators::rewrite_for_syntax(pattern))
         .ok()?;
-    let mut best: Option<Vec<Vec<u8>>> = None;
+    let mut set = required(&fold(&hir), 0)?;
+    set.sort();
+    set.dedup();
+    Some(set)
+}
+
+/// Bytes that are rare in clean values (request headers, cookies, form fields, Chinese
+/// text), so that a one-byte literal of them still filters well.
+fn rare_byte(b: u8) -> bool {
+    (b < 0x20 && b != b'\t') || b == 0x7f || b"<>${}`|~^!\\\"'[]".contains(&b)
+}
+
+/// How selective a set is: the length of its weakest literal (one-byte literals count only
+/// when rare; 0 means useless), then fewer literals is better.
+fn score(set: &Set) -> (usize, std::cmp::Reverse<usize>) {
+    let weakest = set
+        .iter()
+        .map(|l| match l.len() {
+            0 => 0,
+            1 if rare_byte(l[0]) => 1,
+            1 => 0,
+            n => n.min(8),
+        })
+        .min()
+        .unwrap_or(0);
+    (weakest, std::cmp::Reverse(set.len()))
+}
+
+fn better(a: Option<Set>, b: Option<Set>) -> Option<Set> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(if score(&b) > score(&a) { b } else { a }),
+        (a, None) => a,
+        (None, b) => b,
+    }
+}
+
+fn usable(set: Set) -> Option<Set> {
+    (!set.is_empty() && set.len() <= MAX_LITERALS && score(&set).0 > 0).then_some(set)
+}
+
+/// The whole expression's prefix or suffix literals, when finite.
+fn extracted(hir: &Hir) -> Option<Set> {
+    let mut best = None;
     for kind in [ExtractKind::Prefix, ExtractKind::Suffix] {
         let mut ex = Extractor::new();
         ex.kind(kind)
-            .limit_class(64)
+            .limit_class(16)
             .limit_repeat(16)
             .limit_literal_len(32)
-            .limit_total(4096);
-        let mut seq: Seq = ex.extract(&hir);
+            .limit_total(512);
+        let mut seq: Seq = ex.extract(hir);
         seq.optimize_for_prefix_by_preference();
         let Some(lits) = seq.literals() else { continue };
-        let mut set: Vec<Vec<u8>> = lits
-            .iter()
-            .map(|l| l.as_bytes().to_ascii_lowercase())
-            .collect();
-        set.sort();
-        set.dedup();
-        if set.is_empty() || set.len() > MAX_LITERALS {
-            continue;
-        }
-        if set.iter().any(|l| l.len() < MIN_LEN) {
-            continue;
-        }
-        let score = |s: &Vec<Vec<u8>>| s.iter().map(Vec::len).min().unwrap_or(0);
-        if best.as_ref().is_none_or(|b| score(&set) > score(b)) {
-            best = Some(set);
-        }
+        let set: Set = lits.iter().map(|l| l.as_bytes().to_vec()).collect();
+        best = better(best, usable(set));
     }
     best
+}
+
+fn required(hir: &Hir, depth: usize) -> Option<Set> {
+    let own = match hir.kind() {
+        HirKind::Literal(l) => usable(vec![l.0.to_vec()]),
+        HirKind::Class(Class::Bytes(c)) => {
+            let bytes: Vec<u8> = c
+                .ranges()
+                .iter()
+                .flat_map(|r| r.start()..=r.end())
+                .collect();
+            if bytes.len() <= 16 {
+                usable(bytes.into_iter().map(|b| vec![b]).collect())
+            } else {
+                None
+            }
+        }
+        HirKind::Capture(c) => required(&c.sub, depth),
+        HirKind::Repetition(r) if r.min >= 1 => required(&r.sub, depth + 1),
+        HirKind::Concat(parts) => parts
+            .iter()
+            .map(|p| required(p, depth + 1))
+            .fold(None, better),
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for b in branches {
+                all.extend(required(b, depth + 1)?);
+                if all.len() > MAX_LITERALS {
+                    return None;
+                }
+            }
+            usable(all)
+        }
+        _ => None,
+    };
+    if depth < EXTRACT_DEPTH && matches!(hir.kind(), HirKind::Concat(_) | HirKind::Alternation(_)) {
+        better(own, extracted(hir))
+    } else {
+        own
+    }
+}
+
+/// Case-folds an expression to lowercase: literals lowercased, each class replaced by its
+/// lowercase image (a class left with one byte becomes a literal).
+fn fold(hir: &Hir) -> Hir {
+    match hir.kind() {
+        HirKind::Literal(l) => Hir::literal(l.0.to_ascii_lowercase()),
+        HirKind::Class(c) => {
+            let ranges: Vec<(u32, u32)> = match c {
+                Class::Bytes(b) => b
+                    .ranges()
+                    .iter()
+                    .map(|r| (u32::from(r.start()), u32::from(r.end())))
+                    .collect(),
+                Class::Unicode(u) => u
+                    .ranges()
+                    .iter()
+                    .map(|r| (u32::from(r.start()), u32::from(r.end())))
+                    .collect(),
+            };
+            if ranges.iter().any(|&(_, end)| end > 0xff) {
+                return hir.clone();
+            }
+            let mut set = [false; 256];
+            for (start, end) in ranges {
+                for b in start..=end {
+                    set[usize::from((b as u8).to_ascii_lowercase())] = true;
+                }
+            }
+            let members: Vec<u8> = (0..=255u8).filter(|&b| set[usize::from(b)]).collect();
+            if let [only] = members[..] {
+                return Hir::literal(vec![only]);
+            }
+            Hir::class(Class::Bytes(ClassBytes::new(
+                members.into_iter().map(|b| ClassBytesRange::new(b, b)),
+            )))
+        }
+        HirKind::Repetition(r) => Hir::repetition(Repetition {
+            min: r.min,
+            max: r.max,
+            greedy: r.greedy,
+            sub: Box::new(fold(&r.sub)),
+        }),
+        HirKind::Capture(c) => fold(&c.sub),
+        HirKind::Concat(parts) => Hir::concat(parts.iter().map(fold).collect()),
+        HirKind::Alternation(branches) => Hir::alternation(branches.iter().map(fold).collect()),
+        HirKind::Empty | HirKind::Look(_) => hir.clone(),
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn lits(p: &str) -> Vec<String> {
+        required_literals(p)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|l| String::from_utf8_lossy(&l).into_owned())
+            .collect()
+    }
 
     #[test]
     fn literals_of_simple_patterns() {
@@ -65,5 +200,52 @@ mod tests {
         assert!(required_literals("a|bc").is_none());
         let l = required_literals("(?:foo|bar)baz").unwrap();
         assert!(l.iter().all(|x| x.len() >= 3));
+    }
+
+    #[test]
+    fn case_insensitive_patterns_give_one_lowercase_literal() {
+        assert_eq!(lits("(?i)<EMBED[\\s/+].*?(?:src|type).*?="), ["<embed"]);
+        assert_eq!(lits("(?i)<script[^>]*>[\\s\\S]*?"), ["<script"]);
+    }
+
+    #[test]
+    fn inner_literals_and_rare_single_bytes() {
+        // No literal prefix, but every match holds "ADw-".
+        assert_eq!(lits("\\+ADw-.*(?:\\+AD4-|>)"), ["+adw-"]);
+        // Line breaks are rare in clean values: worth filtering on.
+        let mut l = lits("[\\n\\r]");
+        l.sort();
+        assert_eq!(l, ["\n", "\r"]);
+        // Common single bytes are not.
+        assert!(required_literals("[a-z]").is_none());
+        assert!(required_literals("^\\d+$").is_none());
+        // Every branch must contribute, or nothing is required.
+        assert!(required_literals("(?:abc|\\d)").is_none());
+        assert_eq!(lits("x*(?:abc|abd)"), ["abc", "abd"]);
+    }
+
+    #[test]
+    fn a_match_always_contains_a_literal() {
+        let cases: &[(&str, &[&str])] = &[
+            (
+                "(?i)<EMBED[\\s/+].*?(?:src|type).*?=",
+                &["<embed src=x>", "<EmBeD/type=1"],
+            ),
+            ("\\$+(?:[A-Z_a-z]\\w*)\\s*\\(", &["$foo (", "$$a("]),
+            ("(?i)(?:\\b(?:on\\w+)\\s*=)", &["onload=", "ONERROR ="]),
+        ];
+        for (pattern, inputs) in cases {
+            let re = crate::operators::compile_pcre(pattern).unwrap();
+            let set = required_literals(pattern).unwrap();
+            for input in *inputs {
+                assert!(re.is_match(input.as_bytes()), "{pattern} on {input}");
+                let low = input.to_ascii_lowercase();
+                assert!(
+                    set.iter()
+                        .any(|l| low.as_bytes().windows(l.len()).any(|w| w == &l[..])),
+                    "{pattern}: {input} holds none of {set:?}"
+                );
+            }
+        }
     }
 }

@@ -7,8 +7,9 @@ use super::{Cached, Found, InterruptAction, Interruption, MatchedRule, RuleSel, 
 use super::{apply_all, collection_key};
 use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVarOp};
 use crate::engine::EngineMode;
+use crate::engine::{Hits, PrefilterGroup};
 use crate::rule::{Entry, Rule, RuleOperator};
-use crate::variables::{Each, Exclusion, Value, Variable, atoi, collect};
+use crate::variables::{Each, Exclusion, Selector, Target, Value, Variable, atoi, collect};
 
 impl Transaction {
     pub(super) fn run_phase(&mut self, phase: u8) -> Option<Interruption> {
@@ -130,6 +131,9 @@ impl Transaction {
                 captures: None,
             }];
         };
+        if !self.link_may_match(rule) {
+            return Vec::new();
+        }
         // Runtime exclusions (`ctl:ruleRemoveTarget…`) that concern this rule, decided once.
         let runtime: Vec<&Exclusion> = self
             .removed_targets
@@ -161,34 +165,17 @@ impl Transaction {
                 && v.variable.is_stable()
                 && matches!(v.value, Cow::Borrowed(_))
             {
-                let key = (rule.tchain, v.value.as_ptr() as usize, v.value.len());
-                let cached = self.tcache.borrow().get(&key).cloned();
-                let mut entry = cached.unwrap_or_else(|| {
-                    let value = apply_all(&rule.transformations, &v.value).map(Arc::from);
-                    let e = Cached { value, hits: None };
-                    self.tcache.borrow_mut().insert(key, e.clone());
-                    e
+                let group = rule.slot.and_then(|slot| {
+                    Some((slot, self.rules.groups.get(rule.tchain as usize)?.as_ref()?))
                 });
-                let input: &[u8] = entry.value.as_deref().unwrap_or(&v.value);
-                if let Some(slot) = rule.slot
-                    && let Some(Some(group)) = self.rules.groups.get(rule.tchain as usize)
-                {
-                    let hit = match &entry.hits {
-                        Some(h) => h.contains(slot),
-                        None => {
-                            let h = group.hits(input);
-                            let hit = h.contains(slot);
-                            entry.hits = Some(h);
-                            self.tcache.borrow_mut().insert(key, entry.clone());
-                            hit
-                        }
-                    };
-                    if !hit {
+                self.with_cached(rule, &v.value, group.map(|g| g.1), |input, hits| {
+                    if let (Some((slot, _)), Some(hits)) = (group, hits)
+                        && !hits.contains(slot)
+                    {
                         return;
                     }
-                }
-                let input: &[u8] = entry.value.as_deref().unwrap_or(&v.value);
-                test(input, &mut found);
+                    test(input, &mut found);
+                });
                 return;
             }
             let mut cur: Cow<[u8]> = Cow::Borrowed(&v.value);
@@ -215,6 +202,92 @@ impl Transaction {
             collect(self, t, &excluded, &mut Each(&mut handle));
         }
         found
+    }
+
+    /// Runs `f` on a stable value transformed by the rule's chain, and on its prefilter hits
+    /// when a group is given; both are computed once per transaction and cached by address.
+    fn with_cached<R>(
+        &self,
+        rule: &Rule,
+        value: &[u8],
+        group: Option<&PrefilterGroup>,
+        f: impl FnOnce(&[u8], Option<&Hits>) -> R,
+    ) -> R {
+        let key = (rule.tchain, value.as_ptr() as usize, value.len());
+        let mut cache = self.tcache.borrow_mut();
+        let entry = cache.entry(key).or_insert_with(|| Cached {
+            value: apply_all(&rule.transformations, value).map(Arc::from),
+            hits: None,
+        });
+        if let Some(group) = group
+            && entry.hits.is_none()
+        {
+            let input: &[u8] = entry.value.as_deref().unwrap_or(value);
+            entry.hits = Some(group.hits(input));
+        }
+        let input: &[u8] = entry.value.as_deref().unwrap_or(value);
+        f(input, entry.hits.as_ref())
+    }
+
+    /// Whether a link with a prefilter slot can match at all: its slot must be among the
+    /// hits of some value of some target (unions per chain and variable, cached). Links
+    /// without a slot, counting targets, volatile variables or `multiMatch` always can.
+    fn link_may_match(&self, rule: &Rule) -> bool {
+        let Some(slot) = rule.slot else { return true };
+        if rule.actions.multi_match {
+            return true;
+        }
+        let Some(Some(group)) = self.rules.groups.get(rule.tchain as usize) else {
+            return true;
+        };
+        for t in &rule.targets {
+            if t.count || !t.variable.is_stable() {
+                return true;
+            }
+            let key = (rule.tchain, t.variable);
+            if let Some(h) = self.ucache.borrow().get(&key) {
+                if h.contains(slot) {
+                    return true;
+                }
+                continue;
+            }
+            let mut union = Hits::empty(group.slots);
+            // Every value the variable can yield: for XML, element text and attributes.
+            let selectors = if t.variable == Variable::Xml {
+                vec![Selector::All, Selector::XPath("//@*".into())]
+            } else {
+                vec![Selector::All]
+            };
+            for selector in selectors {
+                let all = Target {
+                    variable: t.variable,
+                    selector,
+                    count: false,
+                };
+                collect(
+                    self,
+                    &all,
+                    &|_, _| false,
+                    &mut Each(|v: Value| match v.value {
+                        Cow::Borrowed(b) => self.with_cached(rule, b, Some(group), |_, h| {
+                            if let Some(h) = h {
+                                union.union(h);
+                            }
+                        }),
+                        Cow::Owned(ref b) => {
+                            let t = apply_all(&rule.transformations, b);
+                            union.union(&group.hits(t.as_deref().unwrap_or(b)));
+                        }
+                    }),
+                );
+            }
+            let hit = union.contains(slot);
+            self.ucache.borrow_mut().insert(key, union);
+            if hit {
+                return true;
+            }
+        }
+        false
     }
 
     fn test(&self, op: &RuleOperator, input: &[u8], caps: Option<&mut Vec<Vec<u8>>>) -> bool {

@@ -98,10 +98,13 @@ pub struct Transaction {
     /// result (`None`: the chain leaves the value unchanged). Cleared whenever request or
     /// response data change.
     tcache: RefCell<HashMap<(u32, usize, usize), Cached, FastHash>>,
+    /// Per (transformation chain, variable): the union of the chain's prefilter hits over
+    /// every value of the variable. A rule link whose slot is in none of its targets' unions
+    /// cannot match and is skipped without visiting a value. Cleared with `tcache`.
+    ucache: RefCell<HashMap<(u32, crate::variables::Variable), crate::engine::Hits, FastHash>>,
 }
 
 /// A cached transformation result and its grouped-prefilter hits.
-#[derive(Clone)]
 struct Cached {
     /// `None`: the chain leaves the value unchanged.
     value: Option<Arc<[u8]>>,
@@ -210,9 +213,16 @@ impl Transaction {
             interruption: None,
             allow: None,
             phases_done: [false; 5],
-            tcache: RefCell::new(HashMap::default()),
+            tcache: RefCell::new(HashMap::with_capacity_and_hasher(256, FastHash)),
+            ucache: RefCell::new(HashMap::default()),
             rules,
         }
+    }
+
+    /// Forgets cached transformations and prefilter unions (request or response data changed).
+    fn invalidate_caches(&mut self) {
+        self.tcache.get_mut().clear();
+        self.ucache.get_mut().clear();
     }
 
     /// The id logs and block pages show for this transaction (`UNIQUE_ID`).
@@ -363,7 +373,7 @@ impl Transaction {
     /// The request line: method, the URI as received (origin or absolute form), protocol
     /// (`HTTP/1.1`).
     pub fn process_uri(&mut self, method: &[u8], uri: &[u8], protocol: &[u8]) {
-        self.tcache.get_mut().clear();
+        self.invalidate_caches();
         let r = &mut self.request;
         r.method = method.to_vec();
         r.protocol = protocol.to_vec();
@@ -406,7 +416,7 @@ impl Transaction {
     }
 
     pub fn add_request_header(&mut self, name: &[u8], value: &[u8]) {
-        self.tcache.get_mut().clear();
+        self.invalidate_caches();
         if name.eq_ignore_ascii_case(b"cookie") {
             for c in value.split(|&b| b == b';') {
                 let c = c.trim_ascii();
@@ -437,7 +447,7 @@ impl Transaction {
     /// limit, `SecRequestBodyLimitAction` decides: `Reject` interrupts with 413 (only logged in
     /// DetectionOnly), `ProcessPartial` keeps the part within the limit.
     pub fn append_request_body(&mut self, chunk: &[u8]) -> Option<Interruption> {
-        self.tcache.get_mut().clear();
+        self.invalidate_caches();
         if let Some(i) = &self.interruption {
             return Some(i.clone());
         }
@@ -544,7 +554,7 @@ impl Transaction {
                 .get_or_insert_with(|| format!("more than {limit} arguments"));
         }
         r.body = body;
-        self.tcache.get_mut().clear();
+        self.invalidate_caches();
     }
 
     /// Phase 3.
@@ -559,7 +569,7 @@ impl Transaction {
     }
 
     pub fn add_response_header(&mut self, name: &[u8], value: &[u8]) {
-        self.tcache.get_mut().clear();
+        self.invalidate_caches();
         self.response.headers.push((name.to_vec(), value.to_vec()));
     }
 
@@ -585,7 +595,7 @@ impl Transaction {
 
     /// Buffers response body bytes up to the response limit.
     pub fn append_response_body(&mut self, chunk: &[u8]) {
-        self.tcache.get_mut().clear();
+        self.invalidate_caches();
         let room = self
             .response_body_limit
             .saturating_sub(self.response.body.len());
@@ -598,7 +608,7 @@ impl Transaction {
 
     /// Phase 4.
     pub fn process_response_body(&mut self) -> Option<Interruption> {
-        self.tcache.get_mut().clear();
+        self.invalidate_caches();
         if self.wants_response_body() {
             self.response.body_inspected = true;
         }

@@ -1,0 +1,78 @@
+//! The prefilters only ever skip work: a rule whose literals occur in no value of its targets
+//! is skipped without visiting a value, and every match that the rule would find without the
+//! prefilter is still found — across phases, body processors, selectors and XML attributes.
+
+use sitegroup_waf::Engine;
+
+const RULES: &str = r#"
+SecRuleEngine On
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecRule REQUEST_HEADERS:Content-Type "^text/xml" "id:2,phase:1,pass,nolog,ctl:requestBodyProcessor=XML"
+SecRule ARGS "@rx (?i)<EMBED[\s/+].*?src" "id:10,phase:2,deny,status:403,t:none,t:urlDecodeUni"
+SecRule ARGS:/^c/ "@rx \+ADw-.*>" "id:11,phase:2,deny,status:403,t:none"
+SecRule XML:/*/@* "@rx (?i)javascript:" "id:12,phase:2,deny,status:403,t:none,t:lowercase"
+SecRule ARGS_GET "@rx (?i)union\s+select" "id:13,phase:1,deny,status:403,t:none,t:urlDecodeUni"
+SecRule REQUEST_HEADERS|ARGS "@rx [\n\r]" "id:14,phase:2,deny,status:403,t:none,t:urlDecodeUni"
+"#;
+
+fn run(engine: &Engine, uri: &str, ctype: Option<&str>, body: &[u8]) -> Option<u32> {
+    let mut tx = engine.transaction();
+    tx.process_connection("198.51.100.9", 50000, "10.0.0.1", 80);
+    tx.process_uri(b"POST", uri.as_bytes(), b"HTTP/1.1");
+    tx.add_request_header(b"Host", b"www.demo.localhost");
+    if let Some(c) = ctype {
+        tx.add_request_header(b"Content-Type", c.as_bytes());
+    }
+    if let Some(i) = tx.process_request_headers() {
+        return Some(i.rule_id);
+    }
+    if let Some(i) = tx.append_request_body(body) {
+        return Some(i.rule_id);
+    }
+    tx.process_request_body().map(|i| i.rule_id)
+}
+
+#[test]
+fn skipped_rules_never_hide_a_match() {
+    let engine = Engine::from_text(RULES, "prefilter-test.conf").unwrap();
+    let form = Some("application/x-www-form-urlencoded");
+    // Nothing to find: every rule is skipped or evaluated without a match.
+    assert_eq!(
+        run(&engine, "/?q=hello", form, b"a=1&b=%E4%BD%A0%E5%A5%BD"),
+        None
+    );
+    // Case-folded literal, value only in the body (the phase-1 union saw no ARGS_POST).
+    assert_eq!(
+        run(&engine, "/?q=hello", form, b"x=%3CeMbEd+src%3Dx%3E"),
+        Some(10)
+    );
+    // Inner literal under a regex selector; a non-matching key holding it does not count.
+    assert_eq!(run(&engine, "/", form, b"comment=%2BADw-script>"), Some(11));
+    assert_eq!(run(&engine, "/", form, b"body=%2BADw-script>"), None);
+    // XML attributes are values too, not only element text.
+    assert_eq!(
+        run(
+            &engine,
+            "/",
+            Some("text/xml"),
+            b"<a href=\"JavaScript:alert(1)\">text</a>"
+        ),
+        Some(12)
+    );
+    // Phase 1 sees the query string.
+    assert_eq!(
+        run(&engine, "/?id=1%20UNION%20SELECT%201", form, b""),
+        Some(13)
+    );
+    // One-byte literals (line breaks) after decoding, in a JSON argument.
+    assert_eq!(
+        run(
+            &engine,
+            "/",
+            Some("application/json"),
+            br#"{"name":"a%0d%0aSet-Cookie: x"}"#
+        ),
+        Some(14)
+    );
+}
