@@ -7,7 +7,7 @@ pub fn utf8_to_unicode(input: &[u8]) -> Option<Vec<u8>> {
     if input.is_ascii() {
         return None;
     }
-    let mut out = Vec::with_capacity(input.len() * 2);
+    let mut out = Vec::with_capacity(input.len() * 3);
     let mut rest = input;
     while !rest.is_empty() {
         match std::str::from_utf8(rest) {
@@ -33,7 +33,16 @@ fn push_str(out: &mut Vec<u8>, s: &str) {
         if c.is_ascii() {
             out.push(c as u8);
         } else {
-            out.extend_from_slice(format!("%u{:04x}", u32::from(c) & 0xffff).as_bytes());
+            const HEX: &[u8; 16] = b"0123456789abcdef";
+            let n = u32::from(c) & 0xffff;
+            out.extend_from_slice(&[
+                b'%',
+                b'u',
+                HEX[(n >> 12) as usize],
+                HEX[((n >> 8) & 0xf) as usize],
+                HEX[((n >> 4) & 0xf) as usize],
+                HEX[(n & 0xf) as usize],
+            ]);
         }
     }
 }
