@@ -5,6 +5,8 @@
 //! * [`web`]: the HTTP router (admin UI, internal API for gateways).
 //! * [`publish`], [`theme`]: rendering sites into the content-addressed store.
 //! * [`snapshot`]: the configuration snapshot and its generation counter.
+//! * [`service`]: what the control plane can do, with permission checks (content, review
+//!   workflow, roles); the admin UI and the API both call it.
 //! * [`auth`]: passwords and sessions. [`seed`]: the demo group of a first start.
 //! * [`server`], [`cli`], [`settings`]: running it all.
 
@@ -15,6 +17,7 @@ pub mod error;
 pub mod publish;
 pub mod seed;
 pub mod server;
+pub mod service;
 pub mod settings;
 pub mod snapshot;
 pub mod state;

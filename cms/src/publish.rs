@@ -91,6 +91,7 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
     let articles = article::Entity::find()
         .filter(article::Column::SiteId.eq(site_id))
         .filter(article::Column::Status.eq("published"))
+        .filter(article::Column::DeletedAt.is_null())
         .filter(article::Column::PublishedRevisionId.is_not_null())
         .order_by_desc(article::Column::PublishedAt)
         .order_by_desc(article::Column::Id)
@@ -120,9 +121,12 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
     let site_ctx = context! {
         name => site.name.clone(),
         domain => domain,
-        id_code => "",
-        icp => "",
-        org_name => org.name.clone(),
+        id_code => site.site_id_code.clone(),
+        icp => site.icp_record.clone(),
+        psb => site.psb_record.clone(),
+        contact => site.contact.clone(),
+        party_gov_mark => site.party_gov_mark,
+        org_name => if site.sponsor.is_empty() { org.name.clone() } else { site.sponsor.clone() },
         columns => Value::from_serialize(&column_views),
     };
 
@@ -136,7 +140,16 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
         ) else {
             continue;
         };
-        let when = beijing(a.published_at.unwrap_or(a.created_at));
+        let when = beijing(rev.publish_time.or(a.published_at).unwrap_or(a.created_at));
+        // A link item is listed with its external address and has no page of its own.
+        if a.kind == "link" {
+            per_column.entry(column.id).or_default().push(ListItem {
+                title: rev.title.clone(),
+                url: rev.link_url.clone(),
+                date: when.format("%Y-%m-%d").to_string(),
+            });
+            continue;
+        }
         let path = article_path(column, a.id);
         per_column.entry(column.id).or_default().push(ListItem {
             title: rev.title.clone(),
@@ -155,6 +168,13 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
                 }),
                 article => context! {
                     title => rev.title.clone(),
+                    subtitle => rev.subtitle.clone(),
+                    summary => rev.summary.clone(),
+                    index_no => rev.index_no.clone(),
+                    issuer => rev.issuer.clone(),
+                    doc_no => rev.doc_no.clone(),
+                    written_date => rev.written_date.clone(),
+                    topic => rev.topic.clone(),
                     author => rev.author.clone(),
                     source => if rev.source.is_empty() { org.name.clone() } else { rev.source.clone() },
                     pub_date => when.format("%Y-%m-%d %H:%M").to_string(),

@@ -138,13 +138,30 @@ impl CmsService {
         let db = db::connect(&self.opts.database_url).await?;
         let state = build_state(&self.opts, db.clone()).await?;
         tracing::info!("control plane listening on {}", listener.local_addr()?);
+        let schedules = tokio::spawn(run_schedules(state.clone()));
         axum::serve(listener, crate::web::app(state))
             .with_graceful_shutdown(async move {
                 let _ = shutdown.changed().await;
             })
             .await?;
+        schedules.abort();
         db.close().await?;
         Ok(())
+    }
+}
+
+/// Scheduled publication and withdrawal, every 30 seconds. A failed round is logged and tried
+/// again at the next tick (the items stay due).
+async fn run_schedules(state: SharedState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(30));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        match crate::service::content::run_schedules(&state, chrono::Utc::now()).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(items = n, "scheduled publication and withdrawal applied"),
+            Err(e) => tracing::error!("scheduled publication failed: {e}"),
+        }
     }
 }
 

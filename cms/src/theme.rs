@@ -104,8 +104,9 @@ mod tests {
     fn article_page_escapes_text_and_keeps_sanitised_body() {
         let theme = Theme::default_theme().unwrap();
         let site = context! {
-            name => "示范市人民政府", domain => "www.demo.localhost", id_code => "",
-            icp => "", org_name => "示范市人民政府", columns => Vec::<minijinja::Value>::new(),
+            name => "示范市人民政府", domain => "www.demo.localhost", id_code => "1234000001",
+            icp => "示ICP备00000001号", psb => "", contact => "", party_gov_mark => false,
+            org_name => "示范市人民政府", columns => Vec::<minijinja::Value>::new(),
         };
         let html = theme
             .render(
@@ -116,6 +117,9 @@ mod tests {
                     article => context! {
                         title => "<script>标题</script>", pub_date => "2026-11-25 09:00",
                         source => "办公室", author => "", body => "<p>正文</p>",
+                        subtitle => "", summary => "摘要", index_no => "000001/2026-00001",
+                        issuer => "示范市人民政府办公室", doc_no => "示政办发〔2026〕1号",
+                        written_date => "2026-11-20", topic => "综合政务",
                     },
                 },
             )
@@ -125,5 +129,9 @@ mod tests {
         assert!(html.contains("<p>正文</p>"));
         assert!(html.contains(r#"<meta name="PubDate" content="2026-11-25 09:00">"#));
         assert!(html.contains(r#"<meta name="SiteName" content="示范市人民政府">"#));
+        // 信息公开 metadata and the footer identity come from the data.
+        assert!(html.contains("示政办发〔2026〕1号") && html.contains("000001/2026-00001"));
+        assert!(html.contains("示ICP备00000001号") && html.contains("1234000001"));
+        assert!(html.contains(r#"<meta name="description" content="摘要">"#));
     }
 }

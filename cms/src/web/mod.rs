@@ -68,6 +68,16 @@ pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::E
             "article.html",
             include_str!("../../templates/admin/article.html"),
         ),
+        (
+            "articles.html",
+            include_str!("../../templates/admin/articles.html"),
+        ),
+        ("todo.html", include_str!("../../templates/admin/todo.html")),
+        (
+            "revisions.html",
+            include_str!("../../templates/admin/revisions.html"),
+        ),
+        ("diff.html", include_str!("../../templates/admin/diff.html")),
     ] {
         env.add_template(name, source)?;
     }

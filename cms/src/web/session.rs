@@ -6,6 +6,7 @@ use axum::http::request::Parts;
 
 use crate::auth::{self, SESSION_COOKIE, Session};
 use crate::error::AppError;
+use crate::service::authz::Actor;
 use crate::state::SharedState;
 
 /// The session cookie's value, if the request has one.
@@ -28,8 +29,9 @@ async fn load(parts: &Parts, state: &SharedState) -> Result<Session, AppError> {
         .ok_or(AppError::LoginRequired)
 }
 
-/// A signed-in user who may use the admin (their password is not due for a change).
-pub struct Authed(pub Session);
+/// A signed-in user who may use the admin (their password is not due for a change), with their
+/// roles and grants for the service layer.
+pub struct Authed(pub Session, pub Actor);
 
 impl FromRequestParts<SharedState> for Authed {
     type Rejection = AppError;
@@ -39,7 +41,8 @@ impl FromRequestParts<SharedState> for Authed {
         if session.user.must_change_password {
             return Err(AppError::PasswordChangeRequired);
         }
-        Ok(Authed(session))
+        let actor = Actor::load(&state.db, session.user.clone()).await?;
+        Ok(Authed(session, actor))
     }
 }
 

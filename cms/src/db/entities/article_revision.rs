@@ -16,6 +16,25 @@ pub struct Model {
     pub body: String,
     pub created_by: Option<i32>,
     pub created_at: DateTimeUtc,
+    pub subtitle: String,
+    /// For link items: the external address.
+    pub link_url: String,
+    /// Cover image path in the site's media library, or empty.
+    pub cover: String,
+    /// The publication time shown on the page, when the editor sets one.
+    pub publish_time: Option<DateTimeUtc>,
+    /// 信息公开: 索引号.
+    pub index_no: String,
+    /// 信息公开: 发文机关.
+    pub issuer: String,
+    /// 信息公开: 文号.
+    pub doc_no: String,
+    /// 信息公开: 成文日期 (YYYY-MM-DD).
+    pub written_date: String,
+    /// 信息公开: 主题分类.
+    pub topic: String,
+    /// The editor's note on this revision.
+    pub note: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

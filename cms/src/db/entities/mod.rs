@@ -6,6 +6,8 @@ pub mod article_revision;
 pub mod config_generation;
 pub mod organization;
 pub mod published_file;
+pub mod review_action;
+pub mod role_grant;
 pub mod security_event;
 pub mod site;
 pub mod site_column;

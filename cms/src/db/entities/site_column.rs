@@ -16,6 +16,12 @@ pub struct Model {
     pub column_type: String,
     pub description: String,
     pub sort_order: i32,
+    /// Keywords for the column pages' meta tags.
+    pub keywords: String,
+    /// Expected update cadence in days (detection checks it), none for columns without one.
+    pub update_cadence_days: Option<i32>,
+    /// Items per list page.
+    pub page_size: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -1,20 +1,18 @@
-//! Versioned schema migrations. Add a new migration for every schema change; never edit one that
-//! has shipped.
+//! The first schema: organisations, sites, hostnames, columns, articles and revisions, users and
+//! sessions, published files, the configuration generation, security events.
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
-pub struct Migrator;
+pub struct Migration;
 
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M20261125Initial)]
+/// The name this migration was recorded under when it shipped (the file stem of its first home,
+/// `db/migration.rs`); databases created since hold it in `seaql_migrations`.
+impl MigrationName for Migration {
+    fn name(&self) -> &str {
+        "migration"
     }
 }
-
-#[derive(DeriveMigrationName)]
-struct M20261125Initial;
 
 #[derive(DeriveIden)]
 enum Organization {
@@ -162,7 +160,7 @@ fn fk(
 }
 
 #[async_trait::async_trait]
-impl MigrationTrait for M20261125Initial {
+impl MigrationTrait for Migration {
     async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
         m.create_table(
             Table::create()

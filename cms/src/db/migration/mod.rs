@@ -1,0 +1,19 @@
+//! Versioned schema migrations. Add a new migration for every schema change; never edit one that
+//! has shipped.
+
+use sea_orm_migration::prelude::*;
+
+mod m20261125_initial;
+mod m20261126_content_model;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261125_initial::Migration),
+            Box::new(m20261126_content_model::Migration),
+        ]
+    }
+}

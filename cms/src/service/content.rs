@@ -1,0 +1,993 @@
+//! Content: articles, single pages and links; their revisions; the review workflow; the
+//! recycle bin and schedules. The admin UI and the JSON API both go through these functions,
+//! which check the [`Actor`]'s permissions before reading or changing anything.
+//!
+//! Every save is a new revision (never an update of an old one). The body is cleaned with
+//! ammonia once, here, on save. Every workflow step is recorded in `review_action`, in the same
+//! database transaction as the state change it records.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use sea_orm::sea_query::{Condition, Expr};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, Set, TransactionTrait,
+};
+use serde::{Deserialize, Deserializer, Serialize};
+
+use super::authz::Actor;
+use super::workflow::{self, Action, Status};
+use crate::db::entities::{article, article_revision, review_action, site, site_column};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// What an editor submits: everything of an item that is versioned, plus its column and
+/// schedule. Form fields and JSON keys have these names.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(default)]
+pub struct ArticleInput {
+    #[serde(deserialize_with = "int_or_string")]
+    pub column_id: i32,
+    /// article / page / link.
+    pub kind: String,
+    pub title: String,
+    pub subtitle: String,
+    pub author: String,
+    pub source: String,
+    pub summary: String,
+    /// HTML from the editor (or plain text); cleaned on save.
+    pub body: String,
+    pub link_url: String,
+    pub cover: String,
+    /// Shown publication time, `YYYY-MM-DD HH:MM` (Beijing time), optional.
+    pub publish_time: String,
+    /// Scheduled publication and withdrawal, same format, optional.
+    pub publish_at: String,
+    pub unpublish_at: String,
+    pub index_no: String,
+    pub issuer: String,
+    pub doc_no: String,
+    pub written_date: String,
+    pub topic: String,
+    /// The editor's note on this revision.
+    pub note: String,
+}
+
+fn int_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum IntOrString {
+        Int(i32),
+        Str(String),
+    }
+    match IntOrString::deserialize(d)? {
+        IntOrString::Int(n) => Ok(n),
+        IntOrString::Str(s) if s.trim().is_empty() => Ok(0),
+        IntOrString::Str(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("not a number: {s:?}"))),
+    }
+}
+
+pub const KINDS: &[(&str, &str)] = &[("article", "文章"), ("page", "单页"), ("link", "外部链接")];
+
+/// Parses `YYYY-MM-DD HH:MM` (or with `T`, or a date alone) as Beijing time.
+pub fn parse_beijing(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M")
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M"))
+        .or_else(|_| NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S"))
+        .ok()
+        .or_else(|| {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d")
+                .ok()
+                .and_then(|d| d.and_hms_opt(0, 0, 0))
+        })?;
+    chrono::FixedOffset::east_opt(8 * 3600)?
+        .from_local_datetime(&naive)
+        .single()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Formats a time as Beijing `YYYY-MM-DD HH:MM` for forms.
+pub fn format_beijing(t: DateTime<Utc>) -> String {
+    chrono::FixedOffset::east_opt(8 * 3600)
+        .map(|tz| t.with_timezone(&tz).format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+/// An input that passed validation.
+struct Checked {
+    publish_time: Option<DateTime<Utc>>,
+    publish_at: Option<DateTime<Utc>>,
+    unpublish_at: Option<DateTime<Utc>>,
+}
+
+fn check_len(problems: &mut Vec<String>, label: &str, value: &str, max: usize) {
+    if value.chars().count() > max {
+        problems.push(format!("{label}不能超过 {max} 个字符。"));
+    }
+}
+
+/// Every problem of an input, in one list (the form shows them all at once).
+fn validate(input: &ArticleInput, columns: &[site_column::Model]) -> Result<Checked, AppError> {
+    let mut problems = Vec::new();
+    let title = input.title.trim();
+    if title.is_empty() {
+        problems.push("标题不能为空。".to_string());
+    }
+    check_len(&mut problems, "标题", title, 200);
+    check_len(&mut problems, "副标题", &input.subtitle, 200);
+    check_len(&mut problems, "作者", &input.author, 100);
+    check_len(&mut problems, "来源", &input.source, 100);
+    check_len(&mut problems, "摘要", &input.summary, 1000);
+    check_len(&mut problems, "索引号", &input.index_no, 100);
+    check_len(&mut problems, "发文机关", &input.issuer, 100);
+    check_len(&mut problems, "文号", &input.doc_no, 100);
+    check_len(&mut problems, "主题分类", &input.topic, 100);
+    check_len(&mut problems, "修改说明", &input.note, 500);
+    check_len(&mut problems, "封面图", &input.cover, 500);
+    if !columns.iter().any(|c| c.id == input.column_id) {
+        problems.push("请选择本站点的栏目。".into());
+    }
+    let kind = if input.kind.is_empty() {
+        "article"
+    } else {
+        input.kind.as_str()
+    };
+    if !KINDS.iter().any(|(k, _)| *k == kind) {
+        problems.push("类型须为文章、单页或外部链接。".into());
+    }
+    if kind == "link" {
+        let url = input.link_url.trim();
+        if !(url.starts_with("https://") || url.starts_with("http://")) || url.len() > 2000 {
+            problems.push("外部链接须为以 http:// 或 https:// 开头的地址。".into());
+        }
+    }
+    if input.body.len() > 2 * 1024 * 1024 {
+        problems.push("正文不能超过 2 MB。".into());
+    }
+    let mut time = |label: &str, value: &str| -> Option<DateTime<Utc>> {
+        if value.trim().is_empty() {
+            return None;
+        }
+        let t = parse_beijing(value);
+        if t.is_none() {
+            problems.push(format!("{label}格式应为 2026-01-31 09:30。"));
+        }
+        t
+    };
+    let publish_time = time("发布时间", &input.publish_time);
+    let publish_at = time("定时发布时间", &input.publish_at);
+    let unpublish_at = time("定时撤稿时间", &input.unpublish_at);
+    if !input.written_date.trim().is_empty()
+        && NaiveDate::parse_from_str(input.written_date.trim(), "%Y-%m-%d").is_err()
+    {
+        problems.push("成文日期格式应为 2026-01-31。".into());
+    }
+    if let (Some(a), Some(b)) = (publish_at, unpublish_at)
+        && b <= a
+    {
+        problems.push("定时撤稿时间须晚于定时发布时间。".into());
+    }
+    if problems.is_empty() {
+        Ok(Checked {
+            publish_time,
+            publish_at,
+            unpublish_at,
+        })
+    } else {
+        Err(AppError::Invalid(problems.join(" ")))
+    }
+}
+
+/// The body as stored: HTML input is cleaned by ammonia; plain text becomes paragraphs.
+pub fn clean_body(input: &str) -> String {
+    let input = input.replace("\r\n", "\n");
+    if input.contains('<') {
+        ammonia::clean(&input)
+    } else {
+        input
+            .split("\n\n")
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .map(|p| {
+                format!(
+                    "<p>{}</p>",
+                    minijinja::HtmlEscape(p).to_string().replace('\n', "<br>")
+                )
+            })
+            .collect()
+    }
+}
+
+// ---- lookups -------------------------------------------------------------------------------
+
+/// A site the actor may see, or `NotFound`.
+pub async fn site(state: &AppState, actor: &Actor, site_id: i32) -> AppResult<site::Model> {
+    if !actor.can_view_site(site_id) {
+        return Err(AppError::NotFound);
+    }
+    site::Entity::find_by_id(site_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)
+}
+
+pub async fn columns(
+    db: &impl ConnectionTrait,
+    site_id: i32,
+) -> AppResult<Vec<site_column::Model>> {
+    Ok(site_column::Entity::find()
+        .filter(site_column::Column::SiteId.eq(site_id))
+        .order_by_asc(site_column::Column::SortOrder)
+        .order_by_asc(site_column::Column::Id)
+        .all(db)
+        .await?)
+}
+
+/// An item the actor may read (deleted ones included), or `NotFound`.
+pub async fn article(state: &AppState, actor: &Actor, id: i32) -> AppResult<article::Model> {
+    let a = article::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if actor.can_read(a.site_id, a.column_id) {
+        Ok(a)
+    } else {
+        Err(AppError::NotFound)
+    }
+}
+
+/// An item with its current revision and history.
+#[derive(Debug, Clone)]
+pub struct ArticleView {
+    pub article: article::Model,
+    pub status: Status,
+    pub revision: Option<article_revision::Model>,
+    pub history: Vec<review_action::Model>,
+    pub can_edit: bool,
+    /// The actions the actor may take now.
+    pub actions: Vec<Action>,
+}
+
+pub async fn view(state: &AppState, actor: &Actor, id: i32) -> AppResult<ArticleView> {
+    let a = article(state, actor, id).await?;
+    let site = site::Entity::find_by_id(a.site_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let revision = match a.current_revision_id {
+        Some(r) => {
+            article_revision::Entity::find_by_id(r)
+                .one(&state.db)
+                .await?
+        }
+        None => None,
+    };
+    let history = review_action::Entity::find()
+        .filter(review_action::Column::ArticleId.eq(a.id))
+        .order_by_asc(review_action::Column::Id)
+        .all(&state.db)
+        .await?;
+    let status = Status::from_row(&a.status, a.review_level);
+    let deleted = a.deleted_at.is_some();
+    let actions = if deleted {
+        Vec::new()
+    } else {
+        [
+            Action::Submit,
+            Action::Approve,
+            Action::Return,
+            Action::Withdraw,
+            Action::Unpublish,
+        ]
+        .into_iter()
+        .filter(|&act| {
+            allowed(actor, &a, status, act, site.review_levels)
+                && workflow::next(status, act, site.review_levels, a.publish_at, Utc::now()).is_ok()
+        })
+        .collect()
+    };
+    Ok(ArticleView {
+        can_edit: !deleted && status.editable() && actor.can_edit(a.site_id, a.column_id),
+        article: a,
+        status,
+        revision,
+        history,
+        actions,
+    })
+}
+
+/// Whether the actor may take a workflow action on an item in a given state.
+fn allowed(actor: &Actor, a: &article::Model, status: Status, action: Action, levels: i32) -> bool {
+    match action {
+        Action::Submit | Action::Withdraw => actor.can_edit(a.site_id, a.column_id),
+        Action::Approve | Action::Return => match status {
+            Status::Pending(level) => actor.can_review(a.site_id, a.column_id, level),
+            _ => false,
+        },
+        // Withdrawing a published item is a decision of the last level (or the unit admin).
+        Action::Unpublish => actor.can_review(a.site_id, a.column_id, levels.max(1)),
+    }
+}
+
+// ---- listing -------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ListFilter {
+    pub site_id: Option<i32>,
+    pub column_id: Option<i32>,
+    pub status: Option<String>,
+    /// Title contains.
+    pub q: Option<String>,
+    /// The recycle bin instead of live items.
+    pub deleted: bool,
+    pub page: Option<u64>,
+    pub per_page: Option<u64>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ArticleRow {
+    pub id: i32,
+    pub site_id: i32,
+    pub column_id: i32,
+    pub kind: String,
+    pub title: String,
+    pub status: String,
+    pub status_label: String,
+    pub updated_at: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub total: u64,
+    pub page: u64,
+    pub per_page: u64,
+}
+
+/// The condition limiting rows to what the actor may read.
+fn read_scope(actor: &Actor) -> Condition {
+    if actor.is_sysadmin() {
+        return Condition::all();
+    }
+    let mut any = Condition::any();
+    for g in &actor.grants {
+        let mut c = Condition::all().add(article::Column::SiteId.eq(g.site_id));
+        if let Some(col) = g.column_id {
+            c = c.add(article::Column::ColumnId.eq(col));
+        }
+        any = any.add(c);
+    }
+    // No grants: an empty OR, which matches nothing.
+    any
+}
+
+pub async fn list(state: &AppState, actor: &Actor, f: &ListFilter) -> AppResult<Page<ArticleRow>> {
+    let per_page = f.per_page.unwrap_or(20).clamp(1, 200);
+    let page = f.page.unwrap_or(1).max(1);
+    let mut q = article::Entity::find().filter(read_scope(actor));
+    if let Some(s) = f.site_id {
+        q = q.filter(article::Column::SiteId.eq(s));
+    }
+    if let Some(c) = f.column_id {
+        q = q.filter(article::Column::ColumnId.eq(c));
+    }
+    if let Some(s) = f.status.as_deref().filter(|s| !s.is_empty()) {
+        q = q.filter(article::Column::Status.eq(s));
+    }
+    q = if f.deleted {
+        q.filter(article::Column::DeletedAt.is_not_null())
+    } else {
+        q.filter(article::Column::DeletedAt.is_null())
+    };
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        // Titles live in revisions; match the current revision's title.
+        let ids: Vec<i32> = article_revision::Entity::find()
+            .filter(article_revision::Column::Title.contains(text))
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|r| r.id)
+            .collect();
+        q = q.filter(article::Column::CurrentRevisionId.is_in(ids));
+    }
+    let paginator = q
+        .order_by_desc(article::Column::UpdatedAt)
+        .order_by_desc(article::Column::Id)
+        .paginate(&state.db, per_page);
+    let total = paginator.num_items().await?;
+    let rows = paginator.fetch_page(page - 1).await?;
+    Ok(Page {
+        items: rows_of(state, rows).await?,
+        total,
+        page,
+        per_page,
+    })
+}
+
+async fn rows_of(state: &AppState, rows: Vec<article::Model>) -> AppResult<Vec<ArticleRow>> {
+    let rev_ids: Vec<i32> = rows.iter().filter_map(|a| a.current_revision_id).collect();
+    let titles: HashMap<i32, String> = article_revision::Entity::find()
+        .filter(article_revision::Column::Id.is_in(rev_ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|r| (r.id, r.title))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .map(|a| ArticleRow {
+            id: a.id,
+            site_id: a.site_id,
+            column_id: a.column_id,
+            kind: a.kind.clone(),
+            title: a
+                .current_revision_id
+                .and_then(|r| titles.get(&r).cloned())
+                .unwrap_or_default(),
+            status_label: Status::from_row(&a.status, a.review_level).label(),
+            status: a.status,
+            updated_at: format_beijing(a.updated_at),
+        })
+        .collect())
+}
+
+/// Items waiting for a decision this actor may take.
+pub async fn todo(state: &AppState, actor: &Actor) -> AppResult<Vec<ArticleRow>> {
+    let pending = article::Entity::find()
+        .filter(read_scope(actor))
+        .filter(article::Column::Status.eq("pending"))
+        .filter(article::Column::DeletedAt.is_null())
+        .order_by_asc(article::Column::UpdatedAt)
+        .all(&state.db)
+        .await?;
+    let mine = pending
+        .into_iter()
+        .filter(|a| actor.can_review(a.site_id, a.column_id, a.review_level))
+        .collect();
+    rows_of(state, mine).await
+}
+
+// ---- changes -------------------------------------------------------------------------------
+
+fn revision_from(
+    article_id: i32,
+    input: &ArticleInput,
+    checked: &Checked,
+    actor: &Actor,
+    now: DateTime<Utc>,
+) -> article_revision::ActiveModel {
+    article_revision::ActiveModel {
+        article_id: Set(article_id),
+        title: Set(input.title.trim().to_string()),
+        subtitle: Set(input.subtitle.trim().to_string()),
+        author: Set(input.author.trim().to_string()),
+        source: Set(input.source.trim().to_string()),
+        summary: Set(input.summary.trim().to_string()),
+        body: Set(clean_body(&input.body)),
+        link_url: Set(input.link_url.trim().to_string()),
+        cover: Set(input.cover.trim().to_string()),
+        publish_time: Set(checked.publish_time),
+        index_no: Set(input.index_no.trim().to_string()),
+        issuer: Set(input.issuer.trim().to_string()),
+        doc_no: Set(input.doc_no.trim().to_string()),
+        written_date: Set(input.written_date.trim().to_string()),
+        topic: Set(input.topic.trim().to_string()),
+        note: Set(input.note.trim().to_string()),
+        created_by: Set(Some(actor.id())),
+        created_at: Set(now),
+        ..Default::default()
+    }
+}
+
+async fn record(
+    db: &impl ConnectionTrait,
+    article_id: i32,
+    revision_id: Option<i32>,
+    action: &str,
+    level: i32,
+    comment: &str,
+    actor: &Actor,
+) -> AppResult<()> {
+    review_action::ActiveModel {
+        article_id: Set(article_id),
+        revision_id: Set(revision_id),
+        action: Set(action.to_string()),
+        level: Set(level),
+        comment: Set(comment.to_string()),
+        actor_id: Set(Some(actor.id())),
+        at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// Creates an item as a draft. Returns its id.
+pub async fn create(
+    state: &AppState,
+    actor: &Actor,
+    site_id: i32,
+    input: &ArticleInput,
+) -> AppResult<i32> {
+    let site = site(state, actor, site_id).await?;
+    if !actor.can_edit(site.id, input.column_id) {
+        // The column may belong to the site but not to this editor's grants.
+        return Err(AppError::Forbidden);
+    }
+    let columns = columns(&state.db, site.id).await?;
+    let checked = validate(input, &columns)?;
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let a = article::ActiveModel {
+        site_id: Set(site.id),
+        column_id: Set(input.column_id),
+        kind: Set(if input.kind.is_empty() {
+            "article".into()
+        } else {
+            input.kind.clone()
+        }),
+        status: Set("draft".into()),
+        review_level: Set(0),
+        current_revision_id: Set(None),
+        published_revision_id: Set(None),
+        published_at: Set(None),
+        publish_at: Set(checked.publish_at),
+        unpublish_at: Set(checked.unpublish_at),
+        created_by: Set(Some(actor.id())),
+        created_at: Set(now),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    let rev = revision_from(a.id, input, &checked, actor, now)
+        .insert(&txn)
+        .await?;
+    let mut active: article::ActiveModel = a.clone().into();
+    active.current_revision_id = Set(Some(rev.id));
+    active.update(&txn).await?;
+    record(&txn, a.id, Some(rev.id), "create", 0, "", actor).await?;
+    txn.commit().await?;
+    tracing::info!(article = a.id, user = %actor.user.username, "item created");
+    Ok(a.id)
+}
+
+/// Saves a new revision of an item (not while it is in review).
+pub async fn update(
+    state: &AppState,
+    actor: &Actor,
+    id: i32,
+    input: &ArticleInput,
+) -> AppResult<()> {
+    let a = article(state, actor, id).await?;
+    if !actor.can_edit(a.site_id, a.column_id) || !actor.can_edit(a.site_id, input.column_id) {
+        return Err(AppError::Forbidden);
+    }
+    if a.deleted_at.is_some() {
+        return Err(AppError::Invalid("该稿件在回收站中，请先恢复。".into()));
+    }
+    let status = Status::from_row(&a.status, a.review_level);
+    if !status.editable() {
+        return Err(AppError::Invalid(
+            "稿件审核中，不能修改；如需修改请先撤回。".into(),
+        ));
+    }
+    let columns = columns(&state.db, a.site_id).await?;
+    let checked = validate(input, &columns)?;
+    let now = Utc::now();
+    let txn = state.db.begin().await?;
+    let rev = revision_from(a.id, input, &checked, actor, now)
+        .insert(&txn)
+        .await?;
+    let mut active: article::ActiveModel = a.clone().into();
+    active.column_id = Set(input.column_id);
+    if !input.kind.is_empty() {
+        active.kind = Set(input.kind.clone());
+    }
+    active.current_revision_id = Set(Some(rev.id));
+    active.publish_at = Set(checked.publish_at);
+    active.unpublish_at = Set(checked.unpublish_at);
+    active.updated_at = Set(now);
+    active.update(&txn).await?;
+    record(&txn, a.id, Some(rev.id), "edit", 0, "", actor).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Takes a workflow action. Publishing and withdrawal re-render the site before returning.
+pub async fn act(
+    state: &AppState,
+    actor: &Actor,
+    id: i32,
+    action: Action,
+    comment: &str,
+) -> AppResult<Status> {
+    let a = article(state, actor, id).await?;
+    if a.deleted_at.is_some() {
+        return Err(AppError::Invalid("该稿件在回收站中。".into()));
+    }
+    let site = site::Entity::find_by_id(a.site_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let status = Status::from_row(&a.status, a.review_level);
+    if !allowed(actor, &a, status, action, site.review_levels) {
+        return Err(AppError::Forbidden);
+    }
+    let comment = comment.trim();
+    if action == Action::Return && comment.is_empty() {
+        return Err(AppError::Invalid("退回时请填写意见。".into()));
+    }
+    if comment.chars().count() > 2000 {
+        return Err(AppError::Invalid("意见不能超过 2000 个字符。".into()));
+    }
+    let now = Utc::now();
+    let next = workflow::next(status, action, site.review_levels, a.publish_at, now)
+        .map_err(|m| AppError::Invalid(m.into()))?;
+    let level = match status {
+        Status::Pending(l) => l,
+        _ => 0,
+    };
+    let (row_status, row_level) = next.to_row();
+    let txn = state.db.begin().await?;
+    let mut active: article::ActiveModel = a.clone().into();
+    active.status = Set(row_status.into());
+    active.review_level = Set(row_level);
+    active.updated_at = Set(now);
+    if next == Status::Published {
+        active.published_revision_id = Set(a.current_revision_id);
+        if a.published_at.is_none() {
+            active.published_at = Set(Some(now));
+        }
+    }
+    active.update(&txn).await?;
+    record(
+        &txn,
+        a.id,
+        a.current_revision_id,
+        action.as_str(),
+        level,
+        comment,
+        actor,
+    )
+    .await?;
+    if next == Status::Published {
+        record(
+            &txn,
+            a.id,
+            a.current_revision_id,
+            "publish",
+            level,
+            "",
+            actor,
+        )
+        .await?;
+    }
+    txn.commit().await?;
+    tracing::info!(article = a.id, user = %actor.user.username, action = action.as_str(), status = row_status, "workflow step");
+    if next == Status::Published || status == Status::Published {
+        crate::publish::publish_site(state, a.site_id).await?;
+    }
+    Ok(next)
+}
+
+/// Moves an item to the recycle bin (withdrawing it first when it is published).
+pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> {
+    let a = article(state, actor, id).await?;
+    if !actor.can_edit(a.site_id, a.column_id) {
+        return Err(AppError::Forbidden);
+    }
+    if a.deleted_at.is_some() {
+        return Ok(());
+    }
+    let was_published = a.status == "published";
+    let txn = state.db.begin().await?;
+    let mut active: article::ActiveModel = a.clone().into();
+    active.deleted_at = Set(Some(Utc::now()));
+    if matches!(a.status.as_str(), "published" | "scheduled" | "pending") {
+        active.status = Set(if was_published {
+            "unpublished"
+        } else {
+            "draft"
+        }
+        .into());
+        active.review_level = Set(0);
+    }
+    active.update(&txn).await?;
+    record(&txn, a.id, a.current_revision_id, "delete", 0, "", actor).await?;
+    txn.commit().await?;
+    if was_published {
+        crate::publish::publish_site(state, a.site_id).await?;
+    }
+    Ok(())
+}
+
+/// Brings an item back from the recycle bin (as it was, unpublished).
+pub async fn restore(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> {
+    let a = article(state, actor, id).await?;
+    if !actor.can_edit(a.site_id, a.column_id) {
+        return Err(AppError::Forbidden);
+    }
+    if a.deleted_at.is_none() {
+        return Ok(());
+    }
+    let txn = state.db.begin().await?;
+    let mut active: article::ActiveModel = a.clone().into();
+    active.deleted_at = Set(None);
+    active.update(&txn).await?;
+    record(&txn, a.id, a.current_revision_id, "restore", 0, "", actor).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Deletes an item from the recycle bin for good (unit administrators only).
+pub async fn purge(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> {
+    let a = article(state, actor, id).await?;
+    if !actor.can_manage_site(a.site_id) {
+        return Err(AppError::Forbidden);
+    }
+    if a.deleted_at.is_none() {
+        return Err(AppError::Invalid("只能彻底删除回收站中的稿件。".into()));
+    }
+    let txn = state.db.begin().await?;
+    review_action::Entity::delete_many()
+        .filter(review_action::Column::ArticleId.eq(a.id))
+        .exec(&txn)
+        .await?;
+    article_revision::Entity::delete_many()
+        .filter(article_revision::Column::ArticleId.eq(a.id))
+        .exec(&txn)
+        .await?;
+    article::Entity::delete_by_id(a.id).exec(&txn).await?;
+    txn.commit().await?;
+    tracing::info!(article = a.id, user = %actor.user.username, "item purged");
+    Ok(())
+}
+
+// ---- revisions -----------------------------------------------------------------------------
+
+pub async fn revisions(
+    state: &AppState,
+    actor: &Actor,
+    id: i32,
+) -> AppResult<Vec<article_revision::Model>> {
+    let a = article(state, actor, id).await?;
+    Ok(article_revision::Entity::find()
+        .filter(article_revision::Column::ArticleId.eq(a.id))
+        .order_by_desc(article_revision::Column::Id)
+        .all(&state.db)
+        .await?)
+}
+
+async fn revision_of(
+    state: &AppState,
+    a: &article::Model,
+    rev_id: i32,
+) -> AppResult<article_revision::Model> {
+    article_revision::Entity::find_by_id(rev_id)
+        .one(&state.db)
+        .await?
+        .filter(|r| r.article_id == a.id)
+        .ok_or(AppError::NotFound)
+}
+
+pub fn input_of(a: &article::Model, r: &article_revision::Model) -> ArticleInput {
+    ArticleInput {
+        column_id: a.column_id,
+        kind: a.kind.clone(),
+        title: r.title.clone(),
+        subtitle: r.subtitle.clone(),
+        author: r.author.clone(),
+        source: r.source.clone(),
+        summary: r.summary.clone(),
+        body: r.body.clone(),
+        link_url: r.link_url.clone(),
+        cover: r.cover.clone(),
+        publish_time: r.publish_time.map(format_beijing).unwrap_or_default(),
+        publish_at: a.publish_at.map(format_beijing).unwrap_or_default(),
+        unpublish_at: a.unpublish_at.map(format_beijing).unwrap_or_default(),
+        index_no: r.index_no.clone(),
+        issuer: r.issuer.clone(),
+        doc_no: r.doc_no.clone(),
+        written_date: r.written_date.clone(),
+        topic: r.topic.clone(),
+        note: String::new(),
+    }
+}
+
+/// Makes an old revision current again, as a new revision (history is never rewritten).
+pub async fn restore_revision(
+    state: &AppState,
+    actor: &Actor,
+    id: i32,
+    rev_id: i32,
+) -> AppResult<()> {
+    let a = article(state, actor, id).await?;
+    let old = revision_of(state, &a, rev_id).await?;
+    let mut input = input_of(&a, &old);
+    input.note = format!("恢复自版本 {rev_id}");
+    update(state, actor, id, &input).await
+}
+
+/// One line of a diff: `' '` same, `'-'` only in the older, `'+'` only in the newer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct DiffLine {
+    pub tag: char,
+    pub text: String,
+}
+
+/// The fields of a revision as lines to compare (body split at block boundaries).
+fn diff_text(r: &article_revision::Model) -> String {
+    let mut out = String::new();
+    for (label, value) in [
+        ("标题", &r.title),
+        ("副标题", &r.subtitle),
+        ("作者", &r.author),
+        ("来源", &r.source),
+        ("摘要", &r.summary),
+        ("文号", &r.doc_no),
+        ("发文机关", &r.issuer),
+        ("索引号", &r.index_no),
+        ("成文日期", &r.written_date),
+        ("主题分类", &r.topic),
+        ("外部链接", &r.link_url),
+    ] {
+        if !value.is_empty() {
+            out.push_str(&format!("{label}：{value}\n"));
+        }
+    }
+    out.push_str("正文：\n");
+    let body = r
+        .body
+        .replace("</p>", "</p>\n")
+        .replace("<br>", "<br>\n")
+        .replace("</li>", "</li>\n")
+        .replace("</tr>", "</tr>\n");
+    for line in body.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+pub async fn diff(
+    state: &AppState,
+    actor: &Actor,
+    id: i32,
+    from: i32,
+    to: i32,
+) -> AppResult<Vec<DiffLine>> {
+    let a = article(state, actor, id).await?;
+    let old = diff_text(&revision_of(state, &a, from).await?);
+    let new = diff_text(&revision_of(state, &a, to).await?);
+    let d = similar::TextDiff::from_lines(&old, &new);
+    Ok(d.iter_all_changes()
+        .map(|c| DiffLine {
+            tag: match c.tag() {
+                similar::ChangeTag::Equal => ' ',
+                similar::ChangeTag::Delete => '-',
+                similar::ChangeTag::Insert => '+',
+            },
+            text: c.value().trim_end_matches('\n').to_string(),
+        })
+        .collect())
+}
+
+// ---- schedules -----------------------------------------------------------------------------
+
+/// Publishes scheduled items whose time has come and withdraws published items whose
+/// withdrawal time has passed; re-renders each site touched once. Returns the number of items
+/// changed. Runs every half minute in the control plane.
+pub async fn run_schedules(state: &AppState, now: DateTime<Utc>) -> AppResult<usize> {
+    let due_publish = article::Entity::find()
+        .filter(article::Column::Status.eq("scheduled"))
+        .filter(article::Column::DeletedAt.is_null())
+        .filter(article::Column::PublishAt.lte(now))
+        .all(&state.db)
+        .await?;
+    let due_unpublish = article::Entity::find()
+        .filter(article::Column::Status.eq("published"))
+        .filter(article::Column::DeletedAt.is_null())
+        .filter(article::Column::UnpublishAt.lte(now))
+        .all(&state.db)
+        .await?;
+    let mut sites = std::collections::BTreeSet::new();
+    let txn = state.db.begin().await?;
+    for a in &due_publish {
+        article::Entity::update_many()
+            .col_expr(article::Column::Status, Expr::value("published"))
+            .col_expr(
+                article::Column::PublishedRevisionId,
+                Expr::value(a.current_revision_id),
+            )
+            .col_expr(
+                article::Column::PublishedAt,
+                Expr::value(a.published_at.unwrap_or(now)),
+            )
+            .col_expr(article::Column::UpdatedAt, Expr::value(now))
+            .filter(article::Column::Id.eq(a.id))
+            .exec(&txn)
+            .await?;
+        system_record(&txn, a, "publish", "定时发布", now).await?;
+        sites.insert(a.site_id);
+    }
+    for a in &due_unpublish {
+        article::Entity::update_many()
+            .col_expr(article::Column::Status, Expr::value("unpublished"))
+            .col_expr(article::Column::UpdatedAt, Expr::value(now))
+            .filter(article::Column::Id.eq(a.id))
+            .exec(&txn)
+            .await?;
+        system_record(&txn, a, "unpublish", "定时撤稿", now).await?;
+        sites.insert(a.site_id);
+    }
+    txn.commit().await?;
+    for site_id in sites {
+        crate::publish::publish_site(state, site_id).await?;
+    }
+    Ok(due_publish.len() + due_unpublish.len())
+}
+
+async fn system_record(
+    db: &impl ConnectionTrait,
+    a: &article::Model,
+    action: &str,
+    comment: &str,
+    now: DateTime<Utc>,
+) -> AppResult<()> {
+    review_action::ActiveModel {
+        article_id: Set(a.id),
+        revision_id: Set(a.current_revision_id),
+        action: Set(action.into()),
+        level: Set(0),
+        comment: Set(comment.into()),
+        actor_id: Set(None),
+        at: Set(now),
+        ..Default::default()
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_are_sanitised_or_paragraphed() {
+        assert_eq!(
+            clean_body("第一段\n\n第二段\n第三行"),
+            "<p>第一段</p><p>第二段<br>第三行</p>"
+        );
+        assert_eq!(clean_body("a & b\n\nc"), "<p>a &amp; b</p><p>c</p>");
+        let cleaned = clean_body("<p onclick=\"x()\">正文</p><script>alert(1)</script>");
+        assert_eq!(cleaned, "<p>正文</p>");
+    }
+
+    #[test]
+    fn beijing_times_round_trip() {
+        let t = parse_beijing("2026-01-31 09:30").unwrap();
+        assert_eq!(t.to_rfc3339(), "2026-01-31T01:30:00+00:00");
+        assert_eq!(format_beijing(t), "2026-01-31 09:30");
+        assert!(parse_beijing("2026-01-31T09:30").is_some());
+        assert!(parse_beijing("2026-01-31").is_some());
+        assert!(parse_beijing("31/01/2026").is_none());
+    }
+
+    #[test]
+    fn column_ids_come_as_numbers_or_strings() {
+        let a: ArticleInput = serde_json::from_str(r#"{"column_id": 3, "title": "x"}"#).unwrap();
+        assert_eq!(a.column_id, 3);
+        let b: ArticleInput = serde_json::from_str(r#"{"column_id": "4"}"#).unwrap();
+        assert_eq!(b.column_id, 4);
+        assert!(serde_json::from_str::<ArticleInput>(r#"{"column_id": "x"}"#).is_err());
+    }
+}

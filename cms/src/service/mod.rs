@@ -1,0 +1,13 @@
+//! The service layer: what the control plane can do, with permission checks, independent of
+//! how it is asked (admin pages, JSON API, command line). Handlers parse input, call a service
+//! function with the signed-in [`authz::Actor`], and render the result.
+//!
+//! * [`authz`]: platform roles and unit grants; who may do what.
+//! * [`workflow`]: the review state machine (三审三校).
+//! * [`content`]: items, revisions, review steps, recycle bin, schedules.
+//! * [`users`]: accounts and unit role grants.
+
+pub mod authz;
+pub mod content;
+pub mod users;
+pub mod workflow;

@@ -1,0 +1,140 @@
+//! Shared fixture of the control plane's integration tests: a seeded demo group on SQLite in a
+//! temporary directory, or on a fresh PostgreSQL database when `SITEGROUP_TEST_DATABASE_URL`
+//! names a server (dropped again when the test ends).
+#![allow(clippy::unwrap_used, dead_code)]
+
+use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
+use sitegroup_cms::db::entities::{app_user, site, site_column};
+use sitegroup_cms::server::{CmsOptions, build_state};
+use sitegroup_cms::service::authz::Actor;
+use sitegroup_cms::service::content;
+use sitegroup_cms::service::users::{self, NewGrant, NewUser};
+use sitegroup_cms::state::{AdminRoute, SharedState};
+
+pub struct Env {
+    pub state: SharedState,
+    _dir: tempfile::TempDir,
+    /// (server URL, database name) of a PostgreSQL test database to drop.
+    pg: Option<(String, String)>,
+}
+
+impl Drop for Env {
+    fn drop(&mut self) {
+        let Some((base, name)) = self.pg.take() else {
+            return;
+        };
+        // The pool of `state` may still hold connections: FORCE ends them (PostgreSQL 13+).
+        std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async {
+                if let Ok(db) = Database::connect(&base).await {
+                    let _ = db
+                        .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .await;
+                }
+            });
+        })
+        .join()
+        .ok();
+    }
+}
+
+pub async fn setup() -> Env {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, pg) = match std::env::var("SITEGROUP_TEST_DATABASE_URL") {
+        Ok(base) => {
+            let name = format!("sg_cms_{:016x}", rand::random::<u64>());
+            let db = Database::connect(&base)
+                .await
+                .expect("connect to PostgreSQL");
+            db.execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            db.close().await.ok();
+            let (prefix, _) = base.rsplit_once('/').expect("URL ends in /dbname");
+            (format!("{prefix}/{name}"), Some((base, name)))
+        }
+        Err(_) => (sitegroup_cms::db::sqlite_url(dir.path()), None),
+    };
+    let db = sitegroup_cms::db::connect(&url).await.unwrap();
+    sitegroup_cms::seed::seed(&db).await.unwrap();
+    let opts = CmsOptions {
+        data_dir: dir.path().to_path_buf(),
+        database_url: url,
+        gateway_token: "t".into(),
+        admin: AdminRoute {
+            hosts: vec!["admin.localhost".into()],
+            upstream: "127.0.0.1:1".into(),
+            networks: vec![],
+        },
+    };
+    Env {
+        state: build_state(&opts, db).await.unwrap(),
+        _dir: dir,
+        pg,
+    }
+}
+
+pub async fn actor(env: &Env, username: &str) -> Actor {
+    let user = app_user::Entity::find()
+        .filter(app_user::Column::Username.eq(username))
+        .one(&env.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    Actor::load(&env.state.db, user).await.unwrap()
+}
+
+pub async fn site_by_code(env: &Env, code: &str) -> (site::Model, Vec<site_column::Model>) {
+    let s = site::Entity::find()
+        .filter(site::Column::Code.eq(code))
+        .one(&env.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let cols = content::columns(&env.state.db, s.id).await.unwrap();
+    (s, cols)
+}
+
+pub async fn user(env: &Env, by: &Actor, name: &str, role: &str, org: Option<i32>) -> i32 {
+    users::create_user(
+        &env.state,
+        by,
+        &NewUser {
+            username: name.into(),
+            display_name: name.into(),
+            platform_role: role.into(),
+            org_id: org,
+        },
+    )
+    .await
+    .unwrap()
+    .id
+}
+
+pub async fn grant(
+    env: &Env,
+    by: &Actor,
+    user_id: i32,
+    site_id: i32,
+    column: Option<i32>,
+    role: &str,
+    level: Option<i32>,
+) {
+    users::grant(
+        &env.state,
+        by,
+        &NewGrant {
+            user_id,
+            site_id,
+            column_id: column,
+            role: role.into(),
+            review_level: level,
+        },
+    )
+    .await
+    .unwrap();
+}

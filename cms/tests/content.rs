@@ -1,0 +1,145 @@
+//! Content service behaviour beyond permissions: schedules, revisions restored as new
+//! revisions, link items, validation that keeps nothing half-written.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use chrono::{Duration, Utc};
+use common::{actor, setup, site_by_code};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use sitegroup_cms::db::entities::{article, article_revision};
+use sitegroup_cms::error::AppError;
+use sitegroup_cms::service::content::{self, ArticleInput, format_beijing};
+use sitegroup_cms::service::workflow::{Action, Status};
+
+#[tokio::test]
+async fn schedules_revisions_links_and_validation() {
+    let env = setup().await;
+    let st = &env.state;
+    let sys = actor(&env, "admin").await;
+    let (portal, cols) = site_by_code(&env, "portal").await;
+    let col = cols[0].id;
+
+    // Scheduled publication: submit (no review levels) waits for the time, then the scheduler
+    // publishes; the withdrawal time takes it down again.
+    let at = Utc::now() + Duration::hours(2);
+    let id = content::create(
+        st,
+        &sys,
+        portal.id,
+        &ArticleInput {
+            column_id: col,
+            title: "定时发布的通知".into(),
+            body: "正文".into(),
+            publish_at: format_beijing(at),
+            unpublish_at: format_beijing(at + Duration::days(1)),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        content::act(st, &sys, id, Action::Submit, "")
+            .await
+            .unwrap(),
+        Status::Scheduled
+    );
+    assert_eq!(content::run_schedules(st, Utc::now()).await.unwrap(), 0);
+    assert_eq!(
+        content::run_schedules(st, at + Duration::minutes(1))
+            .await
+            .unwrap(),
+        1
+    );
+    let a = article::Entity::find_by_id(id)
+        .one(&st.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.status, "published");
+    assert_eq!(a.published_revision_id, a.current_revision_id);
+    assert_eq!(
+        content::run_schedules(st, at + Duration::days(2))
+            .await
+            .unwrap(),
+        1
+    );
+    let a = article::Entity::find_by_id(id)
+        .one(&st.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(a.status, "unpublished");
+    let steps: Vec<String> = content::view(st, &sys, id)
+        .await
+        .unwrap()
+        .history
+        .into_iter()
+        .map(|h| h.action)
+        .collect();
+    assert_eq!(steps, ["create", "submit", "publish", "unpublish"]);
+
+    // Restoring an old revision adds a new one with the old content; history stays.
+    let mut input = content::input_of(&a, &content::revisions(st, &sys, id).await.unwrap()[0]);
+    input.title = "改过的标题".into();
+    content::update(st, &sys, id, &input).await.unwrap();
+    let revs = content::revisions(st, &sys, id).await.unwrap();
+    assert_eq!(revs.len(), 2);
+    content::restore_revision(st, &sys, id, revs[1].id)
+        .await
+        .unwrap();
+    let revs = content::revisions(st, &sys, id).await.unwrap();
+    assert_eq!(revs.len(), 3);
+    assert_eq!(revs[0].title, "定时发布的通知");
+    assert!(revs[0].note.contains(&revs[2].id.to_string()));
+
+    // Links need an http(s) address; invalid input saves nothing at all.
+    let revisions_before = article_revision::Entity::find()
+        .count(&st.db)
+        .await
+        .unwrap();
+    let items_before = article::Entity::find().count(&st.db).await.unwrap();
+    let bad = ArticleInput {
+        column_id: col,
+        kind: "link".into(),
+        title: "外部链接".into(),
+        link_url: "javascript:alert(1)".into(),
+        written_date: "2026/01/31".into(),
+        ..Default::default()
+    };
+    match content::create(st, &sys, portal.id, &bad).await {
+        Err(AppError::Invalid(msg)) => {
+            assert!(
+                msg.contains("外部链接") && msg.contains("成文日期"),
+                "{msg}"
+            );
+        }
+        other => panic!("expected a validation error, got {other:?}"),
+    }
+    let good = ArticleInput {
+        link_url: "https://www.gov.cn/".into(),
+        written_date: "2026-01-31".into(),
+        ..bad
+    };
+    content::create(st, &sys, portal.id, &good).await.unwrap();
+    assert_eq!(
+        article::Entity::find().count(&st.db).await.unwrap(),
+        items_before + 1
+    );
+    assert_eq!(
+        article_revision::Entity::find()
+            .count(&st.db)
+            .await
+            .unwrap(),
+        revisions_before + 1
+    );
+    // A column of another site is refused.
+    let (_, edu_cols) = site_by_code(&env, "edu").await;
+    let wrong = ArticleInput {
+        column_id: edu_cols[0].id,
+        title: "错站点".into(),
+        ..Default::default()
+    };
+    assert!(content::create(st, &sys, portal.id, &wrong).await.is_err());
+}
