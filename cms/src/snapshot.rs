@@ -111,7 +111,7 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             waf: WafPolicy::default(),
             security_headers: SecurityHeaders::default(),
             rate_limits: Vec::new(),
-            service: Service::Normal,
+            service: service_of(&s.status),
             access: AccessList::default(),
             request_limits: RequestLimits::default(),
         });
@@ -124,6 +124,19 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
         group_service: Service::Normal,
         group_access: AccessList::default(),
     })
+}
+
+/// What the gateway does for a site in a given status: a site under construction or closed is
+/// not served (offline notice), one under maintenance shows the maintenance notice.
+fn service_of(status: &str) -> Service {
+    match status {
+        "维护" => Service::Maintenance {
+            message: String::new(),
+            retry_after: 3600,
+        },
+        "建设中" | "已关停" => Service::Offline,
+        _ => Service::Normal,
+    }
 }
 
 /// The admin's own WAF policy: editors post rich HTML (sanitised by the CMS on save), and

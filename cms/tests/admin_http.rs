@@ -239,3 +239,135 @@ async fn unit_b_gets_404_for_every_page_and_form_of_unit_a() {
         items_before
     );
 }
+
+#[tokio::test]
+async fn site_administration_is_for_the_sites_own_administrators() {
+    let env = setup().await;
+    let sys = actor(&env, "admin").await;
+    let (edu, _) = site_by_code(&env, "edu").await;
+    let (health, _) = site_by_code(&env, "health").await;
+    let a_ad = user(&env, &sys, "a_admin", "", Some(edu.org_id)).await;
+    let a_ed = user(&env, &sys, "a_editor", "", Some(edu.org_id)).await;
+    let b_ad = user(&env, &sys, "b_admin", "", Some(health.org_id)).await;
+    grant(&env, &sys, a_ad, edu.id, None, "unit_admin", None).await;
+    grant(&env, &sys, a_ed, edu.id, None, "editor", None).await;
+    grant(&env, &sys, b_ad, health.id, None, "unit_admin", None).await;
+    let (a_cookie, a_csrf) = sign_in(&env, a_ad).await;
+    let (e_cookie, _) = sign_in(&env, a_ed).await;
+    let (b_cookie, b_csrf) = sign_in(&env, b_ad).await;
+
+    for p in ["settings", "columns", "users"] {
+        let path = format!("/sites/{}/{p}", edu.id);
+        assert_eq!(
+            get(&env, &a_cookie, &path).await.0,
+            StatusCode::OK,
+            "{path}"
+        );
+        assert_eq!(
+            get(&env, &e_cookie, &path).await.0,
+            StatusCode::FORBIDDEN,
+            "editor {path}"
+        );
+        assert_eq!(
+            get(&env, &b_cookie, &path).await.0,
+            StatusCode::NOT_FOUND,
+            "unit B {path}"
+        );
+    }
+    // Unit B cannot change unit A's settings or columns.
+    let settings = |csrf: &str| -> Vec<(String, String)> {
+        vec![
+            ("csrf".into(), csrf.into()),
+            ("name".into(), "示范市教育局网站".into()),
+            ("sponsor".into(), "示范市教育局".into()),
+            ("contact".into(), "0000-12345678".into()),
+            ("site_id_code".into(), "1234000002".into()),
+            ("icp_record".into(), "示ICP备00000002号".into()),
+            ("psb_record".into(), "示公网安备 00000000000002号".into()),
+            ("party_gov_mark".into(), "on".into()),
+            ("review_levels".into(), "2".into()),
+            ("status".into(), "运行".into()),
+        ]
+    };
+    let b_form = settings(&b_csrf);
+    let b_pairs: Vec<(&str, &str)> = b_form
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let path = format!("/sites/{}/settings", edu.id);
+    assert_eq!(
+        post(&env, &b_cookie, &path, &b_pairs).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // Unit A's administrator saves the identity data; the published pages carry it.
+    let a_form = settings(&a_csrf);
+    let a_pairs: Vec<(&str, &str)> = a_form
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    assert_eq!(
+        post(&env, &a_cookie, &path, &a_pairs).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let site = sitegroup_cms::db::entities::site::Entity::find_by_id(edu.id)
+        .one(&env.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (site.review_levels, site.site_id_code.as_str()),
+        (2, "1234000002")
+    );
+    let index = sitegroup_cms::db::entities::published_file::Entity::find()
+        .all(&env.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|f| f.site_id == edu.id && f.path == "/index.html")
+        .unwrap();
+    let html = String::from_utf8(env.state.store.read_verified(&index.sha256).unwrap()).unwrap();
+    assert!(
+        html.contains("1234000002") && html.contains("示ICP备00000002号"),
+        "footer identity"
+    );
+    // A unit administrator cannot close the site; a bad code is reported with the rest kept.
+    let mut closing = settings(&a_csrf);
+    closing.retain(|(k, _)| k != "status" && k != "site_id_code");
+    closing.push(("status".into(), "已关停".into()));
+    closing.push(("site_id_code".into(), "12ab".into()));
+    let pairs: Vec<(&str, &str)> = closing
+        .iter()
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let (status, body) = post(&env, &a_cookie, &path, &pairs).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("网站标识码") && body.contains("示范市教育局网站"));
+
+    // Columns: created by the unit admin, refused to unit B.
+    let cpath = format!("/sites/{}/columns", edu.id);
+    let column = [
+        ("name", "招生考试"),
+        ("slug", "zsks"),
+        ("column_type", "工作动态"),
+        ("update_cadence_days", "14"),
+        ("page_size", "20"),
+    ];
+    let mut f = vec![("csrf", b_csrf.as_str())];
+    f.extend(column);
+    assert_eq!(
+        post(&env, &b_cookie, &cpath, &f).await.0,
+        StatusCode::NOT_FOUND
+    );
+    let mut f = vec![("csrf", a_csrf.as_str())];
+    f.extend(column);
+    assert_eq!(
+        post(&env, &a_cookie, &cpath, &f).await.0,
+        StatusCode::SEE_OTHER
+    );
+    let (_, body) = get(&env, &a_cookie, &cpath).await;
+    assert!(body.contains("招生考试"));
+    // The same path twice is refused with a message.
+    let (status, body) = post(&env, &a_cookie, &cpath, &f).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("zsks"));
+}

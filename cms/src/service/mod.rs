@@ -5,9 +5,11 @@
 //! * [`authz`]: platform roles and unit grants; who may do what.
 //! * [`workflow`]: the review state machine (三审三校).
 //! * [`content`]: items, revisions, review steps, recycle bin, schedules.
+//! * [`sites`]: site settings and identity data, the column tree.
 //! * [`users`]: accounts and unit role grants.
 
 pub mod authz;
 pub mod content;
+pub mod sites;
 pub mod users;
 pub mod workflow;

@@ -78,6 +78,18 @@ pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::E
             include_str!("../../templates/admin/revisions.html"),
         ),
         ("diff.html", include_str!("../../templates/admin/diff.html")),
+        (
+            "settings.html",
+            include_str!("../../templates/admin/settings.html"),
+        ),
+        (
+            "columns.html",
+            include_str!("../../templates/admin/columns.html"),
+        ),
+        (
+            "users.html",
+            include_str!("../../templates/admin/users.html"),
+        ),
     ] {
         env.add_template(name, source)?;
     }

@@ -28,6 +28,7 @@ use crate::state::SharedState;
 use crate::web::session::{Authed, AuthedAnyState};
 
 mod articles;
+mod manage;
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -39,6 +40,7 @@ pub fn router() -> Router<SharedState> {
         .route("/sites/{id}/hostnames", post(save_hostnames))
         .route("/sites/{id}/publish", post(republish))
         .merge(articles::router())
+        .merge(manage::router())
 }
 
 pub(super) fn render(state: &SharedState, name: &str, ctx: Value) -> AppResult<Html<String>> {

@@ -1,0 +1,440 @@
+//! Site settings (identity data for the footer and meta tags, status, review levels) and the
+//! column tree. Unit administrators manage their sites; closing a site is the 系统管理员's
+//! decision. Every change that visitors see re-renders the site; a status change also reaches
+//! the gateways through the configuration generation.
+
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
+};
+use serde::{Deserialize, Deserializer};
+
+use super::authz::Actor;
+use crate::db::entities::{article, site, site_column};
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
+
+/// Column types of the 政府网站发展指引 (the `ColumnType` meta tag).
+pub const COLUMN_TYPES: &[&str] = &[
+    "首页",
+    "概况信息",
+    "机构职能",
+    "负责人信息",
+    "工作动态",
+    "政策文件",
+    "信息公开指南",
+    "信息公开目录",
+    "信息公开年报",
+    "依法申请公开",
+    "数据发布",
+    "政策解读",
+    "回应关切",
+    "办事服务",
+    "咨询投诉",
+    "征集调查",
+    "在线访谈",
+];
+
+/// Site statuses: 建设中 (not public yet), 运行, 维护 (maintenance notice), 已关停 (closed).
+pub const SITE_STATUSES: &[&str] = &["建设中", "运行", "维护", "已关停"];
+
+/// An HTML checkbox: present ("on") or absent.
+fn checkbox<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum B {
+        Bool(bool),
+        Str(String),
+    }
+    Ok(match B::deserialize(d)? {
+        B::Bool(b) => b,
+        B::Str(s) => matches!(s.as_str(), "on" | "true" | "1" | "yes"),
+    })
+}
+
+fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum I {
+        Int(i32),
+        Str(String),
+    }
+    match I::deserialize(d)? {
+        I::Int(n) => Ok(n),
+        I::Str(s) if s.trim().is_empty() => Ok(0),
+        I::Str(s) => s
+            .trim()
+            .parse()
+            .map_err(|_| serde::de::Error::custom(format!("not a number: {s:?}"))),
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct SiteSettings {
+    pub name: String,
+    pub sponsor: String,
+    pub contact: String,
+    pub site_id_code: String,
+    pub icp_record: String,
+    pub psb_record: String,
+    #[serde(deserialize_with = "checkbox")]
+    pub party_gov_mark: bool,
+    #[serde(deserialize_with = "int")]
+    pub review_levels: i32,
+    pub status: String,
+}
+
+impl SiteSettings {
+    pub fn of(s: &site::Model) -> SiteSettings {
+        SiteSettings {
+            name: s.name.clone(),
+            sponsor: s.sponsor.clone(),
+            contact: s.contact.clone(),
+            site_id_code: s.site_id_code.clone(),
+            icp_record: s.icp_record.clone(),
+            psb_record: s.psb_record.clone(),
+            party_gov_mark: s.party_gov_mark,
+            review_levels: s.review_levels,
+            status: s.status.clone(),
+        }
+    }
+}
+
+fn too_long(problems: &mut Vec<String>, label: &str, v: &str, max: usize) {
+    if v.chars().count() > max {
+        problems.push(format!("{label}不能超过 {max} 个字符。"));
+    }
+}
+
+pub async fn update_settings(
+    state: &AppState,
+    actor: &Actor,
+    site_id: i32,
+    input: &SiteSettings,
+) -> AppResult<()> {
+    let s = super::content::site(state, actor, site_id).await?;
+    if !actor.can_manage_site(s.id) {
+        return Err(AppError::Forbidden);
+    }
+    let mut problems = Vec::new();
+    let name = input.name.trim();
+    if name.is_empty() {
+        problems.push("网站名称不能为空。".to_string());
+    }
+    too_long(&mut problems, "网站名称", name, 100);
+    too_long(&mut problems, "主办单位", &input.sponsor, 100);
+    too_long(&mut problems, "联系方式", &input.contact, 200);
+    too_long(&mut problems, "ICP 备案号", &input.icp_record, 50);
+    too_long(&mut problems, "公安机关备案号", &input.psb_record, 50);
+    let code = input.site_id_code.trim();
+    let code_ok = code.is_empty() || (code.len() == 10 && code.bytes().all(|b| b.is_ascii_digit()));
+    if !code_ok {
+        problems.push("网站标识码为 10 位数字。".into());
+    }
+    if !(0..=3).contains(&input.review_levels) {
+        problems.push("审核级别为 0–3。".into());
+    }
+    if !SITE_STATUSES.contains(&input.status.as_str()) {
+        problems.push("请选择网站状态。".into());
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Invalid(problems.join(" ")));
+    }
+    // Closing a site, or reopening a closed one, is a platform decision.
+    if (input.status == "已关停") != (s.status == "已关停") && !actor.is_sysadmin() {
+        return Err(AppError::Invalid(
+            "关停或重新开通网站须由系统管理员操作。".into(),
+        ));
+    }
+    let status_changed = input.status != s.status;
+    let txn = state.db.begin().await?;
+    let mut a: site::ActiveModel = s.clone().into();
+    a.name = Set(name.to_string());
+    a.sponsor = Set(input.sponsor.trim().to_string());
+    a.contact = Set(input.contact.trim().to_string());
+    a.site_id_code = Set(code.to_string());
+    a.icp_record = Set(input.icp_record.trim().to_string());
+    a.psb_record = Set(input.psb_record.trim().to_string());
+    a.party_gov_mark = Set(input.party_gov_mark);
+    a.review_levels = Set(input.review_levels);
+    a.status = Set(input.status.clone());
+    a.update(&txn).await?;
+    if status_changed || name != s.name {
+        crate::snapshot::bump_generation(&txn).await?;
+    }
+    txn.commit().await?;
+    tracing::info!(site = s.id, user = %actor.user.username, status = %input.status, "site settings saved");
+    crate::publish::publish_site(state, s.id).await?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct ColumnInput {
+    pub name: String,
+    pub slug: String,
+    pub column_type: String,
+    pub description: String,
+    pub keywords: String,
+    /// Days; empty for none.
+    pub update_cadence_days: String,
+    #[serde(deserialize_with = "int")]
+    pub page_size: i32,
+    #[serde(deserialize_with = "int")]
+    pub sort_order: i32,
+    /// 0 for a top-level column.
+    #[serde(deserialize_with = "int")]
+    pub parent_id: i32,
+}
+
+impl ColumnInput {
+    pub fn of(c: &site_column::Model) -> ColumnInput {
+        ColumnInput {
+            name: c.name.clone(),
+            slug: c.slug.clone(),
+            column_type: c.column_type.clone(),
+            description: c.description.clone(),
+            keywords: c.keywords.clone(),
+            update_cadence_days: c
+                .update_cadence_days
+                .map(|d| d.to_string())
+                .unwrap_or_default(),
+            page_size: c.page_size,
+            sort_order: c.sort_order,
+            parent_id: c.parent_id.unwrap_or(0),
+        }
+    }
+}
+
+/// Checks a column; returns (cadence, parent).
+fn check_column(
+    input: &ColumnInput,
+    siblings: &[site_column::Model],
+    this: Option<i32>,
+) -> AppResult<(Option<i32>, Option<i32>)> {
+    let mut problems = Vec::new();
+    let name = input.name.trim();
+    if name.is_empty() || name.chars().count() > 50 {
+        problems.push("栏目名称不能为空，且不超过 50 个字符。".to_string());
+    }
+    let slug = input.slug.trim();
+    if slug.is_empty()
+        || slug.len() > 40
+        || !slug
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        problems.push("栏目路径为 1–40 个小写字母、数字或 -。".into());
+    } else if siblings
+        .iter()
+        .any(|c| c.slug == slug && Some(c.id) != this)
+    {
+        problems.push(format!("栏目路径“{slug}”已被本站其他栏目使用。"));
+    }
+    if !COLUMN_TYPES.contains(&input.column_type.as_str()) {
+        problems.push("请选择栏目类型。".into());
+    }
+    too_long(&mut problems, "栏目描述", &input.description, 500);
+    too_long(&mut problems, "关键词", &input.keywords, 200);
+    let cadence = match input.update_cadence_days.trim() {
+        "" => None,
+        d => match d.parse::<i32>() {
+            Ok(n) if (1..=3650).contains(&n) => Some(n),
+            _ => {
+                problems.push("更新周期为 1–3650 天，或留空。".into());
+                None
+            }
+        },
+    };
+    if !(1..=200).contains(&input.page_size) {
+        problems.push("每页条数为 1–200。".into());
+    }
+    let parent = (input.parent_id > 0).then_some(input.parent_id);
+    if let Some(p) = parent {
+        if !siblings.iter().any(|c| c.id == p) {
+            problems.push("上级栏目须属于本站。".into());
+        } else if let Some(me) = this {
+            // No cycles: walk up from the new parent; we must never meet this column.
+            let mut cur = Some(p);
+            while let Some(c) = cur {
+                if c == me {
+                    problems.push("上级栏目不能是本栏目或其下级。".into());
+                    break;
+                }
+                cur = siblings
+                    .iter()
+                    .find(|x| x.id == c)
+                    .and_then(|x| x.parent_id);
+            }
+        }
+    }
+    if problems.is_empty() {
+        Ok((cadence, parent))
+    } else {
+        Err(AppError::Invalid(problems.join(" ")))
+    }
+}
+
+pub async fn create_column(
+    state: &AppState,
+    actor: &Actor,
+    site_id: i32,
+    input: &ColumnInput,
+) -> AppResult<i32> {
+    let s = super::content::site(state, actor, site_id).await?;
+    if !actor.can_manage_site(s.id) {
+        return Err(AppError::Forbidden);
+    }
+    let existing = super::content::columns(&state.db, s.id).await?;
+    let (cadence, parent) = check_column(input, &existing, None)?;
+    let c = site_column::ActiveModel {
+        site_id: Set(s.id),
+        parent_id: Set(parent),
+        name: Set(input.name.trim().to_string()),
+        slug: Set(input.slug.trim().to_string()),
+        column_type: Set(input.column_type.clone()),
+        description: Set(input.description.trim().to_string()),
+        keywords: Set(input.keywords.trim().to_string()),
+        update_cadence_days: Set(cadence),
+        page_size: Set(input.page_size),
+        sort_order: Set(input.sort_order),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?;
+    crate::publish::publish_site(state, s.id).await?;
+    Ok(c.id)
+}
+
+async fn column_for(state: &AppState, actor: &Actor, id: i32) -> AppResult<site_column::Model> {
+    let c = site_column::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if !actor.can_view_site(c.site_id) {
+        return Err(AppError::NotFound);
+    }
+    if !actor.can_manage_site(c.site_id) {
+        return Err(AppError::Forbidden);
+    }
+    Ok(c)
+}
+
+pub async fn column(state: &AppState, actor: &Actor, id: i32) -> AppResult<site_column::Model> {
+    column_for(state, actor, id).await
+}
+
+pub async fn update_column(
+    state: &AppState,
+    actor: &Actor,
+    id: i32,
+    input: &ColumnInput,
+) -> AppResult<()> {
+    let c = column_for(state, actor, id).await?;
+    let existing = super::content::columns(&state.db, c.site_id).await?;
+    let (cadence, parent) = check_column(input, &existing, Some(c.id))?;
+    let site_id = c.site_id;
+    let mut a: site_column::ActiveModel = c.into();
+    a.parent_id = Set(parent);
+    a.name = Set(input.name.trim().to_string());
+    a.slug = Set(input.slug.trim().to_string());
+    a.column_type = Set(input.column_type.clone());
+    a.description = Set(input.description.trim().to_string());
+    a.keywords = Set(input.keywords.trim().to_string());
+    a.update_cadence_days = Set(cadence);
+    a.page_size = Set(input.page_size);
+    a.sort_order = Set(input.sort_order);
+    a.update(&state.db).await?;
+    crate::publish::publish_site(state, site_id).await?;
+    Ok(())
+}
+
+/// Deletes an empty column (no items, none in the recycle bin, no sub-columns).
+pub async fn delete_column(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> {
+    let c = column_for(state, actor, id).await?;
+    let items = article::Entity::find()
+        .filter(article::Column::ColumnId.eq(c.id))
+        .count(&state.db)
+        .await?;
+    if items > 0 {
+        return Err(AppError::Invalid(format!(
+            "栏目中还有 {items} 篇稿件（含回收站），请先移走或彻底删除。"
+        )));
+    }
+    let children = site_column::Entity::find()
+        .filter(site_column::Column::ParentId.eq(c.id))
+        .count(&state.db)
+        .await?;
+    if children > 0 {
+        return Err(AppError::Invalid("请先删除或移走下级栏目。".into()));
+    }
+    let site_id = c.site_id;
+    site_column::Entity::delete_by_id(c.id)
+        .exec(&state.db)
+        .await?;
+    crate::publish::publish_site(state, site_id).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn col(id: i32, slug: &str, parent: Option<i32>) -> site_column::Model {
+        site_column::Model {
+            id,
+            site_id: 1,
+            parent_id: parent,
+            name: slug.into(),
+            slug: slug.into(),
+            column_type: "工作动态".into(),
+            description: String::new(),
+            sort_order: 0,
+            keywords: String::new(),
+            update_cadence_days: None,
+            page_size: 20,
+        }
+    }
+
+    fn input(slug: &str, parent: i32) -> ColumnInput {
+        ColumnInput {
+            name: "栏目".into(),
+            slug: slug.into(),
+            column_type: "工作动态".into(),
+            page_size: 20,
+            parent_id: parent,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn columns_are_checked() {
+        let existing = [col(1, "news", None), col(2, "local", Some(1))];
+        assert!(check_column(&input("notice", 0), &existing, None).is_ok());
+        assert!(
+            check_column(&input("news", 0), &existing, None).is_err(),
+            "duplicate slug"
+        );
+        assert!(
+            check_column(&input("news", 0), &existing, Some(1)).is_ok(),
+            "its own slug"
+        );
+        assert!(check_column(&input("Bad Slug", 0), &existing, None).is_err());
+        assert!(
+            check_column(&input("x", 99), &existing, None).is_err(),
+            "foreign parent"
+        );
+        // Column 1 under its own child would make a cycle.
+        assert!(check_column(&input("news", 2), &existing, Some(1)).is_err());
+        let mut bad = input("y", 0);
+        bad.column_type = "随便".into();
+        bad.update_cadence_days = "abc".into();
+        let Err(AppError::Invalid(msg)) = check_column(&bad, &existing, None) else {
+            panic!("expected invalid");
+        };
+        assert!(
+            msg.contains("栏目类型") && msg.contains("更新周期"),
+            "{msg}"
+        );
+    }
+}
