@@ -32,6 +32,15 @@ pub fn column_path(column: &site_column::Model) -> String {
     format!("/{}/", column.slug)
 }
 
+/// Page `n` (1-based) of a column's list: `index.html`, then `index_2.html`, …
+pub fn list_page_path(column_url: &str, n: usize) -> String {
+    if n <= 1 {
+        format!("{column_url}index.html")
+    } else {
+        format!("{column_url}index_{n}.html")
+    }
+}
+
 pub fn article_path(column: &site_column::Model, article_id: i32) -> String {
     format!("/{}/{}.html", column.slug, article_id)
 }
@@ -48,6 +57,7 @@ struct ColumnView {
     url: String,
     column_type: String,
     description: String,
+    keywords: String,
 }
 
 #[derive(Serialize, Clone)]
@@ -116,6 +126,7 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             url: column_path(c),
             column_type: c.column_type.clone(),
             description: c.description.clone(),
+            keywords: c.keywords.clone(),
         })
         .collect();
     let site_ctx = context! {
@@ -165,6 +176,7 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
                     url: column_path(column),
                     column_type: column.column_type.clone(),
                     description: column.description.clone(),
+                    keywords: column.keywords.clone(),
                 }),
                 article => context! {
                     title => rev.title.clone(),
@@ -186,15 +198,30 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
     }
     for (column, view) in columns.iter().zip(&column_views) {
         let items = per_column.get(&column.id).cloned().unwrap_or_default();
-        let body = state.theme.render(
-            "column.html",
-            context! { site => site_ctx.clone(), column => Value::from_serialize(view), articles => items },
-        )?;
-        pages.push((
-            format!("{}index.html", view.url),
-            html.clone(),
-            body.into_bytes(),
-        ));
+        // List pages of the column's page size: index.html, index_2.html, …
+        let size = usize::try_from(column.page_size).unwrap_or(20).max(1);
+        let total = items.len().div_ceil(size).max(1);
+        for n in 1..=total {
+            let chunk = items
+                .get((n - 1) * size..(n * size).min(items.len()))
+                .unwrap_or_default();
+            let body = state.theme.render(
+                "column.html",
+                context! {
+                    site => site_ctx.clone(), column => Value::from_serialize(view), articles => chunk,
+                    pager => context! {
+                        page => n, pages => total,
+                        prev => (n > 1).then(|| list_page_path(&view.url, n - 1)),
+                        next => (n < total).then(|| list_page_path(&view.url, n + 1)),
+                    },
+                },
+            )?;
+            pages.push((
+                list_page_path(&view.url, n),
+                html.clone(),
+                body.into_bytes(),
+            ));
+        }
     }
     let blocks: Vec<Value> = columns
         .iter()
