@@ -6,10 +6,11 @@
 //! * [`workflow`]: the review state machine (三审三校).
 //! * [`content`]: items, revisions, review steps, recycle bin, schedules.
 //! * [`sites`]: site settings and identity data, the column tree.
-//! * [`users`]: accounts and unit role grants.
+//! * [`users`]: accounts and unit role grants. [`tokens`]: API tokens.
 
 pub mod authz;
 pub mod content;
 pub mod sites;
+pub mod tokens;
 pub mod users;
 pub mod workflow;

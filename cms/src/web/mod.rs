@@ -3,10 +3,12 @@
 //!
 //! * [`admin`]: the admin UI (server-rendered pages), reached through the gateway at the admin
 //!   hostname.
+//! * [`api`]: the JSON API for automation (`/api/v1`, bearer API tokens, OpenAPI document).
 //! * [`internal`]: the token-authenticated API the gateways use (configuration, objects, log
 //!   intake). The gateway refuses `/internal/` on the admin hostname.
 
 pub mod admin;
+pub mod api;
 pub mod internal;
 pub mod session;
 
@@ -20,6 +22,7 @@ use crate::state::SharedState;
 pub fn app(state: SharedState) -> Router {
     Router::new()
         .merge(admin::router())
+        .merge(api::router())
         .merge(internal::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/admin.css", get(admin_css))

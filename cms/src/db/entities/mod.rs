@@ -1,5 +1,6 @@
 //! sea-orm entities, one module per table. Relations are queried explicitly where needed.
 
+pub mod api_token;
 pub mod app_user;
 pub mod article;
 pub mod article_revision;

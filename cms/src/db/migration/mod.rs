@@ -5,6 +5,7 @@ use sea_orm_migration::prelude::*;
 
 mod m20261125_initial;
 mod m20261126_content_model;
+mod m20261127_api_tokens;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261125_initial::Migration),
             Box::new(m20261126_content_model::Migration),
+            Box::new(m20261127_api_tokens::Migration),
         ]
     }
 }

@@ -29,6 +29,7 @@ use crate::web::session::{Authed, AuthedAnyState};
 
 mod articles;
 mod manage;
+mod tokens;
 
 pub fn router() -> Router<SharedState> {
     Router::new()
@@ -41,6 +42,7 @@ pub fn router() -> Router<SharedState> {
         .route("/sites/{id}/publish", post(republish))
         .merge(articles::router())
         .merge(manage::router())
+        .merge(tokens::router())
 }
 
 pub(super) fn render(state: &SharedState, name: &str, ctx: Value) -> AppResult<Html<String>> {
