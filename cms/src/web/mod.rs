@@ -25,24 +25,66 @@ pub fn app(state: SharedState) -> Router {
         .merge(api::router())
         .merge(internal::router())
         .route("/healthz", get(|| async { "ok" }))
-        .route("/static/admin.css", get(admin_css))
+        .route("/static/{*path}", get(static_file))
         .with_state(state)
 }
 
-async fn admin_css() -> impl IntoResponse {
+/// The admin's static files, compiled into the binary: (path under /static/, content type,
+/// bytes). The vendored packages are listed in `cms/static/vendor/README.md`.
+const STATIC_FILES: &[(&str, &str, &[u8])] = &[
     (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/css; charset=utf-8"),
-            ),
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("max-age=3600"),
-            ),
-        ],
-        include_str!("../../templates/admin/admin.css"),
-    )
+        "admin.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../templates/admin/admin.css"),
+    ),
+    (
+        "admin-editor.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/admin-editor.js"),
+    ),
+    (
+        "vendor/wangeditor/index.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/vendor/wangeditor/index.js"),
+    ),
+    (
+        "vendor/wangeditor/style.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../static/vendor/wangeditor/style.css"),
+    ),
+    (
+        "vendor/htmx/htmx.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/vendor/htmx/htmx.min.js"),
+    ),
+    (
+        "vendor/alpinejs/alpine.min.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/vendor/alpinejs/alpine.min.js"),
+    ),
+];
+
+async fn static_file(
+    axum::extract::Path(path): axum::extract::Path<String>,
+) -> axum::response::Response {
+    match STATIC_FILES.iter().find(|(p, _, _)| *p == path) {
+        Some((_, content_type, bytes)) => (
+            [
+                (header::CONTENT_TYPE, HeaderValue::from_static(content_type)),
+                (
+                    header::CACHE_CONTROL,
+                    HeaderValue::from_static("max-age=3600"),
+                ),
+                (
+                    header::X_CONTENT_TYPE_OPTIONS,
+                    HeaderValue::from_static("nosniff"),
+                ),
+            ],
+            *bytes,
+        )
+            .into_response(),
+        None => axum::http::StatusCode::NOT_FOUND.into_response(),
+    }
 }
 
 /// The admin UI's templates, compiled into the binary.
