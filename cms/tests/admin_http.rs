@@ -371,3 +371,111 @@ async fn site_administration_is_for_the_sites_own_administrators() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("zsks"));
 }
+
+#[tokio::test]
+async fn the_system_administrator_builds_the_organisation_tree_and_sites() {
+    let env = setup().await;
+    let sys = actor(&env, "admin").await;
+    let (edu, _) = site_by_code(&env, "edu").await;
+    let a_ad = user(&env, &sys, "a_admin", "", Some(edu.org_id)).await;
+    grant(&env, &sys, a_ad, edu.id, None, "unit_admin", None).await;
+    let (sys_cookie, sys_csrf) = sign_in(&env, sys.id()).await;
+    let (a_cookie, a_csrf) = sign_in(&env, a_ad).await;
+
+    assert_eq!(get(&env, &a_cookie, "/orgs").await.0, StatusCode::FORBIDDEN);
+    let (status, body) = get(&env, &sys_cookie, "/orgs").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("示范市教育局") && body.contains("主管单位"));
+    let org_form = [
+        ("name", "示范市体育局"),
+        ("kind", "单位"),
+        ("parent_id", "1"),
+    ];
+    let mut f = vec![("csrf", a_csrf.as_str())];
+    f.extend(org_form);
+    assert_eq!(
+        post(&env, &a_cookie, "/orgs/new", &f).await.0,
+        StatusCode::FORBIDDEN
+    );
+    let mut f = vec![("csrf", sys_csrf.as_str())];
+    f.extend(org_form);
+    assert_eq!(
+        post(&env, &sys_cookie, "/orgs/new", &f).await.0,
+        StatusCode::SEE_OTHER
+    );
+    // The same name twice is refused.
+    let (status, body) = post(&env, &sys_cookie, "/orgs/new", &f).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("已存在"));
+
+    let org = sitegroup_cms::db::entities::organization::Entity::find()
+        .all(&env.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|o| o.name == "示范市体育局")
+        .unwrap();
+    let org_id = org.id.to_string();
+    // A hostname already in use and a bad code: both reported, nothing created.
+    let (status, body) = post(
+        &env,
+        &sys_cookie,
+        "/orgs/sites/new",
+        &[
+            ("csrf", &sys_csrf),
+            ("org_id", &org_id),
+            ("name", "示范市体育局网站"),
+            ("code", "Sport!"),
+            ("hostname", "edu.demo.localhost"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("站点代码") && body.contains("已被使用"),
+        "{body}"
+    );
+    let (status, _) = post(
+        &env,
+        &sys_cookie,
+        "/orgs/sites/new",
+        &[
+            ("csrf", &sys_csrf),
+            ("org_id", &org_id),
+            ("name", "示范市体育局网站"),
+            ("code", "sport"),
+            ("hostname", "sport.demo.localhost"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    // Under construction: in the gateway's snapshot, but not served.
+    let snap = sitegroup_cms::snapshot::build(&env.state.db, &env.state.admin)
+        .await
+        .unwrap();
+    let sport = snap
+        .sites
+        .iter()
+        .find(|s| s.hostnames == ["sport.demo.localhost"])
+        .unwrap();
+    assert_eq!(sport.service, sitegroup_contract::config::Service::Offline);
+    assert!(sport.manifest.contains_key("/index.html"));
+
+    // The token page: a token is shown once after creation.
+    let (status, _) = get(&env, &a_cookie, "/account/tokens").await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = post(
+        &env,
+        &a_cookie,
+        "/account/tokens",
+        &[("csrf", &a_csrf), ("name", "发布脚本"), ("days", "30")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("sgt_") && body.contains("发布脚本"));
+
+    // The dashboard shows counts per site and the user's drafts.
+    let (status, body) = get(&env, &sys_cookie, "/").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("我的草稿") && body.contains("示范市体育局网站"));
+}

@@ -437,6 +437,68 @@ async fn rows_of(state: &AppState, rows: Vec<article::Model>) -> AppResult<Vec<A
         .collect())
 }
 
+/// The actor's own drafts and returned items, most recently changed first.
+pub async fn my_drafts(state: &AppState, actor: &Actor, limit: u64) -> AppResult<Vec<ArticleRow>> {
+    let rows = article::Entity::find()
+        .filter(read_scope(actor))
+        .filter(article::Column::CreatedBy.eq(actor.id()))
+        .filter(article::Column::Status.is_in(["draft", "returned"]))
+        .filter(article::Column::DeletedAt.is_null())
+        .order_by_desc(article::Column::UpdatedAt)
+        .paginate(&state.db, limit.max(1))
+        .fetch_page(0)
+        .await?;
+    rows_of(state, rows).await
+}
+
+/// The latest publications the actor may see.
+pub async fn recently_published(
+    state: &AppState,
+    actor: &Actor,
+    limit: u64,
+) -> AppResult<Vec<ArticleRow>> {
+    let rows = article::Entity::find()
+        .filter(read_scope(actor))
+        .filter(article::Column::Status.eq("published"))
+        .filter(article::Column::DeletedAt.is_null())
+        .order_by_desc(article::Column::PublishedAt)
+        .paginate(&state.db, limit.max(1))
+        .fetch_page(0)
+        .await?;
+    rows_of(state, rows).await
+}
+
+/// Per site the actor may see: (site id, status, count) of live items.
+pub async fn counts_by_site(
+    state: &AppState,
+    actor: &Actor,
+) -> AppResult<HashMap<i32, HashMap<String, i64>>> {
+    use sea_orm::{FromQueryResult, QuerySelect};
+    #[derive(FromQueryResult)]
+    struct Row {
+        site_id: i32,
+        status: String,
+        n: i64,
+    }
+    let rows = article::Entity::find()
+        .select_only()
+        .column(article::Column::SiteId)
+        .column(article::Column::Status)
+        .column_as(article::Column::Id.count(), "n")
+        .filter(read_scope(actor))
+        .filter(article::Column::DeletedAt.is_null())
+        .group_by(article::Column::SiteId)
+        .group_by(article::Column::Status)
+        .into_model::<Row>()
+        .all(&state.db)
+        .await?;
+    let mut out: HashMap<i32, HashMap<String, i64>> = HashMap::new();
+    for r in rows {
+        out.entry(r.site_id).or_default().insert(r.status, r.n);
+    }
+    Ok(out)
+}
+
 /// Items waiting for a decision this actor may take.
 pub async fn todo(state: &AppState, actor: &Actor) -> AppResult<Vec<ArticleRow>> {
     let pending = article::Entity::find()

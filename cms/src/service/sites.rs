@@ -9,7 +9,7 @@ use sea_orm::{
 use serde::{Deserialize, Deserializer};
 
 use super::authz::Actor;
-use crate::db::entities::{article, site, site_column};
+use crate::db::entities::{article, organization, site, site_column, site_hostname};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -374,6 +374,167 @@ pub async fn delete_column(state: &AppState, actor: &Actor, id: i32) -> AppResul
         .await?;
     crate::publish::publish_site(state, site_id).await?;
     Ok(())
+}
+
+// ---- organisations and new sites (系统管理员) ------------------------------------------------
+
+/// Organisation kinds of the tree 主管单位 → 单位 → 下属单位.
+pub const ORG_KINDS: &[&str] = &["主管单位", "单位", "下属单位"];
+
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct NewOrg {
+    pub name: String,
+    pub kind: String,
+    /// 0 for a root.
+    #[serde(deserialize_with = "int")]
+    pub parent_id: i32,
+}
+
+pub async fn create_org(state: &AppState, actor: &Actor, new: &NewOrg) -> AppResult<i32> {
+    if !actor.is_sysadmin() {
+        return Err(AppError::Forbidden);
+    }
+    let mut problems = Vec::new();
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        problems.push("单位名称不能为空，且不超过 100 个字符。".to_string());
+    }
+    if !ORG_KINDS.contains(&new.kind.as_str()) {
+        problems.push("请选择单位类型。".into());
+    }
+    let parent = (new.parent_id > 0).then_some(new.parent_id);
+    if let Some(p) = parent
+        && organization::Entity::find_by_id(p)
+            .one(&state.db)
+            .await?
+            .is_none()
+    {
+        problems.push("上级单位不存在。".into());
+    }
+    if organization::Entity::find()
+        .filter(organization::Column::Name.eq(name))
+        .one(&state.db)
+        .await?
+        .is_some()
+    {
+        problems.push(format!("单位“{name}”已存在。"));
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Invalid(problems.join(" ")));
+    }
+    let o = organization::ActiveModel {
+        parent_id: Set(parent),
+        name: Set(name.to_string()),
+        kind: Set(new.kind.clone()),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(&state.db)
+    .await?;
+    tracing::info!(org = o.id, by = %actor.user.username, "organisation created");
+    Ok(o.id)
+}
+
+#[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
+#[serde(default)]
+pub struct NewSite {
+    #[serde(deserialize_with = "int")]
+    pub org_id: i32,
+    pub name: String,
+    /// Short ASCII code, unique (used in file names).
+    pub code: String,
+    pub hostname: String,
+}
+
+/// Creates a site in 建设中 status (not served until a unit admin sets it 运行), with its first
+/// hostname and one column, and publishes its (empty) pages.
+pub async fn create_site(state: &AppState, actor: &Actor, new: &NewSite) -> AppResult<i32> {
+    if !actor.is_sysadmin() {
+        return Err(AppError::Forbidden);
+    }
+    let mut problems = Vec::new();
+    let name = new.name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        problems.push("网站名称不能为空，且不超过 100 个字符。".to_string());
+    }
+    let code = new.code.trim();
+    if code.is_empty()
+        || code.len() > 32
+        || !code
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        problems.push("站点代码为 1–32 个小写字母、数字或 -。".into());
+    } else if site::Entity::find()
+        .filter(site::Column::Code.eq(code))
+        .one(&state.db)
+        .await?
+        .is_some()
+    {
+        problems.push(format!("站点代码“{code}”已被使用。"));
+    }
+    let host = new
+        .hostname
+        .trim()
+        .trim_end_matches('.')
+        .to_ascii_lowercase();
+    if let Err(why) = sitegroup_contract::config::check_hostname(&host) {
+        problems.push(format!("“{host}”不是有效的域名（{why}）。"));
+    } else if state.admin.hosts.contains(&host)
+        || site_hostname::Entity::find()
+            .filter(site_hostname::Column::Hostname.eq(&host))
+            .one(&state.db)
+            .await?
+            .is_some()
+    {
+        problems.push(format!("域名“{host}”已被使用。"));
+    }
+    if organization::Entity::find_by_id(new.org_id)
+        .one(&state.db)
+        .await?
+        .is_none()
+    {
+        problems.push("请选择所属单位。".into());
+    }
+    if !problems.is_empty() {
+        return Err(AppError::Invalid(problems.join(" ")));
+    }
+    let txn = state.db.begin().await?;
+    let s = site::ActiveModel {
+        org_id: Set(new.org_id),
+        name: Set(name.to_string()),
+        code: Set(code.to_string()),
+        theme: Set("default".into()),
+        status: Set("建设中".into()),
+        created_at: Set(chrono::Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    site_hostname::ActiveModel {
+        site_id: Set(s.id),
+        hostname: Set(host),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    site_column::ActiveModel {
+        site_id: Set(s.id),
+        parent_id: Set(None),
+        name: Set("工作动态".into()),
+        slug: Set("gzdt".into()),
+        column_type: Set("工作动态".into()),
+        description: Set(String::new()),
+        sort_order: Set(0),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    tracing::info!(site = s.id, by = %actor.user.username, "site created");
+    crate::publish::publish_site(state, s.id).await?;
+    Ok(s.id)
 }
 
 #[cfg(test)]

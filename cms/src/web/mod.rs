@@ -135,8 +135,37 @@ pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::E
             "users.html",
             include_str!("../../templates/admin/users.html"),
         ),
+        ("orgs.html", include_str!("../../templates/admin/orgs.html")),
+        (
+            "tokens.html",
+            include_str!("../../templates/admin/tokens.html"),
+        ),
     ] {
         env.add_template(name, source)?;
     }
     Ok(env)
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every template file is compiled into the admin (a page whose template was forgotten
+    /// would only fail when first opened).
+    #[test]
+    fn every_admin_template_is_registered() {
+        let env = super::admin_templates().expect("templates compile");
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("templates/admin");
+        let mut seen = 0;
+        for entry in std::fs::read_dir(dir).expect("template dir") {
+            let name = entry
+                .expect("entry")
+                .file_name()
+                .to_string_lossy()
+                .into_owned();
+            if name.ends_with(".html") {
+                assert!(env.get_template(&name).is_ok(), "{name} is not registered");
+                seen += 1;
+            }
+        }
+        assert!(seen >= 15, "{seen} templates");
+    }
 }

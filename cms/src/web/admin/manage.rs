@@ -12,7 +12,7 @@ use serde::Deserialize;
 
 use super::{CsrfForm, render, user_ctx};
 use crate::auth::Session;
-use crate::db::entities::{app_user, site};
+use crate::db::entities::{app_user, organization, site};
 use crate::error::{AppError, AppResult};
 use crate::service::authz::{Actor, UnitRole};
 use crate::service::content;
@@ -439,4 +439,140 @@ async fn revoke_grant(
         .ok_or(AppError::NotFound)?;
     users::revoke(&state, &actor, g.id).await?;
     Ok(Redirect::to(&format!("/sites/{id}/users")).into_response())
+}
+
+// ---- organisations and sites (系统管理员) ----------------------------------------------------
+
+pub(super) fn platform_router() -> Router<SharedState> {
+    Router::new()
+        .route("/orgs", get(orgs_page))
+        .route("/orgs/new", post(create_org))
+        .route("/orgs/sites/new", post(create_site))
+}
+
+async fn orgs_view(
+    state: &SharedState,
+    s: &Session,
+    actor: &Actor,
+    org_form: &sites::NewOrg,
+    site_form: &sites::NewSite,
+    error: Option<String>,
+) -> AppResult<Html<String>> {
+    if !actor.is_sysadmin() {
+        return Err(AppError::Forbidden);
+    }
+    let orgs = organization::Entity::find()
+        .order_by_asc(organization::Column::Id)
+        .all(&state.db)
+        .await?;
+    let all_sites = site::Entity::find()
+        .order_by_asc(site::Column::Id)
+        .all(&state.db)
+        .await?;
+    // Depth-first order with indentation: the tree as it reads.
+    fn walk(
+        orgs: &[organization::Model],
+        sites: &[site::Model],
+        parent: Option<i32>,
+        depth: usize,
+        out: &mut Vec<Value>,
+    ) {
+        for o in orgs.iter().filter(|o| o.parent_id == parent) {
+            out.push(context! {
+                id => o.id, name => o.name.clone(), kind => o.kind.clone(), depth,
+                sites => sites.iter().filter(|s| s.org_id == o.id)
+                    .map(|s| context! { id => s.id, name => s.name.clone(), status => s.status.clone() })
+                    .collect::<Vec<_>>(),
+            });
+            walk(orgs, sites, Some(o.id), depth + 1, out);
+        }
+    }
+    let mut tree = Vec::new();
+    walk(&orgs, &all_sites, None, 0, &mut tree);
+    render(
+        state,
+        "orgs.html",
+        context! {
+            user => user_ctx(s), csrf => s.csrf.clone(), error, tree,
+            kinds => sites::ORG_KINDS,
+            org_form => Value::from_serialize(org_form), site_form => Value::from_serialize(site_form),
+        },
+    )
+}
+
+async fn orgs_page(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+) -> AppResult<Html<String>> {
+    orgs_view(
+        &state,
+        &s,
+        &actor,
+        &sites::NewOrg::default(),
+        &sites::NewSite::default(),
+        None,
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct OrgForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    org: sites::NewOrg,
+}
+
+async fn create_org(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Form(form): Form<OrgForm>,
+) -> AppResult<Response> {
+    s.check_csrf(&form.csrf)?;
+    match sites::create_org(&state, &actor, &form.org).await {
+        Ok(_) => Ok(Redirect::to("/orgs").into_response()),
+        Err(AppError::Invalid(msg)) => Ok(invalid(
+            orgs_view(
+                &state,
+                &s,
+                &actor,
+                &form.org,
+                &sites::NewSite::default(),
+                Some(msg),
+            )
+            .await?,
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct SiteForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(flatten)]
+    site: sites::NewSite,
+}
+
+async fn create_site(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Form(form): Form<SiteForm>,
+) -> AppResult<Response> {
+    s.check_csrf(&form.csrf)?;
+    match sites::create_site(&state, &actor, &form.site).await {
+        Ok(id) => Ok(Redirect::to(&format!("/sites/{id}/settings")).into_response()),
+        Err(AppError::Invalid(msg)) => Ok(invalid(
+            orgs_view(
+                &state,
+                &s,
+                &actor,
+                &sites::NewOrg::default(),
+                &form.site,
+                Some(msg),
+            )
+            .await?,
+        )),
+        Err(e) => Err(e),
+    }
 }

@@ -12,13 +12,12 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use minijinja::{Value, context};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
 };
 use serde::Deserialize;
 
 use crate::auth::{self, SESSION_COOKIE, Session};
-use crate::db::entities::{app_user, article, organization, site, site_hostname};
+use crate::db::entities::{app_user, organization, site, site_hostname};
 use crate::error::{AppError, AppResult};
 use crate::publish;
 use crate::service::authz::{Actor, SiteScope};
@@ -42,6 +41,7 @@ pub fn router() -> Router<SharedState> {
         .route("/sites/{id}/publish", post(republish))
         .merge(articles::router())
         .merge(manage::router())
+        .merge(manage::platform_router())
         .merge(tokens::router())
 }
 
@@ -260,6 +260,7 @@ async fn sites(
     Authed(s, actor): Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Html<String>> {
+    let counts = content::counts_by_site(&state, &actor).await?;
     let mut rows = Vec::new();
     for site in visible_sites(&state, &actor).await? {
         let org_name = organization::Entity::find_by_id(site.org_id)
@@ -267,22 +268,40 @@ async fn sites(
             .await?
             .map(|o| o.name)
             .unwrap_or_default();
-        let articles = article::Entity::find()
-            .filter(article::Column::SiteId.eq(site.id))
-            .filter(article::Column::DeletedAt.is_null())
-            .count(&state.db)
-            .await?;
+        let c = counts.get(&site.id);
+        let n = |status: &str| c.and_then(|m| m.get(status)).copied().unwrap_or(0);
         rows.push(context! {
             id => site.id, name => site.name, status => site.status, org_name,
-            hostnames => hostnames_of(&state, site.id).await?, articles,
+            hostnames => hostnames_of(&state, site.id).await?,
+            published => n("published"), pending => n("pending"),
+            drafts => n("draft") + n("returned"),
         });
     }
-    let todo = content::todo(&state, &actor).await?.len();
+    let todo = content::todo(&state, &actor).await?;
+    let drafts = content::my_drafts(&state, &actor, 8).await?;
+    let recent = content::recently_published(&state, &actor, 8).await?;
+    let site_names: HashMap<i32, String> = site::Entity::find()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let item = |a: &content::ArticleRow| {
+        context! {
+            id => a.id, title => a.title.clone(), status => a.status_label.clone(),
+            site => site_names.get(&a.site_id).cloned().unwrap_or_default(),
+            updated_at => a.updated_at.clone(),
+        }
+    };
     render(
         &state,
         "sites.html",
         context! {
-            user => user_ctx(&s), csrf => s.csrf, sites => rows, notice => notice(&q), todo,
+            user => user_ctx(&s), csrf => s.csrf, sites => rows, notice => notice(&q),
+            todo => todo.len(),
+            todo_items => todo.iter().take(8).map(item).collect::<Vec<_>>(),
+            drafts => drafts.iter().map(item).collect::<Vec<_>>(),
+            recent => recent.iter().map(item).collect::<Vec<_>>(),
             can_create => actor.is_sysadmin(),
         },
     )
