@@ -21,7 +21,8 @@ use serde::Serialize;
 use sitegroup_contract::store::write_atomic;
 
 use crate::db::entities::{
-    article, article_revision, organization, published_file, site, site_column, site_hostname,
+    article, article_revision, organization, platform_setting, published_file, site, site_column,
+    site_hostname,
 };
 use crate::error::{AppError, AppResult};
 use crate::snapshot::bump_generation;
@@ -30,6 +31,14 @@ use crate::state::AppState;
 /// Page paths of a site's content.
 pub fn column_path(column: &site_column::Model) -> String {
     format!("/{}/", column.slug)
+}
+
+/// Whether the group is in mourning mode (every site rendered in grey).
+pub async fn mourning_mode(db: &impl sea_orm::ConnectionTrait) -> Result<bool, sea_orm::DbErr> {
+    Ok(platform_setting::Entity::find_by_id("mourning_mode")
+        .one(db)
+        .await?
+        .is_some_and(|s| s.value == "on"))
 }
 
 /// Page `n` (1-based) of a column's list: `index.html`, then `index_2.html`, …
@@ -141,6 +150,13 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
         columns => Value::from_serialize(&column_views),
     };
 
+    let theme = state.themes.get(&site.theme).ok_or_else(|| {
+        AppError::Invalid(format!(
+            "网站使用的主题“{}”未安装，请在网站设置中选择已安装的主题。",
+            site.theme
+        ))
+    })?;
+    let group = context! { mourning => mourning_mode(db).await? };
     let mut pages: Vec<(String, String, Vec<u8>)> = Vec::new(); // (path, content type, bytes)
     let html = "text/html; charset=utf-8".to_string();
     let mut per_column: BTreeMap<i32, Vec<ListItem>> = BTreeMap::new();
@@ -167,10 +183,10 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             url: path.clone(),
             date: when.format("%Y-%m-%d").to_string(),
         });
-        let body = state.theme.render(
+        let body = theme.render(
             "article.html",
             context! {
-                site => site_ctx.clone(),
+                group => group.clone(), site => site_ctx.clone(),
                 column => Value::from_serialize(ColumnView {
                     name: column.name.clone(),
                     url: column_path(column),
@@ -205,10 +221,10 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             let chunk = items
                 .get((n - 1) * size..(n * size).min(items.len()))
                 .unwrap_or_default();
-            let body = state.theme.render(
+            let body = theme.render(
                 "column.html",
                 context! {
-                    site => site_ctx.clone(), column => Value::from_serialize(view), articles => chunk,
+                    group => group.clone(), site => site_ctx.clone(), column => Value::from_serialize(view), articles => chunk,
                     pager => context! {
                         page => n, pages => total,
                         prev => (n > 1).then(|| list_page_path(&view.url, n - 1)),
@@ -232,16 +248,17 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             context! { column => Value::from_serialize(view), articles => items }
         })
         .collect();
-    let index = state.theme.render(
+    let index = theme.render(
         "index.html",
-        context! { site => site_ctx.clone(), blocks => blocks },
+        context! { group => group.clone(), site => site_ctx.clone(), blocks => blocks },
     )?;
     pages.push(("/index.html".into(), html.clone(), index.into_bytes()));
-    let not_found = state
-        .theme
-        .render("404.html", context! { site => site_ctx.clone() })?;
+    let not_found = theme.render(
+        "404.html",
+        context! { group => group.clone(), site => site_ctx.clone() },
+    )?;
     pages.push(("/404.html".into(), html, not_found.into_bytes()));
-    for file in state.theme.statics() {
+    for file in theme.statics() {
         pages.push((
             file.path.to_string(),
             file.content_type.to_string(),

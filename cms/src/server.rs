@@ -17,7 +17,7 @@ use crate::db;
 use crate::db::entities::{site, site_hostname};
 use crate::seed;
 use crate::state::{AdminRoute, AppState, SharedState};
-use crate::theme::Theme;
+use crate::theme::Themes;
 
 /// What the control plane needs to run.
 #[derive(Debug, Clone)]
@@ -41,7 +41,8 @@ pub async fn build_state(opts: &CmsOptions, db: DatabaseConnection) -> anyhow::R
         data_dir: opts.data_dir.clone(),
         gateway_token: opts.gateway_token.clone(),
         admin: opts.admin.clone(),
-        theme: Theme::default_theme().context("loading the default theme")?,
+        themes: Themes::load(Some(&opts.data_dir.join("themes")))
+            .context("loading the built-in themes")?,
         admin_ui: crate::web::admin_templates().context("loading admin templates")?,
         snapshot_cache: Mutex::new(None),
         publish_lock: Mutex::new(()),

@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 use sitegroup_contract::store::ObjectStore;
 use tokio::sync::Mutex;
 
-use crate::theme::Theme;
+use crate::theme::Themes;
 
 /// How the admin UI is reached through the gateway.
 #[derive(Debug, Clone)]
@@ -27,7 +27,8 @@ pub struct AppState {
     /// Shared secret of the internal API (gateways present it as a bearer token).
     pub gateway_token: String,
     pub admin: AdminRoute,
-    pub theme: Theme,
+    /// Installed public site themes (built-in and from `<data dir>/themes/`).
+    pub themes: Themes,
     pub admin_ui: minijinja::Environment<'static>,
     /// Serialized snapshot of the last generation built: (generation, JSON).
     pub snapshot_cache: Mutex<Option<(i64, Arc<Vec<u8>>)>>,

@@ -474,6 +474,81 @@ async fn the_system_administrator_builds_the_organisation_tree_and_sites() {
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("sgt_") && body.contains("发布脚本"));
 
+    // Mourning mode re-renders every site in grey; switching it off restores the colours.
+    let index_of = |site_id: i32| {
+        let st = env.state.clone();
+        async move {
+            let f = sitegroup_cms::db::entities::published_file::Entity::find()
+                .all(&st.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .find(|f| f.site_id == site_id && f.path == "/index.html")
+                .unwrap();
+            String::from_utf8(st.store.read_verified(&f.sha256).unwrap()).unwrap()
+        }
+    };
+    let f = [("csrf", sys_csrf.as_str()), ("on", "1")];
+    assert_eq!(
+        post(
+            &env,
+            &a_cookie,
+            "/orgs/mourning",
+            &[("csrf", a_csrf.as_str()), ("on", "1")]
+        )
+        .await
+        .0,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(
+        post(&env, &sys_cookie, "/orgs/mourning", &f).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert!(index_of(edu.id).await.contains(r#"class="mourning""#));
+    let f = [("csrf", sys_csrf.as_str()), ("on", "0")];
+    assert_eq!(
+        post(&env, &sys_cookie, "/orgs/mourning", &f).await.0,
+        StatusCode::SEE_OTHER
+    );
+    assert!(!index_of(edu.id).await.contains(r#"class="mourning""#));
+
+    // A unit admin switches the site to the second theme.
+    let path = format!("/sites/{}/settings", edu.id);
+    let (_, page) = get(&env, &a_cookie, &path).await;
+    assert!(page.contains("civic"));
+    let (status, _) = post(
+        &env,
+        &a_cookie,
+        &path,
+        &[
+            ("csrf", &a_csrf),
+            ("name", "示范市教育局"),
+            ("review_levels", "0"),
+            ("status", "运行"),
+            ("theme", "civic"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        index_of(edu.id).await.contains(r#"class="top""#),
+        "civic layout"
+    );
+    let (status, body) = post(
+        &env,
+        &a_cookie,
+        &path,
+        &[
+            ("csrf", &a_csrf),
+            ("name", "示范市教育局"),
+            ("status", "运行"),
+            ("theme", "nope"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("主题"));
+
     // The dashboard shows counts per site and the user's drafts.
     let (status, body) = get(&env, &sys_cookie, "/").await;
     assert_eq!(status, StatusCode::OK);

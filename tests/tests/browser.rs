@@ -412,6 +412,31 @@ async fn editor_writes_reviewer_approves_visitor_reads() {
     for page in ["/", column_list.as_str(), column_path.as_str()] {
         axe_scan(&c, &p.url(EDU, page)).await;
     }
+    // 长者模式 (适老化): the switch is a keyboard-operable button; the page stays accessible.
+    c.goto(&p.url(EDU, &column_path)).await.unwrap();
+    let toggle = c.find(Locator::Id("elder-toggle")).await.unwrap();
+    toggle.click().await.unwrap();
+    assert_eq!(
+        toggle.attr("aria-pressed").await.unwrap().as_deref(),
+        Some("true")
+    );
+    let size: Value = c
+        .execute(
+            "return parseFloat(getComputedStyle(document.body).fontSize) / 1 + '/' + \
+             parseFloat(getComputedStyle(document.body).lineHeight) / parseFloat(getComputedStyle(document.body).fontSize)",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let (font, spacing) = size.as_str().unwrap().split_once('/').unwrap();
+    assert!(font.parse::<f64>().unwrap() >= 20.0, "large text: {size}");
+    assert!(
+        spacing.parse::<f64>().unwrap() >= 1.3,
+        "line spacing: {size}"
+    );
+    shot(&c, "article-elder-phone", 390, 844).await;
+    c.set_window_size(1366, 900).await.unwrap();
+    axe_scan(&c, &p.url(EDU, &column_path)).await;
     c.close().await.unwrap();
     p.stop().await;
 }

@@ -9,7 +9,9 @@ use sea_orm::{
 use serde::{Deserialize, Deserializer};
 
 use super::authz::Actor;
-use crate::db::entities::{article, organization, site, site_column, site_hostname};
+use crate::db::entities::{
+    article, organization, platform_setting, site, site_column, site_hostname,
+};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
 
@@ -82,6 +84,8 @@ pub struct SiteSettings {
     #[serde(deserialize_with = "int")]
     pub review_levels: i32,
     pub status: String,
+    /// One of the installed themes.
+    pub theme: String,
 }
 
 impl SiteSettings {
@@ -96,6 +100,7 @@ impl SiteSettings {
             party_gov_mark: s.party_gov_mark,
             review_levels: s.review_levels,
             status: s.status.clone(),
+            theme: s.theme.clone(),
         }
     }
 }
@@ -137,6 +142,15 @@ pub async fn update_settings(
     if !SITE_STATUSES.contains(&input.status.as_str()) {
         problems.push("请选择网站状态。".into());
     }
+    // An empty theme keeps the current one.
+    let theme = if input.theme.is_empty() {
+        s.theme.clone()
+    } else {
+        input.theme.clone()
+    };
+    if state.themes.get(&theme).is_none() {
+        problems.push("请选择已安装的主题。".into());
+    }
     if !problems.is_empty() {
         return Err(AppError::Invalid(problems.join(" ")));
     }
@@ -158,6 +172,7 @@ pub async fn update_settings(
     a.party_gov_mark = Set(input.party_gov_mark);
     a.review_levels = Set(input.review_levels);
     a.status = Set(input.status.clone());
+    a.theme = Set(theme);
     a.update(&txn).await?;
     if status_changed || name != s.name {
         crate::snapshot::bump_generation(&txn).await?;
@@ -374,6 +389,38 @@ pub async fn delete_column(state: &AppState, actor: &Actor, id: i32) -> AppResul
         .await?;
     crate::publish::publish_site(state, site_id).await?;
     Ok(())
+}
+
+// ---- group-wide display (系统管理员) ---------------------------------------------------------
+
+/// Switches the group's mourning mode (every page of every site in grey) and re-renders every
+/// site. Returns the number of sites published.
+pub async fn set_mourning(state: &AppState, actor: &Actor, on: bool) -> AppResult<usize> {
+    if !actor.is_sysadmin() {
+        return Err(AppError::Forbidden);
+    }
+    let row = platform_setting::ActiveModel {
+        key: Set("mourning_mode".into()),
+        value: Set(if on { "on" } else { "off" }.into()),
+        updated_at: Set(chrono::Utc::now()),
+    };
+    platform_setting::Entity::insert(row)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(platform_setting::Column::Key)
+                .update_columns([
+                    platform_setting::Column::Value,
+                    platform_setting::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec(&state.db)
+        .await?;
+    tracing::info!(on, by = %actor.user.username, "mourning mode switched");
+    let sites = site::Entity::find().all(&state.db).await?;
+    for s in &sites {
+        crate::publish::publish_site(state, s.id).await?;
+    }
+    Ok(sites.len())
 }
 
 // ---- organisations and new sites (系统管理员) ------------------------------------------------

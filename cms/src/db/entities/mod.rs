@@ -6,6 +6,7 @@ pub mod article;
 pub mod article_revision;
 pub mod config_generation;
 pub mod organization;
+pub mod platform_setting;
 pub mod published_file;
 pub mod review_action;
 pub mod role_grant;

@@ -77,6 +77,8 @@ fn settings_view(
             site => context! { id => site.id, name => site.name.clone() },
             form => Value::from_serialize(form), statuses => SITE_STATUSES,
             can_close => actor.is_sysadmin(),
+            themes => state.themes.list().into_iter()
+                .map(|(name, label)| context! { name, label }).collect::<Vec<_>>(),
         },
     )
 }
@@ -448,6 +450,7 @@ pub(super) fn platform_router() -> Router<SharedState> {
         .route("/orgs", get(orgs_page))
         .route("/orgs/new", post(create_org))
         .route("/orgs/sites/new", post(create_site))
+        .route("/orgs/mourning", post(set_mourning))
 }
 
 async fn orgs_view(
@@ -496,6 +499,7 @@ async fn orgs_view(
             user => user_ctx(s), csrf => s.csrf.clone(), error, tree,
             kinds => sites::ORG_KINDS,
             org_form => Value::from_serialize(org_form), site_form => Value::from_serialize(site_form),
+            mourning => crate::publish::mourning_mode(&state.db).await?,
         },
     )
 }
@@ -575,4 +579,22 @@ async fn create_site(
         )),
         Err(e) => Err(e),
     }
+}
+
+#[derive(Deserialize)]
+struct MourningForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    on: String,
+}
+
+async fn set_mourning(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Form(form): Form<MourningForm>,
+) -> AppResult<Response> {
+    s.check_csrf(&form.csrf)?;
+    sites::set_mourning(&state, &actor, form.on == "1").await?;
+    Ok(Redirect::to("/orgs").into_response())
 }
