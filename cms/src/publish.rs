@@ -21,8 +21,8 @@ use serde::Serialize;
 use sitegroup_contract::store::write_atomic;
 
 use crate::db::entities::{
-    article, article_revision, organization, platform_setting, published_file, site, site_column,
-    site_hostname,
+    article, article_revision, media, organization, platform_setting, published_file, site,
+    site_column, site_hostname,
 };
 use crate::error::{AppError, AppResult};
 use crate::snapshot::bump_generation;
@@ -280,6 +280,19 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
     .await
     .context("publish task")?
     .context("writing published pages to the store")?;
+
+    // The media library: its files are already in the store.
+    let mut manifest = manifest;
+    for m in media::Entity::find()
+        .filter(media::Column::SiteId.eq(site_id))
+        .all(db)
+        .await?
+    {
+        if let (Some(tp), Some(th)) = (&m.thumb_path, &m.thumb_sha256) {
+            manifest.insert(tp.clone(), (th.clone(), "image/jpeg".into()));
+        }
+        manifest.insert(m.path, (m.sha256, m.content_type));
+    }
 
     // 2. Swap the manifest and bump the generation in one transaction.
     let txn = db.begin().await?;

@@ -15,12 +15,22 @@
       .replace(/\s(class|style|lang|align)="[^"]*"/gi, '')
       .replace(/<span>([\s\S]*?)<\/span>/gi, '$1');
   }
+  var uploadImage = {
+    server: holder.getAttribute('data-upload'),
+    fieldName: 'file',
+    maxFileSize: 10 * 1024 * 1024,
+    allowedFileTypes: ['image/jpeg', 'image/png', 'image/gif', 'image/webp'],
+    headers: { 'X-CSRF-Token': holder.getAttribute('data-csrf') },
+    onError: function (file, err, res) { window.alert((res && res.message) || '图片上传失败'); },
+    onFailed: function (file, res) { window.alert((res && res.message) || '图片上传失败'); }
+  };
   var editor = E.createEditor({
     selector: '#editor',
     html: input.value || '<p><br></p>',
     mode: 'default',
     config: {
       placeholder: '请输入正文……',
+      MENU_CONF: { uploadImage: uploadImage },
       onChange: function (ed) { input.value = ed.getHtml(); },
       customPaste: function (ed, event) {
         var html = event.clipboardData && event.clipboardData.getData('text/html');
@@ -36,7 +46,7 @@
     selector: '#editor-toolbar',
     mode: 'default',
     config: {
-      excludeKeys: ['group-video', 'insertVideo', 'uploadVideo', 'uploadImage', 'emotion',
+      excludeKeys: ['group-video', 'insertVideo', 'uploadVideo', 'emotion',
         'fullScreen', 'codeBlock', 'todo']
     }
   });

@@ -554,3 +554,161 @@ async fn the_system_administrator_builds_the_organisation_tree_and_sites() {
     assert_eq!(status, StatusCode::OK);
     assert!(body.contains("我的草稿") && body.contains("示范市体育局网站"));
 }
+
+fn multipart(csrf: Option<&str>, files: &[(&str, &[u8])]) -> (String, Vec<u8>) {
+    let boundary = "----sitegrouptest";
+    let mut body = Vec::new();
+    if let Some(c) = csrf {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n{c}\r\n")
+                .as_bytes(),
+        );
+    }
+    for (name, bytes) in files {
+        body.extend_from_slice(
+            format!(
+                "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn post_raw(
+    env: &common::Env,
+    cookie: &str,
+    path: &str,
+    ctype: &str,
+    extra: Option<(&str, &str)>,
+    body: Vec<u8>,
+) -> (StatusCode, String) {
+    let mut req = Request::post(path)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, ctype);
+    if let Some((k, v)) = extra {
+        req = req.header(k, v);
+    }
+    let res = sitegroup_cms::web::app(env.state.clone())
+        .oneshot(req.body(Body::from(body)).unwrap())
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = axum::body::to_bytes(res.into_body(), 4 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+#[tokio::test]
+async fn the_media_library_takes_only_what_it_should() {
+    let env = setup().await;
+    let sys = actor(&env, "admin").await;
+    let (edu, _) = site_by_code(&env, "edu").await;
+    let (health, _) = site_by_code(&env, "health").await;
+    let a_ed = user(&env, &sys, "a_editor", "", Some(edu.org_id)).await;
+    let b_ad = user(&env, &sys, "b_admin", "", Some(health.org_id)).await;
+    grant(&env, &sys, a_ed, edu.id, None, "editor", None).await;
+    grant(&env, &sys, b_ad, health.id, None, "unit_admin", None).await;
+    let (a_cookie, a_csrf) = sign_in(&env, a_ed).await;
+    let (b_cookie, b_csrf) = sign_in(&env, b_ad).await;
+    let png = {
+        let img = image::RgbImage::from_pixel(640, 480, image::Rgb([20, 90, 160]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    };
+    let path = format!("/sites/{}/media", edu.id);
+
+    // Unit B cannot upload to unit A's library.
+    let (ct, body) = multipart(Some(&b_csrf), &[("logo.png", &png)]);
+    assert_eq!(
+        post_raw(&env, &b_cookie, &path, &ct, None, body).await.0,
+        StatusCode::NOT_FOUND
+    );
+    // Without the CSRF token: refused.
+    let (ct, body) = multipart(None, &[("logo.png", &png)]);
+    assert_eq!(
+        post_raw(&env, &a_cookie, &path, &ct, None, body).await.0,
+        StatusCode::FORBIDDEN
+    );
+    // A good image and two bad files in one upload: the image is kept, each refusal reported.
+    let (ct, body) = multipart(
+        Some(&a_csrf),
+        &[
+            ("校徽.png", &png),
+            ("shell.php", b"<?php system($_GET['c']);"),
+            ("fake.pdf", &png),
+        ],
+    );
+    let (status, page) = post_raw(&env, &a_cookie, &path, &ct, None, body).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("已上传：校徽.png") && page.contains(".php") && page.contains("不符"));
+    let rows = sitegroup_cms::db::entities::media::Entity::find()
+        .all(&env.state.db)
+        .await
+        .unwrap();
+    assert_eq!(rows.len(), 1);
+    let m = &rows[0];
+    assert_eq!((m.width, m.height), (Some(640), Some(480)));
+    assert!(m.path.starts_with("/media/") && m.path.ends_with(".png"));
+    // Published: the file and its thumbnail are in the site's manifest, hash-checked.
+    let files = sitegroup_cms::db::entities::published_file::Entity::find()
+        .all(&env.state.db)
+        .await
+        .unwrap();
+    let published = files
+        .iter()
+        .find(|f| f.site_id == edu.id && f.path == m.path)
+        .expect("media published");
+    assert_eq!(
+        env.state.store.read_verified(&published.sha256).unwrap(),
+        png
+    );
+    let thumb = files
+        .iter()
+        .find(|f| Some(&f.path) == m.thumb_path.as_ref())
+        .expect("thumbnail published");
+    let t =
+        image::load_from_memory(&env.state.store.read_verified(&thumb.sha256).unwrap()).unwrap();
+    assert_eq!(t.width(), 320);
+
+    // The editor's upload endpoint: JSON in wangEditor's format, CSRF in a header.
+    let editor = format!("/sites/{}/media/editor", edu.id);
+    let (ct, body) = multipart(None, &[("photo.png", &png)]);
+    let (status, json) = post_raw(&env, &a_cookie, &editor, &ct, None, body).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "{json}");
+    let (ct, body) = multipart(None, &[("photo.png", &png)]);
+    let (status, json) = post_raw(
+        &env,
+        &a_cookie,
+        &editor,
+        &ct,
+        Some(("x-csrf-token", &a_csrf)),
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["errno"], 0);
+    assert_eq!(
+        v["data"]["url"],
+        m.path.as_str(),
+        "the same bytes are one library entry"
+    );
+    let (ct, body) = multipart(None, &[("x.svg", b"<svg onload=alert(1)>")]);
+    let (status, json) = post_raw(
+        &env,
+        &a_cookie,
+        &editor,
+        &ct,
+        Some(("x-csrf-token", &a_csrf)),
+        body,
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(json.contains("\"errno\":1"));
+}

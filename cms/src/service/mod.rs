@@ -10,6 +10,7 @@
 
 pub mod authz;
 pub mod content;
+pub mod media;
 pub mod sites;
 pub mod tokens;
 pub mod users;

@@ -137,6 +137,10 @@ pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::E
         ),
         ("orgs.html", include_str!("../../templates/admin/orgs.html")),
         (
+            "media.html",
+            include_str!("../../templates/admin/media.html"),
+        ),
+        (
             "tokens.html",
             include_str!("../../templates/admin/tokens.html"),
         ),

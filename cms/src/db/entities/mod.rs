@@ -5,6 +5,7 @@ pub mod app_user;
 pub mod article;
 pub mod article_revision;
 pub mod config_generation;
+pub mod media;
 pub mod organization;
 pub mod platform_setting;
 pub mod published_file;

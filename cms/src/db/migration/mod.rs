@@ -6,6 +6,7 @@ use sea_orm_migration::prelude::*;
 mod m20261125_initial;
 mod m20261126_content_model;
 mod m20261127_api_tokens;
+mod m20261128_media;
 mod m20261128_platform_settings;
 
 pub struct Migrator;
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261126_content_model::Migration),
             Box::new(m20261127_api_tokens::Migration),
             Box::new(m20261128_platform_settings::Migration),
+            Box::new(m20261128_media::Migration),
         ]
     }
 }

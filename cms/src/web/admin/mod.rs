@@ -28,6 +28,7 @@ use crate::web::session::{Authed, AuthedAnyState};
 
 mod articles;
 mod manage;
+mod media;
 mod tokens;
 
 pub fn router() -> Router<SharedState> {
@@ -43,6 +44,7 @@ pub fn router() -> Router<SharedState> {
         .merge(manage::router())
         .merge(manage::platform_router())
         .merge(tokens::router())
+        .merge(media::router())
 }
 
 pub(super) fn render(state: &SharedState, name: &str, ctx: Value) -> AppResult<Html<String>> {
