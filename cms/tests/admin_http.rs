@@ -712,3 +712,97 @@ async fn the_media_library_takes_only_what_it_should() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(json.contains("\"errno\":1"));
 }
+
+#[tokio::test]
+async fn bulk_actions_check_each_item() {
+    let env = setup().await;
+    let sys = actor(&env, "admin").await;
+    let (edu, cols) = site_by_code(&env, "edu").await;
+    let (health, hcols) = site_by_code(&env, "health").await;
+    let a_ed = user(&env, &sys, "a_editor", "", Some(edu.org_id)).await;
+    grant(&env, &sys, a_ed, edu.id, None, "editor", None).await;
+    let a = actor(&env, "a_editor").await;
+    let mut ids = Vec::new();
+    for title in ["批量一", "批量二"] {
+        let input = ArticleInput {
+            column_id: cols[0].id,
+            title: title.into(),
+            ..Default::default()
+        };
+        ids.push(
+            content::create(&env.state, &a, edu.id, &input)
+                .await
+                .unwrap(),
+        );
+    }
+    // An item of unit B slipped into the form: reported, untouched.
+    let foreign = content::create(
+        &env.state,
+        &sys,
+        health.id,
+        &ArticleInput {
+            column_id: hcols[0].id,
+            title: "他单位".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    let (cookie, csrf) = sign_in(&env, a_ed).await;
+    let (i0, i1, f) = (ids[0].to_string(), ids[1].to_string(), foreign.to_string());
+    let (status, body) = post(
+        &env,
+        &cookie,
+        &format!("/sites/{}/articles/bulk", edu.id),
+        &[
+            ("csrf", &csrf),
+            ("action", "delete"),
+            ("id", &i0),
+            ("id", &i1),
+            ("id", &f),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("已处理 2 条") && body.contains(&format!("#{foreign} 未找到")),
+        "{body}"
+    );
+    for id in &ids {
+        let row = article::Entity::find_by_id(*id)
+            .one(&env.state.db)
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(row.deleted_at.is_some());
+    }
+    let row = article::Entity::find_by_id(foreign)
+        .one(&env.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(row.deleted_at.is_none(), "unit B's item untouched");
+    // Without the token nothing happens.
+    let (status, _) = post(
+        &env,
+        &cookie,
+        &format!("/sites/{}/articles/bulk", edu.id),
+        &[("action", "restore"), ("id", &i0), ("deleted", "true")],
+    )
+    .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, body) = post(
+        &env,
+        &cookie,
+        &format!("/sites/{}/articles/bulk", edu.id),
+        &[
+            ("csrf", &csrf),
+            ("action", "restore"),
+            ("id", &i0),
+            ("deleted", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("已处理 1 条"));
+}

@@ -813,6 +813,46 @@ pub async fn purge(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> {
     Ok(())
 }
 
+/// What a bulk action did: items done, and the reason for each item not done.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BulkReport {
+    pub done: usize,
+    pub failed: Vec<(i32, String)>,
+}
+
+/// Applies one action to many items, each with its own permission check; an item that
+/// cannot take the action is reported and the others go ahead.
+pub async fn bulk(
+    state: &AppState,
+    actor: &Actor,
+    ids: &[i32],
+    action: &str,
+) -> AppResult<BulkReport> {
+    if ids.len() > 200 {
+        return Err(AppError::Invalid("一次最多处理 200 条。".into()));
+    }
+    let mut report = BulkReport::default();
+    for &id in ids {
+        let r = match action {
+            "delete" => delete(state, actor, id).await,
+            "restore" => restore(state, actor, id).await,
+            "purge" => purge(state, actor, id).await,
+            other => match Action::parse(other) {
+                Some(a) => act(state, actor, id, a, "").await.map(|_| ()),
+                None => return Err(AppError::Invalid("未知的批量操作。".into())),
+            },
+        };
+        match r {
+            Ok(()) => report.done += 1,
+            Err(AppError::Invalid(m)) => report.failed.push((id, m)),
+            Err(AppError::NotFound) => report.failed.push((id, "未找到".into())),
+            Err(AppError::Forbidden) => report.failed.push((id, "无权操作".into())),
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(report)
+}
+
 // ---- revisions -----------------------------------------------------------------------------
 
 pub async fn revisions(
@@ -1032,6 +1072,40 @@ mod tests {
         assert_eq!(clean_body("a & b\n\nc"), "<p>a &amp; b</p><p>c</p>");
         let cleaned = clean_body("<p onclick=\"x()\">正文</p><script>alert(1)</script>");
         assert_eq!(cleaned, "<p>正文</p>");
+    }
+
+    #[test]
+    fn word_paste_keeps_structure_and_drops_the_junk() {
+        let word = r#"<html xmlns:o="urn:schemas-microsoft-com:office:office"><head><style>p.MsoNormal{mso-style-parent:"";}</style></head>
+<body lang=ZH-CN><!--[if gte mso 9]><xml><w:WordDocument></w:WordDocument></xml><![endif]-->
+<h2 class=MsoTitle style='mso-outline-level:2'>一、工作目标</h2>
+<p class=MsoNormal style='text-indent:2em;mso-char-indent-count:2.0'><b><span style='font-family:黑体'>重点</span></b><span lang=EN-US>2026</span>年完成<o:p></o:p></p>
+<table class=MsoTableGrid border=1 style='border-collapse:collapse'><tr><td width=100 style='mso-border-alt:solid'>单位</td><td>数量</td></tr></table>
+<ol><li class=MsoListParagraph>第一项</li></ol></body></html>"#;
+        let out = clean_body(word);
+        for kept in [
+            "<h2>一、工作目标</h2>",
+            "<b>",
+            "重点",
+            "2026",
+            "<table>",
+            "<td>单位</td>",
+            "<ol><li>第一项</li></ol>",
+        ] {
+            assert!(out.contains(kept), "{kept} missing from {out}");
+        }
+        for junk in [
+            "Mso",
+            "mso-",
+            "style=",
+            "class=",
+            "o:p",
+            "<!--",
+            "WordDocument",
+            "<style",
+        ] {
+            assert!(!out.contains(junk), "{junk} left in {out}");
+        }
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub(super) fn router() -> Router<SharedState> {
         .route("/todo", get(todo))
         .route("/sites/{id}/articles", get(list).post(create))
         .route("/sites/{id}/articles/new", get(new_form))
+        .route("/sites/{id}/articles/bulk", post(bulk))
         .route("/articles/{id}", get(edit).post(update))
         .route("/articles/{id}/act", post(act))
         .route("/articles/{id}/delete", post(delete))
@@ -422,7 +423,24 @@ async fn list(
     Path(id): Path<i32>,
     Query(lq): Query<ListQuery>,
 ) -> AppResult<Html<String>> {
-    let site = content::site(&state, &actor, id).await?;
+    let q: HashMap<String, String> = lq
+        .notice
+        .iter()
+        .map(|n| ("notice".to_string(), n.clone()))
+        .collect();
+    let notice = notice(&q).map(str::to_string);
+    list_page(&state, &s, &actor, id, &lq, notice).await
+}
+
+async fn list_page(
+    state: &SharedState,
+    s: &Session,
+    actor: &Actor,
+    id: i32,
+    lq: &ListQuery,
+    notice: Option<String>,
+) -> AppResult<Html<String>> {
+    let site = content::site(state, actor, id).await?;
     let columns = content::columns(&state.db, site.id).await?;
     let deleted = lq.deleted.as_deref() == Some("true");
     let filter = ListFilter {
@@ -438,7 +456,7 @@ async fn list(
         page: lq.page,
         per_page: Some(20),
     };
-    let page = content::list(&state, &actor, &filter).await?;
+    let page = content::list(state, actor, &filter).await?;
     let names: HashMap<i32, String> = columns.iter().map(|c| (c.id, c.name.clone())).collect();
     let rows: Vec<Value> = page
         .items
@@ -453,16 +471,11 @@ async fn list(
         })
         .collect();
     let pages = page.total.div_ceil(page.per_page).max(1);
-    let q: HashMap<String, String> = lq
-        .notice
-        .iter()
-        .map(|n| ("notice".to_string(), n.clone()))
-        .collect();
     render(
-        &state,
+        state,
         "articles.html",
         context! {
-            user => user_ctx(&s), csrf => s.csrf.clone(), notice => notice(&q),
+            user => user_ctx(s), csrf => s.csrf.clone(), notice,
             site => context! { id => site.id, name => site.name.clone() },
             columns => columns.iter().map(|c| context! { id => c.id, name => c.name.clone() }).collect::<Vec<_>>(),
             statuses => [("draft", "草稿"), ("pending", "审核中"), ("returned", "已退回"), ("scheduled", "待定时发布"), ("published", "已发布"), ("unpublished", "已撤稿")]
@@ -573,4 +586,64 @@ async fn restore_revision(
     s.check_csrf(&form.csrf)?;
     content::restore_revision(&state, &actor, id, rev).await?;
     Ok(Redirect::to(&format!("/articles/{id}?notice=reverted")).into_response())
+}
+
+/// Bulk actions on the checked rows of a list (`id` repeated, `action`, `csrf`).
+async fn bulk(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Path(site_id): Path<i32>,
+    body: axum::body::Bytes,
+) -> AppResult<Response> {
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(&body)
+        .map_err(|_| AppError::Invalid("表单数据无效。".into()))?;
+    let value = |k: &str| {
+        pairs
+            .iter()
+            .find(|(n, _)| n == k)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    s.check_csrf(&value("csrf"))?;
+    let site = content::site(&state, &actor, site_id).await?;
+    let ids: Vec<i32> = pairs
+        .iter()
+        .filter(|(n, _)| n == "id")
+        .filter_map(|(_, v)| v.parse().ok())
+        .collect();
+    let back = if value("deleted") == "true" {
+        format!("/sites/{}/articles?deleted=true", site.id)
+    } else {
+        format!("/sites/{}/articles", site.id)
+    };
+    if ids.is_empty() {
+        return Ok(Redirect::to(&back).into_response());
+    }
+    let report = content::bulk(&state, &actor, &ids, &value("action")).await?;
+    let msg = if report.failed.is_empty() {
+        format!("已处理 {} 条。", report.done)
+    } else {
+        format!(
+            "已处理 {} 条；{} 条未处理：{}",
+            report.done,
+            report.failed.len(),
+            report
+                .failed
+                .iter()
+                .map(|(id, why)| format!("#{id} {why}"))
+                .collect::<Vec<_>>()
+                .join("；")
+        )
+    };
+    let status = if report.failed.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    let lq = ListQuery {
+        deleted: Some(value("deleted")),
+        ..Default::default()
+    };
+    let page = list_page(&state, &s, &actor, site.id, &lq, Some(msg)).await?;
+    Ok((status, page).into_response())
 }
