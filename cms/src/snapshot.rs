@@ -111,7 +111,7 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             waf: WafPolicy::default(),
             security_headers: SecurityHeaders::default(),
             rate_limits: Vec::new(),
-            service: service_of(&s.status),
+            service: service_of(&s.status, &s.closed_redirect),
             access: AccessList::default(),
             request_limits: RequestLimits::default(),
         });
@@ -126,15 +126,21 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
     })
 }
 
-/// What the gateway does for a site in a given status: a site under construction or closed is
-/// not served (offline notice), one under maintenance shows the maintenance notice.
-fn service_of(status: &str) -> Service {
+/// What the gateway does for a site in a given status: a site under construction is not
+/// served (offline notice), one under maintenance shows the maintenance notice, a closed one
+/// redirects permanently to `closed_redirect` or shows the closure notice. Its content stays
+/// in the CMS either way.
+fn service_of(status: &str, closed_redirect: &str) -> Service {
     match status {
         "维护" => Service::Maintenance {
             message: String::new(),
             retry_after: 3600,
         },
-        "建设中" | "已关停" => Service::Offline,
+        "建设中" => Service::Offline,
+        "已关停" => Service::Closed {
+            message: String::new(),
+            redirect: closed_redirect.to_string(),
+        },
         _ => Service::Normal,
     }
 }

@@ -30,6 +30,8 @@ pub enum ErrorPage {
     Forbidden,
     /// The request headers are larger than the site allows.
     HeadersTooLarge,
+    /// The site has been closed for good (the closure notice).
+    Closed,
 }
 
 const TEMPLATE: &str = include_str!("pages/error.html");
@@ -49,6 +51,7 @@ impl ErrorPage {
             ErrorPage::Offline => 404,
             ErrorPage::Forbidden => 403,
             ErrorPage::HeadersTooLarge => 431,
+            ErrorPage::Closed => 410,
         }
     }
 
@@ -103,6 +106,11 @@ impl ErrorPage {
                 "禁止访问",
                 "您所在的网络不允许访问此网站。",
                 "Your network is not allowed to reach this site.",
+            ),
+            ErrorPage::Closed => (
+                "网站已关停",
+                "根据网站集约化工作安排，本网站已关停，相关内容请访问主管单位门户网站。",
+                "This site has been closed. Please visit the portal of its supervising body.",
             ),
             ErrorPage::Offline => (
                 "网站已暂停访问",

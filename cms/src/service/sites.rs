@@ -86,6 +86,8 @@ pub struct SiteSettings {
     pub status: String,
     /// One of the installed themes.
     pub theme: String,
+    /// Where visitors of the closed site are sent (301); empty for the closure notice.
+    pub closed_redirect: String,
 }
 
 impl SiteSettings {
@@ -101,6 +103,7 @@ impl SiteSettings {
             review_levels: s.review_levels,
             status: s.status.clone(),
             theme: s.theme.clone(),
+            closed_redirect: s.closed_redirect.clone(),
         }
     }
 }
@@ -154,8 +157,17 @@ pub async fn update_settings(
     if !problems.is_empty() {
         return Err(AppError::Invalid(problems.join(" ")));
     }
-    // Closing a site, or reopening a closed one, is a platform decision.
-    if (input.status == "已关停") != (s.status == "已关停") && !actor.is_sysadmin() {
+    let redirect = input.closed_redirect.trim();
+    if let Err(why) = sitegroup_contract::config::check_redirect(redirect) {
+        return Err(AppError::Invalid(format!(
+            "关停后跳转地址须为以 http:// 或 https:// 开头的完整地址（{why}）。"
+        )));
+    }
+    // Closing a site, reopening a closed one, or changing where it sends visitors, is a
+    // platform decision.
+    let closing =
+        (input.status == "已关停") != (s.status == "已关停") || redirect != s.closed_redirect;
+    if closing && !actor.is_sysadmin() {
         return Err(AppError::Invalid(
             "关停或重新开通网站须由系统管理员操作。".into(),
         ));
@@ -173,8 +185,9 @@ pub async fn update_settings(
     a.review_levels = Set(input.review_levels);
     a.status = Set(input.status.clone());
     a.theme = Set(theme);
+    a.closed_redirect = Set(redirect.to_string());
     a.update(&txn).await?;
-    if status_changed || name != s.name {
+    if status_changed || name != s.name || redirect != s.closed_redirect {
         crate::snapshot::bump_generation(&txn).await?;
     }
     txn.commit().await?;

@@ -150,7 +150,10 @@ impl Gateway {
             ErrorPage::UnknownHost | ErrorPage::NotFound => "not_found",
             ErrorPage::Blocked | ErrorPage::TooLarge => "waf",
             ErrorPage::TooManyRequests => "rate_limited",
-            ErrorPage::Maintenance | ErrorPage::ReadOnly | ErrorPage::Offline => "switch",
+            ErrorPage::Maintenance
+            | ErrorPage::ReadOnly
+            | ErrorPage::Offline
+            | ErrorPage::Closed => "switch",
             ErrorPage::Forbidden => "access_list",
             ErrorPage::HeadersTooLarge => "limits",
             _ => "error",
@@ -468,6 +471,29 @@ impl ProxyHttp for Gateway {
             }
             Service::Offline => {
                 self.respond_page(session, ctx, ErrorPage::Offline).await?;
+                return Ok(true);
+            }
+            Service::Closed { message, redirect } => {
+                if redirect.is_empty() {
+                    ctx.page_message = (!message.is_empty()).then(|| message.clone());
+                    self.respond_page(session, ctx, ErrorPage::Closed).await?;
+                } else {
+                    ctx.served_by = "switch";
+                    let extra = [
+                        ("location", redirect.clone()),
+                        ("x-request-id", ctx.request_id.clone()),
+                    ];
+                    let site = ctx.site.clone();
+                    self.respond(
+                        session,
+                        site.as_deref(),
+                        301,
+                        "text/plain; charset=utf-8",
+                        &extra,
+                        Bytes::from_static(b"Moved Permanently"),
+                    )
+                    .await?;
+                }
                 return Ok(true);
             }
         }

@@ -10,10 +10,10 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Version of the snapshot format. A gateway refuses snapshots of any other version.
-pub const CONTRACT_VERSION: u32 = 2;
+pub const CONTRACT_VERSION: u32 = 3;
 
 /// Oldest snapshot version this build still reads (version 1 had no WAF policy; it reads as
-/// the default policy).
+/// the default policy; version 3 added `Service::Closed`).
 pub const MIN_CONTRACT_VERSION: u32 = 1;
 
 /// The whole configuration of the data plane at one generation.
@@ -66,6 +66,30 @@ pub enum Service {
     ReadOnly,
     /// The site is not served at all (404 with an offline notice).
     Offline,
+    /// The site has been closed for good (consolidation): a permanent redirect (301) to
+    /// `redirect` when set, else a closure notice (410 Gone) with `message` (Chinese; the
+    /// default text when empty).
+    Closed {
+        #[serde(default)]
+        message: String,
+        #[serde(default)]
+        redirect: String,
+    },
+}
+
+/// Checks a closed site's redirect target: empty, or an absolute http(s) URL without
+/// whitespace or control characters.
+pub fn check_redirect(url: &str) -> Result<(), &'static str> {
+    if url.is_empty() {
+        return Ok(());
+    }
+    if !(url.starts_with("https://") || url.starts_with("http://")) {
+        return Err("must start with http:// or https://");
+    }
+    if url.len() > 2000 || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("must be at most 2000 characters, without spaces or control characters");
+    }
+    Ok(())
 }
 
 fn default_retry_after() -> u32 {
@@ -365,6 +389,11 @@ impl ConfigSnapshot {
             }
             if site.routes.is_empty() {
                 problems.push(format!("{at}: no route"));
+            }
+            if let Service::Closed { redirect, .. } = &site.service
+                && let Err(why) = check_redirect(redirect)
+            {
+                problems.push(format!("{at}: closed-site redirect {redirect:?} {why}"));
             }
             for (name, value) in [
                 ("X-Frame-Options", &site.security_headers.frame_options),

@@ -1,0 +1,65 @@
+//! Closing a site (网站关停) at the gateway: its content stays in the CMS, visitors get a
+//! permanent redirect to the portal or, without one, the closure notice (410); reopening it
+//! brings the pages back. Each change reaches the gateway within 5 seconds.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+
+const HEALTH: &str = "health.demo.localhost";
+
+async fn settings(p: &Platform, c: &reqwest::Client, csrf: &str, status: &str, redirect: &str) {
+    let r = c
+        .post(p.url(ADMIN, "/sites/3/settings"))
+        .form(&[
+            ("csrf", csrf),
+            ("name", "示范市卫生健康委员会"),
+            ("review_levels", "0"),
+            ("status", status),
+            ("closed_redirect", redirect),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_closed_site_redirects_or_shows_the_closure_notice() {
+    let p = Platform::start().await;
+    let c = p.client();
+    let csrf = sign_in_first_time(&p, &c).await;
+    let (status, _) = p
+        .wait_for(HEALTH, "/", Duration::from_secs(10), |s, _| s == 200)
+        .await;
+    assert_eq!(status, 200);
+
+    settings(&p, &c, &csrf, "已关停", "https://www.demo.localhost/").await;
+    let (status, _) = p
+        .wait_for(HEALTH, "/news/1.html", Duration::from_secs(5), |s, _| {
+            s == 301
+        })
+        .await;
+    assert_eq!(status, 301);
+    let r = c.get(p.url(HEALTH, "/anything")).send().await.unwrap();
+    assert_eq!(location(&r), "https://www.demo.localhost/");
+
+    settings(&p, &c, &csrf, "已关停", "").await;
+    let (status, body) = p
+        .wait_for(HEALTH, "/", Duration::from_secs(5), |s, _| s == 410)
+        .await;
+    assert_eq!(status, 410);
+    assert!(body.contains("网站已关停"), "{body}");
+
+    settings(&p, &c, &csrf, "运行", "").await;
+    let (status, body) = p
+        .wait_for(HEALTH, "/", Duration::from_secs(5), |s, _| s == 200)
+        .await;
+    assert_eq!(status, 200);
+    assert!(body.contains("示范市卫生健康委员会"), "content kept");
+    p.stop().await;
+}
