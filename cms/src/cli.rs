@@ -122,6 +122,17 @@ enum AdminCommand {
         #[arg(long, env = "SITEGROUP_DATABASE_URL")]
         database_url: Option<String>,
     },
+    /// Re-render and publish sites (every site, or the one whose code is given). The gateways
+    /// pick the new pages up with the next configuration generation.
+    Publish {
+        /// Site code (e.g. `portal`); all sites when omitted.
+        #[arg(long)]
+        site: Option<String>,
+        #[arg(long, env = "SITEGROUP_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        #[arg(long, env = "SITEGROUP_DATABASE_URL")]
+        database_url: Option<String>,
+    },
 }
 
 /// Entry point of the `sitegroup` binary.
@@ -161,6 +172,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             database_url,
         }) => reset_password(file, &username, data_dir, database_url),
+        Command::Admin(AdminCommand::Publish {
+            site,
+            data_dir,
+            database_url,
+        }) => publish_sites(file, site.as_deref(), data_dir, database_url),
         Command::Waf(WafCommand::Test {
             rules,
             tests,
@@ -439,6 +455,58 @@ fn gateway(file: FileConfig, args: GatewayArgs) -> anyhow::Result<()> {
     sitegroup_gateway::run(pingora);
     println!("sitegroup 网关已停止 gateway stopped");
     Ok(())
+}
+
+fn publish_sites(
+    file: FileConfig,
+    code: Option<&str>,
+    data_dir_flag: Option<PathBuf>,
+    database_url_flag: Option<String>,
+) -> anyhow::Result<()> {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let data_dir = data_dir(data_dir_flag, &file)?;
+    let opts = CmsOptions {
+        database_url: database_url(database_url_flag, &file, &data_dir),
+        data_dir: data_dir.clone(),
+        // Publishing needs neither the gateway token nor the admin route.
+        gateway_token: String::new(),
+        admin: AdminRoute {
+            hosts: file
+                .admin_hosts
+                .clone()
+                .unwrap_or_else(|| vec![settings::DEFAULT_ADMIN_HOST.into()]),
+            upstream: String::new(),
+            networks: Vec::new(),
+        },
+    };
+    runtime()?.block_on(async {
+        let db = crate::db::connect(&opts.database_url).await?;
+        let state = server::build_state(&opts, db.clone()).await?;
+        let mut q = crate::db::entities::site::Entity::find()
+            .order_by_asc(crate::db::entities::site::Column::Id);
+        if let Some(c) = code {
+            q = q.filter(crate::db::entities::site::Column::Code.eq(c));
+        }
+        let sites = q.all(&db).await?;
+        if sites.is_empty() {
+            anyhow::bail!("no site with code {:?}", code.unwrap_or(""));
+        }
+        for s in sites {
+            let started = std::time::Instant::now();
+            let report = crate::publish::publish_site(&state, s.id)
+                .await
+                .map_err(|e| anyhow::anyhow!("publishing {}: {e}", s.code))?;
+            println!(
+                "{}（{}）: {} 个文件 files, {:.2} s",
+                s.name,
+                s.code,
+                report.pages,
+                started.elapsed().as_secs_f64()
+            );
+        }
+        db.close().await?;
+        Ok(())
+    })
 }
 
 fn reset_password(

@@ -76,6 +76,78 @@ struct ListItem {
     date: String,
 }
 
+/// One entry of the RSS feed.
+struct FeedItem {
+    title: String,
+    url: String,
+    summary: String,
+    when: chrono::DateTime<chrono::FixedOffset>,
+}
+
+/// Escapes text for XML.
+fn xml_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&apos;"),
+            // Characters XML 1.0 does not allow.
+            c if (c as u32) < 0x20 && !matches!(c, '\t' | '\n' | '\r') => {}
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// `sitemap.xml`: every page of the site (links to external items excluded).
+fn sitemap(base: &str, pages: &[(String, String, Vec<u8>)], lastmod: &str) -> String {
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    for (path, content_type, _) in pages {
+        if !content_type.starts_with("text/html") || path == "/404.html" {
+            continue;
+        }
+        let loc = path.strip_suffix("index.html").unwrap_or(path);
+        out.push_str(&format!(
+            "  <url><loc>{}</loc><lastmod>{lastmod}</lastmod></url>\n",
+            xml_escape(&format!("{base}{loc}"))
+        ));
+    }
+    out.push_str("</urlset>\n");
+    out
+}
+
+/// `rss.xml`: the latest 50 items (RSS 2.0).
+fn rss(base: &str, site_name: &str, items: &[FeedItem]) -> String {
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<rss version=\"2.0\"><channel>\n<title>{}</title>\n<link>{}/</link>\n<description>{}</description>\n<language>zh-cn</language>\n",
+        xml_escape(site_name),
+        xml_escape(base),
+        xml_escape(&format!("{site_name}最新信息"))
+    );
+    for it in items.iter().take(50) {
+        let link = if it.url.starts_with("http") {
+            it.url.clone()
+        } else {
+            format!("{base}{}", it.url)
+        };
+        out.push_str(&format!(
+            "<item><title>{}</title><link>{}</link><guid>{}</guid><pubDate>{}</pubDate><description>{}</description></item>\n",
+            xml_escape(&it.title),
+            xml_escape(&link),
+            xml_escape(&link),
+            it.when.to_rfc2822(),
+            xml_escape(&it.summary)
+        ));
+    }
+    out.push_str("</channel></rss>\n");
+    out
+}
+
 /// What a publish did.
 #[derive(Debug)]
 pub struct PublishReport {
@@ -140,7 +212,7 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
         .collect();
     let site_ctx = context! {
         name => site.name.clone(),
-        domain => domain,
+        domain => domain.clone(),
         id_code => site.site_id_code.clone(),
         icp => site.icp_record.clone(),
         psb => site.psb_record.clone(),
@@ -160,6 +232,7 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
     let mut pages: Vec<(String, String, Vec<u8>)> = Vec::new(); // (path, content type, bytes)
     let html = "text/html; charset=utf-8".to_string();
     let mut per_column: BTreeMap<i32, Vec<ListItem>> = BTreeMap::new();
+    let mut feed: Vec<FeedItem> = Vec::new();
     for a in &articles {
         let (Some(rev), Some(column)) = (
             a.published_revision_id.and_then(|id| revisions.get(&id)),
@@ -168,6 +241,16 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             continue;
         };
         let when = beijing(rev.publish_time.or(a.published_at).unwrap_or(a.created_at));
+        feed.push(FeedItem {
+            title: rev.title.clone(),
+            url: if a.kind == "link" {
+                rev.link_url.clone()
+            } else {
+                article_path(column, a.id)
+            },
+            summary: rev.summary.clone(),
+            when,
+        });
         // A link item is listed with its external address and has no page of its own.
         if a.kind == "link" {
             per_column.entry(column.id).or_default().push(ListItem {
@@ -258,6 +341,24 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
         context! { group => group.clone(), site => site_ctx.clone() },
     )?;
     pages.push(("/404.html".into(), html, not_found.into_bytes()));
+    // Feeds for search engines and readers (newest first, as `articles` is ordered).
+    let base = format!("http://{domain}");
+    feed.sort_by(|a, b| b.when.cmp(&a.when));
+    let lastmod = feed
+        .first()
+        .map(|f| f.when.format("%Y-%m-%d").to_string())
+        .unwrap_or_else(|| beijing(chrono::Utc::now()).format("%Y-%m-%d").to_string());
+    let map = sitemap(&base, &pages, &lastmod);
+    pages.push((
+        "/sitemap.xml".into(),
+        "application/xml; charset=utf-8".into(),
+        map.into_bytes(),
+    ));
+    pages.push((
+        "/rss.xml".into(),
+        "application/rss+xml; charset=utf-8".into(),
+        rss(&base, &site.name, &feed).into_bytes(),
+    ));
     for file in theme.statics() {
         pages.push((
             file.path.to_string(),
@@ -330,4 +431,64 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
         .context("writing manifest file")?;
     tracing::info!(site = site_id, pages, "site published");
     Ok(PublishReport { pages })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sitemap_and_feed_are_escaped_and_list_pages() {
+        let pages = vec![
+            (
+                "/index.html".to_string(),
+                "text/html; charset=utf-8".to_string(),
+                vec![],
+            ),
+            (
+                "/tzgg/index_2.html".to_string(),
+                "text/html; charset=utf-8".to_string(),
+                vec![],
+            ),
+            (
+                "/tzgg/7.html".to_string(),
+                "text/html; charset=utf-8".to_string(),
+                vec![],
+            ),
+            (
+                "/404.html".to_string(),
+                "text/html; charset=utf-8".to_string(),
+                vec![],
+            ),
+            (
+                "/static/style.css".to_string(),
+                "text/css".to_string(),
+                vec![],
+            ),
+        ];
+        let map = sitemap("http://www.demo.localhost", &pages, "2026-11-25");
+        assert!(map.contains("<loc>http://www.demo.localhost/</loc>"));
+        assert!(map.contains("<loc>http://www.demo.localhost/tzgg/index_2.html</loc>"));
+        assert!(map.contains("/tzgg/7.html"));
+        assert!(!map.contains("404") && !map.contains("style.css"));
+        let when = beijing(Utc::now());
+        let feed = rss(
+            "http://www.demo.localhost",
+            "示范 & <站>",
+            &[FeedItem {
+                title: "关于<通知>".into(),
+                url: "/tzgg/7.html".into(),
+                summary: "a\u{1}b".into(),
+                when,
+            }],
+        );
+        assert!(feed.contains("<title>示范 &amp; &lt;站&gt;</title>"));
+        assert!(feed.contains("<title>关于&lt;通知&gt;</title>"));
+        assert!(feed.contains("<link>http://www.demo.localhost/tzgg/7.html</link>"));
+        assert!(
+            feed.contains("<description>ab</description>"),
+            "control characters dropped"
+        );
+        assert!(feed.contains("+0800"), "RFC 2822 Beijing time");
+    }
 }

@@ -80,12 +80,16 @@ macro_rules! builtin {
 impl Theme {
     /// The built-in default theme.
     pub fn default_theme() -> Result<Theme, minijinja::Error> {
-        builtin!("default", "默认（红色政务）", ["style.css", "a11y.js"])
+        builtin!(
+            "default",
+            "默认（红色政务）",
+            ["style.css", "a11y.js", "psb.svg"]
+        )
     }
 
     /// The built-in second theme.
     pub fn civic_theme() -> Result<Theme, minijinja::Error> {
-        builtin!("civic", "简约（蓝色）", ["style.css", "a11y.js"])
+        builtin!("civic", "简约（蓝色）", ["style.css", "a11y.js", "psb.svg"])
     }
 
     /// Loads a theme from a directory: the five templates and `static/`. Errors name the file
