@@ -343,7 +343,7 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
     pages.push(("/404.html".into(), html, not_found.into_bytes()));
     // Feeds for search engines and readers (newest first, as `articles` is ordered).
     let base = format!("http://{domain}");
-    feed.sort_by(|a, b| b.when.cmp(&a.when));
+    feed.sort_by_key(|f| std::cmp::Reverse(f.when));
     let lastmod = feed
         .first()
         .map(|f| f.when.format("%Y-%m-%d").to_string())
