@@ -286,6 +286,10 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
                     doc_no => rev.doc_no.clone(),
                     written_date => rev.written_date.clone(),
                     topic => rev.topic.clone(),
+                    attachments => rev.attachments.lines().filter_map(|l| {
+                        let (path, name) = l.split_once('\t')?;
+                        Some(context! { url => path, name => if name.is_empty() { path } else { name } })
+                    }).collect::<Vec<_>>(),
                     author => rev.author.clone(),
                     source => if rev.source.is_empty() { org.name.clone() } else { rev.source.clone() },
                     pub_date => when.format("%Y-%m-%d %H:%M").to_string(),

@@ -186,6 +186,7 @@ pub fn sample_context() -> minijinja::Value {
         article => context! {
             title => "标题", subtitle => "", summary => "", index_no => "", issuer => "",
             doc_no => "", written_date => "", topic => "", author => "", source => "示范单位",
+            attachments => Vec::<minijinja::Value>::new(),
             pub_date => "2026-01-01 09:00", body => "<p>正文</p>",
         },
     }
@@ -293,6 +294,7 @@ mod tests {
                         subtitle => "", summary => "摘要", index_no => "000001/2026-00001",
                         issuer => "示范市人民政府办公室", doc_no => "示政办发〔2026〕1号",
                         written_date => "2026-11-20", topic => "综合政务",
+                        attachments => vec![context! { url => "/media/2026/11/ab.pdf", name => "实施方案.pdf" }],
                     },
                 },
             )
@@ -306,6 +308,7 @@ mod tests {
         assert!(html.contains("示政办发〔2026〕1号") && html.contains("000001/2026-00001"));
         assert!(html.contains("示ICP备00000001号") && html.contains("1234000001"));
         assert!(html.contains(r#"<meta name="description" content="摘要">"#));
+        assert!(html.contains(r#"<a href="/media/2026/11/ab.pdf">实施方案.pdf</a>"#));
     }
 
     #[test]

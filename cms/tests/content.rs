@@ -143,3 +143,62 @@ async fn schedules_revisions_links_and_validation() {
     };
     assert!(content::create(st, &sys, portal.id, &wrong).await.is_err());
 }
+
+#[tokio::test]
+async fn attachments_come_from_the_sites_own_media_library() {
+    use sitegroup_cms::service::media;
+    let env = setup().await;
+    let st = &env.state;
+    let sys = actor(&env, "admin").await;
+    let (portal, cols) = site_by_code(&env, "portal").await;
+    let (edu, _) = site_by_code(&env, "edu").await;
+    let pdf = b"%PDF-1.7\n% sitegroup test\n".to_vec();
+    let up = media::upload(st, &sys, portal.id, "2026年工作要点.pdf", pdf.clone())
+        .await
+        .unwrap();
+    let other = media::upload(st, &sys, edu.id, "他站.pdf", b"%PDF-1.4 other".to_vec())
+        .await
+        .unwrap();
+    let mut input = ArticleInput {
+        column_id: cols[0].id,
+        title: "关于印发2026年工作要点的通知".into(),
+        body: "正文".into(),
+        attachments: up.path.clone(),
+        ..Default::default()
+    };
+    // Another site's file, or anything that is not a media address, is refused.
+    for bad in [
+        other.path.as_str(),
+        "/etc/passwd",
+        "https://evil.example/x.pdf",
+        "/media/../x",
+    ] {
+        input.attachments = bad.into();
+        assert!(
+            matches!(
+                content::create(st, &sys, portal.id, &input).await,
+                Err(AppError::Invalid(_))
+            ),
+            "{bad}"
+        );
+    }
+    input.attachments = up.path.clone();
+    let id = content::create(st, &sys, portal.id, &input).await.unwrap();
+    content::act(st, &sys, id, Action::Submit, "")
+        .await
+        .unwrap();
+    let column = &cols[0];
+    let page_path = sitegroup_cms::publish::article_path(column, id);
+    let file = sitegroup_cms::db::entities::published_file::Entity::find()
+        .all(&st.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|f| f.site_id == portal.id && f.path == page_path)
+        .unwrap();
+    let html = String::from_utf8(st.store.read_verified(&file.sha256).unwrap()).unwrap();
+    assert!(
+        html.contains(&format!(r#"<a href="{}">2026年工作要点.pdf</a>"#, up.path)),
+        "the library's name is shown: {html}"
+    );
+}

@@ -52,6 +52,9 @@ pub struct ArticleInput {
     pub topic: String,
     /// The editor's note on this revision.
     pub note: String,
+    /// Attachments from the site's media library, one per line: the file's address
+    /// (`/media/…`), optionally followed by a space and the name to show.
+    pub attachments: String,
 }
 
 fn int_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
@@ -98,11 +101,77 @@ pub fn format_beijing(t: DateTime<Utc>) -> String {
         .unwrap_or_default()
 }
 
+/// Parses the attachment lines: (path, shown name). Paths must look like media addresses.
+pub fn parse_attachments(text: &str) -> Result<Vec<(String, String)>, String> {
+    let mut out = Vec::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let (path, name) = match line.split_once(['\t', ' ']) {
+            Some((p, n)) => (p.trim(), n.trim()),
+            None => (line, ""),
+        };
+        let ok = path.starts_with("/media/")
+            && path.len() <= 200
+            && !path.contains("..")
+            && path
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"/._-".contains(&b));
+        if !ok {
+            return Err(format!("附件“{line}”不是媒体库中的文件地址（/media/…）。"));
+        }
+        let name: String = name.chars().filter(|c| !c.is_control()).take(100).collect();
+        out.push((path.to_string(), name));
+    }
+    if out.len() > 50 {
+        return Err("附件最多 50 个。".into());
+    }
+    Ok(out)
+}
+
 /// An input that passed validation.
 struct Checked {
     publish_time: Option<DateTime<Utc>>,
     publish_at: Option<DateTime<Utc>>,
     unpublish_at: Option<DateTime<Utc>>,
+    attachments: Vec<(String, String)>,
+}
+
+/// Checks that every attachment is a file of the site's media library; fills in the names
+/// from the library where none was given.
+async fn resolve_attachments(
+    db: &impl ConnectionTrait,
+    site_id: i32,
+    list: &mut [(String, String)],
+) -> AppResult<()> {
+    use crate::db::entities::media;
+    let paths: Vec<String> = list.iter().map(|(p, _)| p.clone()).collect();
+    let found = media::Entity::find()
+        .filter(media::Column::SiteId.eq(site_id))
+        .filter(media::Column::Path.is_in(paths))
+        .all(db)
+        .await?;
+    let mut missing = Vec::new();
+    for (path, name) in list.iter_mut() {
+        match found.iter().find(|m| &m.path == path) {
+            Some(m) if name.is_empty() => *name = m.name.clone(),
+            Some(_) => {}
+            None => missing.push(path.clone()),
+        }
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::Invalid(format!(
+            "以下附件不在本站媒体库中：{}。",
+            missing.join("、")
+        )))
+    }
+}
+
+fn attachments_text(list: &[(String, String)]) -> String {
+    list.iter()
+        .map(|(p, n)| format!("{p}\t{n}"))
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 fn check_len(problems: &mut Vec<String>, label: &str, value: &str, max: usize) {
@@ -172,11 +241,19 @@ fn validate(input: &ArticleInput, columns: &[site_column::Model]) -> Result<Chec
     {
         problems.push("定时撤稿时间须晚于定时发布时间。".into());
     }
+    let attachments = match parse_attachments(&input.attachments) {
+        Ok(a) => a,
+        Err(m) => {
+            problems.push(m);
+            Vec::new()
+        }
+    };
     if problems.is_empty() {
         Ok(Checked {
             publish_time,
             publish_at,
             unpublish_at,
+            attachments,
         })
     } else {
         Err(AppError::Invalid(problems.join(" ")))
@@ -541,6 +618,7 @@ fn revision_from(
         written_date: Set(input.written_date.trim().to_string()),
         topic: Set(input.topic.trim().to_string()),
         note: Set(input.note.trim().to_string()),
+        attachments: Set(attachments_text(&checked.attachments)),
         created_by: Set(Some(actor.id())),
         created_at: Set(now),
         ..Default::default()
@@ -584,7 +662,8 @@ pub async fn create(
         return Err(AppError::Forbidden);
     }
     let columns = columns(&state.db, site.id).await?;
-    let checked = validate(input, &columns)?;
+    let mut checked = validate(input, &columns)?;
+    resolve_attachments(&state.db, site.id, &mut checked.attachments).await?;
     let now = Utc::now();
     let txn = state.db.begin().await?;
     let a = article::ActiveModel {
@@ -642,7 +721,8 @@ pub async fn update(
         ));
     }
     let columns = columns(&state.db, a.site_id).await?;
-    let checked = validate(input, &columns)?;
+    let mut checked = validate(input, &columns)?;
+    resolve_attachments(&state.db, a.site_id, &mut checked.attachments).await?;
     let now = Utc::now();
     let txn = state.db.begin().await?;
     let rev = revision_from(a.id, input, &checked, actor, now)
@@ -901,6 +981,7 @@ pub fn input_of(a: &article::Model, r: &article_revision::Model) -> ArticleInput
         written_date: r.written_date.clone(),
         topic: r.topic.clone(),
         note: String::new(),
+        attachments: r.attachments.replace('\t', " "),
     }
 }
 
@@ -940,6 +1021,7 @@ fn diff_text(r: &article_revision::Model) -> String {
         ("成文日期", &r.written_date),
         ("主题分类", &r.topic),
         ("外部链接", &r.link_url),
+        ("附件", &r.attachments),
     ] {
         if !value.is_empty() {
             out.push_str(&format!("{label}：{value}\n"));

@@ -35,6 +35,8 @@ pub struct Model {
     pub topic: String,
     /// The editor's note on this revision.
     pub note: String,
+    /// Attachments, one per line: `<media path>\t<name shown>`.
+    pub attachments: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -8,6 +8,7 @@ mod m20261126_content_model;
 mod m20261127_api_tokens;
 mod m20261128_media;
 mod m20261128_platform_settings;
+mod m20261129_attachments;
 
 pub struct Migrator;
 
@@ -20,6 +21,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_api_tokens::Migration),
             Box::new(m20261128_platform_settings::Migration),
             Box::new(m20261128_media::Migration),
+            Box::new(m20261129_attachments::Migration),
         ]
     }
 }
