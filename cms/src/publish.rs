@@ -74,6 +74,8 @@ struct ListItem {
     title: String,
     url: String,
     date: String,
+    /// 文号, for 信息公开 lists.
+    doc_no: String,
 }
 
 /// One entry of the RSS feed.
@@ -257,6 +259,7 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
                 title: rev.title.clone(),
                 url: rev.link_url.clone(),
                 date: when.format("%Y-%m-%d").to_string(),
+                doc_no: rev.doc_no.clone(),
             });
             continue;
         }
@@ -265,9 +268,16 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             title: rev.title.clone(),
             url: path.clone(),
             date: when.format("%Y-%m-%d").to_string(),
+            doc_no: rev.doc_no.clone(),
         });
+        let article_template =
+            if !column.article_template.is_empty() && theme.has(&column.article_template) {
+                column.article_template.as_str()
+            } else {
+                "article.html"
+            };
         let body = theme.render(
-            "article.html",
+            article_template,
             context! {
                 group => group.clone(), site => site_ctx.clone(),
                 column => Value::from_serialize(ColumnView {
@@ -308,8 +318,14 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             let chunk = items
                 .get((n - 1) * size..(n * size).min(items.len()))
                 .unwrap_or_default();
+            let list_template =
+                if !column.list_template.is_empty() && theme.has(&column.list_template) {
+                    column.list_template.as_str()
+                } else {
+                    "column.html"
+                };
             let body = theme.render(
-                "column.html",
+                list_template,
                 context! {
                     group => group.clone(), site => site_ctx.clone(), column => Value::from_serialize(view), articles => chunk,
                     pager => context! {

@@ -25,6 +25,9 @@ pub const TEMPLATES: &[&str] = &[
 pub struct Theme {
     env: Environment<'static>,
     statics: Vec<StaticFile>,
+    /// Every template's name: the five of [`TEMPLATES`] and variants a column may choose
+    /// (`column-….html` for lists, `article-….html` for articles).
+    names: Vec<String>,
     /// Shown in the site settings.
     pub label: String,
 }
@@ -61,8 +64,14 @@ fn environment() -> Environment<'static> {
 }
 
 macro_rules! builtin {
-    ($dir:literal, $label:literal, [$($static:literal),*]) => {{
+    ($dir:literal, $label:literal, [$($static:literal),*], [$($extra:literal),*]) => {{
         let mut env = environment();
+        #[allow(unused_mut)]
+        let mut names: Vec<String> = TEMPLATES.iter().map(|s| s.to_string()).collect();
+        $(
+            env.add_template($extra, include_str!(concat!("../../themes/", $dir, "/", $extra)))?;
+            names.push($extra.to_string());
+        )*
         env.add_template("base.html", include_str!(concat!("../../themes/", $dir, "/base.html")))?;
         env.add_template("index.html", include_str!(concat!("../../themes/", $dir, "/index.html")))?;
         env.add_template("column.html", include_str!(concat!("../../themes/", $dir, "/column.html")))?;
@@ -73,7 +82,7 @@ macro_rules! builtin {
             content_type: static_type($static).unwrap_or("application/octet-stream"),
             bytes: include_bytes!(concat!("../../themes/", $dir, "/static/", $static)).to_vec(),
         }),*];
-        Ok::<Theme, minijinja::Error>(Theme { env, statics, label: $label.to_string() })
+        Ok::<Theme, minijinja::Error>(Theme { env, statics, names, label: $label.to_string() })
     }};
 }
 
@@ -83,24 +92,44 @@ impl Theme {
         builtin!(
             "default",
             "默认（红色政务）",
-            ["style.css", "a11y.js", "psb.svg"]
+            ["style.css", "a11y.js", "psb.svg"],
+            ["column-gkml.html"]
         )
     }
 
     /// The built-in second theme.
     pub fn civic_theme() -> Result<Theme, minijinja::Error> {
-        builtin!("civic", "简约（蓝色）", ["style.css", "a11y.js", "psb.svg"])
+        builtin!(
+            "civic",
+            "简约（蓝色）",
+            ["style.css", "a11y.js", "psb.svg"],
+            []
+        )
     }
 
     /// Loads a theme from a directory: the five templates and `static/`. Errors name the file
     /// and the reason.
     pub fn from_dir(dir: &Path) -> Result<Theme, String> {
         let mut env = environment();
-        for name in TEMPLATES {
+        let mut names: Vec<String> = TEMPLATES.iter().map(|s| s.to_string()).collect();
+        // Column variants: any column-….html / article-….html beside the five.
+        let entries = std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let variant = (name.starts_with("column-") || name.starts_with("article-"))
+                && name.ends_with(".html")
+                && name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b));
+            if variant {
+                names.push(name);
+            }
+        }
+        for name in &names {
             let path = dir.join(name);
             let source =
                 std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-            env.add_template_owned(name.to_string(), source)
+            env.add_template_owned(name.clone(), source)
                 .map_err(|e| format!("{}: {e}", path.display()))?;
         }
         let mut statics = Vec::new();
@@ -134,6 +163,7 @@ impl Theme {
         let theme = Theme {
             env,
             statics,
+            names,
             label,
         };
         theme
@@ -146,10 +176,25 @@ impl Theme {
     /// time fails when it is installed instead.
     pub fn check(&self) -> Result<(), minijinja::Error> {
         let sample = sample_context();
-        for name in TEMPLATES {
+        for name in &self.names {
             self.render(name, sample.clone())?;
         }
         Ok(())
+    }
+
+    /// Whether the theme has a template of this name.
+    pub fn has(&self, name: &str) -> bool {
+        self.names.iter().any(|n| n == name)
+    }
+
+    /// The variants a column may choose: `kind` is `column` or `article`.
+    pub fn variants(&self, kind: &str) -> Vec<String> {
+        let prefix = format!("{kind}-");
+        self.names
+            .iter()
+            .filter(|n| n.starts_with(&prefix))
+            .cloned()
+            .collect()
     }
 
     pub fn render(

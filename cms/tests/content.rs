@@ -202,3 +202,53 @@ async fn attachments_come_from_the_sites_own_media_library() {
         "the library's name is shown: {html}"
     );
 }
+
+#[tokio::test]
+async fn a_column_can_use_its_own_list_template() {
+    use sitegroup_cms::service::sites::{self, ColumnInput};
+    let env = setup().await;
+    let st = &env.state;
+    let sys = actor(&env, "admin").await;
+    let (portal, _) = site_by_code(&env, "portal").await;
+    let mut column = ColumnInput {
+        name: "政策文件库".into(),
+        slug: "zcwjk".into(),
+        column_type: "政策文件".into(),
+        page_size: 20,
+        list_template: "column-nope.html".into(),
+        ..Default::default()
+    };
+    assert!(matches!(
+        sites::create_column(st, &sys, portal.id, &column).await,
+        Err(AppError::Invalid(_))
+    ));
+    column.list_template = "column-gkml.html".into();
+    let col = sites::create_column(st, &sys, portal.id, &column)
+        .await
+        .unwrap();
+    let id = content::create(
+        st,
+        &sys,
+        portal.id,
+        &ArticleInput {
+            column_id: col,
+            title: "示范市人民政府关于印发实施方案的通知".into(),
+            doc_no: "示政发〔2026〕3号".into(),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    content::act(st, &sys, id, Action::Submit, "")
+        .await
+        .unwrap();
+    let file = sitegroup_cms::db::entities::published_file::Entity::find()
+        .all(&st.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|f| f.site_id == portal.id && f.path == "/zcwjk/index.html")
+        .unwrap();
+    let html = String::from_utf8(st.store.read_verified(&file.sha256).unwrap()).unwrap();
+    assert!(html.contains(r#"<table class="gkml">"#) && html.contains("示政发〔2026〕3号"));
+}

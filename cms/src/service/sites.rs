@@ -213,6 +213,10 @@ pub struct ColumnInput {
     /// 0 for a top-level column.
     #[serde(deserialize_with = "int")]
     pub parent_id: i32,
+    /// A `column-….html` of the site's theme, or empty for its `column.html`.
+    pub list_template: String,
+    /// An `article-….html` of the site's theme, or empty for its `article.html`.
+    pub article_template: String,
 }
 
 impl ColumnInput {
@@ -230,7 +234,17 @@ impl ColumnInput {
             page_size: c.page_size,
             sort_order: c.sort_order,
             parent_id: c.parent_id.unwrap_or(0),
+            list_template: c.list_template.clone(),
+            article_template: c.article_template.clone(),
         }
+    }
+}
+
+/// The template variants a column of this site may choose: (lists, articles).
+pub fn template_variants(state: &AppState, site: &site::Model) -> (Vec<String>, Vec<String>) {
+    match state.themes.get(&site.theme) {
+        Some(t) => (t.variants("column"), t.variants("article")),
+        None => (Vec::new(), Vec::new()),
     }
 }
 
@@ -239,8 +253,15 @@ fn check_column(
     input: &ColumnInput,
     siblings: &[site_column::Model],
     this: Option<i32>,
+    variants: &(Vec<String>, Vec<String>),
 ) -> AppResult<(Option<i32>, Option<i32>)> {
     let mut problems = Vec::new();
+    if !input.list_template.is_empty() && !variants.0.contains(&input.list_template) {
+        problems.push(format!("主题中没有列表模板“{}”。", input.list_template));
+    }
+    if !input.article_template.is_empty() && !variants.1.contains(&input.article_template) {
+        problems.push(format!("主题中没有文章模板“{}”。", input.article_template));
+    }
     let name = input.name.trim();
     if name.is_empty() || name.chars().count() > 50 {
         problems.push("栏目名称不能为空，且不超过 50 个字符。".to_string());
@@ -314,7 +335,7 @@ pub async fn create_column(
         return Err(AppError::Forbidden);
     }
     let existing = super::content::columns(&state.db, s.id).await?;
-    let (cadence, parent) = check_column(input, &existing, None)?;
+    let (cadence, parent) = check_column(input, &existing, None, &template_variants(state, &s))?;
     let c = site_column::ActiveModel {
         site_id: Set(s.id),
         parent_id: Set(parent),
@@ -326,6 +347,8 @@ pub async fn create_column(
         update_cadence_days: Set(cadence),
         page_size: Set(input.page_size),
         sort_order: Set(input.sort_order),
+        list_template: Set(input.list_template.clone()),
+        article_template: Set(input.article_template.clone()),
         ..Default::default()
     }
     .insert(&state.db)
@@ -360,7 +383,12 @@ pub async fn update_column(
 ) -> AppResult<()> {
     let c = column_for(state, actor, id).await?;
     let existing = super::content::columns(&state.db, c.site_id).await?;
-    let (cadence, parent) = check_column(input, &existing, Some(c.id))?;
+    let s = site::Entity::find_by_id(c.site_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let (cadence, parent) =
+        check_column(input, &existing, Some(c.id), &template_variants(state, &s))?;
     let site_id = c.site_id;
     let mut a: site_column::ActiveModel = c.into();
     a.parent_id = Set(parent);
@@ -372,6 +400,8 @@ pub async fn update_column(
     a.update_cadence_days = Set(cadence);
     a.page_size = Set(input.page_size);
     a.sort_order = Set(input.sort_order);
+    a.list_template = Set(input.list_template.clone());
+    a.article_template = Set(input.article_template.clone());
     a.update(&state.db).await?;
     crate::publish::publish_site(state, site_id).await?;
     Ok(())
@@ -614,7 +644,22 @@ mod tests {
             keywords: String::new(),
             update_cadence_days: None,
             page_size: 20,
+            list_template: String::new(),
+            article_template: String::new(),
         }
+    }
+
+    fn check_column_t(
+        input: &ColumnInput,
+        existing: &[site_column::Model],
+        this: Option<i32>,
+    ) -> AppResult<(Option<i32>, Option<i32>)> {
+        check_column(
+            input,
+            existing,
+            this,
+            &(vec!["column-gkml.html".into()], vec![]),
+        )
     }
 
     fn input(slug: &str, parent: i32) -> ColumnInput {
@@ -631,26 +676,34 @@ mod tests {
     #[test]
     fn columns_are_checked() {
         let existing = [col(1, "news", None), col(2, "local", Some(1))];
-        assert!(check_column(&input("notice", 0), &existing, None).is_ok());
+        assert!(check_column_t(&input("notice", 0), &existing, None).is_ok());
         assert!(
-            check_column(&input("news", 0), &existing, None).is_err(),
+            check_column_t(&input("news", 0), &existing, None).is_err(),
             "duplicate slug"
         );
         assert!(
-            check_column(&input("news", 0), &existing, Some(1)).is_ok(),
+            check_column_t(&input("news", 0), &existing, Some(1)).is_ok(),
             "its own slug"
         );
-        assert!(check_column(&input("Bad Slug", 0), &existing, None).is_err());
+        assert!(check_column_t(&input("Bad Slug", 0), &existing, None).is_err());
         assert!(
-            check_column(&input("x", 99), &existing, None).is_err(),
+            check_column_t(&input("x", 99), &existing, None).is_err(),
             "foreign parent"
         );
         // Column 1 under its own child would make a cycle.
-        assert!(check_column(&input("news", 2), &existing, Some(1)).is_err());
+        assert!(check_column_t(&input("news", 2), &existing, Some(1)).is_err());
+        let mut good = input("gk", 0);
+        good.list_template = "column-gkml.html".into();
+        assert!(check_column_t(&good, &existing, None).is_ok());
+        good.list_template = "../../etc/passwd".into();
+        assert!(
+            check_column_t(&good, &existing, None).is_err(),
+            "not a theme template"
+        );
         let mut bad = input("y", 0);
         bad.column_type = "随便".into();
         bad.update_cadence_days = "abc".into();
-        let Err(AppError::Invalid(msg)) = check_column(&bad, &existing, None) else {
+        let Err(AppError::Invalid(msg)) = check_column_t(&bad, &existing, None) else {
             panic!("expected invalid");
         };
         assert!(

@@ -22,6 +22,12 @@ pub struct Model {
     pub update_cadence_days: Option<i32>,
     /// Items per list page.
     pub page_size: i32,
+    /// The theme template for this column's list pages (`column-….html`), empty for the
+    /// theme's `column.html`.
+    pub list_template: String,
+    /// The theme template for this column's articles (`article-….html`), empty for
+    /// `article.html`.
+    pub article_template: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

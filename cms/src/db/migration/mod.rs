@@ -9,6 +9,7 @@ mod m20261127_api_tokens;
 mod m20261128_media;
 mod m20261128_platform_settings;
 mod m20261129_attachments;
+mod m20261129_column_templates;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_platform_settings::Migration),
             Box::new(m20261128_media::Migration),
             Box::new(m20261129_attachments::Migration),
+            Box::new(m20261129_column_templates::Migration),
         ]
     }
 }

@@ -148,6 +148,7 @@ async fn columns_view(
     error: Option<String>,
 ) -> AppResult<Html<String>> {
     let columns = content::columns(&state.db, site.id).await?;
+    let variants = sites::template_variants(state, site);
     let rows: Vec<Value> = columns
         .iter()
         .map(|c| {
@@ -166,6 +167,7 @@ async fn columns_view(
             user => user_ctx(s), csrf => s.csrf.clone(), notice, error,
             site => context! { id => site.id, name => site.name.clone() },
             rows, editing, form => Value::from_serialize(form), types => COLUMN_TYPES,
+            list_templates => variants.0, article_templates => variants.1,
             parents => columns.iter().filter(|c| Some(c.id) != editing)
                 .map(|c| context! { id => c.id, name => c.name.clone() }).collect::<Vec<_>>(),
         },
