@@ -89,8 +89,8 @@ async fn main() -> anyhow::Result<()> {
         t0.elapsed().as_secs_f64()
     );
     for round in [
-        "first publish (all objects new)",
-        "republish (objects exist)",
+        "first publish (all pages rendered)",
+        "republish, nothing changed (incremental: no article page rendered)",
     ] {
         let t = Instant::now();
         let report = sitegroup_cms::publish::publish_site(&state, s.id)
@@ -103,5 +103,29 @@ async fn main() -> anyhow::Result<()> {
             report.pages as f64 / secs
         );
     }
+    // One article edited: only its page (and the lists, homepage and feeds) are rendered.
+    let one = article::Entity::find()
+        .filter(article::Column::SiteId.eq(s.id))
+        .one(&db)
+        .await?
+        .ok_or_else(|| anyhow::anyhow!("no article"))?;
+    if let Some(rev) = one.current_revision_id {
+        let mut r: article_revision::ActiveModel = article_revision::Entity::find_by_id(rev)
+            .one(&db)
+            .await?
+            .ok_or_else(|| anyhow::anyhow!("no revision"))?
+            .into();
+        r.title = Set("关于做好冬季安全生产工作的通知（修订）".into());
+        r.update(&db).await?;
+    }
+    let t = Instant::now();
+    let report = sitegroup_cms::publish::publish_site(&state, s.id)
+        .await
+        .map_err(|e| anyhow::anyhow!("publish: {e}"))?;
+    println!(
+        "publish after editing one article (incremental): {} pages in {:.2} s",
+        report.pages,
+        t.elapsed().as_secs_f64()
+    );
     Ok(())
 }

@@ -33,6 +33,18 @@ pub fn column_path(column: &site_column::Model) -> String {
     format!("/{}/", column.slug)
 }
 
+/// Identifies what an article page is made of: theme, template and every value it shows.
+fn fingerprint(theme: &str, template: &str, ctx: &Value) -> [u8; 32] {
+    use sha2::Digest;
+    let mut h = sha2::Sha256::new();
+    h.update(theme.as_bytes());
+    h.update([0]);
+    h.update(template.as_bytes());
+    h.update([0]);
+    h.update(serde_json::to_vec(ctx).unwrap_or_default());
+    h.finalize().into()
+}
+
 /// Whether the group is in mourning mode (every site rendered in grey).
 pub async fn mourning_mode(db: &impl sea_orm::ConnectionTrait) -> Result<bool, sea_orm::DbErr> {
     Ok(platform_setting::Entity::find_by_id("mourning_mode")
@@ -235,6 +247,10 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
     let html = "text/html; charset=utf-8".to_string();
     let mut per_column: BTreeMap<i32, Vec<ListItem>> = BTreeMap::new();
     let mut feed: Vec<FeedItem> = Vec::new();
+    // Article pages reused from the last publish: (path, content type, object hash).
+    let mut reused: Vec<(String, String, String)> = Vec::new();
+    // Article pages rendered now: (path, fingerprint), for the cache.
+    let mut rendered: Vec<(String, [u8; 32])> = Vec::new();
     for a in &articles {
         let (Some(rev), Some(column)) = (
             a.published_revision_id.and_then(|id| revisions.get(&id)),
@@ -276,9 +292,7 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             } else {
                 "article.html"
             };
-        let body = theme.render(
-            article_template,
-            context! {
+        let ctx = context! {
                 group => group.clone(), site => site_ctx.clone(),
                 column => Value::from_serialize(ColumnView {
                     name: column.name.clone(),
@@ -305,9 +319,24 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
                     pub_date => when.format("%Y-%m-%d %H:%M").to_string(),
                     body => rev.body.clone(),
                 },
-            },
-        )?;
-        pages.push((path, html.clone(), body.into_bytes()));
+        };
+        // Incremental: an article page whose template and data are unchanged since the last
+        // publish is not rendered again; its stored object is reused.
+        let fingerprint = fingerprint(&site.theme, article_template, &ctx);
+        let cached = state
+            .render_cache
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&(site_id, path.clone())).cloned())
+            .filter(|(f, hash)| *f == fingerprint && state.store.contains(hash));
+        match cached {
+            Some((_, hash)) => reused.push((path, html.clone(), hash)),
+            None => {
+                let body = theme.render(article_template, ctx)?;
+                rendered.push((path.clone(), fingerprint));
+                pages.push((path, html.clone(), body.into_bytes()));
+            }
+        }
     }
     for (column, view) in columns.iter().zip(&column_views) {
         let items = per_column.get(&column.id).cloned().unwrap_or_default();
@@ -402,8 +431,18 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
     .context("publish task")?
     .context("writing published pages to the store")?;
 
-    // The media library: its files are already in the store.
     let mut manifest = manifest;
+    if let Ok(mut cache) = state.render_cache.lock() {
+        for (path, fingerprint) in rendered {
+            if let Some((hash, _)) = manifest.get(&path) {
+                cache.insert((site_id, path), (fingerprint, hash.clone()));
+            }
+        }
+    }
+    for (path, content_type, hash) in reused {
+        manifest.insert(path, (hash, content_type));
+    }
+    // The media library: its files are already in the store.
     for m in media::Entity::find()
         .filter(media::Column::SiteId.eq(site_id))
         .all(db)
@@ -415,23 +454,45 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
         manifest.insert(m.path, (m.sha256, m.content_type));
     }
 
-    // 2. Swap the manifest and bump the generation in one transaction.
+    // 2. Update the manifest rows to the new manifest (only the rows that differ) and bump
+    //    the generation, in one transaction.
+    let pages = manifest.len();
     let txn = db.begin().await?;
-    published_file::Entity::delete_many()
+    let current: HashMap<String, published_file::Model> = published_file::Entity::find()
         .filter(published_file::Column::SiteId.eq(site_id))
-        .exec(&txn)
-        .await?;
-    let rows: Vec<published_file::ActiveModel> = manifest
-        .iter()
-        .map(|(path, (hash, content_type))| published_file::ActiveModel {
+        .all(&txn)
+        .await?
+        .into_iter()
+        .map(|f| (f.path.clone(), f))
+        .collect();
+    let gone: Vec<i32> = current
+        .values()
+        .filter(|f| !manifest.contains_key(&f.path))
+        .map(|f| f.id)
+        .collect();
+    let mut changed: Vec<i32> = Vec::new();
+    let mut rows: Vec<published_file::ActiveModel> = Vec::new();
+    for (path, (hash, content_type)) in &manifest {
+        match current.get(path) {
+            Some(f) if &f.sha256 == hash && &f.content_type == content_type => continue,
+            Some(f) => changed.push(f.id),
+            None => {}
+        }
+        rows.push(published_file::ActiveModel {
             site_id: Set(site_id),
             path: Set(path.clone()),
             sha256: Set(hash.clone()),
             content_type: Set(content_type.clone()),
             ..Default::default()
-        })
-        .collect();
-    let pages = rows.len();
+        });
+    }
+    let removed: Vec<i32> = gone.iter().chain(&changed).copied().collect();
+    for chunk in removed.chunks(500) {
+        published_file::Entity::delete_many()
+            .filter(published_file::Column::Id.is_in(chunk.to_vec()))
+            .exec(&txn)
+            .await?;
+    }
     for chunk in rows.chunks(200) {
         published_file::Entity::insert_many(chunk.to_vec())
             .exec(&txn)
@@ -439,6 +500,12 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
     }
     bump_generation(&txn).await?;
     txn.commit().await?;
+    tracing::debug!(
+        site = site_id,
+        added_or_changed = rows.len(),
+        removed = gone.len(),
+        "manifest updated"
+    );
 
     // 3. The operator-readable manifest copy.
     let json: BTreeMap<&String, serde_json::Value> = manifest

@@ -46,6 +46,7 @@ pub async fn build_state(opts: &CmsOptions, db: DatabaseConnection) -> anyhow::R
         admin_ui: crate::web::admin_templates().context("loading admin templates")?,
         snapshot_cache: Mutex::new(None),
         publish_lock: Mutex::new(()),
+        render_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
     }))
 }
 
