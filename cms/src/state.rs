@@ -34,10 +34,12 @@ pub struct AppState {
     pub snapshot_cache: Mutex<Option<(i64, Arc<Vec<u8>>)>>,
     /// Publishing one site at a time keeps manifests consistent.
     pub publish_lock: Mutex<()>,
-    /// Article pages of the last publishes: (site, path) → (fingerprint of their inputs,
-    /// object hash). A page whose inputs are unchanged is not rendered again.
-    pub render_cache:
-        std::sync::Mutex<std::collections::HashMap<(i32, String), ([u8; 32], String)>>,
+    /// Article pages of the last publishes: a page whose inputs are unchanged is not rendered
+    /// again.
+    pub render_cache: std::sync::Mutex<RenderCache>,
 }
 
 pub type SharedState = Arc<AppState>;
+
+/// (site, path) → (fingerprint of the page's inputs, object hash).
+pub type RenderCache = std::collections::HashMap<(i32, String), ([u8; 32], String)>;
