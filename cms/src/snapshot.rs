@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use sitegroup_contract::config::{
-    AccessList, CONTRACT_VERSION, ConfigSnapshot, OversizedBody, PublishedFile, RateLimit,
-    RequestLimits, Route, SecurityHeaders, Service, SiteConfig, Target, WafExclusion, WafPolicy,
+    AccessList, CONTRACT_VERSION, ConfigSnapshot, PublishedFile, RateLimit, RequestLimits, Route,
+    SecurityHeaders, Service, SiteConfig, Target, WafExclusion, WafPolicy,
 };
 
 use crate::db::entities::{config_generation, published_file, site, site_hostname};
@@ -179,9 +179,10 @@ fn admin_waf_policy() -> WafPolicy {
                 ..Default::default()
             },
         ],
-        // Media uploads (up to 50 MB) are larger than the inspection buffer: inspect their
-        // first part, record the rest as uninspected; the CMS checks every file's content.
-        oversized_body: OversizedBody::InspectFirstPart,
+        // Media uploads (up to 50 MB) are larger than the inspection buffer: on the upload
+        // endpoints only, inspect their first part and record the rest as uninspected (the
+        // CMS checks every file's content); anywhere else a large body is refused.
+        large_body_paths: vec!["/media/upload/".into(), "/media/editor/".into()],
         ..WafPolicy::default()
     }
 }

@@ -621,7 +621,7 @@ async fn the_media_library_takes_only_what_it_should() {
         img.write_to(&mut out, image::ImageFormat::Png).unwrap();
         out.into_inner()
     };
-    let path = format!("/sites/{}/media", edu.id);
+    let path = format!("/media/upload/{}", edu.id);
 
     // Unit B cannot upload to unit A's library.
     let (ct, body) = multipart(Some(&b_csrf), &[("logo.png", &png)]);
@@ -677,7 +677,7 @@ async fn the_media_library_takes_only_what_it_should() {
     assert_eq!(t.width(), 320);
 
     // The editor's upload endpoint: JSON in wangEditor's format, CSRF in a header.
-    let editor = format!("/sites/{}/media/editor", edu.id);
+    let editor = format!("/media/editor/{}", edu.id);
     let (ct, body) = multipart(None, &[("photo.png", &png)]);
     let (status, json) = post_raw(&env, &a_cookie, &editor, &ct, None, body).await;
     assert_eq!(status, StatusCode::FORBIDDEN, "{json}");

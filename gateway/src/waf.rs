@@ -29,6 +29,8 @@ pub struct SitePolicy {
     pub inbound_threshold: u32,
     pub outbound_threshold: u32,
     pub oversized_body: OversizedBody,
+    /// Path prefixes where an oversized body is inspected on its first part anyway.
+    pub large_body_paths: Vec<String>,
     pub inspect_responses: bool,
     allowlist: Vec<(IpAddr, u8)>,
     exclusions: Vec<CompiledExclusion>,
@@ -93,6 +95,7 @@ impl SitePolicy {
             inbound_threshold: p.inbound_threshold,
             outbound_threshold: p.outbound_threshold,
             oversized_body: p.oversized_body,
+            large_body_paths: p.large_body_paths.clone(),
             inspect_responses: p.inspect_responses,
             allowlist,
             exclusions,

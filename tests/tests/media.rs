@@ -75,7 +75,7 @@ async fn a_large_image_goes_through_the_gateway_and_is_served_intact() {
     let png = big_png(300_000);
     let (ct, body) = multipart(&csrf, "banner.png", &png);
     let r = c
-        .post(p.url(ADMIN, "/sites/1/media"))
+        .post(p.url(ADMIN, "/media/upload/1"))
         .header("content-type", ct)
         .body(body)
         .send()
@@ -112,7 +112,7 @@ async fn a_large_image_goes_through_the_gateway_and_is_served_intact() {
         b"GIF89a<?php @eval($_POST['x']); ?>",
     );
     let r = c
-        .post(p.url(ADMIN, "/sites/1/media"))
+        .post(p.url(ADMIN, "/media/upload/1"))
         .header("content-type", ct)
         .body(body)
         .send()

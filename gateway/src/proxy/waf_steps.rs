@@ -86,7 +86,12 @@ impl Gateway {
                 false
             };
             if oversized {
-                if policy.oversized_body == OversizedBody::Reject {
+                let path = session.req_header().uri.path();
+                let large_ok = policy
+                    .large_body_paths
+                    .iter()
+                    .any(|prefix| path.starts_with(prefix.as_str()));
+                if policy.oversized_body == OversizedBody::Reject && !large_ok {
                     let detail = format!(
                         "request body of {} bytes is above the inspection limit of {INSPECT_LIMIT}; refused",
                         declared.unwrap_or(0)

@@ -204,6 +204,9 @@ pub struct WafPolicy {
     pub ip_allowlist: Vec<String>,
     /// What happens to a request body larger than the gateway inspects.
     pub oversized_body: OversizedBody,
+    /// Path prefixes (upload endpoints) where an oversized body is inspected on its first part
+    /// and passed on even when `oversized_body` is `reject`.
+    pub large_body_paths: Vec<String>,
     /// Also inspect responses (phases 3–4: e.g. database errors and stack traces leaking from
     /// a legacy site). Responses are then fetched uncompressed from the origin.
     pub inspect_responses: bool,
@@ -219,6 +222,7 @@ impl Default for WafPolicy {
             exclusions: Vec::new(),
             ip_allowlist: Vec::new(),
             oversized_body: OversizedBody::Reject,
+            large_body_paths: Vec::new(),
             inspect_responses: false,
         }
     }
@@ -452,6 +456,13 @@ impl ConfigSnapshot {
                     "{at}: access list entry {net:?} is not an IP or CIDR"
                 ));
             }
+            for prefix in &waf.large_body_paths {
+                if !prefix.starts_with('/') {
+                    problems.push(format!(
+                        "{at}: large-body path {prefix:?} must start with '/'"
+                    ));
+                }
+            }
             for net in not_nets(&waf.ip_allowlist) {
                 problems.push(format!(
                     "{at}: WAF allowlist entry {net:?} is not an IP or CIDR"
@@ -575,6 +586,11 @@ mod tests {
         assert_eq!(snap.validate(), Ok(()));
         snap.sites[0].waf.paranoia_level = 5;
         snap.sites[0].waf.ip_allowlist = vec!["10.0.0.0/33".into()];
+        snap.sites[0].waf.large_body_paths = vec!["upload".into()];
+        snap.sites[0].service = Service::Closed {
+            message: String::new(),
+            redirect: "javascript:alert(1)".into(),
+        };
         snap.sites[0].waf.exclusions = vec![WafExclusion::default()];
         snap.sites[0].rate_limits = vec![RateLimit {
             path_prefix: Some("login".into()),
@@ -586,6 +602,8 @@ mod tests {
         assert!(err.contains("path prefix must start with '/'"), "{err}");
         assert!(err.contains("paranoia level"), "{err}");
         assert!(err.contains("10.0.0.0/33"), "{err}");
+        assert!(err.contains("large-body path \"upload\""), "{err}");
+        assert!(err.contains("closed-site redirect"), "{err}");
         assert!(err.contains("names no rule id or tag"), "{err}");
         // A version-1 snapshot (no `waf` field) reads with the default policy.
         let v1 = r#"{"contract_version":1,"generation":3,"generated_at":"x","sites":[

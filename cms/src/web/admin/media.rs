@@ -22,8 +22,11 @@ use crate::web::session::Authed;
 
 pub(super) fn router() -> Router<SharedState> {
     Router::new()
-        .route("/sites/{id}/media", get(page).post(upload))
-        .route("/sites/{id}/media/editor", post(editor_upload))
+        .route("/sites/{id}/media", get(page))
+        // Uploads live under /media/ so that the gateway's large-body allowance for the admin
+        // (`large_body_paths`) covers them and nothing else.
+        .route("/media/upload/{id}", post(upload))
+        .route("/media/editor/{id}", post(editor_upload))
         .route("/media/{id}/delete", post(delete))
         // Uploads may be up to the document limit (plus multipart framing).
         .layer(DefaultBodyLimit::max(media::MAX_DOCUMENT + (1 << 20)))
