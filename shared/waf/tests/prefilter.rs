@@ -76,3 +76,35 @@ fn skipped_rules_never_hide_a_match() {
         Some(14)
     );
 }
+
+/// Costly detectors remember the inputs they found clean within a transaction; a repeated
+/// clean value is not examined again, and an attack among them is still found.
+#[test]
+fn remembered_clean_values_never_hide_an_attack() {
+    let rules = r#"
+SecRuleEngine On
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecRule ARGS "@detectSQLi" "id:20,phase:2,deny,status:403,t:none"
+"#;
+    let engine = Engine::from_text(rules, "memo-test.conf").unwrap();
+    let mut items: Vec<String> = (0..200)
+        .map(|i| {
+            format!(
+                r#"{{"title":"关于做好冬季安全生产工作的通知","n":{}}}"#,
+                i % 3
+            )
+        })
+        .collect();
+    let clean = format!(r#"{{"items":[{}]}}"#, items.join(","));
+    assert_eq!(
+        run(&engine, "/", Some("application/json"), clean.as_bytes()),
+        None
+    );
+    items.insert(150, r#"{"title":"1' or '1'='1","n":1}"#.to_string());
+    let attack = format!(r#"{{"items":[{}]}}"#, items.join(","));
+    assert_eq!(
+        run(&engine, "/", Some("application/json"), attack.as_bytes()),
+        Some(20)
+    );
+}

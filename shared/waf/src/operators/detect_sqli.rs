@@ -27,4 +27,8 @@ impl Operator for DetectSqli {
         }
         hit
     }
+
+    fn memoize_misses(&self) -> bool {
+        true
+    }
 }

@@ -21,4 +21,8 @@ impl Operator for DetectXss {
         }
         hit
     }
+
+    fn memoize_misses(&self) -> bool {
+        true
+    }
 }

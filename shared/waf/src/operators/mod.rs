@@ -51,6 +51,13 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
         None
     }
+
+    /// Whether the answer depends on the input bytes alone (no transaction state) and is
+    /// costly enough that a transaction remembers the inputs that did not match (JSON bodies
+    /// repeat the same values many times).
+    fn memoize_misses(&self) -> bool {
+        false
+    }
 }
 
 /// What operators may need from where their rule was written.

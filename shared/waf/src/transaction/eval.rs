@@ -296,9 +296,28 @@ impl Transaction {
         {
             return op.negated;
         }
+        // Inputs this costly operator already found clean in this transaction.
+        let memo = op.op.memoize_misses() && input.len() <= 4096;
+        let key = std::ptr::from_ref(op) as usize;
+        if memo
+            && self
+                .misses
+                .borrow()
+                .get(&key)
+                .is_some_and(|m| m.contains(input))
+        {
+            return op.negated;
+        }
         let hit = op
             .op
             .evaluate(self, input, if op.negated { None } else { caps });
+        if memo && !hit {
+            self.misses
+                .borrow_mut()
+                .entry(key)
+                .or_default()
+                .insert(input.to_vec());
+        }
         hit != op.negated
     }
 

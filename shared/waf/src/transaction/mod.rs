@@ -102,6 +102,9 @@ pub struct Transaction {
     /// every value of the variable. A rule link whose slot is in none of its targets' unions
     /// cannot match and is skipped without visiting a value. Cleared with `tcache`.
     ucache: RefCell<HashMap<(u32, crate::variables::Variable), crate::engine::Hits, FastHash>>,
+    /// Per costly operator (by address): inputs it did not match (see
+    /// `Operator::memoize_misses`). Depends on input bytes only, so never invalidated.
+    misses: RefCell<HashMap<usize, std::collections::HashSet<Vec<u8>>, FastHash>>,
 }
 
 /// A cached transformation result and its grouped-prefilter hits.
@@ -215,6 +218,7 @@ impl Transaction {
             phases_done: [false; 5],
             tcache: RefCell::new(HashMap::with_capacity_and_hasher(256, FastHash)),
             ucache: RefCell::new(HashMap::default()),
+            misses: RefCell::new(HashMap::default()),
             rules,
         }
     }
