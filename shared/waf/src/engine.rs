@@ -112,6 +112,9 @@ pub struct RuleSet {
     pub(crate) groups: Vec<Option<PrefilterGroup>>,
     /// Every distinct tag of every rule; rules refer to them by index.
     pub(crate) tags: Vec<String>,
+    /// Transformation caches of finished transactions, emptied but with their capacity, so
+    /// that a large request does not pay for growing (and faulting in) a fresh table.
+    pub(crate) spare_caches: std::sync::Mutex<Vec<crate::transaction::TCache>>,
 }
 
 /// The grouped prefilter of one transformation chain.
@@ -262,6 +265,7 @@ impl RuleSet {
             markers,
             groups,
             tags,
+            spare_caches: std::sync::Mutex::new(Vec::new()),
         }
     }
 

@@ -97,7 +97,7 @@ pub struct Transaction {
     /// Transformed values of stable variables: (chain id, value address, length) → the
     /// result (`None`: the chain leaves the value unchanged). Cleared whenever request or
     /// response data change.
-    tcache: RefCell<HashMap<(u32, usize, usize), Cached, FastHash>>,
+    tcache: RefCell<TCache>,
     /// Per (transformation chain, variable): the union of the chain's prefilter hits over
     /// every value of the variable. A rule link whose slot is in none of its targets' unions
     /// cannot match and is skipped without visiting a value. Cleared with `tcache`.
@@ -107,8 +107,32 @@ pub struct Transaction {
     misses: RefCell<HashMap<usize, std::collections::HashSet<Vec<u8>>, FastHash>>,
 }
 
+/// The transformation cache of a transaction (see `Transaction::tcache`).
+pub(crate) type TCache = HashMap<(u32, usize, usize), Cached, FastHash>;
+
+/// At most this many spare caches are kept per rule set (one per concurrent transaction is
+/// enough); larger ones than this many entries are dropped rather than kept.
+const SPARE_CACHES: usize = 64;
+const SPARE_CACHE_MAX_ENTRIES: usize = 1 << 16;
+
+impl Drop for Transaction {
+    fn drop(&mut self) {
+        let mut cache = std::mem::take(self.tcache.get_mut());
+        if cache.capacity() > SPARE_CACHE_MAX_ENTRIES {
+            return;
+        }
+        cache.clear();
+        if let Ok(mut spare) = self.rules.spare_caches.lock()
+            && spare.len() < SPARE_CACHES
+        {
+            spare.push(cache);
+        }
+    }
+}
+
 /// A cached transformation result and its grouped-prefilter hits.
-struct Cached {
+#[derive(Debug)]
+pub(crate) struct Cached {
     /// `None`: the chain leaves the value unchanged.
     value: Option<Arc<[u8]>>,
     /// The chain's prefilter slots whose literals occur in the value.
@@ -117,7 +141,7 @@ struct Cached {
 
 /// FxHash-style hashing for the cache's integer keys (SipHash costs more than the lookup).
 #[derive(Default, Clone, Copy)]
-struct FastHash;
+pub(crate) struct FastHash;
 
 impl std::hash::BuildHasher for FastHash {
     type Hasher = FastHasher;
@@ -126,7 +150,7 @@ impl std::hash::BuildHasher for FastHash {
     }
 }
 
-struct FastHasher(u64);
+pub(crate) struct FastHasher(u64);
 
 impl std::hash::Hasher for FastHasher {
     fn finish(&self) -> u64 {
@@ -216,7 +240,14 @@ impl Transaction {
             interruption: None,
             allow: None,
             phases_done: [false; 5],
-            tcache: RefCell::new(HashMap::with_capacity_and_hasher(256, FastHash)),
+            tcache: RefCell::new(
+                rules
+                    .spare_caches
+                    .lock()
+                    .ok()
+                    .and_then(|mut s| s.pop())
+                    .unwrap_or_else(|| HashMap::with_capacity_and_hasher(256, FastHash)),
+            ),
             ucache: RefCell::new(HashMap::default()),
             misses: RefCell::new(HashMap::default()),
             rules,
