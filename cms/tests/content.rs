@@ -183,6 +183,38 @@ async fn attachments_come_from_the_sites_own_media_library() {
         );
     }
     input.attachments = up.path.clone();
+    // The cover must be an image of the same library.
+    let png = {
+        let img = image::RgbImage::from_pixel(4, 4, image::Rgb([1, 2, 3]));
+        let mut out = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+        out.into_inner()
+    };
+    let picture = media::upload(st, &sys, portal.id, "封面.png", png.clone())
+        .await
+        .unwrap();
+    let foreign_picture = media::upload(st, &sys, edu.id, "他站封面.png", {
+        let mut p = png.clone();
+        p.extend_from_slice(b"other");
+        p
+    })
+    .await
+    .unwrap();
+    for bad in [
+        up.path.as_str(),
+        foreign_picture.path.as_str(),
+        "javascript:x",
+    ] {
+        input.cover = bad.into();
+        assert!(
+            matches!(
+                content::create(st, &sys, portal.id, &input).await,
+                Err(AppError::Invalid(m)) if m.contains("封面")
+            ),
+            "cover {bad}"
+        );
+    }
+    input.cover = picture.path.clone();
     let id = content::create(st, &sys, portal.id, &input).await.unwrap();
     content::act(st, &sys, id, Action::Submit, "")
         .await

@@ -167,6 +167,24 @@ async fn resolve_attachments(
     }
 }
 
+/// A cover image must be an image of the site's media library (or none).
+async fn check_cover(db: &impl ConnectionTrait, site_id: i32, cover: &str) -> AppResult<()> {
+    use crate::db::entities::media;
+    let cover = cover.trim();
+    if cover.is_empty() {
+        return Ok(());
+    }
+    let found = media::Entity::find()
+        .filter(media::Column::SiteId.eq(site_id))
+        .filter(media::Column::Path.eq(cover))
+        .one(db)
+        .await?;
+    match found {
+        Some(m) if m.content_type.starts_with("image/") => Ok(()),
+        _ => Err(AppError::Invalid("封面图须为本站媒体库中的图片。".into())),
+    }
+}
+
 fn attachments_text(list: &[(String, String)]) -> String {
     list.iter()
         .map(|(p, n)| format!("{p}\t{n}"))
@@ -664,6 +682,7 @@ pub async fn create(
     let columns = columns(&state.db, site.id).await?;
     let mut checked = validate(input, &columns)?;
     resolve_attachments(&state.db, site.id, &mut checked.attachments).await?;
+    check_cover(&state.db, site.id, &input.cover).await?;
     let now = Utc::now();
     let txn = state.db.begin().await?;
     let a = article::ActiveModel {
@@ -723,6 +742,7 @@ pub async fn update(
     let columns = columns(&state.db, a.site_id).await?;
     let mut checked = validate(input, &columns)?;
     resolve_attachments(&state.db, a.site_id, &mut checked.attachments).await?;
+    check_cover(&state.db, a.site_id, &input.cover).await?;
     let now = Utc::now();
     let txn = state.db.begin().await?;
     let rev = revision_from(a.id, input, &checked, actor, now)

@@ -11,12 +11,12 @@ use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use minijinja::{Value, context};
-use sea_orm::EntityTrait;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Deserialize;
 
 use super::{CsrfForm, hostnames_of, notice, render, user_ctx};
 use crate::auth::Session;
-use crate::db::entities::{app_user, site, site_column};
+use crate::db::entities::{app_user, media, site, site_column};
 use crate::error::{AppError, AppResult};
 use crate::publish;
 use crate::service::authz::Actor;
@@ -72,7 +72,7 @@ fn kinds() -> Vec<Value> {
 }
 
 #[allow(clippy::too_many_arguments)]
-fn editor_page(
+async fn editor_page(
     state: &SharedState,
     s: &Session,
     actor: &Actor,
@@ -83,10 +83,22 @@ fn editor_page(
     notice: Option<&str>,
     error: Option<String>,
 ) -> AppResult<Html<String>> {
+    // The site's images, newest first, for the cover choice.
+    let images: Vec<Value> = media::Entity::find()
+        .filter(media::Column::SiteId.eq(site.id))
+        .filter(media::Column::ContentType.starts_with("image/"))
+        .order_by_desc(media::Column::Id)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .take(200)
+        .map(|m| context! { path => m.path, name => m.name })
+        .collect();
     render(
         state,
         "article.html",
         context! {
+            images => images,
             user => user_ctx(s), csrf => s.csrf.clone(), notice, error,
             site => context! { id => site.id, name => site.name.clone(), review_levels => site.review_levels },
             columns => column_rows(columns, actor, site.id), kinds => kinds(), article,
@@ -110,7 +122,7 @@ async fn new_form(
         kind: "article".into(),
         ..Default::default()
     };
-    editor_page(&state, &s, &actor, &site, &columns, None, &form, None, None)
+    editor_page(&state, &s, &actor, &site, &columns, None, &form, None, None).await
 }
 
 /// After a save: the workflow step the form's button asked for, and the notice to show.
@@ -153,7 +165,8 @@ async fn invalid_form(
         form,
         None,
         Some(msg),
-    )?;
+    )
+    .await?;
     Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
 }
 
@@ -292,6 +305,7 @@ async fn edit(
         notice(&q),
         None,
     )
+    .await
 }
 
 async fn update(
@@ -361,7 +375,8 @@ async fn act(
                 &form_input,
                 None,
                 Some(msg),
-            )?;
+            )
+            .await?;
             Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
         }
         Err(e) => Err(e),
