@@ -14,7 +14,7 @@ use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
     QueryOrder, Set, TransactionTrait,
 };
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
 use super::authz::Actor;
 use super::workflow::{self, Action, Status};
@@ -27,7 +27,7 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(default)]
 pub struct ArticleInput {
-    #[serde(deserialize_with = "int_or_string")]
+    #[serde(deserialize_with = "super::form::int")]
     pub column_id: i32,
     /// article / page / link.
     pub kind: String,
@@ -55,23 +55,6 @@ pub struct ArticleInput {
     /// Attachments from the site's media library, one per line: the file's address
     /// (`/media/…`), optionally followed by a space and the name to show.
     pub attachments: String,
-}
-
-fn int_or_string<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum IntOrString {
-        Int(i32),
-        Str(String),
-    }
-    match IntOrString::deserialize(d)? {
-        IntOrString::Int(n) => Ok(n),
-        IntOrString::Str(s) if s.trim().is_empty() => Ok(0),
-        IntOrString::Str(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| serde::de::Error::custom(format!("not a number: {s:?}"))),
-    }
 }
 
 pub const KINDS: &[(&str, &str)] = &[("article", "文章"), ("page", "单页"), ("link", "外部链接")];

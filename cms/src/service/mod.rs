@@ -3,6 +3,7 @@
 //! function with the signed-in [`authz::Actor`], and render the result.
 //!
 //! * [`authz`]: platform roles and unit grants; who may do what.
+//! * [`form`]: field decoders shared by the inputs (numbers and checkboxes from forms or JSON).
 //! * [`workflow`]: the review state machine (三审三校).
 //! * [`content`]: items, revisions, review steps, recycle bin, schedules.
 //! * [`sites`]: site settings and identity data, the column tree.
@@ -10,6 +11,7 @@
 
 pub mod authz;
 pub mod content;
+pub mod form;
 pub mod media;
 pub mod sites;
 pub mod tokens;

@@ -6,7 +6,7 @@
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 
 use super::authz::Actor;
 use crate::db::entities::{
@@ -39,37 +39,6 @@ pub const COLUMN_TYPES: &[&str] = &[
 /// Site statuses: 建设中 (not public yet), 运行, 维护 (maintenance notice), 已关停 (closed).
 pub const SITE_STATUSES: &[&str] = &["建设中", "运行", "维护", "已关停"];
 
-/// An HTML checkbox: present ("on") or absent.
-fn checkbox<'de, D: Deserializer<'de>>(d: D) -> Result<bool, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum B {
-        Bool(bool),
-        Str(String),
-    }
-    Ok(match B::deserialize(d)? {
-        B::Bool(b) => b,
-        B::Str(s) => matches!(s.as_str(), "on" | "true" | "1" | "yes"),
-    })
-}
-
-fn int<'de, D: Deserializer<'de>>(d: D) -> Result<i32, D::Error> {
-    #[derive(Deserialize)]
-    #[serde(untagged)]
-    enum I {
-        Int(i32),
-        Str(String),
-    }
-    match I::deserialize(d)? {
-        I::Int(n) => Ok(n),
-        I::Str(s) if s.trim().is_empty() => Ok(0),
-        I::Str(s) => s
-            .trim()
-            .parse()
-            .map_err(|_| serde::de::Error::custom(format!("not a number: {s:?}"))),
-    }
-}
-
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct SiteSettings {
@@ -79,9 +48,9 @@ pub struct SiteSettings {
     pub site_id_code: String,
     pub icp_record: String,
     pub psb_record: String,
-    #[serde(deserialize_with = "checkbox")]
+    #[serde(deserialize_with = "super::form::checkbox")]
     pub party_gov_mark: bool,
-    #[serde(deserialize_with = "int")]
+    #[serde(deserialize_with = "super::form::int")]
     pub review_levels: i32,
     pub status: String,
     /// One of the installed themes.
@@ -206,12 +175,12 @@ pub struct ColumnInput {
     pub keywords: String,
     /// Days; empty for none.
     pub update_cadence_days: String,
-    #[serde(deserialize_with = "int")]
+    #[serde(deserialize_with = "super::form::int")]
     pub page_size: i32,
-    #[serde(deserialize_with = "int")]
+    #[serde(deserialize_with = "super::form::int")]
     pub sort_order: i32,
     /// 0 for a top-level column.
-    #[serde(deserialize_with = "int")]
+    #[serde(deserialize_with = "super::form::int")]
     pub parent_id: i32,
     /// A `column-….html` of the site's theme, or empty for its `column.html`.
     pub list_template: String,
@@ -477,7 +446,7 @@ pub struct NewOrg {
     pub name: String,
     pub kind: String,
     /// 0 for a root.
-    #[serde(deserialize_with = "int")]
+    #[serde(deserialize_with = "super::form::int")]
     pub parent_id: i32,
 }
 
@@ -529,7 +498,7 @@ pub async fn create_org(state: &AppState, actor: &Actor, new: &NewOrg) -> AppRes
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(default)]
 pub struct NewSite {
-    #[serde(deserialize_with = "int")]
+    #[serde(deserialize_with = "super::form::int")]
     pub org_id: i32,
     pub name: String,
     /// Short ASCII code, unique (used in file names).
