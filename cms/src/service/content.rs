@@ -464,15 +464,14 @@ pub async fn list(state: &AppState, actor: &Actor, f: &ListFilter) -> AppResult<
         q.filter(article::Column::DeletedAt.is_null())
     };
     if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        // Titles live in revisions; match the current revision's title.
-        let ids: Vec<i32> = article_revision::Entity::find()
-            .filter(article_revision::Column::Title.contains(text))
-            .all(&state.db)
-            .await?
-            .into_iter()
-            .map(|r| r.id)
-            .collect();
-        q = q.filter(article::Column::CurrentRevisionId.is_in(ids));
+        // Titles live in revisions; match the current revision's title (a subquery: no
+        // revision rows are read into the application).
+        let matching = sea_orm::sea_query::Query::select()
+            .column(article_revision::Column::Id)
+            .from(article_revision::Entity)
+            .and_where(article_revision::Column::Title.contains(text))
+            .to_owned();
+        q = q.filter(article::Column::CurrentRevisionId.in_subquery(matching));
     }
     let paginator = q
         .order_by_desc(article::Column::UpdatedAt)
