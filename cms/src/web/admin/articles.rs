@@ -190,11 +190,19 @@ async fn create(
     }
 }
 
-fn user_names(users: &[app_user::Model]) -> HashMap<i32, String> {
-    users
-        .iter()
-        .map(|u| (u.id, u.display_name.clone()))
-        .collect()
+/// Display names of the given accounts (only those are read).
+async fn user_names(
+    state: &SharedState,
+    ids: impl IntoIterator<Item = i32>,
+) -> AppResult<HashMap<i32, String>> {
+    let ids: Vec<i32> = ids.into_iter().collect();
+    Ok(app_user::Entity::find()
+        .filter(app_user::Column::Id.is_in(ids))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|u| (u.id, u.display_name))
+        .collect())
 }
 
 fn action_label(a: &str) -> &'static str {
@@ -233,8 +241,7 @@ async fn article_view(
     let view = content::view(state, actor, id).await?;
     let site = content::site(state, actor, view.article.site_id).await?;
     let columns = content::columns(&state.db, site.id).await?;
-    let users = app_user::Entity::find().all(&state.db).await?;
-    let names = user_names(&users);
+    let names = user_names(state, view.history.iter().filter_map(|h| h.actor_id)).await?;
     let history: Vec<Value> = view
         .history
         .iter()
@@ -279,6 +286,17 @@ async fn article_view(
     Ok((v, view, site))
 }
 
+/// What the editor shows for an item: its current revision.
+fn current_input(view: &content::ArticleView) -> ArticleInput {
+    match &view.revision {
+        Some(r) => content::input_of(&view.article, r),
+        None => ArticleInput {
+            column_id: view.article.column_id,
+            ..Default::default()
+        },
+    }
+}
+
 async fn edit(
     State(state): State<SharedState>,
     Authed(s, actor): Authed,
@@ -287,13 +305,7 @@ async fn edit(
 ) -> AppResult<Html<String>> {
     let (v, view, site) = article_view(&state, &actor, id).await?;
     let columns = content::columns(&state.db, site.id).await?;
-    let form = match &view.revision {
-        Some(r) => content::input_of(&view.article, r),
-        None => ArticleInput {
-            column_id: view.article.column_id,
-            ..Default::default()
-        },
-    };
+    let form = current_input(&view);
     editor_page(
         &state,
         &s,
@@ -360,24 +372,16 @@ async fn act(
         }
         Err(AppError::Invalid(msg)) => {
             let (v, view, site) = article_view(&state, &actor, id).await?;
-            let columns = content::columns(&state.db, site.id).await?;
-            let form_input = match &view.revision {
-                Some(r) => content::input_of(&view.article, r),
-                None => ArticleInput::default(),
-            };
-            let page = editor_page(
+            invalid_form(
                 &state,
                 &s,
                 &actor,
                 &site,
-                &columns,
                 Some(v),
-                &form_input,
-                None,
-                Some(msg),
+                &current_input(&view),
+                msg,
             )
-            .await?;
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+            .await
         }
         Err(e) => Err(e),
     }
@@ -539,8 +543,7 @@ async fn revisions(
 ) -> AppResult<Html<String>> {
     let (v, view, site) = article_view(&state, &actor, id).await?;
     let revs = content::revisions(&state, &actor, id).await?;
-    let users = app_user::Entity::find().all(&state.db).await?;
-    let names = user_names(&users);
+    let names = user_names(&state, revs.iter().filter_map(|r| r.created_by)).await?;
     let rows: Vec<Value> = revs
         .iter()
         .enumerate()

@@ -285,9 +285,12 @@ async fn users_view(
         .order_by_asc(app_user::Column::Id)
         .all(&state.db)
         .await?;
-    let all_users = app_user::Entity::find().all(&state.db).await?;
+    let granted = app_user::Entity::find()
+        .filter(app_user::Column::Id.is_in(grants.iter().map(|g| g.user_id)))
+        .all(&state.db)
+        .await?;
     let name_of = |id: i32| {
-        all_users
+        granted
             .iter()
             .find(|u| u.id == id)
             .map(|u| format!("{}（{}）", u.display_name, u.username))
