@@ -224,6 +224,8 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             keywords: c.keywords.clone(),
         })
         .collect();
+    // The same views as template values, built once (every article page shows its column).
+    let column_values: Vec<Value> = column_views.iter().map(Value::from_serialize).collect();
     let site_ctx = context! {
         name => site.name.clone(),
         domain => domain.clone(),
@@ -252,12 +254,13 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
     // Article pages rendered now: (path, fingerprint), for the cache.
     let mut rendered: Vec<(String, [u8; 32])> = Vec::new();
     for a in &articles {
-        let (Some(rev), Some(column)) = (
+        let (Some(rev), Some(ci)) = (
             a.published_revision_id.and_then(|id| revisions.get(&id)),
-            columns.iter().find(|c| c.id == a.column_id),
+            columns.iter().position(|c| c.id == a.column_id),
         ) else {
             continue;
         };
+        let column = &columns[ci];
         let when = beijing(rev.publish_time.or(a.published_at).unwrap_or(a.created_at));
         feed.push(FeedItem {
             title: rev.title.clone(),
@@ -294,13 +297,7 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             };
         let ctx = context! {
                 group => group.clone(), site => site_ctx.clone(),
-                column => Value::from_serialize(ColumnView {
-                    name: column.name.clone(),
-                    url: column_path(column),
-                    column_type: column.column_type.clone(),
-                    description: column.description.clone(),
-                    keywords: column.keywords.clone(),
-                }),
+                column => column_values[ci].clone(),
                 article => context! {
                     title => rev.title.clone(),
                     subtitle => rev.subtitle.clone(),
@@ -338,7 +335,7 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             }
         }
     }
-    for (column, view) in columns.iter().zip(&column_views) {
+    for ((column, view), value) in columns.iter().zip(&column_views).zip(&column_values) {
         let items = per_column.get(&column.id).cloned().unwrap_or_default();
         // List pages of the column's page size: index.html, index_2.html, …
         let size = usize::try_from(column.page_size).unwrap_or(20).max(1);
@@ -356,7 +353,7 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             let body = theme.render(
                 list_template,
                 context! {
-                    group => group.clone(), site => site_ctx.clone(), column => Value::from_serialize(view), articles => chunk,
+                    group => group.clone(), site => site_ctx.clone(), column => value.clone(), articles => chunk,
                     pager => context! {
                         page => n, pages => total,
                         prev => (n > 1).then(|| list_page_path(&view.url, n - 1)),
@@ -373,11 +370,11 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
     }
     let blocks: Vec<Value> = columns
         .iter()
-        .zip(&column_views)
+        .zip(&column_values)
         .map(|(c, view)| {
             let mut items = per_column.get(&c.id).cloned().unwrap_or_default();
             items.truncate(8);
-            context! { column => Value::from_serialize(view), articles => items }
+            context! { column => view.clone(), articles => items }
         })
         .collect();
     let index = theme.render(
