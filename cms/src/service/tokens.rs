@@ -96,8 +96,14 @@ pub async fn authenticate(
     if user.disabled {
         return Ok(None);
     }
-    let mut active: api_token::ActiveModel = row.into();
-    active.last_used_at = Set(Some(now));
-    active.update(db).await?;
+    // Record the use, at most once a minute per token (not a write on every API call).
+    if row
+        .last_used_at
+        .is_none_or(|t| now - t >= Duration::minutes(1))
+    {
+        let mut active: api_token::ActiveModel = row.into();
+        active.last_used_at = Set(Some(now));
+        active.update(db).await?;
+    }
     Ok(Some(user))
 }
