@@ -198,7 +198,8 @@ pub struct Uploaded {
     pub name: String,
 }
 
-/// Stores an upload in the site's library. Nothing is written when it is refused.
+/// Stores an upload in the site's library and publishes it. Nothing is written when it is
+/// refused.
 pub async fn upload(
     state: &AppState,
     actor: &Actor,
@@ -206,6 +207,48 @@ pub async fn upload(
     name: &str,
     bytes: Vec<u8>,
 ) -> AppResult<Uploaded> {
+    let (uploaded, new) = add(state, actor, site_id, name, bytes).await?;
+    if new {
+        // Published at once, so that an article using it can be previewed and published.
+        crate::publish::publish_site(state, site_id).await?;
+    }
+    Ok(uploaded)
+}
+
+/// Stores several uploads, each on its own (a refused file is reported with its reason and
+/// the others are kept), then publishes the site once.
+pub async fn upload_all(
+    state: &AppState,
+    actor: &Actor,
+    site_id: i32,
+    files: Vec<(String, Vec<u8>)>,
+) -> AppResult<Vec<Result<Uploaded, String>>> {
+    let mut results = Vec::new();
+    let mut any_new = false;
+    for (name, bytes) in files {
+        match add(state, actor, site_id, &name, bytes).await {
+            Ok((u, new)) => {
+                any_new |= new;
+                results.push(Ok(u));
+            }
+            Err(AppError::Invalid(msg)) => results.push(Err(msg)),
+            Err(e) => return Err(e),
+        }
+    }
+    if any_new {
+        crate::publish::publish_site(state, site_id).await?;
+    }
+    Ok(results)
+}
+
+/// Checks and stores one upload; returns it and whether it is new to the library.
+async fn add(
+    state: &AppState,
+    actor: &Actor,
+    site_id: i32,
+    name: &str,
+    bytes: Vec<u8>,
+) -> AppResult<(Uploaded, bool)> {
     let site = super::content::site(state, actor, site_id).await?;
     let columns = super::content::columns(&state.db, site.id).await?;
     if !columns.iter().any(|c| actor.can_edit(site.id, c.id)) {
@@ -251,12 +294,13 @@ pub async fn upload(
         .one(&state.db)
         .await?
     {
-        return Ok(Uploaded {
+        let u = Uploaded {
             id: existing.id,
             path: existing.path,
             thumb_path: existing.thumb_path,
             name: existing.name,
-        });
+        };
+        return Ok((u, false));
     }
     let row = media::ActiveModel {
         site_id: Set(site.id),
@@ -276,14 +320,13 @@ pub async fn upload(
     .insert(&state.db)
     .await?;
     tracing::info!(site = site.id, media = row.id, user = %actor.user.username, "media uploaded");
-    // Published at once, so that an article using it can be previewed and published.
-    crate::publish::publish_site(state, site.id).await?;
-    Ok(Uploaded {
+    let u = Uploaded {
         id: row.id,
         path,
         thumb_path,
         name: row.name,
-    })
+    };
+    Ok((u, true))
 }
 
 pub async fn list(

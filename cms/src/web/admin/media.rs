@@ -144,11 +144,10 @@ async fn upload(
     // Each file stands alone: good ones are kept, each refusal is reported.
     let mut done = Vec::new();
     let mut problems = Vec::new();
-    for (name, bytes) in files {
-        match media::upload(&state, &actor, id, &name, bytes).await {
+    for r in media::upload_all(&state, &actor, id, files).await? {
+        match r {
             Ok(u) => done.push(u.name),
-            Err(AppError::Invalid(msg)) => problems.push(msg),
-            Err(e) => return Err(e),
+            Err(msg) => problems.push(msg),
         }
     }
     let notice = (!done.is_empty()).then(|| format!("已上传：{}。", done.join("、")));
