@@ -15,6 +15,7 @@ pub mod cli;
 pub mod db;
 pub mod error;
 pub mod publish;
+pub mod search;
 pub mod seed;
 pub mod server;
 pub mod service;

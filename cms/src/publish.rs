@@ -162,6 +162,68 @@ fn rss(base: &str, site_name: &str, items: &[FeedItem]) -> String {
     out
 }
 
+/// The `site` value every page of a site gets.
+fn site_value(
+    site: &site::Model,
+    org: &organization::Model,
+    domain: &str,
+    columns: &[ColumnView],
+) -> Value {
+    context! {
+        name => site.name.clone(),
+        domain => domain,
+        id_code => site.site_id_code.clone(),
+        icp => site.icp_record.clone(),
+        psb => site.psb_record.clone(),
+        contact => site.contact.clone(),
+        party_gov_mark => site.party_gov_mark,
+        org_name => if site.sponsor.is_empty() { org.name.clone() } else { site.sponsor.clone() },
+        columns => Value::from_serialize(columns),
+    }
+}
+
+/// The `site` and `group` values for a page of `site` rendered outside publishing (the search
+/// page), exactly as its published pages have them.
+pub async fn page_context(
+    db: &impl sea_orm::ConnectionTrait,
+    site: &site::Model,
+) -> AppResult<(Value, Value)> {
+    let org = organization::Entity::find_by_id(site.org_id)
+        .one(db)
+        .await?
+        .context("site without organization")?;
+    let domain = site_hostname::Entity::find()
+        .filter(site_hostname::Column::SiteId.eq(site.id))
+        .order_by_asc(site_hostname::Column::Id)
+        .one(db)
+        .await?
+        .map(|h| h.hostname)
+        .unwrap_or_default();
+    let columns: Vec<ColumnView> = site_column::Entity::find()
+        .filter(site_column::Column::SiteId.eq(site.id))
+        .order_by_asc(site_column::Column::SortOrder)
+        .order_by_asc(site_column::Column::Id)
+        .all(db)
+        .await?
+        .iter()
+        .map(column_view)
+        .collect();
+    Ok((
+        site_value(site, &org, &domain, &columns),
+        context! { mourning => mourning_mode(db).await? },
+    ))
+}
+
+fn column_view(c: &site_column::Model) -> ColumnView {
+    ColumnView {
+        name: c.name.clone(),
+        url: column_path(c),
+        column_type: c.column_type.clone(),
+        description: c.description.clone(),
+        keywords: c.keywords.clone(),
+    }
+}
+
 /// What a publish did.
 #[derive(Debug)]
 pub struct PublishReport {
@@ -214,29 +276,10 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
         .map(|r| (r.id, r))
         .collect();
 
-    let column_views: Vec<ColumnView> = columns
-        .iter()
-        .map(|c| ColumnView {
-            name: c.name.clone(),
-            url: column_path(c),
-            column_type: c.column_type.clone(),
-            description: c.description.clone(),
-            keywords: c.keywords.clone(),
-        })
-        .collect();
+    let column_views: Vec<ColumnView> = columns.iter().map(column_view).collect();
     // The same views as template values, built once (every article page shows its column).
     let column_values: Vec<Value> = column_views.iter().map(Value::from_serialize).collect();
-    let site_ctx = context! {
-        name => site.name.clone(),
-        domain => domain.clone(),
-        id_code => site.site_id_code.clone(),
-        icp => site.icp_record.clone(),
-        psb => site.psb_record.clone(),
-        contact => site.contact.clone(),
-        party_gov_mark => site.party_gov_mark,
-        org_name => if site.sponsor.is_empty() { org.name.clone() } else { site.sponsor.clone() },
-        columns => Value::from_serialize(&column_views),
-    };
+    let site_ctx = site_value(&site, &org, &domain, &column_views);
 
     let theme = state.themes.get(&site.theme).ok_or_else(|| {
         AppError::Invalid(format!(

@@ -36,7 +36,6 @@ impl CmsOptions {
 
 pub async fn build_state(opts: &CmsOptions, db: DatabaseConnection) -> anyhow::Result<SharedState> {
     Ok(Arc::new(AppState {
-        db,
         store: ObjectStore::new(opts.store_dir()),
         data_dir: opts.data_dir.clone(),
         gateway_token: opts.gateway_token.clone(),
@@ -47,6 +46,8 @@ pub async fn build_state(opts: &CmsOptions, db: DatabaseConnection) -> anyhow::R
         snapshot_cache: Mutex::new(None),
         publish_lock: Mutex::new(()),
         render_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
+        search: crate::search::SearchService::open(&opts.data_dir, db.clone(), false),
+        db,
     }))
 }
 
@@ -94,6 +95,8 @@ pub async fn prepare(opts: &CmsOptions) -> anyhow::Result<Banner> {
             .collect();
         sites.push((s.name, hosts));
     }
+    // The server opens the index again: let this copy finish its work and let go of it.
+    state.search.close().await;
     drop(state);
     db.close().await?;
     Ok(Banner { sites, first_admin })
@@ -141,12 +144,14 @@ impl CmsService {
         let state = build_state(&self.opts, db.clone()).await?;
         tracing::info!("control plane listening on {}", listener.local_addr()?);
         let schedules = tokio::spawn(run_schedules(state.clone()));
+        let state_for_close = state.clone();
         axum::serve(listener, crate::web::app(state))
             .with_graceful_shutdown(async move {
                 let _ = shutdown.changed().await;
             })
             .await?;
         schedules.abort();
+        state_for_close.search.close().await;
         db.close().await?;
         Ok(())
     }

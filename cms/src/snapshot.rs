@@ -13,6 +13,9 @@ use sitegroup_contract::config::{
 use crate::db::entities::{config_generation, published_file, site, site_hostname};
 use crate::state::AdminRoute;
 
+/// Where every site's search page lives (proxied to the control plane).
+pub const SEARCH_PREFIX: &str = "/search/";
+
 /// The site id the admin UI has in snapshots (real sites start at 1).
 pub const ADMIN_SITE_ID: i64 = 0;
 
@@ -102,15 +105,30 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             id: i64::from(s.id),
             name: s.name,
             hostnames: hosts,
-            routes: vec![Route {
-                path_prefix: "/".into(),
-                deny_prefixes: vec![],
-                target: Target::Published,
-            }],
+            routes: vec![
+                Route {
+                    path_prefix: "/".into(),
+                    deny_prefixes: vec![],
+                    target: Target::Published,
+                },
+                // The site search is answered by the control plane.
+                Route {
+                    path_prefix: SEARCH_PREFIX.into(),
+                    deny_prefixes: vec![],
+                    target: Target::Proxy {
+                        upstreams: vec![admin.upstream.clone()],
+                    },
+                },
+            ],
             manifest: manifests.remove(&s.id).unwrap_or_default(),
             waf: WafPolicy::default(),
             security_headers: SecurityHeaders::default(),
-            rate_limits: Vec::new(),
+            // Searching costs the control plane more than a page does: 60 a minute per address.
+            rate_limits: vec![RateLimit {
+                path_prefix: Some(SEARCH_PREFIX.into()),
+                requests: 60,
+                per_seconds: 60,
+            }],
             service: service_of(&s.status, &s.closed_redirect),
             access: AccessList::default(),
             request_limits: RequestLimits::default(),

@@ -37,6 +37,8 @@ pub struct AppState {
     /// Article pages of the last publishes: a page whose inputs are unchanged is not rendered
     /// again.
     pub render_cache: std::sync::Mutex<RenderCache>,
+    /// The full-text index of every item (public and staff views).
+    pub search: crate::search::SearchService,
 }
 
 pub type SharedState = Arc<AppState>;

@@ -21,6 +21,9 @@ pub const TEMPLATES: &[&str] = &[
     "404.html",
 ];
 
+/// The search results page, optional in a theme (the default theme's is used otherwise).
+pub const SEARCH_TEMPLATE: &str = "search.html";
+
 /// A loaded theme, ready to render.
 pub struct Theme {
     env: Environment<'static>,
@@ -93,7 +96,7 @@ impl Theme {
             "default",
             "默认（红色政务）",
             ["style.css", "a11y.js", "psb.svg"],
-            ["column-gkml.html"]
+            ["column-gkml.html", "search.html"]
         )
     }
 
@@ -103,7 +106,7 @@ impl Theme {
             "civic",
             "简约（蓝色）",
             ["style.css", "a11y.js", "psb.svg"],
-            []
+            ["search.html"]
         )
     }
 
@@ -121,7 +124,8 @@ impl Theme {
                 && name
                     .bytes()
                     .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"-._".contains(&b));
-            if variant {
+            // The search page is optional: a theme without one gets the default theme's.
+            if variant || name == SEARCH_TEMPLATE {
                 names.push(name);
             }
         }
@@ -228,6 +232,23 @@ pub fn sample_context() -> minijinja::Value {
         blocks => vec![context! { column => column.clone(), articles => Vec::<minijinja::Value>::new() }],
         articles => Vec::<minijinja::Value>::new(),
         pager => context! { page => 1, pages => 1, prev => (), next => () },
+        search => context! {
+            q => "政府信息公开", scope => "site", has_site => true, advanced => true,
+            sites => vec![context! { id => 1, name => "示范网站", selected => true }],
+            columns => vec![context! { id => 1, name => "工作动态", selected => false }],
+            from => "2026-01-01", to => "", doc_no => "", issuer => "", sort => "",
+            notices => vec!["关键词过长，只按前 100 个字搜索。"], error => (), asked => true,
+            total => 1, took_ms => 3,
+            hits => vec![context! {
+                url => "/gzdt/1.html", title_html => "关于<em>政府信息公开</em>的通知",
+                snippet_html => "…做好<em>政府信息公开</em>工作…", site_name => "示范网站",
+                column_name => "工作动态", doc_no => "示政发〔2026〕1号", issuer => "示范单位",
+                date => "2026-01-01",
+            }],
+            pager => context! { pages => 2, prev => (), next => "/search/?q=x&page=2",
+                numbers => vec![context! { n => 1, url => "/search/?q=x&page=1", current => true }] },
+            suggestions => vec![context! { url => "/search/?q=x", label => "x", hits => 2 }],
+        },
         article => context! {
             title => "标题", subtitle => "", summary => "", index_no => "", issuer => "",
             doc_no => "", written_date => "", topic => "", author => "", source => "示范单位",

@@ -13,6 +13,7 @@ pub mod authz;
 pub mod content;
 pub mod form;
 pub mod media;
+pub mod search;
 pub mod sites;
 pub mod tokens;
 pub mod users;

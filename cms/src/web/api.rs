@@ -43,6 +43,7 @@ pub fn router() -> Router<SharedState> {
         .route("/api/v1/articles/{id}/restore", post(restore_article))
         .route("/api/v1/articles/{id}/revisions", get(revisions))
         .route("/api/v1/todo", get(todo))
+        .route("/api/v1/search", get(search))
 }
 
 /// An API error: the admin's error, as JSON.
@@ -309,4 +310,24 @@ async fn todo(
     Ok(Json(
         json!({ "items": content::todo(&state, &actor).await? }),
     ))
+}
+
+/// Full-text search over the items the token's user may read (drafts included); the
+/// parameters of the public search plus `status`.
+async fn search(
+    State(state): State<SharedState>,
+    ApiActor(actor): ApiActor,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> ApiResult<Json<Value>> {
+    let (params, notices) = crate::service::search::SearchParams::from_query(raw.as_deref());
+    let o = crate::service::search::staff(&state, &actor, params, notices).await?;
+    Ok(Json(json!({
+        "total": o.total,
+        "page": o.params.page,
+        "pages": o.pages,
+        "items": o.items,
+        "suggestions": o.suggestions,
+        "notices": o.notices,
+        "error": o.error,
+    })))
 }

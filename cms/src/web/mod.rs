@@ -10,6 +10,7 @@
 pub mod admin;
 pub mod api;
 pub mod internal;
+pub mod search;
 pub mod session;
 
 use axum::Router;
@@ -24,6 +25,7 @@ pub fn app(state: SharedState) -> Router {
         .merge(admin::router())
         .merge(api::router())
         .merge(internal::router())
+        .merge(search::router())
         .route("/healthz", get(|| async { "ok" }))
         .route("/static/{*path}", get(static_file))
         .with_state(state)
@@ -118,6 +120,10 @@ pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::E
             include_str!("../../templates/admin/articles.html"),
         ),
         ("todo.html", include_str!("../../templates/admin/todo.html")),
+        (
+            "search.html",
+            include_str!("../../templates/admin/search.html"),
+        ),
         (
             "revisions.html",
             include_str!("../../templates/admin/revisions.html"),

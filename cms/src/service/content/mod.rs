@@ -508,6 +508,7 @@ pub async fn create(
     active.update(&txn).await?;
     record(&txn, a.id, Some(rev.id), "create", 0, "", actor).await?;
     txn.commit().await?;
+    state.search.notify(&[a.id]);
     tracing::info!(article = a.id, user = %actor.user.username, "item created");
     Ok(a.id)
 }
@@ -553,6 +554,7 @@ pub async fn update(
     active.update(&txn).await?;
     record(&txn, a.id, Some(rev.id), "edit", 0, "", actor).await?;
     txn.commit().await?;
+    state.search.notify(&[a.id]);
     Ok(())
 }
 
@@ -626,6 +628,7 @@ pub async fn act(
         .await?;
     }
     txn.commit().await?;
+    state.search.notify(&[a.id]);
     tracing::info!(article = a.id, user = %actor.user.username, action = action.as_str(), status = row_status, "workflow step");
     if next == Status::Published || status == Status::Published {
         crate::publish::publish_site(state, a.site_id).await?;
@@ -658,6 +661,7 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> {
     active.update(&txn).await?;
     record(&txn, a.id, a.current_revision_id, "delete", 0, "", actor).await?;
     txn.commit().await?;
+    state.search.notify(&[a.id]);
     if was_published {
         crate::publish::publish_site(state, a.site_id).await?;
     }
@@ -679,6 +683,7 @@ pub async fn restore(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> 
     active.update(&txn).await?;
     record(&txn, a.id, a.current_revision_id, "restore", 0, "", actor).await?;
     txn.commit().await?;
+    state.search.notify(&[a.id]);
     Ok(())
 }
 
@@ -702,6 +707,7 @@ pub async fn purge(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> {
         .await?;
     article::Entity::delete_by_id(a.id).exec(&txn).await?;
     txn.commit().await?;
+    state.search.notify(&[a.id]);
     tracing::info!(article = a.id, user = %actor.user.username, "item purged");
     Ok(())
 }

@@ -28,6 +28,7 @@ use crate::web::session::Authed;
 pub(super) fn router() -> Router<SharedState> {
     Router::new()
         .route("/todo", get(todo))
+        .route("/articles/search", get(search_page))
         .route("/sites/{id}/articles", get(list).post(create))
         .route("/sites/{id}/articles/new", get(new_form))
         .route("/sites/{id}/articles/bulk", post(bulk))
@@ -664,4 +665,41 @@ async fn bulk(
     };
     let page = list_page(&state, &s, &actor, site.id, &lq, Some(msg)).await?;
     Ok((status, page).into_response())
+}
+
+/// Full-text search over every item the user may read, drafts included.
+async fn search_page(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    axum::extract::RawQuery(raw): axum::extract::RawQuery,
+) -> AppResult<Html<String>> {
+    let (params, notices) = crate::service::search::SearchParams::from_query(raw.as_deref());
+    let o = crate::service::search::staff(&state, &actor, params, notices).await?;
+    let sites: Vec<Value> = site::Entity::find()
+        .order_by_asc(site::Column::Id)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|x| actor.can_view_site(x.id))
+        .map(|x| context! { id => x.id, name => x.name })
+        .collect();
+    let p = &o.params;
+    render(
+        &state,
+        "search.html",
+        context! {
+            user => user_ctx(&s), csrf => s.csrf.clone(),
+            p => context! {
+                q => p.q.clone(), site => p.site.unwrap_or(0), status => p.status.clone(),
+                from => p.from.clone(), to => p.to.clone(), doc_no => p.doc_no.clone(),
+                issuer => p.issuer.clone(), sort => p.sort.clone(), page => p.page,
+            },
+            prev => (p.page > 1).then(|| format!("?{}", p.query_string(p.page - 1))),
+            next => (p.page < o.pages).then(|| format!("?{}", p.query_string(p.page + 1))),
+            sites,
+            statuses => [("draft", "草稿"), ("pending", "审核中"), ("returned", "已退回"), ("scheduled", "待定时发布"), ("published", "已发布"), ("unpublished", "已撤稿")]
+                .iter().map(|(v, l)| context! { value => *v, label => *l }).collect::<Vec<_>>(),
+            o => Value::from_serialize(&o),
+        },
+    )
 }
