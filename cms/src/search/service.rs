@@ -40,7 +40,8 @@ enum Job {
 
 /// The search index of the control plane, with its indexing task.
 pub struct SearchService {
-    index: Option<Arc<TantivyIndex>>,
+    /// Taken away by [`SearchService::close`], which releases the index's writer lock.
+    index: std::sync::Mutex<Option<Arc<TantivyIndex>>>,
     /// Why there is no index (another process holds it).
     unavailable: Option<String>,
     tx: std::sync::Mutex<Option<mpsc::UnboundedSender<(Job, u64)>>>,
@@ -105,7 +106,7 @@ impl SearchService {
                 let _ = tx.send((first, 1));
                 let worker = tokio::spawn(run(index.clone(), db, rx, done_tx));
                 SearchService {
-                    index: Some(index),
+                    index: std::sync::Mutex::new(Some(index)),
                     unavailable: None,
                     tx: std::sync::Mutex::new(Some(tx)),
                     requested: AtomicU64::new(1),
@@ -114,9 +115,9 @@ impl SearchService {
                 }
             }
             Err(reason) => {
-                tracing::error!("search unavailable: {reason}");
+                tracing::warn!("search unavailable: {reason}");
                 SearchService {
-                    index: None,
+                    index: std::sync::Mutex::new(None),
                     unavailable: Some(reason),
                     tx: std::sync::Mutex::new(None),
                     requested: AtomicU64::new(0),
@@ -169,12 +170,27 @@ impl SearchService {
         if let Some(worker) = worker {
             let _ = worker.await;
         }
+        if let Ok(mut index) = self.index.lock() {
+            index.take();
+        }
+    }
+
+    fn index(&self) -> Result<Arc<TantivyIndex>, SearchError> {
+        self.index
+            .lock()
+            .ok()
+            .and_then(|i| i.clone())
+            .ok_or_else(|| {
+                SearchError::Unavailable(
+                    self.unavailable
+                        .clone()
+                        .unwrap_or_else(|| "search is closed".into()),
+                )
+            })
     }
 
     pub async fn search(&self, query: SearchQuery) -> Result<SearchResults, SearchError> {
-        let index = self.index.clone().ok_or_else(|| {
-            SearchError::Unavailable(self.unavailable.clone().unwrap_or_default())
-        })?;
+        let index = self.index()?;
         tokio::task::spawn_blocking(move || index.search(&query))
             .await
             .map_err(|e| SearchError::Index(e.to_string()))?
@@ -182,12 +198,7 @@ impl SearchService {
 
     /// Staff documents in the index (one per live item).
     pub fn staff_count(&self) -> Result<u64, SearchError> {
-        match &self.index {
-            Some(i) => i.staff_count(),
-            None => Err(SearchError::Unavailable(
-                self.unavailable.clone().unwrap_or_default(),
-            )),
-        }
+        self.index()?.staff_count()
     }
 }
 
