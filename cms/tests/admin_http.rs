@@ -138,6 +138,18 @@ async fn unit_b_gets_404_for_every_page_and_form_of_unit_a() {
             assert!(body.contains(title), "unit A misses the title on {p}");
         }
     }
+    // Full-text search: unit B's results and count leave unit A's draft out.
+    env.state.search.settled().await;
+    let search = "/articles/search?q=%E5%AF%92%E5%81%87%E5%AE%89%E5%85%A8"; // 寒假安全
+    let (status, body) = get(&env, &a_cookie, search).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("共 1 条") && body.contains("寒假"), "{body}");
+    let (status, body) = get(&env, &b_cookie, search).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("共 0 条") && !body.contains("寒假安全工作"),
+        "{body}"
+    );
     for p in ["/", "/todo"] {
         let (status, body) = get(&env, &b_cookie, p).await;
         assert_eq!(status, StatusCode::OK);

@@ -54,7 +54,9 @@ async fn http(env: &common::Env, host: &str, path_and_query: &str) -> (StatusCod
         .await
         .unwrap();
     let status = res.status();
-    let body = axum::body::to_bytes(res.into_body(), 4 << 20).await.unwrap();
+    let body = axum::body::to_bytes(res.into_body(), 4 << 20)
+        .await
+        .unwrap();
     (status, String::from_utf8_lossy(&body).into_owned())
 }
 
@@ -77,9 +79,27 @@ async fn the_index_follows_content_and_grants() {
     let a_admin = actor(&env, "a_admin").await;
     let b_admin = actor(&env, "b_admin").await;
     let a_ed = user(&env, &a_admin, "a_editor", "", Some(edu.org_id)).await;
-    grant(&env, &a_admin, a_ed, edu.id, Some(edu_cols[0].id), "editor", None).await;
+    grant(
+        &env,
+        &a_admin,
+        a_ed,
+        edu.id,
+        Some(edu_cols[0].id),
+        "editor",
+        None,
+    )
+    .await;
     let b_ed = user(&env, &b_admin, "b_editor", "", Some(health.org_id)).await;
-    grant(&env, &b_admin, b_ed, health.id, Some(health_cols[0].id), "editor", None).await;
+    grant(
+        &env,
+        &b_admin,
+        b_ed,
+        health.id,
+        Some(health_cols[0].id),
+        "editor",
+        None,
+    )
+    .await;
     let a_editor = actor(&env, "a_editor").await;
     let b_editor = actor(&env, "b_editor").await;
 
@@ -96,7 +116,9 @@ async fn the_index_follows_content_and_grants() {
         issuer: "示范市卫生健康委员会".into(),
         ..Default::default()
     };
-    let id = content::create(st, &b_editor, health.id, &input).await.unwrap();
+    let id = content::create(st, &b_editor, health.id, &input)
+        .await
+        .unwrap();
     // Unit A's editor and unit admin: no results and no count, whatever the filters.
     for who in [&a_editor, &a_admin] {
         let o = staff(&env, who, "冷链专项").await;
@@ -109,7 +131,11 @@ async fn the_index_follows_content_and_grants() {
     // Unit A's editor sees only their own column of their own site.
     let mine = staff(&env, &a_editor, "工作").await;
     assert!(mine.total > 0);
-    assert!(mine.items.iter().all(|i| i.site_id == edu.id), "{:?}", mine.items);
+    assert!(
+        mine.items.iter().all(|i| i.site_id == edu.id),
+        "{:?}",
+        mine.items
+    );
     // Unit B and the system administrator see the draft; visitors do not.
     for who in [&b_editor, &b_admin, &sys] {
         let o = staff(&env, who, "冷链专项").await;
@@ -121,26 +147,42 @@ async fn the_index_follows_content_and_grants() {
     assert_eq!(visitor(&env, host, "冷链专项").await.total, 0);
 
     // Published: visitors find it, with its address, 文号 and a highlighted snippet.
-    content::act(st, &b_editor, id, Action::Submit, "").await.unwrap();
+    content::act(st, &b_editor, id, Action::Submit, "")
+        .await
+        .unwrap();
     let o = visitor(&env, host, "冷链专项").await;
     assert_eq!(o.total, 1);
     let hit = &o.items[0];
     assert_eq!(hit.url, format!("/{}/{id}.html", health_cols[0].slug));
     assert_eq!(hit.doc_no, "示卫健发〔2026〕8号");
     assert!(hit.snippet_html.contains("<em>"), "{}", hit.snippet_html);
-    let (p, _) = SearchParams::from_query(Some("issuer=%E5%8D%AB%E7%94%9F%E5%81%A5%E5%BA%B7%E5%A7%94%E5%91%98%E4%BC%9A"));
-    let o = find::public(st, host, p, Vec::new(), 10).await.unwrap().outcome;
+    let (p, _) = SearchParams::from_query(Some(
+        "issuer=%E5%8D%AB%E7%94%9F%E5%81%A5%E5%BA%B7%E5%A7%94%E5%91%98%E4%BC%9A",
+    ));
+    let o = find::public(st, host, p, Vec::new(), 10)
+        .await
+        .unwrap()
+        .outcome;
     assert_eq!(o.total, 1, "发文机关 filter alone");
     // From another site's hostname, the group scope finds it with an absolute address.
     let (p, _) = SearchParams::from_query(Some("q=%E5%86%B7%E9%93%BE&scope=all"));
-    let o = find::public(st, "www.demo.localhost", p, Vec::new(), 10).await.unwrap().outcome;
+    let o = find::public(st, "www.demo.localhost", p, Vec::new(), 10)
+        .await
+        .unwrap()
+        .outcome;
     assert_eq!(o.total, 1);
-    assert!(o.items[0].url.starts_with("//health.demo.localhost/"), "{}", o.items[0].url);
+    assert!(
+        o.items[0].url.starts_with("//health.demo.localhost/"),
+        "{}",
+        o.items[0].url
+    );
     // The site scope of another site does not, and suggests the whole group.
     let o = visitor(&env, "www.demo.localhost", "冷链专项").await;
     assert_eq!(o.total, 0);
     assert!(
-        o.suggestions.iter().any(|s| s.hits == 1 && s.url.contains("scope=all")),
+        o.suggestions
+            .iter()
+            .any(|s| s.hits == 1 && s.url.contains("scope=all")),
         "{:?}",
         o.suggestions
     );
@@ -159,7 +201,9 @@ async fn the_index_follows_content_and_grants() {
     assert_eq!(staff(&env, &b_editor, "升级改造").await.total, 1);
 
     // Withdrawn: gone for visitors at once; the recycle bin and purge remove it for staff.
-    content::act(st, &b_admin, id, Action::Unpublish, "").await.unwrap();
+    content::act(st, &b_admin, id, Action::Unpublish, "")
+        .await
+        .unwrap();
     assert_eq!(visitor(&env, host, "冷链").await.total, 0);
     assert_eq!(staff(&env, &b_admin, "升级改造").await.total, 1);
     content::delete(st, &b_editor, id).await.unwrap();
@@ -171,7 +215,11 @@ async fn the_index_follows_content_and_grants() {
     content::purge(st, &b_admin, id).await.unwrap();
     st.search.settled().await;
     assert_eq!(staff(&env, &sys, "升级改造").await.total, 0);
-    assert_eq!(st.search.staff_count().unwrap(), before - 1, "a real delete");
+    assert_eq!(
+        st.search.staff_count().unwrap(),
+        before - 1,
+        "a real delete"
+    );
 }
 
 #[tokio::test]
@@ -182,7 +230,10 @@ async fn public_pages_answer_any_input() {
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("找到相关结果"), "{page}");
     assert!(page.contains("<em>工作</em>"));
-    assert!(page.contains("示范市人民政府门户网站"), "the site's own theme and name");
+    assert!(
+        page.contains("示范市人民政府门户网站"),
+        "the site's own theme and name"
+    );
     assert!(page.contains("name=\"robots\" content=\"noindex"));
     // A first visit: the form only.
     let (status, page) = http(&env, host, "/search/").await;
@@ -194,15 +245,28 @@ async fn public_pages_answer_any_input() {
     let v: serde_json::Value = serde_json::from_str(&body).unwrap();
     assert!(v["total"].as_u64().unwrap() >= 5, "{v}");
     assert_eq!(v["page"], 1);
-    let dates: Vec<&str> = v["hits"].as_array().unwrap().iter().map(|h| h["date"].as_str().unwrap()).collect();
-    assert!(dates.windows(2).all(|w| w[0] >= w[1]), "newest first: {dates:?}");
+    let dates: Vec<&str> = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["date"].as_str().unwrap())
+        .collect();
+    assert!(
+        dates.windows(2).all(|w| w[0] >= w[1]),
+        "newest first: {dates:?}"
+    );
     assert!(v["hits"][0]["url"].as_str().unwrap().starts_with('/'));
     // The group portal on a hostname of no site.
     let (status, page) = http(&env, "search.example", "/search/?q=%E5%B7%A5%E4%BD%9C").await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("网站群统一搜索") && page.contains("//edu.demo.localhost/"));
     // No results: alternatives.
-    let (_, page) = http(&env, host, "/search/?q=%E5%B7%A5%E4%BD%9C+%E7%81%AB%E6%98%9F%E5%9F%BA%E5%9C%B0").await;
+    let (_, page) = http(
+        &env,
+        host,
+        "/search/?q=%E5%B7%A5%E4%BD%9C+%E7%81%AB%E6%98%9F%E5%9F%BA%E5%9C%B0",
+    )
+    .await;
     assert!(page.contains("您可以试试"), "{page}");
 
     // 10,000 characters (as long as a request line may be: 50 KB encoded).
@@ -228,7 +292,12 @@ async fn public_pages_answer_any_input() {
     for query in &hostile {
         for path in ["/search/", "/search/api"] {
             let (status, body) = http(&env, host, &format!("{path}?{query}")).await;
-            assert_eq!(status, StatusCode::OK, "{path}?{}", &query[..query.len().min(60)]);
+            assert_eq!(
+                status,
+                StatusCode::OK,
+                "{path}?{}",
+                &query[..query.len().min(60)]
+            );
             if path == "/search/" {
                 assert!(!body.contains("<script>alert"), "{query}");
             }
@@ -269,7 +338,11 @@ async fn a_missing_or_damaged_index_is_rebuilt_at_start() {
     assert!(damaged > 0);
     let search = SearchService::open(&st.data_dir, st.db.clone(), false);
     search.settled().await;
-    assert_eq!(search.staff_count().unwrap(), items, "rebuilt from the database");
+    assert_eq!(
+        search.staff_count().unwrap(),
+        items,
+        "rebuilt from the database"
+    );
     search.close().await;
     let aside = std::fs::read_dir(dir.parent().unwrap())
         .unwrap()
@@ -291,13 +364,24 @@ async fn a_missing_or_damaged_index_is_rebuilt_at_start() {
     // A second opener while this one holds the index: unavailable, and the index untouched.
     let second = SearchService::open(&st.data_dir, st.db.clone(), false);
     assert!(second.unavailable().is_some());
-    assert!(second.search(sitegroup_cms::search::SearchQuery::new(
-        "工作",
-        sitegroup_cms::search::Audience::Public { sites: vec![1] },
-    )).await.is_err());
+    assert!(
+        second
+            .search(sitegroup_cms::search::SearchQuery::new(
+                "工作",
+                sitegroup_cms::search::Audience::Public {
+                    hidden_sites: vec![]
+                },
+            ))
+            .await
+            .is_err()
+    );
     search.close().await;
     let reopened = SearchService::open(&st.data_dir, st.db.clone(), false);
     reopened.settled().await;
-    assert_eq!(reopened.staff_count().unwrap(), items, "a healthy index is kept");
+    assert_eq!(
+        reopened.staff_count().unwrap(),
+        items,
+        "a healthy index is kept"
+    );
     reopened.close().await;
 }

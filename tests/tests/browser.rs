@@ -412,6 +412,30 @@ async fn editor_writes_reviewer_approves_visitor_reads() {
     for page in ["/", column_list.as_str(), column_path.as_str()] {
         axe_scan(&c, &p.url(EDU, page)).await;
     }
+    // Site search from the box in the page header: the new article is found, highlighted.
+    c.goto(&p.url(EDU, "/")).await.unwrap();
+    let q = c.find(Locator::Id("top-q")).await.unwrap();
+    q.send_keys("寒假 安全").await.unwrap();
+    c.find(Locator::Css(".top-search button"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let first = c
+        .wait()
+        .at_most(std::time::Duration::from_secs(10))
+        .for_element(Locator::Css(".search-results li h2 a"))
+        .await
+        .unwrap();
+    let html = first.html(true).await.unwrap();
+    assert!(html.contains("<em>寒假</em>"), "{html}");
+    shot(&c, "search-desktop", 1366, 900).await;
+    shot(&c, "search-phone", 390, 844).await;
+    c.set_window_size(1366, 900).await.unwrap();
+    let url = c.current_url().await.unwrap();
+    axe_scan(&c, url.as_str()).await;
+
     // 长者模式 (适老化): the switch is a keyboard-operable button; the page stays accessible.
     c.goto(&p.url(EDU, &column_path)).await.unwrap();
     let toggle = c.find(Locator::Id("elder-toggle")).await.unwrap();

@@ -35,11 +35,15 @@ use super::{
 };
 
 /// Bumped when the schema or the tokenizer changes: an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 1;
+pub const SCHEMA_VERSION: u32 = 2;
 const VERSION_FILE: &str = "sitegroup-search-version";
 const TOKENIZER: &str = "jieba";
-/// Characters of a body kept for snippets (the whole body is indexed).
-const STORED_BODY_CHARS: usize = 30_000;
+/// `scope` terms of documents only one audience sees.
+const PUBLIC_ONLY: &str = "public_only";
+const STAFF_ONLY: &str = "staff_only";
+/// Characters of a body indexed and kept for snippets (a body longer than a long report is
+/// cut).
+const MAX_BODY_CHARS: usize = 120_000;
 const SNIPPET_CHARS: usize = 120;
 
 /// The jieba adapter, registered under [`TOKENIZER`].
@@ -249,11 +253,12 @@ impl TantivyIndex {
         let f = self.f;
         let mut doc = TantivyDocument::default();
         doc.add_u64(f.id, u64_of(d.id));
-        if d.public {
-            doc.add_text(f.scope, "pub");
-        }
-        if d.staff {
-            doc.add_text(f.scope, "staff");
+        // Most documents are both; only the exceptions carry a term, so that audiences are
+        // told apart by excluding a short posting list rather than intersecting a long one.
+        match (d.public, d.staff) {
+            (true, false) => doc.add_text(f.scope, PUBLIC_ONLY),
+            (false, true) => doc.add_text(f.scope, STAFF_ONLY),
+            _ => {}
         }
         doc.add_u64(f.site, u64_of(d.site_id));
         doc.add_u64(f.column, u64_of(d.column_id));
@@ -290,7 +295,12 @@ impl TantivyIndex {
     /// A query in each searched field, title counting most.
     fn in_text_fields(&self, per_field: impl Fn(Field) -> Box<dyn Query>) -> Box<dyn Query> {
         let f = self.f;
-        let fields = [(f.title, 3.0), (f.body, 1.0), (f.doc_no, 2.0), (f.issuer, 1.0)];
+        let fields = [
+            (f.title, 3.0),
+            (f.body, 1.0),
+            (f.doc_no, 2.0),
+            (f.issuer, 1.0),
+        ];
         Box::new(BooleanQuery::new(
             fields
                 .iter()
@@ -369,11 +379,22 @@ impl TantivyIndex {
     }
 
     fn u64_terms(&self, field: Field, values: impl IntoIterator<Item = i32>) -> Box<dyn Query> {
-        Box::new(TermSetQuery::new(
-            values
-                .into_iter()
-                .map(|v| Term::from_field_u64(field, u64_of(v))),
-        ))
+        let mut terms: Vec<Term> = values
+            .into_iter()
+            .map(|v| Term::from_field_u64(field, u64_of(v)))
+            .collect();
+        if terms.len() == 1 {
+            // One value: its posting list, walked lazily, rather than a bitset of the segment.
+            if let Some(term) = terms.pop() {
+                return Box::new(TermQuery::new(term, IndexRecordOption::Basic));
+            }
+        }
+        Box::new(TermSetQuery::new(terms))
+    }
+
+    /// Segments of the index now (a benchmark figure).
+    pub fn segments(&self) -> usize {
+        self.reader.searcher().segment_readers().len()
     }
 
     fn term(&self, field: Field, value: &str) -> Box<dyn Query> {
@@ -383,24 +404,30 @@ impl TantivyIndex {
         ))
     }
 
-    /// Who may see what, and the filters; `None` when the audience can see nothing.
-    fn filter_query(&self, q: &SearchQuery, with_filters: bool) -> Option<Vec<Box<dyn Query>>> {
+    /// Who may see what, and the filters: clauses to add to the text query (`MustNot` for what
+    /// is hidden, `Must` for the rest); `None` when the audience can see nothing.
+    fn filter_query(&self, q: &SearchQuery, with_filters: bool) -> Option<Vec<Clause>> {
         let f = self.f;
-        let mut must: Vec<Box<dyn Query>> = Vec::new();
+        let mut out: Vec<Clause> = Vec::new();
         match &q.audience {
-            Audience::Public { sites } => {
-                if sites.is_empty() {
-                    return None;
+            Audience::Public { hidden_sites } => {
+                out.push((Occur::MustNot, self.term(f.scope, STAFF_ONLY)));
+                if !hidden_sites.is_empty() {
+                    out.push((
+                        Occur::MustNot,
+                        self.u64_terms(f.site, hidden_sites.iter().copied()),
+                    ));
                 }
-                must.push(self.term(f.scope, "pub"));
-                must.push(self.u64_terms(f.site, sites.iter().copied()));
             }
             Audience::Staff(v) => {
-                must.push(self.term(f.scope, "staff"));
+                out.push((Occur::MustNot, self.term(f.scope, PUBLIC_ONLY)));
                 if !v.all_sites {
                     let mut any: Vec<(Occur, Box<dyn Query>)> = Vec::new();
                     if !v.sites.is_empty() {
-                        any.push((Occur::Should, self.u64_terms(f.site, v.sites.iter().copied())));
+                        any.push((
+                            Occur::Should,
+                            self.u64_terms(f.site, v.sites.iter().copied()),
+                        ));
                     }
                     for &(site, column) in &v.columns {
                         any.push((
@@ -414,47 +441,53 @@ impl TantivyIndex {
                     if any.is_empty() {
                         return None;
                     }
-                    must.push(Box::new(BooleanQuery::new(any)));
+                    out.push((Occur::Must, Box::new(BooleanQuery::new(any))));
                 }
             }
         }
         if !with_filters {
-            return Some(must);
+            return Some(out);
         }
         if let Some(site) = q.site {
-            must.push(self.u64_terms(f.site, [site]));
+            out.push((Occur::Must, self.u64_terms(f.site, [site])));
         }
         if let Some(column) = q.column {
-            must.push(self.u64_terms(f.column, [column]));
+            out.push((Occur::Must, self.u64_terms(f.column, [column])));
         }
         if q.from.is_some() || q.to.is_some() {
             let bound = |t: Option<DateTime<Utc>>| match t {
                 Some(t) => Bound::Included(Term::from_field_i64(f.date, t.timestamp())),
                 None => Bound::Unbounded,
             };
-            must.push(Box::new(RangeQuery::new(bound(q.from), bound(q.to))));
+            out.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(bound(q.from), bound(q.to))),
+            ));
         }
         for (field, value) in [(f.doc_no, &q.doc_no), (f.issuer, &q.issuer)] {
             let pieces = segment::for_query(value.trim());
             if !pieces.is_empty() {
-                must.push(self.phrase_in(field, &pieces));
+                out.push((Occur::Must, self.phrase_in(field, &pieces)));
             }
         }
         if let (Some(status), Audience::Staff(_)) = (&q.status, &q.audience) {
-            must.push(self.term(f.status, status));
+            out.push((Occur::Must, self.term(f.status, status)));
         }
-        Some(must)
+        Some(out)
     }
 
-    fn combined(&self, text: Option<Box<dyn Query>>, filters: Vec<Box<dyn Query>>) -> BooleanQuery {
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    fn combined(&self, text: Option<Box<dyn Query>>, filters: Vec<Clause>) -> BooleanQuery {
+        let mut clauses: Vec<Clause> = Vec::new();
         match text {
             Some(t) => clauses.push((Occur::Must, t)),
             None => clauses.push((Occur::Must, Box::new(AllQuery))),
         }
-        for q in filters {
+        for (occur, q) in filters {
             // Filters decide membership only; relevance comes from the text.
-            clauses.push((Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0))));
+            clauses.push(match occur {
+                Occur::Must => (Occur::Must, Box::new(ConstScoreQuery::new(q, 0.0))),
+                other => (other, q),
+            });
         }
         BooleanQuery::new(clauses)
     }
@@ -468,7 +501,11 @@ impl TantivyIndex {
     }
 
     /// Ways forward when nothing was found.
-    fn suggest(&self, q: &SearchQuery, parsed: &ParsedQuery) -> Result<Vec<Suggestion>, SearchError> {
+    fn suggest(
+        &self,
+        q: &SearchQuery,
+        parsed: &ParsedQuery,
+    ) -> Result<Vec<Suggestion>, SearchError> {
         let mut out = Vec::new();
         let Some(base) = self.filter_query(q, false) else {
             return Ok(out);
@@ -521,7 +558,8 @@ impl TantivyIndex {
                             .collect::<Vec<_>>()
                             .join(" ");
                         let reparsed = ParsedQuery::parse(&text);
-                        let n = self.count(&self.combined(self.text_query(&reparsed), clone_all(&base)))?;
+                        let n = self
+                            .count(&self.combined(self.text_query(&reparsed), clone_all(&base)))?;
                         if n > 0 {
                             out.push(Suggestion::Query { text, hits: n });
                         }
@@ -631,8 +669,10 @@ fn edit_distance(a: &str, b: &str) -> usize {
     d[a.len() * w + b.len()]
 }
 
-fn clone_all(queries: &[Box<dyn Query>]) -> Vec<Box<dyn Query>> {
-    queries.iter().map(|q| q.box_clone()).collect()
+type Clause = (Occur, Box<dyn Query>);
+
+fn clone_all(clauses: &[Clause]) -> Vec<Clause> {
+    clauses.iter().map(|(o, q)| (*o, q.box_clone())).collect()
 }
 
 fn index_err(e: tantivy::TantivyError) -> SearchError {
@@ -662,7 +702,7 @@ impl SearchIndex for TantivyIndex {
             }
         }
         for mut d in add {
-            if let Some((cut, _)) = d.body.char_indices().nth(STORED_BODY_CHARS * 4) {
+            if let Some((cut, _)) = d.body.char_indices().nth(MAX_BODY_CHARS) {
                 d.body.truncate(cut);
             }
             w.add_document(self.to_tantivy(d)).map_err(index_err)?;
@@ -704,7 +744,10 @@ impl SearchIndex for TantivyIndex {
                 .map_err(index_err)?,
             Sort::Newest => {
                 let (n, docs) = searcher
-                    .search(&query, &(Count, top.order_by_fast_field::<i64>("date", Order::Desc)))
+                    .search(
+                        &query,
+                        &(Count, top.order_by_fast_field::<i64>("date", Order::Desc)),
+                    )
                     .map_err(index_err)?;
                 (n, docs.into_iter().map(|(_, d)| (0.0, d)).collect())
             }
@@ -736,9 +779,11 @@ impl SearchIndex for TantivyIndex {
     }
 
     fn staff_count(&self) -> Result<u64, SearchError> {
-        self.count(&TermQuery::new(
-            Term::from_field_text(self.f.scope, "staff"),
+        let all = self.reader.searcher().num_docs();
+        let public_only = self.count(&TermQuery::new(
+            Term::from_field_text(self.f.scope, PUBLIC_ONLY),
             IndexRecordOption::Basic,
-        ))
+        ))?;
+        Ok(all - public_only)
     }
 }

@@ -23,7 +23,6 @@ pub use engine::TantivyIndex;
 pub use query::ParsedQuery;
 pub use service::SearchService;
 
-
 /// The longest query text taken (characters); longer input is cut, with a notice.
 pub const MAX_QUERY_CHARS: usize = 100;
 /// Results per page at most.
@@ -34,8 +33,9 @@ pub const MAX_DEPTH: usize = 5000;
 /// Who is searching, which decides which documents exist for them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Audience {
-    /// Visitors: the published text of items on these (public) sites.
-    Public { sites: Vec<i32> },
+    /// Visitors: the published text of items on every site but these (the sites that are not
+    /// running). Hiding the few is much cheaper than listing the many on every query.
+    Public { hidden_sites: Vec<i32> },
     /// Staff: the current text of items in any status, within what they may read.
     Staff(Visibility),
 }

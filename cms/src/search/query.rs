@@ -194,7 +194,13 @@ mod tests {
         let long = "税".repeat(10_000);
         let q = ParsedQuery::parse(&long);
         assert!(q.truncated);
-        assert!(q.required.iter().map(|g| g.raw.chars().count()).sum::<usize>() <= 100);
+        assert!(
+            q.required
+                .iter()
+                .map(|g| g.raw.chars().count())
+                .sum::<usize>()
+                <= 100
+        );
         for text in [
             "' OR 1=1 --",
             "<script>alert(1)</script>",
@@ -216,7 +222,11 @@ mod tests {
     #[test]
     fn stop_words_are_dropped_only_beside_other_words() {
         let q = ParsedQuery::parse("工作的通知");
-        let t: Vec<&str> = q.required[0].pieces.iter().map(|p| p.text.as_str()).collect();
+        let t: Vec<&str> = q.required[0]
+            .pieces
+            .iter()
+            .map(|p| p.text.as_str())
+            .collect();
         assert!(!t.contains(&"的"), "{t:?}");
         let q = ParsedQuery::parse("的");
         assert_eq!(q.required[0].pieces.len(), 1);

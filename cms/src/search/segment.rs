@@ -43,9 +43,9 @@ fn normalise(word: &str) -> Option<String> {
     Some(
         word.chars()
             .map(|c| match c {
-                '\u{FF01}'..='\u{FF5E}' => {
-                    char::from_u32(c as u32 - 0xFEE0).unwrap_or(c).to_ascii_lowercase()
-                }
+                '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0)
+                    .unwrap_or(c)
+                    .to_ascii_lowercase(),
                 c => c.to_ascii_lowercase(),
             })
             .collect(),
@@ -155,7 +155,10 @@ mod tests {
         }
         let gongkai = p.iter().find(|p| p.text == "公开").expect("公开");
         assert_eq!(gongkai.position, 5, "character offset");
-        assert_eq!(&"市政府信息公开"[gongkai.byte_from..gongkai.byte_to], "公开");
+        assert_eq!(
+            &"市政府信息公开"[gongkai.byte_from..gongkai.byte_to],
+            "公开"
+        );
         let positions: Vec<usize> = p.iter().map(|p| p.position).collect();
         assert!(positions.windows(2).all(|w| w[0] <= w[1]), "{positions:?}");
     }
@@ -169,7 +172,11 @@ mod tests {
         // Every tile is a token of a document holding the word inside a longer one.
         let doc = for_index("中华人民共和国政府信息公开条例");
         for p in &c {
-            assert!(doc.iter().any(|d| d.text == p.text && d.position == p.position), "{p:?}");
+            assert!(
+                doc.iter()
+                    .any(|d| d.text == p.text && d.position == p.position),
+                "{p:?}"
+            );
         }
     }
 
@@ -184,10 +191,15 @@ mod tests {
     fn query_words_are_found_among_index_words() {
         let doc = for_index("关于做好2026年政府信息公开工作的通知");
         let q = for_query("政府信息公开");
-        let base = doc.iter().find(|d| d.text == q[0].text).expect("first word").position;
+        let base = doc
+            .iter()
+            .find(|d| d.text == q[0].text)
+            .expect("first word")
+            .position;
         for piece in &q {
             assert!(
-                doc.iter().any(|d| d.text == piece.text && d.position == base + piece.position),
+                doc.iter()
+                    .any(|d| d.text == piece.text && d.position == base + piece.position),
                 "{} at +{} not in {:?}",
                 piece.text,
                 piece.position,

@@ -86,7 +86,9 @@ impl SearchService {
                         aside.display()
                     );
                     if let Err(e) = std::fs::rename(&dir, &aside) {
-                        tracing::warn!("search: could not move the old index aside ({e}); removing it");
+                        tracing::warn!(
+                            "search: could not move the old index aside ({e}); removing it"
+                        );
                         let _ = std::fs::remove_dir_all(&dir);
                     }
                 } else {

@@ -79,9 +79,9 @@ fn entity(s: &str) -> (String, usize) {
         "rdquo" => Some('”'),
         "mdash" => Some('—'),
         "hellip" => Some('…'),
-        n if n.starts_with("#x") || n.starts_with("#X") => {
-            u32::from_str_radix(&n[2..], 16).ok().and_then(char::from_u32)
-        }
+        n if n.starts_with("#x") || n.starts_with("#X") => u32::from_str_radix(&n[2..], 16)
+            .ok()
+            .and_then(char::from_u32),
         n if n.starts_with('#') => n[1..].parse().ok().and_then(char::from_u32),
         _ => None,
     };
@@ -222,7 +222,9 @@ mod tests {
     #[test]
     fn html_becomes_text() {
         assert_eq!(
-            html_to_text("<p>第一段&nbsp;<b>重点</b></p><p>第二段 &amp; &#x4e2d;&#25991;</p><script>x()</script><style>p{}</style>尾"),
+            html_to_text(
+                "<p>第一段&nbsp;<b>重点</b></p><p>第二段 &amp; &#x4e2d;&#25991;</p><script>x()</script><style>p{}</style>尾"
+            ),
             "第一段 重点 第二段 & 中文 尾"
         );
         assert_eq!(html_to_text("a &bogus; b < c"), "a &bogus; b");

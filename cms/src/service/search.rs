@@ -70,7 +70,13 @@ impl SearchParams {
         for (k, v) in pairs {
             match k.as_str() {
                 "q" | "wd" | "keyword" => p.q = cut(&v),
-                "scope" => p.scope = if v == "all" { "all".into() } else { "site".into() },
+                "scope" => {
+                    p.scope = if v == "all" {
+                        "all".into()
+                    } else {
+                        "site".into()
+                    }
+                }
                 "site" => p.site = id(&v),
                 "column" => p.column = id(&v),
                 "from" | "to" => {
@@ -85,13 +91,20 @@ impl SearchParams {
                             p.to = v.to_string();
                         }
                     } else if notices.is_empty() {
-                        notices.push("日期格式应为“年-月-日”（如 2026-01-31），已忽略该条件。".into());
+                        notices
+                            .push("日期格式应为“年-月-日”（如 2026-01-31），已忽略该条件。".into());
                     }
                 }
                 "doc_no" => p.doc_no = cut(&v),
                 "issuer" => p.issuer = cut(&v),
                 "status" => p.status = cut(&v),
-                "sort" => p.sort = if v == "date" { "date".into() } else { String::new() },
+                "sort" => {
+                    p.sort = if v == "date" {
+                        "date".into()
+                    } else {
+                        String::new()
+                    }
+                }
                 "page" => p.page = v.trim().parse::<usize>().unwrap_or(1).clamp(1, 10_000),
                 _ => {}
             }
@@ -163,7 +176,12 @@ impl SearchParams {
             } else {
                 d.and_hms_opt(0, 0, 0)?
             };
-            Some(beijing.from_local_datetime(&t).single()?.with_timezone(&Utc))
+            Some(
+                beijing
+                    .from_local_datetime(&t)
+                    .single()?
+                    .with_timezone(&Utc),
+            )
         };
         let mut q = SearchQuery::new(&self.q, audience);
         q.site = self.site;
@@ -300,7 +318,13 @@ pub async fn public(
     if site.is_none() || params.scope != "site" && params.scope != "all" {
         params.scope = if site.is_some() { "site" } else { "all" }.into();
     }
-    let public_ids: Vec<i32> = sites.iter().map(|(s, _)| s.id).collect();
+    let hidden_sites: Vec<i32> = site::Entity::find()
+        .filter(site::Column::Status.ne(PUBLIC_STATUS))
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| s.id)
+        .collect();
     let mut query_params = params.clone();
     if params.scope == "site" {
         let own = site.as_ref().map(|s| s.id);
@@ -322,30 +346,32 @@ pub async fn public(
             .collect(),
         None => Vec::new(),
     };
-    let query = query_params.to_query(
-        Audience::Public {
-            sites: public_ids.clone(),
-        },
-        per_page,
-    );
+    let query = query_params.to_query(Audience::Public { hidden_sites }, per_page);
     let hosts: HashMap<i32, String> = sites.iter().map(|(s, h)| (s.id, h.clone())).collect();
-    let names: HashMap<i32, String> = sites
-        .iter()
-        .map(|(s, _)| (s.id, s.name.clone()))
-        .collect();
+    let names: HashMap<i32, String> = sites.iter().map(|(s, _)| (s.id, s.name.clone())).collect();
     let own = site.as_ref().map(|s| s.id);
-    let outcome = run(state, query, &params, &mut notices, &names, |hit, column| {
-        if hit.kind == "link" {
-            return hit.link_url.clone();
-        }
-        let path = column.map(|c| article_path(c, hit.id)).unwrap_or_default();
-        if Some(hit.site_id) == own {
-            path
-        } else {
-            // Another site of the group: protocol-relative, so http and https both work.
-            format!("//{}{path}", hosts.get(&hit.site_id).cloned().unwrap_or_default())
-        }
-    })
+    let outcome = run(
+        state,
+        query,
+        &params,
+        &mut notices,
+        &names,
+        |hit, column| {
+            if hit.kind == "link" {
+                return hit.link_url.clone();
+            }
+            let path = column.map(|c| article_path(c, hit.id)).unwrap_or_default();
+            if Some(hit.site_id) == own {
+                path
+            } else {
+                // Another site of the group: protocol-relative, so http and https both work.
+                format!(
+                    "//{}{path}",
+                    hosts.get(&hit.site_id).cloned().unwrap_or_default()
+                )
+            }
+        },
+    )
     .await?;
     Ok(PublicPage {
         site,
@@ -472,7 +498,11 @@ async fn run(
                 site_id: h.site_id,
                 site_name: site_names.get(&h.site_id).cloned().unwrap_or_default(),
                 column_name: column.map(|c| c.name.clone()).unwrap_or_default(),
-                date: h.date.with_timezone(&beijing).format("%Y-%m-%d").to_string(),
+                date: h
+                    .date
+                    .with_timezone(&beijing)
+                    .format("%Y-%m-%d")
+                    .to_string(),
                 doc_no: h.doc_no.clone(),
                 issuer: h.issuer.clone(),
                 kind: h.kind.clone(),

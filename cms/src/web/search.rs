@@ -26,7 +26,10 @@ const PER_PAGE: usize = 10;
 pub fn router() -> Router<SharedState> {
     Router::new()
         .route("/search/", get(page))
-        .route("/search", get(|| async { axum::response::Redirect::permanent("/search/") }))
+        .route(
+            "/search",
+            get(|| async { axum::response::Redirect::permanent("/search/") }),
+        )
         .route("/search/api", get(api))
 }
 

@@ -49,7 +49,11 @@ pub async fn run_schedules(state: &AppState, now: DateTime<Utc>) -> AppResult<us
         sites.insert(a.site_id);
     }
     txn.commit().await?;
-    let changed: Vec<i32> = due_publish.iter().chain(&due_unpublish).map(|a| a.id).collect();
+    let changed: Vec<i32> = due_publish
+        .iter()
+        .chain(&due_unpublish)
+        .map(|a| a.id)
+        .collect();
     state.search.notify(&changed);
     for site_id in sites {
         crate::publish::publish_site(state, site_id).await?;
