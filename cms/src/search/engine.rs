@@ -549,20 +549,21 @@ impl TantivyIndex {
         // Misspelt Latin words: a term one or two edits away.
         for g in &parsed.required {
             for p in &g.pieces {
-                if p.text.len() >= 4 && p.text.bytes().all(|b| b.is_ascii_alphanumeric()) {
-                    if let Some(better) = self.closest_term(&p.text)? {
-                        let text = parsed
-                            .required
-                            .iter()
-                            .map(|g| g.raw.to_lowercase().replace(&p.text, &better))
-                            .collect::<Vec<_>>()
-                            .join(" ");
-                        let reparsed = ParsedQuery::parse(&text);
-                        let n = self
-                            .count(&self.combined(self.text_query(&reparsed), clone_all(&base)))?;
-                        if n > 0 {
-                            out.push(Suggestion::Query { text, hits: n });
-                        }
+                if p.text.len() < 4 || !p.text.bytes().all(|b| b.is_ascii_alphanumeric()) {
+                    continue;
+                }
+                if let Some(better) = self.closest_term(&p.text)? {
+                    let text = parsed
+                        .required
+                        .iter()
+                        .map(|g| g.raw.to_lowercase().replace(&p.text, &better))
+                        .collect::<Vec<_>>()
+                        .join(" ");
+                    let reparsed = ParsedQuery::parse(&text);
+                    let n =
+                        self.count(&self.combined(self.text_query(&reparsed), clone_all(&base)))?;
+                    if n > 0 {
+                        out.push(Suggestion::Query { text, hits: n });
                     }
                 }
             }

@@ -66,7 +66,7 @@ fn pieces(tokens: Vec<jieba_rs::Token<'_>>) -> Vec<Piece> {
         })
         .collect();
     // Search mode emits a word's parts before the word; the index wants positions in order.
-    out.sort_by(|a, b| (a.position, a.len).cmp(&(b.position, b.len)));
+    out.sort_by_key(|p| (p.position, p.len));
     out.dedup_by(|a, b| a.position == b.position && a.text == b.text);
     out
 }

@@ -136,11 +136,11 @@ impl SearchService {
     }
 
     fn send(&self, job: Job) {
-        if let Ok(tx) = self.tx.lock() {
-            if let Some(tx) = tx.as_ref() {
-                let seq = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
-                let _ = tx.send((job, seq));
-            }
+        if let Ok(tx) = self.tx.lock()
+            && let Some(tx) = tx.as_ref()
+        {
+            let seq = self.requested.fetch_add(1, Ordering::SeqCst) + 1;
+            let _ = tx.send((job, seq));
         }
     }
 
