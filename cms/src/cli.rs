@@ -544,6 +544,10 @@ fn search_rebuild(
             anyhow::bail!("cannot rebuild the search index: {reason}");
         }
         search.settled().await;
+        if search.failures() > 0 {
+            search.close().await;
+            anyhow::bail!("rebuilding the search index failed (see the log above)");
+        }
         let items = search.staff_count()?;
         search.close().await;
         db.close().await?;

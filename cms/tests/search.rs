@@ -343,6 +343,7 @@ async fn a_missing_or_damaged_index_is_rebuilt_at_start() {
         items,
         "rebuilt from the database"
     );
+    assert_eq!(search.failures(), 0);
     search.close().await;
     let aside = std::fs::read_dir(dir.parent().unwrap())
         .unwrap()

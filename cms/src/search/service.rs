@@ -48,6 +48,8 @@ pub struct SearchService {
     requested: AtomicU64,
     done: watch::Receiver<u64>,
     worker: std::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+    /// Batches (or rebuilds) that failed since start.
+    failures: Arc<AtomicU64>,
 }
 
 /// Where the index lives under the data directory.
@@ -106,7 +108,8 @@ impl SearchService {
                 let index = Arc::new(index);
                 let (tx, rx) = mpsc::unbounded_channel();
                 let _ = tx.send((first, 1));
-                let worker = tokio::spawn(run(index.clone(), db, rx, done_tx));
+                let failures = Arc::new(AtomicU64::new(0));
+                let worker = tokio::spawn(run(index.clone(), db, rx, done_tx, failures.clone()));
                 SearchService {
                     index: std::sync::Mutex::new(Some(index)),
                     unavailable: None,
@@ -114,6 +117,7 @@ impl SearchService {
                     requested: AtomicU64::new(1),
                     done,
                     worker: std::sync::Mutex::new(Some(worker)),
+                    failures,
                 }
             }
             Err(reason) => {
@@ -125,6 +129,7 @@ impl SearchService {
                     requested: AtomicU64::new(0),
                     done,
                     worker: std::sync::Mutex::new(None),
+                    failures: Arc::new(AtomicU64::new(0)),
                 }
             }
         }
@@ -198,6 +203,11 @@ impl SearchService {
             .map_err(|e| SearchError::Index(e.to_string()))?
     }
 
+    /// How many indexing batches or rebuilds have failed since the index was opened.
+    pub fn failures(&self) -> u64 {
+        self.failures.load(Ordering::SeqCst)
+    }
+
     /// Staff documents in the index (one per live item).
     pub fn staff_count(&self) -> Result<u64, SearchError> {
         self.index()?.staff_count()
@@ -210,6 +220,7 @@ async fn run(
     db: DatabaseConnection,
     mut rx: mpsc::UnboundedReceiver<(Job, u64)>,
     done: watch::Sender<u64>,
+    failures: Arc<AtomicU64>,
 ) {
     let _ = tokio::task::spawn_blocking(segment::warm_up).await;
     let mut watermark = index
@@ -251,7 +262,10 @@ async fn run(
             Ok(None) => {}
             // The items stay as they were in the index; the next start's check (or the next
             // change to them) indexes them again.
-            Err(e) => tracing::error!("search: indexing failed: {e}"),
+            Err(e) => {
+                failures.fetch_add(1, Ordering::SeqCst);
+                tracing::error!("search: indexing failed: {e}");
+            }
         }
         let _ = done.send(last);
     }
