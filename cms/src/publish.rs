@@ -67,7 +67,7 @@ pub fn article_path(column: &site_column::Model, article_id: i32) -> String {
 }
 
 /// Beijing time, as the pages show it (China has no daylight saving).
-fn beijing(t: DateTime<Utc>) -> DateTime<FixedOffset> {
+pub fn beijing(t: DateTime<Utc>) -> DateTime<FixedOffset> {
     let offset = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
     t.with_timezone(&offset)
 }

@@ -9,15 +9,16 @@
 
 use std::collections::{HashMap, HashSet};
 
-use chrono::{DateTime, FixedOffset, NaiveDate, TimeZone, Utc};
+use chrono::NaiveDate;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde::Serialize;
 
 use super::authz::Actor;
+use super::content::parse_beijing;
 use super::workflow::Status;
 use crate::db::entities::{article, site, site_column, site_hostname};
 use crate::error::{AppError, AppResult};
-use crate::publish::article_path;
+use crate::publish::{article_path, beijing};
 use crate::search::{
     Audience, SearchError, SearchQuery, SearchResults, Sort, Suggestion, Visibility,
 };
@@ -168,26 +169,12 @@ impl SearchParams {
     }
 
     fn to_query(&self, audience: Audience, per_page: usize) -> SearchQuery {
-        let beijing = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
-        let day = |s: &str, end: bool| -> Option<DateTime<Utc>> {
-            let d = NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?;
-            let t = if end {
-                d.and_hms_opt(23, 59, 59)?
-            } else {
-                d.and_hms_opt(0, 0, 0)?
-            };
-            Some(
-                beijing
-                    .from_local_datetime(&t)
-                    .single()?
-                    .with_timezone(&Utc),
-            )
-        };
         let mut q = SearchQuery::new(&self.q, audience);
         q.site = self.site;
         q.column = self.column;
-        q.from = day(&self.from, false);
-        q.to = day(&self.to, true);
+        // Beijing dates, both inclusive.
+        q.from = parse_beijing(&self.from);
+        q.to = parse_beijing(&format!("{} 23:59:59", self.to));
         q.doc_no = self.doc_no.clone();
         q.issuer = self.issuer.clone();
         q.status = (!self.status.is_empty()).then(|| self.status.clone());
@@ -244,34 +231,10 @@ pub struct Outcome {
     pub error: Option<String>,
 }
 
-/// The running sites visitors may search, with their first hostname.
-async fn public_sites(state: &AppState) -> AppResult<Vec<(site::Model, String)>> {
-    let hosts = site_hostname::Entity::find()
-        .order_by_asc(site_hostname::Column::Id)
-        .all(&state.db)
-        .await?;
-    let sites = site::Entity::find()
-        .filter(site::Column::Status.eq(PUBLIC_STATUS))
-        .order_by_asc(site::Column::Id)
-        .all(&state.db)
-        .await?;
-    Ok(sites
-        .into_iter()
-        .map(|s| {
-            let host = hosts
-                .iter()
-                .find(|h| h.site_id == s.id)
-                .map(|h| h.hostname.clone())
-                .unwrap_or_default();
-            (s, host)
-        })
-        .collect())
-}
-
-/// The site a hostname belongs to (any status), port and case ignored.
-pub async fn site_for_host(state: &AppState, host: &str) -> AppResult<Option<site::Model>> {
+/// A `Host` value without its port, lower-cased.
+fn host_without_port(host: &str) -> String {
     let host = host.trim().to_ascii_lowercase();
-    let host = match host.rsplit_once(':') {
+    match host.rsplit_once(':') {
         Some((h, port))
             if !port.is_empty()
                 && port.bytes().all(|b| b.is_ascii_digit())
@@ -280,15 +243,7 @@ pub async fn site_for_host(state: &AppState, host: &str) -> AppResult<Option<sit
             h.to_string()
         }
         _ => host,
-    };
-    let Some(row) = site_hostname::Entity::find()
-        .filter(site_hostname::Column::Hostname.eq(host))
-        .one(&state.db)
-        .await?
-    else {
-        return Ok(None);
-    };
-    Ok(site::Entity::find_by_id(row.site_id).one(&state.db).await?)
+    }
 }
 
 /// What the public page needs besides the results.
@@ -310,20 +265,41 @@ pub async fn public(
     mut notices: Vec<String>,
     per_page: usize,
 ) -> AppResult<PublicPage> {
-    let sites = public_sites(state).await?;
-    let site = site_for_host(state, host)
-        .await?
-        .filter(|s| s.status == PUBLIC_STATUS);
+    // Every site and hostname, read once: the hostname's site, the running sites visitors may
+    // search (with their first hostname), and the others, hidden.
+    let all_sites = site::Entity::find()
+        .order_by_asc(site::Column::Id)
+        .all(&state.db)
+        .await?;
+    let hostnames = site_hostname::Entity::find()
+        .order_by_asc(site_hostname::Column::Id)
+        .all(&state.db)
+        .await?;
+    let host = host_without_port(host);
+    let site = hostnames
+        .iter()
+        .find(|h| h.hostname == host)
+        .and_then(|h| all_sites.iter().find(|s| s.id == h.site_id))
+        .filter(|s| s.status == PUBLIC_STATUS)
+        .cloned();
     // On a site's hostname the default scope is the site; elsewhere (no site) the group.
     if site.is_none() || params.scope != "site" && params.scope != "all" {
         params.scope = if site.is_some() { "site" } else { "all" }.into();
     }
-    let hidden_sites: Vec<i32> = site::Entity::find()
-        .filter(site::Column::Status.ne(PUBLIC_STATUS))
-        .all(&state.db)
-        .await?
+    let (running, hidden): (Vec<site::Model>, Vec<site::Model>) = all_sites
         .into_iter()
-        .map(|s| s.id)
+        .partition(|s| s.status == PUBLIC_STATUS);
+    let hidden_sites: Vec<i32> = hidden.iter().map(|s| s.id).collect();
+    let sites: Vec<(site::Model, String)> = running
+        .into_iter()
+        .map(|s| {
+            let first = hostnames
+                .iter()
+                .find(|h| h.site_id == s.id)
+                .map(|h| h.hostname.clone())
+                .unwrap_or_default();
+            (s, first)
+        })
         .collect();
     let mut query_params = params.clone();
     if params.scope == "site" {
@@ -484,7 +460,6 @@ async fn run(
         .into_iter()
         .map(|c| (c.id, c))
         .collect();
-    let beijing = FixedOffset::east_opt(8 * 3600).expect("UTC+8 is a valid offset");
     outcome.items = results
         .hits
         .iter()
@@ -498,11 +473,7 @@ async fn run(
                 site_id: h.site_id,
                 site_name: site_names.get(&h.site_id).cloned().unwrap_or_default(),
                 column_name: column.map(|c| c.name.clone()).unwrap_or_default(),
-                date: h
-                    .date
-                    .with_timezone(&beijing)
-                    .format("%Y-%m-%d")
-                    .to_string(),
+                date: beijing(h.date).format("%Y-%m-%d").to_string(),
                 doc_no: h.doc_no.clone(),
                 issuer: h.issuer.clone(),
                 kind: h.kind.clone(),
@@ -542,4 +513,32 @@ async fn run(
         })
         .collect();
     Ok(outcome)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_whole_beijing_days() {
+        let (p, notices) = SearchParams::from_query(Some("from=2026-01-31&to=2026-02-01"));
+        assert!(notices.is_empty());
+        let q = p.to_query(Audience::Staff(Visibility::default()), 10);
+        assert_eq!(
+            q.from.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-01-30T16:00:00+00:00")
+        );
+        assert_eq!(
+            q.to.map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-02-01T15:59:59+00:00")
+        );
+        let (p, _) = SearchParams::from_query(Some("q=x"));
+        let q = p.to_query(Audience::Staff(Visibility::default()), 10);
+        assert!(q.from.is_none() && q.to.is_none());
+        assert_eq!(
+            host_without_port("WWW.Demo.localhost:8080"),
+            "www.demo.localhost"
+        );
+        assert_eq!(host_without_port("[::1]:8080"), "[::1]");
+    }
 }
