@@ -102,12 +102,20 @@ impl Theme {
 
     /// The built-in second theme.
     pub fn civic_theme() -> Result<Theme, minijinja::Error> {
-        builtin!(
+        let mut theme = builtin!(
             "civic",
             "简约（蓝色）",
             ["style.css", "a11y.js", "psb.svg"],
-            ["search.html"]
-        )
+            []
+        )?;
+        // The search page's markup is the default theme's; here it extends this theme's
+        // base.html, so it wears this theme's look.
+        theme.env.add_template(
+            SEARCH_TEMPLATE,
+            include_str!("../../themes/default/search.html"),
+        )?;
+        theme.names.push(SEARCH_TEMPLATE.to_string());
+        Ok(theme)
     }
 
     /// Loads a theme from a directory: the five templates and `static/`. Errors name the file
