@@ -14,7 +14,6 @@ use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
 use sitegroup_cms::auth;
 use sitegroup_cms::db::entities::{app_user, article};
 use sitegroup_cms::service::content::{self, ArticleInput};
-use tower::ServiceExt;
 
 /// A session for a user (password change no longer pending): (cookie header, CSRF token).
 async fn sign_in(env: &common::Env, user_id: i32) -> (String, String) {
@@ -35,21 +34,11 @@ async fn sign_in(env: &common::Env, user_id: i32) -> (String, String) {
 }
 
 async fn get(env: &common::Env, cookie: &str, path: &str) -> (StatusCode, String) {
-    let app = sitegroup_cms::web::app(env.state.clone());
-    let res = app
-        .oneshot(
-            Request::get(path)
-                .header(header::COOKIE, cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
+    let req = Request::get(path)
+        .header(header::COOKIE, cookie)
+        .body(Body::empty())
         .unwrap();
-    let status = res.status();
-    let body = axum::body::to_bytes(res.into_body(), 4 << 20)
-        .await
-        .unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    common::send(env, req).await
 }
 
 async fn post(
@@ -60,34 +49,15 @@ async fn post(
 ) -> (StatusCode, String) {
     let body = form
         .iter()
-        .map(|(k, v)| format!("{k}={}", urlencode(v)))
+        .map(|(k, v)| format!("{k}={}", common::urlencode(v)))
         .collect::<Vec<_>>()
         .join("&");
-    let app = sitegroup_cms::web::app(env.state.clone());
-    let res = app
-        .oneshot(
-            Request::post(path)
-                .header(header::COOKIE, cookie)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(body))
-                .unwrap(),
-        )
-        .await
+    let req = Request::post(path)
+        .header(header::COOKIE, cookie)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(body))
         .unwrap();
-    let status = res.status();
-    let body = axum::body::to_bytes(res.into_body(), 4 << 20)
-        .await
-        .unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
-}
-
-fn urlencode(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    common::send(env, req).await
 }
 
 #[tokio::test]
@@ -604,15 +574,7 @@ async fn post_raw(
     if let Some((k, v)) = extra {
         req = req.header(k, v);
     }
-    let res = sitegroup_cms::web::app(env.state.clone())
-        .oneshot(req.body(Body::from(body)).unwrap())
-        .await
-        .unwrap();
-    let status = res.status();
-    let body = axum::body::to_bytes(res.into_body(), 4 << 20)
-        .await
-        .unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    common::send(env, req.body(Body::from(body)).unwrap()).await
 }
 
 #[tokio::test]

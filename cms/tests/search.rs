@@ -17,14 +17,9 @@ use sitegroup_cms::service::authz::Actor;
 use sitegroup_cms::service::content::{self, ArticleInput};
 use sitegroup_cms::service::search::{self as find, Outcome, SearchParams};
 use sitegroup_cms::service::workflow::Action;
-use tower::ServiceExt;
 
 fn params(q: &str) -> SearchParams {
-    SearchParams::from_query(Some(&format!("q={}", urlencode(q)))).0
-}
-
-fn urlencode(s: &str) -> String {
-    serde_urlencoded::to_string([("x", s)]).unwrap()[2..].to_string()
+    SearchParams::from_query(Some(&format!("q={}", common::urlencode(q)))).0
 }
 
 async fn staff(env: &common::Env, who: &Actor, q: &str) -> Outcome {
@@ -44,20 +39,11 @@ async fn visitor(env: &common::Env, host: &str, q: &str) -> Outcome {
 
 async fn http(env: &common::Env, host: &str, path_and_query: &str) -> (StatusCode, String) {
     env.state.search.settled().await;
-    let res = sitegroup_cms::web::app(env.state.clone())
-        .oneshot(
-            Request::get(path_and_query)
-                .header(header::HOST, host)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
+    let req = Request::get(path_and_query)
+        .header(header::HOST, host)
+        .body(Body::empty())
         .unwrap();
-    let status = res.status();
-    let body = axum::body::to_bytes(res.into_body(), 4 << 20)
-        .await
-        .unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    common::send(env, req).await
 }
 
 #[tokio::test]

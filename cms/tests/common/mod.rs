@@ -3,6 +3,8 @@
 //! names a server (dropped again when the test ends).
 #![allow(clippy::unwrap_used, dead_code)]
 
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
 use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
 use sitegroup_cms::db::entities::{app_user, site, site_column};
 use sitegroup_cms::server::{CmsOptions, build_state};
@@ -10,6 +12,7 @@ use sitegroup_cms::service::authz::Actor;
 use sitegroup_cms::service::content;
 use sitegroup_cms::service::users::{self, NewGrant, NewUser};
 use sitegroup_cms::state::{AdminRoute, SharedState};
+use tower::ServiceExt;
 
 pub struct Env {
     pub state: SharedState,
@@ -137,4 +140,27 @@ pub async fn grant(
     )
     .await
     .unwrap();
+}
+
+/// Sends a request through the whole router (no socket): status and body text.
+pub async fn send(env: &Env, req: Request<Body>) -> (StatusCode, String) {
+    let res = sitegroup_cms::web::app(env.state.clone())
+        .oneshot(req)
+        .await
+        .unwrap();
+    let status = res.status();
+    let body = axum::body::to_bytes(res.into_body(), 4 << 20)
+        .await
+        .unwrap();
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Percent-encodes everything but unreserved characters (form values, query strings).
+pub fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
