@@ -40,6 +40,9 @@ enum Command {
     /// WAF rule tools.
     #[command(subcommand)]
     Waf(WafCommand),
+    /// Audit trail tools.
+    #[command(subcommand)]
+    Audit(AuditCommand),
     /// Full-text search tools.
     #[command(subcommand)]
     Search(SearchCommand),
@@ -127,8 +130,69 @@ struct GatewayArgs {
     metrics_listen: Option<String>,
 }
 
+/// Where the control plane's data is (for the administration commands).
+#[derive(Args, Debug)]
+struct DbArgs {
+    /// Data directory (database, keyring). Default ./sitegroup-data.
+    #[arg(long, env = "SITEGROUP_DATA_DIR")]
+    data_dir: Option<PathBuf>,
+    /// Database URL. Default: SQLite in the data directory.
+    #[arg(long, env = "SITEGROUP_DATABASE_URL")]
+    database_url: Option<String>,
+}
+
+#[derive(Subcommand, Debug)]
+enum AuditCommand {
+    /// Check the audit trail: every record's MAC and its link to the one before, gaps, and the
+    /// head. With --archive, check a signed archive or export file instead. Exits non-zero when
+    /// anything is wrong.
+    Verify {
+        /// A signed JSON lines file (archive or export) to check.
+        #[arg(long)]
+        archive: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Archive records older than the retention (signed JSON lines), then remove them from the
+    /// database. The server does this by itself once a day.
+    Archive {
+        /// Days to keep (at least 180). Default: the security policy's retention.
+        #[arg(long)]
+        older_than_days: Option<i64>,
+        /// Directory for the archive. Default: <data dir>/audit-archive.
+        #[arg(long)]
+        out: Option<PathBuf>,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+}
+
 #[derive(Subcommand, Debug)]
 enum AdminCommand {
+    /// Create a platform administrator (三员: sysadmin 系统管理员, secadmin 安全管理员, auditor
+    /// 审计管理员). Platform administrators are created only here, on the server.
+    CreateAdmin {
+        /// sysadmin, secadmin or auditor.
+        #[arg(long)]
+        role: String,
+        username: String,
+        /// Display name.
+        #[arg(long, default_value = "")]
+        name: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Remove a user's authenticator (a lost phone); they enrol again at their next sign-in.
+    ResetTwoFactor {
+        username: String,
+        #[command(flatten)]
+        db: DbArgs,
+    },
+    /// Add a new key to the keyring and re-encrypt every stored secret with it.
+    RotateKey {
+        #[command(flatten)]
+        db: DbArgs,
+    },
     /// Give a user a new one-time password (printed once) and end their sessions.
     ResetPassword {
         username: String,
@@ -192,6 +256,79 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             data_dir,
             database_url,
         }) => publish_sites(file, site.as_deref(), data_dir, database_url),
+        Command::Admin(AdminCommand::CreateAdmin {
+            role,
+            username,
+            name,
+            db,
+        }) => with_db(file, db, async |db, keyring, _| {
+            let password =
+                crate::service::users::create_platform_admin(db, keyring, &role, &username, &name)
+                    .await?;
+            println!(
+                "已创建平台管理员 {username}（{role}） Platform administrator created\n一次性密码 one-time password: {password}\n（首次登录须修改密码并绑定动态口令 / change it and enrol an authenticator at first sign-in）"
+            );
+            Ok(())
+        }),
+        Command::Admin(AdminCommand::ResetTwoFactor { username, db }) => {
+            with_db(file, db, async |db, keyring, _| {
+                crate::auth::mfa::reset(db, keyring, &username).await?;
+                println!("已重置 {username} 的动态口令，其会话均已结束 / authenticator removed, sessions ended");
+                Ok(())
+            })
+        }
+        Command::Admin(AdminCommand::RotateKey { db }) => {
+            with_db(file, db, async |db, _, data_dir| {
+                let (id, n) = crate::secrets::rotate(db, data_dir).await?;
+                println!("密钥已轮换 key rotated: now key {id}; {n} stored secrets re-encrypted");
+                Ok(())
+            })
+        }
+        Command::Audit(AuditCommand::Verify { archive, db }) => {
+            with_db(file, db, async |db, keyring, _| {
+                let report = match &archive {
+                    Some(path) => {
+                        let bytes = std::fs::read(path)
+                            .map_err(|e| anyhow::anyhow!("reading {}: {e}", path.display()))?;
+                        crate::audit::verify_signed(keyring, &bytes)
+                            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?
+                    }
+                    None => crate::audit::verify(db, keyring).await?,
+                };
+                for p in &report.problems {
+                    println!("问题 problem: {p}");
+                }
+                anyhow::ensure!(
+                    report.ok(),
+                    "audit trail verification FAILED: {} problem(s) in {} record(s)",
+                    report.problems.len(),
+                    report.checked
+                );
+                println!(
+                    "审计链完整 audit trail OK: {} records ({}–{})",
+                    report.checked, report.first_seq, report.last_seq
+                );
+                Ok(())
+            })
+        }
+        Command::Audit(AuditCommand::Archive {
+            older_than_days,
+            out,
+            db,
+        }) => with_db(file, db, async |db, keyring, data_dir| {
+            let days = match older_than_days {
+                Some(d) => d,
+                None => i64::from(crate::auth::policy::load(db).await?.audit_retention_days),
+            };
+            let dir = out.unwrap_or_else(|| data_dir.join("audit-archive"));
+            match crate::audit::archive(db, keyring, &crate::audit::Who::console(), days, &dir)
+                .await?
+            {
+                Some((path, n)) => println!("已归档 archived {n} records to {}", path.display()),
+                None => println!("没有超过 {days} 天的记录 nothing older than {days} days"),
+            }
+            Ok(())
+        }),
         Command::Search(SearchCommand::Rebuild {
             data_dir,
             database_url,
@@ -416,10 +553,14 @@ fn print_banner(
             ));
         }
     }
-    if let Some((user, password)) = &banner.first_admin {
-        out.push_str(&format!(
-            "\n首次启动：已创建管理员账号 First start: administrator account created\n  用户名 username: {user}\n  一次性密码 one-time password: {password}\n  （只显示这一次，首次登录后须修改 / shown once; change it at first login）\n"
-        ));
+    if !banner.first_admins.is_empty() {
+        out.push_str("\n首次启动：已创建三个平台管理员账号（三员分立） First start: platform administrator accounts created\n");
+        for (label, user, password) in &banner.first_admins {
+            out.push_str(&format!(
+                "  {label} 用户名 username: {user}  一次性密码 one-time password: {password}\n"
+            ));
+        }
+        out.push_str("  （只显示这一次；首次登录须修改密码并绑定动态口令 / shown once; at first sign-in change the password and enrol an authenticator）\n");
     }
     println!("{out}");
 }
@@ -559,6 +700,29 @@ fn search_rebuild(
     })
 }
 
+/// Runs an administration task against the database and keyring of a data directory.
+fn with_db(
+    file: FileConfig,
+    args: DbArgs,
+    task: impl AsyncFnOnce(
+        &sea_orm::DatabaseConnection,
+        &crate::secrets::Keyring,
+        &Path,
+    ) -> anyhow::Result<()>,
+) -> anyhow::Result<()> {
+    let data_dir = data_dir(args.data_dir, &file)?;
+    let url = database_url(args.database_url, &file, &data_dir);
+    runtime()?.block_on(async {
+        let db = crate::db::connect(&url).await?;
+        let keyring = crate::secrets::Keyring::load_or_create(
+            &crate::secrets::Keyring::path_in(&data_dir),
+        )?;
+        let result = task(&db, &keyring, &data_dir).await;
+        db.close().await?;
+        result
+    })
+}
+
 fn reset_password(
     file: FileConfig,
     username: &str,
@@ -569,7 +733,10 @@ fn reset_password(
     let url = database_url(database_url_flag, &file, &data_dir);
     let password = runtime()?.block_on(async {
         let db = crate::db::connect(&url).await?;
-        let password = crate::auth::reset_password(&db, username).await;
+        let keyring = crate::secrets::Keyring::load_or_create(
+            &crate::secrets::Keyring::path_in(&data_dir),
+        )?;
+        let password = crate::auth::reset_password(&db, &keyring, username).await;
         db.close().await?;
         password
     })?;

@@ -12,6 +12,12 @@ pub enum AppError {
     /// 303 to the change-password page (one-time or expired password).
     #[error("password change required")]
     PasswordChangeRequired,
+    /// 303 to the second-factor page (password accepted, code still due).
+    #[error("second factor required")]
+    SecondFactorRequired,
+    /// 303 to the authenticator enrolment page (the policy wants a second factor).
+    #[error("second factor enrolment required")]
+    SecondFactorSetupRequired,
     /// 403: authenticated, but not allowed to do this.
     #[error("forbidden")]
     Forbidden,
@@ -49,6 +55,10 @@ impl IntoResponse for AppError {
         let (status, text) = match &self {
             AppError::LoginRequired => return Redirect::to("/login").into_response(),
             AppError::PasswordChangeRequired => return Redirect::to("/password").into_response(),
+            AppError::SecondFactorRequired => return Redirect::to("/login/2fa").into_response(),
+            AppError::SecondFactorSetupRequired => {
+                return Redirect::to("/account/2fa").into_response();
+            }
             AppError::Forbidden => (StatusCode::FORBIDDEN, "无权访问 Forbidden"),
             AppError::Csrf => (
                 StatusCode::FORBIDDEN,

@@ -10,12 +10,14 @@
 //! * [`auth`]: passwords and sessions. [`seed`]: the demo group of a first start.
 //! * [`server`], [`cli`], [`settings`]: running it all.
 
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod db;
 pub mod error;
 pub mod publish;
 pub mod search;
+pub mod secrets;
 pub mod seed;
 pub mod server;
 pub mod service;

@@ -188,9 +188,16 @@ fn body_for(title: &str, org: &str) -> String {
 }
 
 /// What seeding created, for the start-up banner.
+/// The platform administrators a first start creates: (role label, username, role, name).
+pub const BOOTSTRAP_ADMINS: &[(&str, &str, &str, &str)] = &[
+    ("系统管理员", "admin", "sysadmin", "系统管理员"),
+    ("安全管理员", "secadmin", "secadmin", "安全管理员"),
+    ("审计管理员", "auditor", "auditor", "审计管理员"),
+];
+
 pub struct Seeded {
-    pub admin_username: String,
-    pub admin_password: String,
+    /// (role label, username, one-time password)
+    pub admins: Vec<(&'static str, String, String)>,
     pub site_ids: Vec<i32>,
 }
 
@@ -295,24 +302,29 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
             a.update(&txn).await?;
         }
     }
-    let password = auth::generate_password();
-    app_user::ActiveModel {
-        username: Set("admin".into()),
-        display_name: Set("系统管理员".into()),
-        password_hash: Set(auth::hash_password(&password)?),
-        platform_role: Set("sysadmin".into()),
-        org_id: Set(None),
-        must_change_password: Set(true),
-        disabled: Set(false),
-        created_at: Set(now),
-        ..Default::default()
+    // 三员分立: one account per platform role, each with its own one-time password.
+    let mut admins = Vec::new();
+    for (label, username, role, display) in BOOTSTRAP_ADMINS {
+        let password = auth::generate_password();
+        app_user::ActiveModel {
+            username: Set((*username).into()),
+            display_name: Set((*display).into()),
+            password_hash: Set(auth::hash_password(&password)?),
+            platform_role: Set((*role).into()),
+            org_id: Set(None),
+            must_change_password: Set(true),
+            disabled: Set(false),
+            created_at: Set(now),
+            totp_enabled: Set(false),
+            ..Default::default()
+        }
+        .insert(&txn)
+        .await?;
+        admins.push((*label, (*username).to_string(), password));
     }
-    .insert(&txn)
-    .await?;
     txn.commit().await?;
     Ok(Seeded {
-        admin_username: "admin".into(),
-        admin_password: password,
+        admins,
         site_ids,
     })
 }

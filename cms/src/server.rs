@@ -47,6 +47,8 @@ pub async fn build_state(opts: &CmsOptions, db: DatabaseConnection) -> anyhow::R
         publish_lock: Mutex::new(()),
         render_cache: std::sync::Mutex::new(std::collections::HashMap::new()),
         search: crate::search::SearchService::open(&opts.data_dir, db.clone(), false),
+        secrets: crate::secrets::Secrets::open(&opts.data_dir).context("opening the keyring")?,
+        policy: std::sync::RwLock::new(crate::auth::policy::load(&db).await?),
         db,
     }))
 }
@@ -55,8 +57,9 @@ pub async fn build_state(opts: &CmsOptions, db: DatabaseConnection) -> anyhow::R
 pub struct Banner {
     /// (site name, hostnames)
     pub sites: Vec<(String, Vec<String>)>,
-    /// Set on first start only: the one-time password of the first administrator.
-    pub first_admin: Option<(String, String)>,
+    /// Set on first start only: the three platform administrators (role label, username,
+    /// one-time password).
+    pub first_admins: Vec<(&'static str, String, String)>,
 }
 
 /// Connects, migrates and, on first start, seeds the demo group and publishes it. Runs before
@@ -66,7 +69,7 @@ pub async fn prepare(opts: &CmsOptions) -> anyhow::Result<Banner> {
         .await
         .with_context(|| format!("opening database {}", redact(&opts.database_url)))?;
     let state = build_state(opts, db.clone()).await?;
-    let mut first_admin = None;
+    let mut first_admins = Vec::new();
     if seed::is_empty(&db).await? {
         let seeded = seed::seed(&db)
             .await
@@ -76,7 +79,18 @@ pub async fn prepare(opts: &CmsOptions) -> anyhow::Result<Banner> {
                 .await
                 .map_err(|e| anyhow::anyhow!("publishing demo site {id}: {e}"))?;
         }
-        first_admin = Some((seeded.admin_username, seeded.admin_password));
+        let keyring = state.secrets.get();
+        for (label, username, _) in &seeded.admins {
+            crate::audit::append(
+                &db,
+                &keyring,
+                &crate::audit::Who::system(),
+                crate::audit::Entry::new(crate::audit::Event::AdminCreate, format!("user:{username}"))
+                    .details(serde_json::json!({ "role": label, "bootstrap": true })),
+            )
+            .await?;
+        }
+        first_admins = seeded.admins;
     }
     let mut sites = Vec::new();
     let hostnames = site_hostname::Entity::find()
@@ -99,7 +113,10 @@ pub async fn prepare(opts: &CmsOptions) -> anyhow::Result<Banner> {
     state.search.close().await;
     drop(state);
     db.close().await?;
-    Ok(Banner { sites, first_admin })
+    Ok(Banner {
+        sites,
+        first_admins,
+    })
 }
 
 /// Hides the password of a database URL in messages.

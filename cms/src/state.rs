@@ -39,6 +39,35 @@ pub struct AppState {
     pub render_cache: std::sync::Mutex<RenderCache>,
     /// The full-text index of every item (public and staff views).
     pub search: crate::search::SearchService,
+    /// The keyring (outside the database): sealed secrets, audit MACs, archive signatures.
+    pub secrets: crate::secrets::Secrets,
+    /// The security policy, read at start and replaced when the 安全管理员 saves it.
+    pub policy: std::sync::RwLock<crate::auth::policy::SecurityPolicy>,
+}
+
+impl AppState {
+    pub fn policy(&self) -> crate::auth::policy::SecurityPolicy {
+        self.policy.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Appends an audit record in its own transaction.
+    pub async fn audit(
+        &self,
+        who: &crate::audit::Who,
+        entry: crate::audit::Entry,
+    ) -> Result<i64, sea_orm::DbErr> {
+        crate::audit::append(&self.db, &self.secrets.get(), who, entry).await
+    }
+
+    /// Appends an audit record inside the caller's transaction.
+    pub async fn audit_in(
+        &self,
+        txn: &impl sea_orm::ConnectionTrait,
+        who: &crate::audit::Who,
+        entry: crate::audit::Entry,
+    ) -> Result<i64, sea_orm::DbErr> {
+        crate::audit::append_in(txn, &self.secrets.get(), who, entry).await
+    }
 }
 
 pub type SharedState = Arc<AppState>;

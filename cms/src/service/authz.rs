@@ -115,6 +115,8 @@ pub struct Actor {
     pub user: app_user::Model,
     pub role: PlatformRole,
     pub grants: Vec<Grant>,
+    /// Where the request came from (empty for the command line), for the audit trail.
+    pub client_addr: String,
 }
 
 impl Actor {
@@ -141,6 +143,7 @@ impl Actor {
             role: PlatformRole::parse(&user.platform_role),
             user,
             grants,
+            client_addr: String::new(),
         })
     }
 
@@ -150,6 +153,14 @@ impl Actor {
 
     pub fn is_sysadmin(&self) -> bool {
         self.role == PlatformRole::SysAdmin
+    }
+
+    pub fn is_secadmin(&self) -> bool {
+        self.role == PlatformRole::SecAdmin
+    }
+
+    pub fn is_auditor(&self) -> bool {
+        self.role == PlatformRole::Auditor
     }
 
     /// The sites whose content this actor may see.
@@ -226,9 +237,15 @@ mod tests {
                 must_change_password: false,
                 disabled: false,
                 created_at: chrono::Utc::now(),
+                password_changed_at: None,
+                expires_at: None,
+                totp_secret: None,
+                totp_enabled: false,
+                totp_last_step: None,
             },
             role: PlatformRole::parse(role),
             grants,
+            client_addr: String::new(),
         }
     }
 

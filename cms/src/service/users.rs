@@ -1,9 +1,15 @@
 //! Accounts and unit role grants.
 //!
-//! The 系统管理员 creates accounts (platform administrators and unit users) and grants the
-//! 单位管理员 role; a unit administrator creates accounts in their own unit and grants 编辑 and
-//! 审核员 roles on the sites they administer. Nobody changes their own roles or grants. New
-//! accounts get a one-time password that must be changed at first sign-in.
+//! The 系统管理员 creates unit accounts and grants the 单位管理员 role; a unit administrator
+//! creates accounts in their own unit and grants 编辑 and 审核员 roles on the sites they
+//! administer; both disable accounts, set their expiry and reset their passwords. Nobody changes
+//! their own roles, grants or account.
+//!
+//! Platform administrator accounts (三员: 系统管理员, 安全管理员, 审计管理员) are never created
+//! or changed through the web: the first start creates one of each, and further ones come from
+//! `sitegroup admin create-admin` on the server ([`create_platform_admin`]). So no administrator
+//! can hand itself, or an account it controls, another administrator's powers. New accounts get
+//! a one-time password that must be changed at first sign-in. Every change is audited.
 
 use chrono::Utc;
 use sea_orm::{
@@ -12,6 +18,7 @@ use sea_orm::{
 use serde::{Deserialize, Serialize};
 
 use super::authz::{Actor, PlatformRole, UnitRole};
+use crate::audit::{Entry, Event, Who};
 use crate::auth;
 use crate::db::entities::{app_user, organization, role_grant, site, site_column, user_session};
 use crate::error::{AppError, AppResult};
@@ -109,13 +116,14 @@ pub async fn create_user(state: &AppState, actor: &Actor, new: &NewUser) -> AppR
     if !problems.is_empty() {
         return Err(AppError::Invalid(problems.join(" ")));
     }
-    let allowed = if role == PlatformRole::None {
-        match new.org_id {
-            Some(org) => can_manage_org(state, actor, org).await?,
-            None => false,
-        }
-    } else {
-        actor.is_sysadmin()
+    if role != PlatformRole::None {
+        return Err(AppError::Invalid(
+            "平台管理员账号只能在服务器上用 sitegroup admin create-admin 创建。".into(),
+        ));
+    }
+    let allowed = match new.org_id {
+        Some(org) => can_manage_org(state, actor, org).await?,
+        None => false,
     };
     if !allowed {
         return Err(AppError::Forbidden);
@@ -142,23 +150,30 @@ pub async fn create_user(state: &AppState, actor: &Actor, new: &NewUser) -> AppR
     let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
         .await
         .map_err(|e| AppError::Internal(e.into()))??;
+    let txn = state.db.begin().await?;
     let user = app_user::ActiveModel {
         username: Set(username.clone()),
         display_name: Set(display.to_string()),
         password_hash: Set(hash),
-        platform_role: Set(new.platform_role.clone()),
-        org_id: Set(if role == PlatformRole::None {
-            new.org_id
-        } else {
-            None
-        }),
+        platform_role: Set(String::new()),
+        org_id: Set(new.org_id),
         must_change_password: Set(true),
         disabled: Set(false),
         created_at: Set(Utc::now()),
+        totp_enabled: Set(false),
         ..Default::default()
     }
-    .insert(&state.db)
+    .insert(&txn)
     .await?;
+    state
+        .audit_in(
+            &txn,
+            &Who::actor(actor),
+            Entry::new(Event::UserCreate, format!("user:{username}"))
+                .details(serde_json::json!({ "org_id": new.org_id })),
+        )
+        .await?;
+    txn.commit().await?;
     tracing::info!(user = %username, by = %actor.user.username, "account created");
     Ok(Created {
         id: user.id,
@@ -241,6 +256,18 @@ pub async fn grant(state: &AppState, actor: &Actor, g: &NewGrant) -> AppResult<i
         .filter(user_session::Column::UserId.eq(user.id))
         .exec(&txn)
         .await?;
+    state
+        .audit_in(
+            &txn,
+            &Who::actor(actor),
+            Entry::new(Event::GrantAdd, format!("user:{}", user.username)).details(
+                serde_json::json!({
+                    "site_id": site.id, "column_id": g.column_id, "role": role.as_str(),
+                    "review_level": level,
+                }),
+            ),
+        )
+        .await?;
     txn.commit().await?;
     tracing::info!(user = %user.username, site = site.id, role = role.as_str(), by = %actor.user.username, "role granted");
     Ok(row.id)
@@ -264,8 +291,170 @@ pub async fn revoke(state: &AppState, actor: &Actor, grant_id: i32) -> AppResult
         .filter(user_session::Column::UserId.eq(g.user_id))
         .exec(&txn)
         .await?;
+    state
+        .audit_in(
+            &txn,
+            &Who::actor(actor),
+            Entry::new(Event::GrantRevoke, format!("user_id:{}", g.user_id)).details(
+                serde_json::json!({
+                    "grant_id": g.id, "site_id": g.site_id, "column_id": g.column_id,
+                    "role": g.role, "review_level": g.review_level,
+                }),
+            ),
+        )
+        .await?;
     txn.commit().await?;
     Ok(())
+}
+
+// ---- account status ------------------------------------------------------------------------
+
+/// The unit accounts this actor manages (the 系统管理员: all; a unit administrator: those of
+/// their units), never its own, never a platform administrator.
+pub async fn manageable(state: &AppState, actor: &Actor) -> AppResult<Vec<app_user::Model>> {
+    let mut out = Vec::new();
+    for u in app_user::Entity::find()
+        .filter(app_user::Column::PlatformRole.eq(""))
+        .order_by_asc(app_user::Column::Id)
+        .all(&state.db)
+        .await?
+    {
+        if u.id != actor.id()
+            && let Some(org) = u.org_id
+            && can_manage_org(state, actor, org).await?
+        {
+            out.push(u);
+        }
+    }
+    Ok(out)
+}
+
+/// The account `user_id` if this actor manages it; anything else is "not found".
+async fn managed(state: &AppState, actor: &Actor, user_id: i32) -> AppResult<app_user::Model> {
+    let user = app_user::Entity::find_by_id(user_id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let ok = user.id != actor.id()
+        && user.platform_role.is_empty()
+        && match user.org_id {
+            Some(org) => can_manage_org(state, actor, org).await?,
+            None => false,
+        };
+    if ok { Ok(user) } else { Err(AppError::NotFound) }
+}
+
+/// Disables or enables an account and sets its expiry (`None`: never). Disabling ends its
+/// sessions.
+pub async fn set_status(
+    state: &AppState,
+    actor: &Actor,
+    user_id: i32,
+    disabled: bool,
+    expires_at: Option<chrono::DateTime<Utc>>,
+) -> AppResult<()> {
+    let user = managed(state, actor, user_id).await?;
+    let txn = state.db.begin().await?;
+    let before = serde_json::json!({ "disabled": user.disabled, "expires_at": user.expires_at });
+    let mut active: app_user::ActiveModel = user.clone().into();
+    active.disabled = Set(disabled);
+    active.expires_at = Set(expires_at);
+    active.update(&txn).await?;
+    if disabled || expires_at.is_some_and(|e| e <= Utc::now()) {
+        auth::end_all_sessions(&txn, user.id).await?;
+    }
+    state
+        .audit_in(
+            &txn,
+            &Who::actor(actor),
+            Entry::new(Event::UserUpdate, format!("user:{}", user.username)).details(
+                serde_json::json!({
+                    "before": before,
+                    "after": { "disabled": disabled, "expires_at": expires_at },
+                }),
+            ),
+        )
+        .await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// Gives a managed account a new one-time password (ends its sessions). Returns the password.
+pub async fn reset_password(state: &AppState, actor: &Actor, user_id: i32) -> AppResult<String> {
+    let user = managed(state, actor, user_id).await?;
+    let password = auth::generate_password();
+    let pw = password.clone();
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
+        .await
+        .map_err(|e| AppError::Internal(e.into()))??;
+    let txn = state.db.begin().await?;
+    auth::set_password(&txn, &user, hash, true, state.policy().history).await?;
+    state
+        .audit_in(
+            &txn,
+            &Who::actor(actor),
+            Entry::new(Event::PasswordReset, format!("user:{}", user.username)),
+        )
+        .await?;
+    txn.commit().await?;
+    Ok(password)
+}
+
+/// Creates a platform administrator (the command line on the server only). Returns the
+/// one-time password.
+pub async fn create_platform_admin(
+    db: &sea_orm::DatabaseConnection,
+    keyring: &crate::secrets::Keyring,
+    role: &str,
+    username: &str,
+    display_name: &str,
+) -> anyhow::Result<String> {
+    anyhow::ensure!(
+        PlatformRole::parse(role) != PlatformRole::None,
+        "role must be sysadmin, secadmin or auditor"
+    );
+    anyhow::ensure!(
+        valid_username(username),
+        "usernames are 3–32 letters, digits, _ . or -"
+    );
+    anyhow::ensure!(
+        app_user::Entity::find()
+            .filter(app_user::Column::Username.eq(username))
+            .one(db)
+            .await?
+            .is_none(),
+        "the username {username:?} is taken"
+    );
+    let password = auth::generate_password();
+    let txn = db.begin().await?;
+    app_user::ActiveModel {
+        username: Set(username.into()),
+        display_name: Set(if display_name.trim().is_empty() {
+            username.into()
+        } else {
+            display_name.trim().into()
+        }),
+        password_hash: Set(auth::hash_password(&password)?),
+        platform_role: Set(role.into()),
+        org_id: Set(None),
+        must_change_password: Set(true),
+        disabled: Set(false),
+        created_at: Set(Utc::now()),
+        totp_enabled: Set(false),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    crate::audit::append_in(
+        &txn,
+        keyring,
+        &Who::console(),
+        Entry::new(Event::AdminCreate, format!("user:{username}"))
+            .details(serde_json::json!({ "role": role })),
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(password)
 }
 
 /// The grants on a site (for its administrators).

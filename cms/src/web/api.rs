@@ -64,7 +64,11 @@ impl From<sea_orm::DbErr> for ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let (status, code, message) = match &self.0 {
-            AppError::LoginRequired | AppError::Unauthorized | AppError::PasswordChangeRequired => {
+            AppError::LoginRequired
+            | AppError::Unauthorized
+            | AppError::PasswordChangeRequired
+            | AppError::SecondFactorRequired
+            | AppError::SecondFactorSetupRequired => {
                 (
                     StatusCode::UNAUTHORIZED,
                     "unauthorized",

@@ -40,6 +40,11 @@ const STATIC_FILES: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../templates/admin/admin.css"),
     ),
     (
+        "admin.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../static/admin.js"),
+    ),
+    (
         "admin-editor.js",
         "text/javascript; charset=utf-8",
         include_bytes!("../../static/admin-editor.js"),
@@ -149,6 +154,38 @@ pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::E
         (
             "tokens.html",
             include_str!("../../templates/admin/tokens.html"),
+        ),
+        (
+            "login_2fa.html",
+            include_str!("../../templates/admin/login_2fa.html"),
+        ),
+        (
+            "account.html",
+            include_str!("../../templates/admin/account.html"),
+        ),
+        (
+            "account_2fa.html",
+            include_str!("../../templates/admin/account_2fa.html"),
+        ),
+        (
+            "accounts.html",
+            include_str!("../../templates/admin/accounts.html"),
+        ),
+        (
+            "security.html",
+            include_str!("../../templates/admin/security.html"),
+        ),
+        (
+            "security_sessions.html",
+            include_str!("../../templates/admin/security_sessions.html"),
+        ),
+        (
+            "security_users.html",
+            include_str!("../../templates/admin/security_users.html"),
+        ),
+        (
+            "audit.html",
+            include_str!("../../templates/admin/audit.html"),
         ),
     ] {
         env.add_template(name, source)?;

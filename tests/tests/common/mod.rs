@@ -214,6 +214,8 @@ pub struct Platform {
     pub process: Process,
     pub db: TestDb,
     pub admin_password: String,
+    /// (username, one-time password) of the platform administrators a first start creates.
+    pub one_time: Vec<(String, String)>,
 }
 
 impl Platform {
@@ -244,13 +246,22 @@ impl Platform {
         args.extend(extra.iter().map(|a| a.to_string()));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let process = Process::spawn(&args, dir.path());
-        let out = process.wait_stdout("管理后台 Admin:", Duration::from_secs(60));
-        let admin_password = out
+        let out = process.wait_stdout("shown once", Duration::from_secs(60));
+        // "  系统管理员 用户名 username: admin  一次性密码 one-time password: …"
+        let one_time: Vec<(String, String)> = out
             .lines()
-            .find_map(|l| l.trim().strip_prefix("一次性密码 one-time password: "))
-            .expect("one-time password printed on first start")
-            .trim()
-            .to_string();
+            .filter_map(|l| {
+                let (_, rest) = l.split_once("username: ")?;
+                let (user, rest) = rest.split_once(' ')?;
+                let (_, password) = rest.split_once("one-time password: ")?;
+                Some((user.to_string(), password.trim().to_string()))
+            })
+            .collect();
+        let admin_password = one_time
+            .iter()
+            .find(|(u, _)| u == "admin")
+            .map(|(_, p)| p.clone())
+            .expect("one-time password of admin printed on first start");
         let platform = Platform {
             dir,
             http,
@@ -258,6 +269,7 @@ impl Platform {
             process,
             db,
             admin_password,
+            one_time,
         };
         platform
             .wait_for(PORTAL, "/", Duration::from_secs(30), |status, _| {

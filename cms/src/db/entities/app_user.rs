@@ -18,6 +18,16 @@ pub struct Model {
     pub must_change_password: bool,
     pub disabled: bool,
     pub created_at: DateTimeUtc,
+    /// When the password was last set (its age counts from here); `None`: never changed.
+    pub password_changed_at: Option<DateTimeUtc>,
+    /// The account stops working after this moment.
+    pub expires_at: Option<DateTimeUtc>,
+    /// The TOTP secret, encrypted with the keyring (`crate::secrets`); set while enrolling.
+    pub totp_secret: Option<String>,
+    /// Whether sign-in asks for a TOTP code.
+    pub totp_enabled: bool,
+    /// The last time step a code was accepted for (a code is never accepted twice).
+    pub totp_last_step: Option<i64>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

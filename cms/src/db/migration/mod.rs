@@ -10,6 +10,7 @@ mod m20261128_media;
 mod m20261128_platform_settings;
 mod m20261129_attachments;
 mod m20261129_column_templates;
+mod m20261130_admin_security;
 
 pub struct Migrator;
 
@@ -24,6 +25,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261128_media::Migration),
             Box::new(m20261129_attachments::Migration),
             Box::new(m20261129_column_templates::Migration),
+            Box::new(m20261130_admin_security::Migration),
         ]
     }
 }
