@@ -394,9 +394,10 @@ impl Walker<'_> {
                 r.seq, r.key_id
             )),
             Some(mac) if !crate::auth::constant_time_eq(mac.as_bytes(), r.hash.as_bytes()) => {
-                self.report
-                    .problems
-                    .push(format!("record {} was altered (its hash does not match)", r.seq));
+                self.report.problems.push(format!(
+                    "record {} was altered (its hash does not match)",
+                    r.seq
+                ));
             }
             Some(_) => {}
         }
@@ -449,7 +450,10 @@ pub async fn verify(db: &DatabaseConnection, keyring: &Keyring) -> Result<Report
     };
     if end < head.last_seq {
         report.problems.push(if end + 1 == head.last_seq {
-            format!("record {} is missing (the head says {})", head.last_seq, head.last_seq)
+            format!(
+                "record {} is missing (the head says {})",
+                head.last_seq, head.last_seq
+            )
         } else {
             format!(
                 "records {}–{} are missing (the head says {})",
@@ -598,7 +602,9 @@ impl Line {
     fn to_model(&self) -> Option<audit_log::Model> {
         Some(audit_log::Model {
             seq: self.seq,
-            at: DateTime::parse_from_rfc3339(&self.at).ok()?.with_timezone(&Utc),
+            at: DateTime::parse_from_rfc3339(&self.at)
+                .ok()?
+                .with_timezone(&Utc),
             actor_id: self.actor_id,
             actor_name: self.actor.clone(),
             actor_role: self.role.clone(),
@@ -653,9 +659,12 @@ pub fn verify_signed(keyring: &Keyring, bytes: &[u8]) -> Result<Report, String> 
     let (body, last) = bytes.split_at(body_end);
     let sig: Signature = serde_json::from_slice(last.trim_ascii())
         .map_err(|_| "the last line is not a signature".to_string())?;
-    let public_key = keyring
-        .public_key(sig.key_id)
-        .ok_or_else(|| format!("signed with key {}, which is not in the keyring", sig.key_id))?;
+    let public_key = keyring.public_key(sig.key_id).ok_or_else(|| {
+        format!(
+            "signed with key {}, which is not in the keyring",
+            sig.key_id
+        )
+    })?;
     if !crate::secrets::verify_signature(&public_key, body, &sig.signature) {
         return Err("the signature does not match the contents".into());
     }
@@ -680,7 +689,10 @@ pub fn verify_signed(keyring: &Keyring, bytes: &[u8]) -> Result<Report, String> 
         n += 1;
     }
     if n != sig.records {
-        return Err(format!("the signature covers {} records, the file has {n}", sig.records));
+        return Err(format!(
+            "the signature covers {} records, the file has {n}",
+            sig.records
+        ));
     }
     Ok(w.map(|w| w.report).unwrap_or_default())
 }

@@ -273,7 +273,9 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Admin(AdminCommand::ResetTwoFactor { username, db }) => {
             with_db(file, db, async |db, keyring, _| {
                 crate::auth::mfa::reset(db, keyring, &username).await?;
-                println!("已重置 {username} 的动态口令，其会话均已结束 / authenticator removed, sessions ended");
+                println!(
+                    "已重置 {username} 的动态口令，其会话均已结束 / authenticator removed, sessions ended"
+                );
                 Ok(())
             })
         }
@@ -714,9 +716,8 @@ fn with_db(
     let url = database_url(args.database_url, &file, &data_dir);
     runtime()?.block_on(async {
         let db = crate::db::connect(&url).await?;
-        let keyring = crate::secrets::Keyring::load_or_create(
-            &crate::secrets::Keyring::path_in(&data_dir),
-        )?;
+        let keyring =
+            crate::secrets::Keyring::load_or_create(&crate::secrets::Keyring::path_in(&data_dir))?;
         let result = task(&db, &keyring, &data_dir).await;
         db.close().await?;
         result
@@ -733,9 +734,8 @@ fn reset_password(
     let url = database_url(database_url_flag, &file, &data_dir);
     let password = runtime()?.block_on(async {
         let db = crate::db::connect(&url).await?;
-        let keyring = crate::secrets::Keyring::load_or_create(
-            &crate::secrets::Keyring::path_in(&data_dir),
-        )?;
+        let keyring =
+            crate::secrets::Keyring::load_or_create(&crate::secrets::Keyring::path_in(&data_dir))?;
         let password = crate::auth::reset_password(&db, &keyring, username).await;
         db.close().await?;
         password

@@ -114,9 +114,9 @@ impl Keyring {
             .map_err(|e| anyhow::anyhow!("keyring {} is not valid: {e}", path.display()))?;
         let mut keys = Vec::new();
         for e in file.keys {
-            let bytes = B64
-                .decode(e.key.as_bytes())
-                .map_err(|_| anyhow::anyhow!("keyring {}: key {} is not base64", path.display(), e.id))?;
+            let bytes = B64.decode(e.key.as_bytes()).map_err(|_| {
+                anyhow::anyhow!("keyring {}: key {} is not base64", path.display(), e.id)
+            })?;
             let master: [u8; 32] = bytes.try_into().map_err(|_| {
                 anyhow::anyhow!("keyring {}: key {} is not 32 bytes", path.display(), e.id)
             })?;
@@ -364,7 +364,10 @@ pub async fn rotate(
         };
         let context = format!("totp:{}", user.id);
         let plain = ring.open(&sealed, &context).map_err(|e| {
-            anyhow::anyhow!("the TOTP secret of user {} does not open: {e}", user.username)
+            anyhow::anyhow!(
+                "the TOTP secret of user {} does not open: {e}",
+                user.username
+            )
         })?;
         let mut active: app_user::ActiveModel = user.into();
         active.totp_secret = Set(Some(ring.seal(&plain, &context)));
@@ -396,12 +399,18 @@ mod tests {
         assert!(sealed.starts_with("sg1:1:"));
         assert!(!sealed.contains("JBSWY3DP"));
         assert_eq!(ring.open(&sealed, "totp:7").unwrap(), b"JBSWY3DPEHPK3PXP");
-        assert!(matches!(ring.open(&sealed, "totp:8"), Err(SecretError::Open)));
+        assert!(matches!(
+            ring.open(&sealed, "totp:8"),
+            Err(SecretError::Open)
+        ));
         let mut altered = sealed.clone();
         altered.pop();
         altered.push(if sealed.ends_with('A') { 'B' } else { 'A' });
         assert!(ring.open(&altered, "totp:7").is_err());
-        assert!(matches!(ring.open("plain", "x"), Err(SecretError::Malformed)));
+        assert!(matches!(
+            ring.open("plain", "x"),
+            Err(SecretError::Malformed)
+        ));
 
         // Rotation: new values use key 2, old ones still open, the file keeps both.
         assert_eq!(ring.rotate().unwrap(), 2);

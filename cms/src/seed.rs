@@ -323,8 +323,5 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
         admins.push((*label, (*username).to_string(), password));
     }
     txn.commit().await?;
-    Ok(Seeded {
-        admins,
-        site_ids,
-    })
+    Ok(Seeded { admins, site_ids })
 }

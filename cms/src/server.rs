@@ -85,8 +85,11 @@ pub async fn prepare(opts: &CmsOptions) -> anyhow::Result<Banner> {
                 &db,
                 &keyring,
                 &crate::audit::Who::system(),
-                crate::audit::Entry::new(crate::audit::Event::AdminCreate, format!("user:{username}"))
-                    .details(serde_json::json!({ "role": label, "bootstrap": true })),
+                crate::audit::Entry::new(
+                    crate::audit::Event::AdminCreate,
+                    format!("user:{username}"),
+                )
+                .details(serde_json::json!({ "role": label, "bootstrap": true })),
             )
             .await?;
         }
@@ -161,13 +164,18 @@ impl CmsService {
         let state = build_state(&self.opts, db.clone()).await?;
         tracing::info!("control plane listening on {}", listener.local_addr()?);
         let schedules = tokio::spawn(run_schedules(state.clone()));
+        let retention = tokio::spawn(run_audit_retention(state.clone()));
         let state_for_close = state.clone();
-        axum::serve(listener, crate::web::app(state))
-            .with_graceful_shutdown(async move {
-                let _ = shutdown.changed().await;
-            })
-            .await?;
+        axum::serve(
+            listener,
+            crate::web::app(state).into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .with_graceful_shutdown(async move {
+            let _ = shutdown.changed().await;
+        })
+        .await?;
         schedules.abort();
+        retention.abort();
         state_for_close.search.close().await;
         db.close().await?;
         Ok(())
@@ -185,6 +193,34 @@ async fn run_schedules(state: SharedState) {
             Ok(0) => {}
             Ok(n) => tracing::info!(items = n, "scheduled publication and withdrawal applied"),
             Err(e) => tracing::error!("scheduled publication failed: {e}"),
+        }
+    }
+}
+
+/// Audit retention, once a day (and shortly after start): records older than the policy's
+/// retention are archived to `<data dir>/audit-archive/` (signed) and removed. A chain that does
+/// not verify is never archived; the failure is logged and audited by the attempt's absence.
+async fn run_audit_retention(state: SharedState) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tick.tick().await;
+        let days = i64::from(state.policy().audit_retention_days);
+        let dir = state.data_dir.join("audit-archive");
+        match crate::audit::archive(
+            &state.db,
+            &state.secrets.get(),
+            &crate::audit::Who::system(),
+            days,
+            &dir,
+        )
+        .await
+        {
+            Ok(Some((path, n))) => {
+                tracing::info!(records = n, file = %path.display(), "audit records archived")
+            }
+            Ok(None) => {}
+            Err(e) => tracing::error!("audit archival failed: {e:#}"),
         }
     }
 }

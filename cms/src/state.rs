@@ -47,7 +47,10 @@ pub struct AppState {
 
 impl AppState {
     pub fn policy(&self) -> crate::auth::policy::SecurityPolicy {
-        self.policy.read().unwrap_or_else(|e| e.into_inner()).clone()
+        self.policy
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
     }
 
     /// Appends an audit record in its own transaction.

@@ -10,27 +10,12 @@ mod common;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
 use common::{actor, grant, setup, site_by_code, user};
-use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
-use sitegroup_cms::auth;
-use sitegroup_cms::db::entities::{app_user, article};
+use sea_orm::{EntityTrait, PaginatorTrait};
+use sitegroup_cms::db::entities::article;
 use sitegroup_cms::service::content::{self, ArticleInput};
 
-/// A session for a user (password change no longer pending): (cookie header, CSRF token).
 async fn sign_in(env: &common::Env, user_id: i32) -> (String, String) {
-    let u = app_user::Entity::find_by_id(user_id)
-        .one(&env.state.db)
-        .await
-        .unwrap()
-        .unwrap();
-    let mut active: app_user::ActiveModel = u.into();
-    active.must_change_password = Set(false);
-    active.update(&env.state.db).await.unwrap();
-    let token = auth::create_session(&env.state.db, user_id).await.unwrap();
-    let session = auth::lookup_session(&env.state.db, &token)
-        .await
-        .unwrap()
-        .unwrap();
-    (format!("{}={token}", auth::SESSION_COOKIE), session.csrf)
+    common::sign_in(env, user_id).await
 }
 
 async fn get(env: &common::Env, cookie: &str, path: &str) -> (StatusCode, String) {

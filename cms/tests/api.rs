@@ -12,7 +12,6 @@ use chrono::{Duration, Utc};
 use common::{actor, grant, setup, site_by_code, user};
 use sea_orm::{ActiveModelTrait, EntityTrait, Set};
 use serde_json::{Value, json};
-use sitegroup_cms::auth;
 use sitegroup_cms::db::entities::api_token;
 use sitegroup_cms::service::tokens;
 use tower::ServiceExt;
@@ -77,8 +76,7 @@ async fn tokens_permissions_errors_and_the_openapi_document() {
     let b_auth = Some(("authorization", b.as_str()));
 
     // No token, a wrong token, or only a session cookie: 401 in the JSON error format.
-    let session = auth::create_session(&st.db, a_ed).await.unwrap();
-    let cookie = format!("{}={session}", auth::SESSION_COOKIE);
+    let (cookie, _) = common::sign_in(&env, a_ed).await;
     for auth in [
         None,
         Some(("authorization", "Bearer sgt_0000")),

@@ -8,9 +8,9 @@
 
 use rand::Rng as _;
 use rand::rngs::OsRng;
-use sitegroup_contract::store::sha256_hex;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
+use sitegroup_contract::store::sha256_hex;
 use totp_rs::{Algorithm, TOTP};
 
 use crate::db::entities::{app_user, recovery_code};
@@ -75,7 +75,9 @@ pub fn qr_svg(text: &str) -> String {
 
 /// The code of a time (seconds since 1970) — used by tests and by nothing else.
 pub fn code_at(secret: &[u8], unix: u64) -> String {
-    totp(secret, "x").map(|t| t.generate(unix)).unwrap_or_default()
+    totp(secret, "x")
+        .map(|t| t.generate(unix))
+        .unwrap_or_default()
 }
 
 /// Checks `code` at `unix` seconds; accepts the current step and one either side, but only
@@ -127,8 +129,14 @@ pub fn recovery_hash(code: &str) -> String {
 pub async fn remove(db: &impl ConnectionTrait, user_id: i32) -> Result<(), sea_orm::DbErr> {
     app_user::Entity::update_many()
         .col_expr(app_user::Column::TotpEnabled, Expr::value(false))
-        .col_expr(app_user::Column::TotpSecret, Expr::value(Option::<String>::None))
-        .col_expr(app_user::Column::TotpLastStep, Expr::value(Option::<i64>::None))
+        .col_expr(
+            app_user::Column::TotpSecret,
+            Expr::value(Option::<String>::None),
+        )
+        .col_expr(
+            app_user::Column::TotpLastStep,
+            Expr::value(Option::<i64>::None),
+        )
         .filter(app_user::Column::Id.eq(user_id))
         .exec(db)
         .await?;
@@ -203,7 +211,10 @@ mod tests {
         let codes = new_recovery_codes();
         assert_eq!(codes.len(), RECOVERY_CODES);
         assert_eq!(codes[0].len(), 11);
-        assert_eq!(recovery_hash(&codes[0]), recovery_hash(&codes[0].to_uppercase()));
+        assert_eq!(
+            recovery_hash(&codes[0]),
+            recovery_hash(&codes[0].to_uppercase())
+        );
         assert_ne!(codes[0], codes[1]);
     }
 }

@@ -222,10 +222,10 @@ pub async fn reused(
         );
     }
     let password = password.to_string();
-    Ok(tokio::task::spawn_blocking(move || {
-        hashes.iter().any(|h| verify_password(&password, h))
-    })
-    .await?)
+    Ok(
+        tokio::task::spawn_blocking(move || hashes.iter().any(|h| verify_password(&password, h)))
+            .await?,
+    )
 }
 
 /// Stores a new password hash: the old one goes into the history (kept to the policy's
@@ -309,7 +309,10 @@ pub async fn reset_password(
         &txn,
         keyring,
         &crate::audit::Who::console(),
-        crate::audit::Entry::new(crate::audit::Event::PasswordReset, format!("user:{username}")),
+        crate::audit::Entry::new(
+            crate::audit::Event::PasswordReset,
+            format!("user:{username}"),
+        ),
     )
     .await?;
     txn.commit().await?;

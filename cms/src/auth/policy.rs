@@ -133,11 +133,7 @@ impl SecurityPolicy {
                 self.min_classes
             ));
         }
-        if !username.is_empty()
-            && password
-                .to_lowercase()
-                .contains(&username.to_lowercase())
-        {
+        if !username.is_empty() && password.to_lowercase().contains(&username.to_lowercase()) {
             return Err("新密码不能包含用户名。".into());
         }
         Ok(())
@@ -162,10 +158,16 @@ mod tests {
         let p = SecurityPolicy::default();
         assert!(p.check_password("Short1!", "bob").is_err());
         assert!(p.check_password("onlylowercase", "bob").is_err());
-        assert!(p.check_password("lowerand1234", "bob").is_err(), "two classes");
+        assert!(
+            p.check_password("lowerand1234", "bob").is_err(),
+            "two classes"
+        );
         assert!(p.check_password("Lower-and-1234", "bob").is_ok());
         assert!(p.check_password("中文密码也可以Abc1", "bob").is_ok());
-        assert!(p.check_password("Bob-is-1234567", "bob").is_err(), "contains the name");
+        assert!(
+            p.check_password("Bob-is-1234567", "bob").is_err(),
+            "contains the name"
+        );
         let lax = SecurityPolicy {
             min_classes: 2,
             ..p.clone()

@@ -68,7 +68,10 @@ pub async fn blocked(
         .filter(login_throttle::Column::Key.is_in(keys.to_vec()))
         .all(db)
         .await?;
-    Ok(rows.iter().filter_map(|r| blocked_until(r, policy, now)).max())
+    Ok(rows
+        .iter()
+        .filter_map(|r| blocked_until(r, policy, now))
+        .max())
 }
 
 /// Counts one failure; returns whether the key is now locked.

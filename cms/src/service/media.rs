@@ -320,6 +320,18 @@ async fn add(
     .insert(&state.db)
     .await?;
     tracing::info!(site = site.id, media = row.id, user = %actor.user.username, "media uploaded");
+    state
+        .audit(
+            &crate::audit::Who::actor(actor),
+            crate::audit::Entry::new(
+                crate::audit::Event::MediaUpload,
+                format!("media:{}", row.id),
+            )
+            .details(
+                serde_json::json!({ "site_id": site.id, "name": row.name, "sha256": row.sha256 }),
+            ),
+        )
+        .await?;
     let u = Uploaded {
         id: row.id,
         path,
@@ -371,6 +383,13 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> {
     }
     let site_id = m.site_id;
     media::Entity::delete_by_id(m.id).exec(&state.db).await?;
+    state
+        .audit(
+            &crate::audit::Who::actor(actor),
+            crate::audit::Entry::new(crate::audit::Event::MediaDelete, format!("media:{}", m.id))
+                .details(serde_json::json!({ "site_id": site_id, "name": m.name })),
+        )
+        .await?;
     crate::publish::publish_site(state, site_id).await?;
     Ok(())
 }

@@ -3,6 +3,7 @@
 //! decision. Every change that visitors see re-renders the site; a status change also reaches
 //! the gateways through the configuration generation.
 
+use crate::audit::{Entry, Event, Who};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set, TransactionTrait,
 };
@@ -159,6 +160,15 @@ pub async fn update_settings(
     if status_changed || name != s.name || redirect != s.closed_redirect {
         crate::snapshot::bump_generation(&txn).await?;
     }
+    state
+        .audit_in(
+            &txn,
+            &Who::actor(actor),
+            Entry::new(Event::SiteSettings, format!("site:{}", s.id)).details(
+                serde_json::json!({ "name": name, "status": input.status, "closed_redirect": redirect }),
+            ),
+        )
+        .await?;
     txn.commit().await?;
     tracing::info!(site = s.id, user = %actor.user.username, status = %input.status, "site settings saved");
     crate::publish::publish_site(state, s.id).await?;
@@ -322,6 +332,13 @@ pub async fn create_column(
     }
     .insert(&state.db)
     .await?;
+    state
+        .audit(
+            &Who::actor(actor),
+            Entry::new(Event::ColumnCreate, format!("column:{}", c.id))
+                .details(serde_json::json!({ "site_id": s.id, "name": c.name })),
+        )
+        .await?;
     crate::publish::publish_site(state, s.id).await?;
     Ok(c.id)
 }
@@ -371,7 +388,14 @@ pub async fn update_column(
     a.sort_order = Set(input.sort_order);
     a.list_template = Set(input.list_template.clone());
     a.article_template = Set(input.article_template.clone());
-    a.update(&state.db).await?;
+    let updated = a.update(&state.db).await?;
+    state
+        .audit(
+            &Who::actor(actor),
+            Entry::new(Event::ColumnUpdate, format!("column:{}", updated.id))
+                .details(serde_json::json!({ "site_id": site_id, "name": updated.name })),
+        )
+        .await?;
     crate::publish::publish_site(state, site_id).await?;
     Ok(())
 }
@@ -398,6 +422,13 @@ pub async fn delete_column(state: &AppState, actor: &Actor, id: i32) -> AppResul
     let site_id = c.site_id;
     site_column::Entity::delete_by_id(c.id)
         .exec(&state.db)
+        .await?;
+    state
+        .audit(
+            &Who::actor(actor),
+            Entry::new(Event::ColumnDelete, format!("column:{}", c.id))
+                .details(serde_json::json!({ "site_id": site_id, "name": c.name })),
+        )
         .await?;
     crate::publish::publish_site(state, site_id).await?;
     Ok(())
@@ -428,6 +459,13 @@ pub async fn set_mourning(state: &AppState, actor: &Actor, on: bool) -> AppResul
         .exec(&state.db)
         .await?;
     tracing::info!(on, by = %actor.user.username, "mourning mode switched");
+    state
+        .audit(
+            &Who::actor(actor),
+            Entry::new(Event::Mourning, "platform:mourning")
+                .details(serde_json::json!({ "on": on })),
+        )
+        .await?;
     let sites = site::Entity::find().all(&state.db).await?;
     for s in &sites {
         crate::publish::publish_site(state, s.id).await?;
@@ -492,6 +530,13 @@ pub async fn create_org(state: &AppState, actor: &Actor, new: &NewOrg) -> AppRes
     .insert(&state.db)
     .await?;
     tracing::info!(org = o.id, by = %actor.user.username, "organisation created");
+    state
+        .audit(
+            &Who::actor(actor),
+            Entry::new(Event::OrgCreate, format!("org:{}", o.id))
+                .details(serde_json::json!({ "name": o.name })),
+        )
+        .await?;
     Ok(o.id)
 }
 
@@ -590,6 +635,14 @@ pub async fn create_site(state: &AppState, actor: &Actor, new: &NewSite) -> AppR
     }
     .insert(&txn)
     .await?;
+    state
+        .audit_in(
+            &txn,
+            &Who::actor(actor),
+            Entry::new(Event::SiteCreate, format!("site:{}", s.id))
+                .details(serde_json::json!({ "name": s.name, "code": s.code })),
+        )
+        .await?;
     txn.commit().await?;
     tracing::info!(site = s.id, by = %actor.user.username, "site created");
     crate::publish::publish_site(state, s.id).await?;

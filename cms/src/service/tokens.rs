@@ -47,6 +47,16 @@ pub async fn create(
     .insert(&state.db)
     .await?;
     tracing::info!(user = %actor.user.username, token = row.id, "API token created");
+    state
+        .audit(
+            &crate::audit::Who::actor(actor),
+            crate::audit::Entry::new(
+                crate::audit::Event::TokenCreate,
+                format!("token:{}", row.id),
+            )
+            .details(serde_json::json!({ "name": name, "days": days })),
+        )
+        .await?;
     Ok((row.id, token))
 }
 
@@ -68,6 +78,12 @@ pub async fn revoke(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> {
     if res.rows_affected == 0 {
         return Err(AppError::NotFound);
     }
+    state
+        .audit(
+            &crate::audit::Who::actor(actor),
+            crate::audit::Entry::new(crate::audit::Event::TokenRevoke, format!("token:{id}")),
+        )
+        .await?;
     Ok(())
 }
 
@@ -93,7 +109,7 @@ pub async fn authenticate(
     let Some(user) = app_user::Entity::find_by_id(row.user_id).one(db).await? else {
         return Ok(None);
     };
-    if user.disabled {
+    if !crate::auth::account_usable(&user, now) {
         return Ok(None);
     }
     // Record the use, at most once a minute per token (not a write on every API call).

@@ -116,10 +116,10 @@ pub async fn create_user(state: &AppState, actor: &Actor, new: &NewUser) -> AppR
     if !problems.is_empty() {
         return Err(AppError::Invalid(problems.join(" ")));
     }
+    // Platform administrators come from the server's command line only (see the module
+    // comment), whoever asks.
     if role != PlatformRole::None {
-        return Err(AppError::Invalid(
-            "平台管理员账号只能在服务器上用 sitegroup admin create-admin 创建。".into(),
-        ));
+        return Err(AppError::Forbidden);
     }
     let allowed = match new.org_id {
         Some(org) => can_manage_org(state, actor, org).await?,
@@ -341,7 +341,11 @@ async fn managed(state: &AppState, actor: &Actor, user_id: i32) -> AppResult<app
             Some(org) => can_manage_org(state, actor, org).await?,
             None => false,
         };
-    if ok { Ok(user) } else { Err(AppError::NotFound) }
+    if ok {
+        Ok(user)
+    } else {
+        Err(AppError::NotFound)
+    }
 }
 
 /// Disables or enables an account and sets its expiry (`None`: never). Disabling ends its

@@ -68,13 +68,11 @@ impl IntoResponse for ApiError {
             | AppError::Unauthorized
             | AppError::PasswordChangeRequired
             | AppError::SecondFactorRequired
-            | AppError::SecondFactorSetupRequired => {
-                (
-                    StatusCode::UNAUTHORIZED,
-                    "unauthorized",
-                    "需要有效的 API 令牌 (Authorization: Bearer sgt_…)".to_string(),
-                )
-            }
+            | AppError::SecondFactorSetupRequired => (
+                StatusCode::UNAUTHORIZED,
+                "unauthorized",
+                "需要有效的 API 令牌 (Authorization: Bearer sgt_…)".to_string(),
+            ),
             AppError::Forbidden | AppError::Csrf => {
                 (StatusCode::FORBIDDEN, "forbidden", "无权执行此操作".into())
             }
@@ -145,7 +143,9 @@ impl FromRequestParts<SharedState> for ApiActor {
         let user = tokens::authenticate(&state.db, token)
             .await?
             .ok_or(ApiError(AppError::Unauthorized))?;
-        Ok(ApiActor(Actor::load(&state.db, user).await?))
+        let mut actor = Actor::load(&state.db, user).await?;
+        actor.client_addr = crate::web::session::client_of(parts).addr;
+        Ok(ApiActor(actor))
     }
 }
 

@@ -5,7 +5,10 @@
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use sea_orm::{ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, EntityTrait, QueryFilter, Set,
+};
+use sitegroup_cms::auth;
 use sitegroup_cms::db::entities::{app_user, site, site_column};
 use sitegroup_cms::server::{CmsOptions, build_state};
 use sitegroup_cms::service::authz::Actor;
@@ -103,6 +106,13 @@ pub async fn site_by_code(env: &Env, code: &str) -> (site::Model, Vec<site_colum
 }
 
 pub async fn user(env: &Env, by: &Actor, name: &str, role: &str, org: Option<i32>) -> i32 {
+    if !role.is_empty() {
+        // Platform administrators come from the command line only.
+        users::create_platform_admin(&env.state.db, &env.state.secrets.get(), role, name, name)
+            .await
+            .unwrap();
+        return actor(env, name).await.id();
+    }
     users::create_user(
         &env.state,
         by,
@@ -140,6 +150,34 @@ pub async fn grant(
     )
     .await
     .unwrap();
+}
+
+/// A signed-in session for a user whose password change is done and who has enrolled a
+/// second factor where the policy wants one: (cookie header, CSRF token).
+pub async fn sign_in(env: &Env, user_id: i32) -> (String, String) {
+    let u = app_user::Entity::find_by_id(user_id)
+        .one(&env.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let mut active: app_user::ActiveModel = u.into();
+    active.must_change_password = Set(false);
+    active.password_changed_at = Set(Some(chrono::Utc::now()));
+    active.totp_enabled = Set(true);
+    active.update(&env.state.db).await.unwrap();
+    let policy = env.state.policy();
+    let client = auth::Client {
+        addr: "192.0.2.1".into(),
+        user_agent: "test".into(),
+    };
+    let token = auth::create_session(&env.state.db, user_id, auth::STAGE_OK, &client, &policy)
+        .await
+        .unwrap();
+    let session = auth::lookup_session(&env.state.db, &token, &policy)
+        .await
+        .unwrap()
+        .unwrap();
+    (format!("{}={token}", auth::SESSION_COOKIE), session.csrf)
 }
 
 /// Sends a request through the whole router (no socket): status and body text.

@@ -21,6 +21,7 @@ use serde::{Deserialize, Serialize};
 
 use super::authz::Actor;
 use super::workflow::{self, Action, Status};
+use crate::audit::{Entry, Event, Who};
 use crate::db::entities::{article, article_revision, review_action, site, site_column};
 use crate::error::{AppError, AppResult};
 use crate::state::AppState;
@@ -437,6 +438,7 @@ fn revision_from(
 }
 
 async fn record(
+    state: &AppState,
     db: &impl ConnectionTrait,
     article_id: i32,
     revision_id: Option<i32>,
@@ -445,6 +447,15 @@ async fn record(
     comment: &str,
     actor: &Actor,
 ) -> AppResult<()> {
+    state
+        .audit_in(
+            db,
+            &Who::actor(actor),
+            Entry::new(content_event(action), format!("article:{article_id}")).details(
+                serde_json::json!({ "revision_id": revision_id, "level": level, "comment": comment }),
+            ),
+        )
+        .await?;
     review_action::ActiveModel {
         article_id: Set(article_id),
         revision_id: Set(revision_id),
@@ -458,6 +469,22 @@ async fn record(
     .insert(db)
     .await?;
     Ok(())
+}
+
+/// The audit event of a review-history action.
+pub(super) fn content_event(action: &str) -> Event {
+    match action {
+        "create" => Event::ContentCreate,
+        "submit" => Event::ContentSubmit,
+        "approve" => Event::ContentApprove,
+        "return" => Event::ContentReturn,
+        "withdraw" => Event::ContentWithdraw,
+        "publish" => Event::ContentPublish,
+        "unpublish" => Event::ContentUnpublish,
+        "delete" => Event::ContentDelete,
+        "restore" => Event::ContentRestore,
+        _ => Event::ContentUpdate,
+    }
 }
 
 /// Creates an item as a draft. Returns its id.
@@ -506,7 +533,7 @@ pub async fn create(
     let mut active: article::ActiveModel = a.clone().into();
     active.current_revision_id = Set(Some(rev.id));
     active.update(&txn).await?;
-    record(&txn, a.id, Some(rev.id), "create", 0, "", actor).await?;
+    record(state, &txn, a.id, Some(rev.id), "create", 0, "", actor).await?;
     txn.commit().await?;
     state.search.notify(&[a.id]);
     tracing::info!(article = a.id, user = %actor.user.username, "item created");
@@ -552,7 +579,7 @@ pub async fn update(
     active.unpublish_at = Set(checked.unpublish_at);
     active.updated_at = Set(now);
     active.update(&txn).await?;
-    record(&txn, a.id, Some(rev.id), "edit", 0, "", actor).await?;
+    record(state, &txn, a.id, Some(rev.id), "edit", 0, "", actor).await?;
     txn.commit().await?;
     state.search.notify(&[a.id]);
     Ok(())
@@ -606,6 +633,7 @@ pub async fn act(
     }
     active.update(&txn).await?;
     record(
+        state,
         &txn,
         a.id,
         a.current_revision_id,
@@ -617,6 +645,7 @@ pub async fn act(
     .await?;
     if next == Status::Published {
         record(
+            state,
             &txn,
             a.id,
             a.current_revision_id,
@@ -659,7 +688,17 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> {
         active.review_level = Set(0);
     }
     active.update(&txn).await?;
-    record(&txn, a.id, a.current_revision_id, "delete", 0, "", actor).await?;
+    record(
+        state,
+        &txn,
+        a.id,
+        a.current_revision_id,
+        "delete",
+        0,
+        "",
+        actor,
+    )
+    .await?;
     txn.commit().await?;
     state.search.notify(&[a.id]);
     if was_published {
@@ -681,7 +720,17 @@ pub async fn restore(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> 
     let mut active: article::ActiveModel = a.clone().into();
     active.deleted_at = Set(None);
     active.update(&txn).await?;
-    record(&txn, a.id, a.current_revision_id, "restore", 0, "", actor).await?;
+    record(
+        state,
+        &txn,
+        a.id,
+        a.current_revision_id,
+        "restore",
+        0,
+        "",
+        actor,
+    )
+    .await?;
     txn.commit().await?;
     state.search.notify(&[a.id]);
     Ok(())
@@ -706,6 +755,13 @@ pub async fn purge(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> {
         .exec(&txn)
         .await?;
     article::Entity::delete_by_id(a.id).exec(&txn).await?;
+    state
+        .audit_in(
+            &txn,
+            &Who::actor(actor),
+            Entry::new(Event::ContentPurge, format!("article:{}", a.id)),
+        )
+        .await?;
     txn.commit().await?;
     state.search.notify(&[a.id]);
     tracing::info!(article = a.id, user = %actor.user.username, "item purged");

@@ -63,7 +63,15 @@ pub async fn restore_revision(
     let old = revision_of(state, &a, rev_id).await?;
     let mut input = input_of(&a, &old);
     input.note = format!("恢复自版本 {rev_id}");
-    update(state, actor, id, &input).await
+    update(state, actor, id, &input).await?;
+    state
+        .audit(
+            &crate::audit::Who::actor(actor),
+            crate::audit::Entry::new(crate::audit::Event::ContentRevert, format!("article:{id}"))
+                .details(serde_json::json!({ "revision_id": rev_id })),
+        )
+        .await?;
+    Ok(())
 }
 
 /// One line of a diff: `' '` same, `'-'` only in the older, `'+'` only in the newer.

@@ -35,7 +35,7 @@ pub async fn run_schedules(state: &AppState, now: DateTime<Utc>) -> AppResult<us
             .filter(article::Column::Id.eq(a.id))
             .exec(&txn)
             .await?;
-        system_record(&txn, a, "publish", "定时发布", now).await?;
+        system_record(state, &txn, a, "publish", "定时发布", now).await?;
         sites.insert(a.site_id);
     }
     for a in &due_unpublish {
@@ -45,7 +45,7 @@ pub async fn run_schedules(state: &AppState, now: DateTime<Utc>) -> AppResult<us
             .filter(article::Column::Id.eq(a.id))
             .exec(&txn)
             .await?;
-        system_record(&txn, a, "unpublish", "定时撤稿", now).await?;
+        system_record(state, &txn, a, "unpublish", "定时撤稿", now).await?;
         sites.insert(a.site_id);
     }
     txn.commit().await?;
@@ -62,12 +62,21 @@ pub async fn run_schedules(state: &AppState, now: DateTime<Utc>) -> AppResult<us
 }
 
 async fn system_record(
+    state: &AppState,
     db: &impl ConnectionTrait,
     a: &article::Model,
     action: &str,
     comment: &str,
     now: DateTime<Utc>,
 ) -> AppResult<()> {
+    state
+        .audit_in(
+            db,
+            &crate::audit::Who::system(),
+            crate::audit::Entry::new(super::content_event(action), format!("article:{}", a.id))
+                .details(serde_json::json!({ "comment": comment })),
+        )
+        .await?;
     review_action::ActiveModel {
         article_id: Set(a.id),
         revision_id: Set(a.current_revision_id),

@@ -13,9 +13,7 @@ use axum::response::{Html, IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use chrono::Utc;
 use minijinja::{Value, context};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use serde::Deserialize;
 
 use super::{CsrfForm, render, user_ctx};
@@ -42,7 +40,12 @@ pub fn router() -> Router<SharedState> {
 
 /// The session cookie: HttpOnly, SameSite=Strict, Secure when the gateway says the visitor
 /// came over HTTPS.
-pub(super) fn session_cookie(name: &str, token: &str, headers: &HeaderMap, path: &str) -> HeaderValue {
+pub(super) fn session_cookie(
+    name: &str,
+    token: &str,
+    headers: &HeaderMap,
+    path: &str,
+) -> HeaderValue {
     let secure = headers
         .get("x-forwarded-proto")
         .is_some_and(|v| v.as_bytes() == b"https");
@@ -114,7 +117,10 @@ fn wait_message(until: chrono::DateTime<Utc>) -> String {
     if secs < 120 {
         format!("登录失败次数过多，请 {secs} 秒后再试。")
     } else {
-        format!("登录失败次数过多，账号或地址已被暂时锁定，请 {} 分钟后再试。", (secs + 59) / 60)
+        format!(
+            "登录失败次数过多，账号或地址已被暂时锁定，请 {} 分钟后再试。",
+            (secs + 59) / 60
+        )
     }
 }
 
@@ -151,7 +157,9 @@ async fn login(
                 &Who::anonymous(&client.addr),
                 Entry::new(Event::LoginLocked, format!("user:{username}"))
                     .outcome(Outcome::Denied)
-                    .details(serde_json::json!({ "username": username, "until": until.to_rfc3339() })),
+                    .details(
+                        serde_json::json!({ "username": username, "until": until.to_rfc3339() }),
+                    ),
             )
             .await?;
         return login_form(
@@ -218,7 +226,11 @@ async fn login(
         return Err(AppError::LoginRequired);
     };
     throttle::clear(&state.db, &keys[0]).await?;
-    let stage = if user.totp_enabled { STAGE_MFA } else { STAGE_OK };
+    let stage = if user.totp_enabled {
+        STAGE_MFA
+    } else {
+        STAGE_OK
+    };
     let token = auth::create_session(&state.db, user.id, stage, &client, &policy).await?;
     if stage == STAGE_OK {
         state
@@ -235,7 +247,10 @@ async fn login(
     } else {
         next_page(&user, &policy)
     };
-    let mut response = redirect_with_cookie(to, session_cookie(auth::SESSION_COOKIE, &token, &headers, "/"));
+    let mut response = redirect_with_cookie(
+        to,
+        session_cookie(auth::SESSION_COOKIE, &token, &headers, "/"),
+    );
     response.headers_mut().append(
         header::SET_COOKIE,
         HeaderValue::from_static("sg_login=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0"),
@@ -300,7 +315,10 @@ async fn accept_totp(state: &SharedState, user: &app_user::Model, code: &str) ->
     };
     // Conditional on the stored step, so two requests racing with one code cannot both pass.
     let res = app_user::Entity::update_many()
-        .col_expr(app_user::Column::TotpLastStep, sea_orm::sea_query::Expr::value(step))
+        .col_expr(
+            app_user::Column::TotpLastStep,
+            sea_orm::sea_query::Expr::value(step),
+        )
         .filter(app_user::Column::Id.eq(user.id))
         .filter(match user.totp_last_step {
             Some(last) => app_user::Column::TotpLastStep.eq(last),
@@ -318,7 +336,10 @@ async fn accept_recovery_code(
     code: &str,
 ) -> AppResult<bool> {
     let res = recovery_code::Entity::update_many()
-        .col_expr(recovery_code::Column::UsedAt, sea_orm::sea_query::Expr::value(Utc::now()))
+        .col_expr(
+            recovery_code::Column::UsedAt,
+            sea_orm::sea_query::Expr::value(Utc::now()),
+        )
         .filter(recovery_code::Column::UserId.eq(user.id))
         .filter(recovery_code::Column::CodeHash.eq(mfa::recovery_hash(code)))
         .filter(recovery_code::Column::UsedAt.is_null())
@@ -339,7 +360,9 @@ async fn second_factor(
     let user = &s.user;
     let who = Who::user(user, &client.addr);
     let key = throttle::account_key(&user.username);
-    if let Some(until) = throttle::blocked(&state.db, &policy, std::slice::from_ref(&key), now).await? {
+    if let Some(until) =
+        throttle::blocked(&state.db, &policy, std::slice::from_ref(&key), now).await?
+    {
         auth::end_session(&state.db, s.session_id).await?;
         state
             .audit(
@@ -369,8 +392,11 @@ async fn second_factor(
         state
             .audit(
                 &who,
-                Entry::new(Event::SecondFactorFailure, format!("user:{}", user.username))
-                    .outcome(Outcome::Failure),
+                Entry::new(
+                    Event::SecondFactorFailure,
+                    format!("user:{}", user.username),
+                )
+                .outcome(Outcome::Failure),
             )
             .await?;
         if locked {
@@ -528,7 +554,10 @@ async fn change_password(
         "/" => "/?notice=password",
         other => other,
     };
-    Ok(redirect_with_cookie(to, session_cookie(auth::SESSION_COOKIE, &token, &headers, "/")))
+    Ok(redirect_with_cookie(
+        to,
+        session_cookie(auth::SESSION_COOKIE, &token, &headers, "/"),
+    ))
 }
 
 // ---- the account page: sessions ------------------------------------------------------------
@@ -707,12 +736,21 @@ async fn mfa_enable(
         return Ok(Redirect::to("/account/2fa").into_response());
     }
     if !accept_totp(&state, &user, &form.code).await? {
-        let page = mfa_page_inner(&state, &s, Some("动态口令不正确，请核对手机时间后重试。"), None).await?;
+        let page = mfa_page_inner(
+            &state,
+            &s,
+            Some("动态口令不正确，请核对手机时间后重试。"),
+            None,
+        )
+        .await?;
         return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
     }
     let txn = state.db.begin().await?;
     app_user::Entity::update_many()
-        .col_expr(app_user::Column::TotpEnabled, sea_orm::sea_query::Expr::value(true))
+        .col_expr(
+            app_user::Column::TotpEnabled,
+            sea_orm::sea_query::Expr::value(true),
+        )
         .filter(app_user::Column::Id.eq(user.id))
         .exec(&txn)
         .await?;
@@ -725,7 +763,9 @@ async fn mfa_enable(
         )
         .await?;
     txn.commit().await?;
-    Ok(mfa_page_inner(&state, &s, None, Some(codes)).await?.into_response())
+    Ok(mfa_page_inner(&state, &s, None, Some(codes))
+        .await?
+        .into_response())
 }
 
 async fn mfa_recovery(
@@ -749,7 +789,9 @@ async fn mfa_recovery(
         )
         .await?;
     txn.commit().await?;
-    Ok(mfa_page_inner(&state, &s, None, Some(codes)).await?.into_response())
+    Ok(mfa_page_inner(&state, &s, None, Some(codes))
+        .await?
+        .into_response())
 }
 
 async fn mfa_disable(

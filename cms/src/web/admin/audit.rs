@@ -72,7 +72,8 @@ impl Params {
             .map(|d| d + chrono::Duration::days(1));
         let pick = |s: &str| Some(s.trim().to_string()).filter(|s| !s.is_empty());
         let event = pick(&self.event).filter(|e| audit::Event::parse(e).is_some());
-        let outcome = pick(&self.result).filter(|r| ["success", "failure", "denied"].contains(&r.as_str()));
+        let outcome =
+            pick(&self.result).filter(|r| ["success", "failure", "denied"].contains(&r.as_str()));
         (
             Filter {
                 from,
@@ -177,7 +178,9 @@ async fn export(
             lines.push(audit::Line::from(r));
             csv.push_str(&csv_row(&[
                 &r.seq.to_string(),
-                &crate::publish::beijing(r.at).format("%Y-%m-%d %H:%M:%S").to_string(),
+                &crate::publish::beijing(r.at)
+                    .format("%Y-%m-%d %H:%M:%S")
+                    .to_string(),
                 &r.actor_name,
                 &r.actor_role,
                 &r.client_addr,
@@ -211,7 +214,11 @@ async fn export(
             format!("audit-{stamp}.jsonl"),
         )
     } else {
-        (csv.into_bytes(), "text/csv; charset=utf-8", format!("audit-{stamp}.csv"))
+        (
+            csv.into_bytes(),
+            "text/csv; charset=utf-8",
+            format!("audit-{stamp}.csv"),
+        )
     };
     let mut response = body.into_response();
     let h = response.headers_mut();
@@ -275,6 +282,9 @@ mod tests {
 
     #[test]
     fn csv_cells_are_quoted_and_defused() {
-        assert_eq!(csv_row(&["a", "b\"c", "=1+1"]), "\"a\",\"b\"\"c\",\"'=1+1\"\n");
+        assert_eq!(
+            csv_row(&["a", "b\"c", "=1+1"]),
+            "\"a\",\"b\"\"c\",\"'=1+1\"\n"
+        );
     }
 }

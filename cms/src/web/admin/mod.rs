@@ -63,20 +63,26 @@ object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 
 /// Security headers on every admin answer; pages are never cached (they hold CSRF tokens and
 /// personal data).
-async fn security_headers(
-    req: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+async fn security_headers(req: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let https = req
         .headers()
         .get("x-forwarded-proto")
         .is_some_and(|v| v.as_bytes() == b"https");
     let mut response = next.run(req).await;
     let h = response.headers_mut();
-    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_static(CSP));
+    h.insert(
+        header::CONTENT_SECURITY_POLICY,
+        HeaderValue::from_static(CSP),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
@@ -323,7 +329,13 @@ async fn save_hostnames(
     s.check_csrf(&form.csrf)?;
     let site = content::site(&state, &actor, id).await?;
     // Hostnames decide routing and certificates for the whole group: platform level.
-    require(&state, &actor, actor.is_sysadmin(), &format!("site:{id} hostnames")).await?;
+    require(
+        &state,
+        &actor,
+        actor.is_sysadmin(),
+        &format!("site:{id} hostnames"),
+    )
+    .await?;
     let wanted: Vec<String> = form
         .hostnames
         .lines()

@@ -333,9 +333,14 @@ async fn reset_2fa(
     guard(&state, &actor).await?;
     // Removing one's own second factor is not a reset anybody else would see.
     if id == actor.id() {
-        return require(&state, &actor, false, &format!("user:{id} reset-2fa (self)"))
-            .await
-            .map(|_| Redirect::to("/security/users").into_response());
+        return require(
+            &state,
+            &actor,
+            false,
+            &format!("user:{id} reset-2fa (self)"),
+        )
+        .await
+        .map(|_| Redirect::to("/security/users").into_response());
     }
     let user = app_user::Entity::find_by_id(id)
         .one(&state.db)
