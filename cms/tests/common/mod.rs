@@ -19,6 +19,8 @@ use tower::ServiceExt;
 
 pub struct Env {
     pub state: SharedState,
+    /// The database URL (SQLite file or PostgreSQL database).
+    pub url: String,
     _dir: tempfile::TempDir,
     /// (server URL, database name) of a PostgreSQL test database to drop.
     pg: Option<(String, String)>,
@@ -78,6 +80,7 @@ pub async fn setup() -> Env {
         },
     };
     Env {
+        url: opts.database_url.clone(),
         state: build_state(&opts, db).await.unwrap(),
         _dir: dir,
         pg,
