@@ -108,21 +108,18 @@ async fn portal_unknown_host_and_admin_through_the_gateway() {
     assert_eq!(direct.status(), 401);
 
     // A wrong password gives one message for every failure.
-    let r = c
-        .post(p.url(ADMIN, "/login"))
-        .form(&[("username", "admin"), ("password", "wrong-password")])
-        .send()
-        .await
-        .unwrap();
+    let r = post_login(&p, &c, "admin", "wrong-password").await;
     assert_eq!(r.status(), 200);
     assert!(r.text().await.unwrap().contains("用户名或密码错误"));
-    let r = c
-        .post(p.url(ADMIN, "/login"))
-        .form(&[("username", "nobody"), ("password", "wrong-password")])
-        .send()
-        .await
-        .unwrap();
+    let r = post_login(&p, &c, "nobody", "wrong-password").await;
     assert!(r.text().await.unwrap().contains("用户名或密码错误"));
+    // The admin pages carry a strict Content-Security-Policy through the gateway.
+    let r = c.get(p.url(ADMIN, "/login")).send().await.unwrap();
+    let csp = r.headers()["content-security-policy"].to_str().unwrap();
+    assert!(
+        csp.contains("script-src 'self';") && !csp.contains("unsafe-eval"),
+        "{csp}"
+    );
 
     // Access log lines are written.
     let log = p.data_dir().join("logs/access.log");

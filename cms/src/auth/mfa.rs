@@ -61,6 +61,12 @@ pub fn secret_text(secret: &[u8]) -> String {
         .join(" ")
 }
 
+/// The secret back from its Base32 text (spaces ignored), as a person would type it.
+pub fn parse_secret_text(text: &str) -> Option<Vec<u8>> {
+    let b32: String = text.split_whitespace().collect();
+    totp_rs::Secret::Encoded(b32).to_bytes().ok()
+}
+
 /// A QR code of `text` as an SVG document (rendered on the server; no script, no network).
 pub fn qr_svg(text: &str) -> String {
     match qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M) {
@@ -208,6 +214,10 @@ mod tests {
         assert!(url.starts_with("otpauth://totp/sitegroup:alice?"), "{url}");
         assert!(qr_svg(&url).starts_with("<?xml"));
         assert_eq!(secret_text(&secret).replace(' ', "").len(), 32);
+        assert_eq!(
+            parse_secret_text(&secret_text(&secret)),
+            Some(secret.clone())
+        );
         let codes = new_recovery_codes();
         assert_eq!(codes.len(), RECOVERY_CODES);
         assert_eq!(codes[0].len(), 11);

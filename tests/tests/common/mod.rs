@@ -382,18 +382,77 @@ pub fn location(r: &reqwest::Response) -> String {
         .to_string()
 }
 
-/// Signs in as `admin` with the one-time password and sets a new password, as a newcomer
-/// would. Returns the CSRF token of the resulting session.
-pub async fn sign_in_first_time(p: &Platform, client: &reqwest::Client) -> String {
-    let r = client
+/// Submits the admin's sign-in form as a browser does (the form's token from GET /login).
+pub async fn post_login(
+    p: &Platform,
+    client: &reqwest::Client,
+    username: &str,
+    password: &str,
+) -> reqwest::Response {
+    let page = client
+        .get(p.url(ADMIN, "/login"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    client
         .post(p.url(ADMIN, "/login"))
         .form(&[
-            ("username", "admin"),
-            ("password", p.admin_password.as_str()),
+            ("csrf", csrf_of(&page).as_str()),
+            ("username", username),
+            ("password", password),
+        ])
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The current TOTP code of a secret.
+pub fn totp_now(secret: &[u8]) -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs();
+    sitegroup_cms::auth::mfa::code_at(secret, now)
+}
+
+/// Binds an authenticator on the enrolment page (platform administrators must): returns the
+/// secret.
+pub async fn enrol_totp(p: &Platform, client: &reqwest::Client) -> Vec<u8> {
+    let page = client
+        .get(p.url(ADMIN, "/account/2fa"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let start = page
+        .find("id=\"totp-secret\">")
+        .expect("enrolment page shows the secret")
+        + 17;
+    let end = page[start..].find('<').unwrap() + start;
+    let secret = sitegroup_cms::auth::mfa::parse_secret_text(&page[start..end]).unwrap();
+    let r = client
+        .post(p.url(ADMIN, "/account/2fa/enable"))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("code", totp_now(&secret).as_str()),
         ])
         .send()
         .await
         .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().contains("恢复码只显示这一次"));
+    secret
+}
+
+/// Signs in as `admin` with the one-time password, sets a new password and binds an
+/// authenticator, as a newcomer would. Returns the CSRF token of the resulting session.
+pub async fn sign_in_first_time(p: &Platform, client: &reqwest::Client) -> String {
+    let r = post_login(p, client, "admin", &p.admin_password).await;
     assert_eq!(r.status(), 303, "login should redirect");
     assert_eq!(
         location(&r),
@@ -429,7 +488,10 @@ pub async fn sign_in_first_time(p: &Platform, client: &reqwest::Client) -> Strin
         "password change: {}",
         r.text().await.unwrap()
     );
-    assert_eq!(location(&r), "/?notice=password");
+    assert_eq!(location(&r), "/account/2fa", "then the authenticator");
+    let r = client.get(p.url(ADMIN, "/")).send().await.unwrap();
+    assert_eq!(location(&r), "/account/2fa");
+    enrol_totp(p, client).await;
     let home = client
         .get(p.url(ADMIN, "/"))
         .send()
