@@ -1,5 +1,5 @@
 //! The demo site group created on first start: one 主管单位, two units, three sites with
-//! columns and articles, and the first administrator with a one-time password.
+//! columns and articles, and the three platform administrators (三员) with one-time passwords.
 
 use chrono::{Duration, Utc};
 use sea_orm::{
@@ -206,7 +206,7 @@ pub async fn is_empty(db: &DatabaseConnection) -> Result<bool, sea_orm::DbErr> {
     Ok(app_user::Entity::find().count(db).await? == 0)
 }
 
-/// Creates the demo group and the first administrator in one transaction. The caller publishes
+/// Creates the demo group and the platform administrators in one transaction. The caller publishes
 /// the sites afterwards.
 pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
     let txn = db.begin().await?;

@@ -1006,21 +1006,7 @@ async fn the_three_administrators_are_kept_apart() {
 
 /// Runs `sitegroup audit verify` on the test's database: (success, output).
 fn cli_verify(env: &Env) -> (bool, String) {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sitegroup"))
-        .args(["audit", "verify", "--data-dir"])
-        .arg(env.state.data_dir.as_path())
-        .args(["--database-url", &env.url])
-        .env("SITEGROUP_LOG", "error")
-        .output()
-        .unwrap();
-    (
-        out.status.success(),
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        ),
-    )
+    cli(env, &["audit", "verify"])
 }
 
 #[tokio::test]
@@ -1382,4 +1368,82 @@ async fn every_admin_route_refuses_strangers_and_low_privilege_users() {
         .await
         .unwrap();
     assert_eq!(changes, 0, "the crawl changed something");
+}
+
+/// Runs `sitegroup` with `args` against the test's data: (success, output).
+fn cli(env: &Env, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sitegroup"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(env.state.data_dir.as_path())
+        .args(["--database-url", &env.url])
+        .env("SITEGROUP_LOG", "error")
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test]
+async fn the_command_line_manages_platform_administrators_and_keys() {
+    let env = setup().await;
+    let (ok, out) = cli(
+        &env,
+        &["admin", "create-admin", "--role", "auditor", "auditor2"],
+    );
+    assert!(ok, "{out}");
+    let password = out
+        .lines()
+        .find_map(|l| l.strip_prefix("一次性密码 one-time password: "))
+        .unwrap()
+        .trim()
+        .to_string();
+    let r = login(&env, "auditor2", &password, "198.51.100.90").await;
+    assert_eq!(r.location(), "/password");
+    let (ok, out) = cli(
+        &env,
+        &["admin", "create-admin", "--role", "root", "x_admin"],
+    );
+    assert!(
+        !ok && out.contains("sysadmin, secadmin or auditor"),
+        "{out}"
+    );
+    let (ok, out) = cli(
+        &env,
+        &["admin", "create-admin", "--role", "auditor", "auditor2"],
+    );
+    assert!(!ok && out.contains("taken"), "{out}");
+    assert_eq!(
+        audit_count(&env, "admin.create", "user:auditor2", "success").await,
+        1
+    );
+
+    // A lost authenticator: removed, sessions ended.
+    let aud = actor(&env, "auditor").await;
+    let (cookie, _) = sign_in(&env, aud.id()).await;
+    let (ok, out) = cli(&env, &["admin", "reset-two-factor", "auditor"]);
+    assert!(ok, "{out}");
+    assert!(!user_row(&env, aud.id()).await.totp_enabled);
+    assert_eq!(get(&env, "/", &cookie).await.location(), "/login");
+
+    // Archiving refuses less than 180 days; rotation adds a key.
+    let (ok, out) = cli(&env, &["audit", "archive", "--older-than-days", "30"]);
+    assert!(!ok && out.contains("180"), "{out}");
+    let (ok, out) = cli(&env, &["audit", "archive"]);
+    assert!(ok && out.contains("nothing older than 180 days"), "{out}");
+    let (ok, out) = cli(&env, &["admin", "rotate-key"]);
+    assert!(ok && out.contains("now key 2"), "{out}");
+    let ring = sitegroup_cms::secrets::Keyring::load(&sitegroup_cms::secrets::Keyring::path_in(
+        env.state.data_dir.as_path(),
+    ))
+    .unwrap();
+    assert_eq!(ring.ids(), vec![1, 2]);
+    let (ok, out) = cli(&env, &["audit", "verify"]);
+    assert!(ok, "{out}");
 }

@@ -3,7 +3,7 @@
 //!
 //! Platform roles (on the account) are kept apart: the 系统管理员 (`sysadmin`) manages
 //! organisations, sites and users, and acts on every site's content like a unit administrator
-//! (a first start has no other account); the 安全管理员 (`secadmin`) and the 审计管理员
+//! (no unit account exists on a first start); the 安全管理员 (`secadmin`) and the 审计管理员
 //! (`auditor`) have no content powers at all. Unit roles are grants on one site, optionally
 //! narrowed to one column: 单位管理员 (`unit_admin`: the site's columns, settings, users and every
 //! review level), 编辑 (`editor`: write and submit), 审核员 (`reviewer`: decide at one level).
