@@ -103,6 +103,15 @@ struct ServeArgs {
     /// Listen address for Prometheus metrics (`/metrics`), e.g. 127.0.0.1:9464. Off by default.
     #[arg(long, env = "SITEGROUP_METRICS_LISTEN")]
     metrics_listen: Option<String>,
+    /// HTTPS listen address (e.g. [::]:443); needs --tls-cert and --tls-key.
+    #[arg(long, env = "SITEGROUP_HTTPS_LISTEN")]
+    https_listen: Option<String>,
+    /// Certificate chain (PEM) for the HTTPS listener.
+    #[arg(long, env = "SITEGROUP_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for the HTTPS listener.
+    #[arg(long, env = "SITEGROUP_TLS_KEY")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Args, Debug)]
@@ -128,6 +137,15 @@ struct GatewayArgs {
     /// Listen address for Prometheus metrics (`/metrics`). Off by default.
     #[arg(long, env = "SITEGROUP_METRICS_LISTEN")]
     metrics_listen: Option<String>,
+    /// HTTPS listen address (e.g. [::]:443); needs --tls-cert and --tls-key.
+    #[arg(long, env = "SITEGROUP_HTTPS_LISTEN")]
+    https_listen: Option<String>,
+    /// Certificate chain (PEM) for the HTTPS listener.
+    #[arg(long, env = "SITEGROUP_TLS_CERT")]
+    tls_cert: Option<PathBuf>,
+    /// Private key (PEM) for the HTTPS listener.
+    #[arg(long, env = "SITEGROUP_TLS_KEY")]
+    tls_key: Option<PathBuf>,
 }
 
 /// Where the control plane's data is (for the administration commands).
@@ -436,6 +454,39 @@ fn bind(addr: &str, what: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr} ({what})"))
 }
 
+/// The HTTPS listener from flags or the config file: address, certificate chain and key (all
+/// three, readable PEM files), or none.
+fn tls_listen(
+    addr: Option<String>,
+    cert: Option<PathBuf>,
+    key: Option<PathBuf>,
+    file: &FileConfig,
+) -> anyhow::Result<Vec<sitegroup_gateway::TlsListen>> {
+    let addr = addr.or_else(|| file.https_listen.clone());
+    let cert = cert.or_else(|| file.tls_cert.clone());
+    let key = key.or_else(|| file.tls_key.clone());
+    let Some(addr) = addr else {
+        anyhow::ensure!(
+            cert.is_none() && key.is_none(),
+            "tls_cert/tls_key given without https_listen"
+        );
+        return Ok(Vec::new());
+    };
+    let (Some(cert), Some(key)) = (cert, key) else {
+        anyhow::bail!("https_listen {addr} needs tls_cert and tls_key (PEM files)");
+    };
+    for (what, path) in [("certificate", &cert), ("private key", &key)] {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("TLS {what} {}: {e}", path.display()))?;
+        anyhow::ensure!(
+            text.contains("-----BEGIN "),
+            "TLS {what} {} is not a PEM file",
+            path.display()
+        );
+    }
+    Ok(vec![sitegroup_gateway::TlsListen { addr, cert, key }])
+}
+
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
     Ok(tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -462,7 +513,11 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
     let cms_listener = bind(&cms_listen, "control plane")?;
     let cms_addr = cms_listener.local_addr()?;
     let metrics_listen = args.metrics_listen.or_else(|| file.metrics_listen.clone());
+    let tls = tls_listen(args.https_listen, args.tls_cert, args.tls_key, &file)?;
     if with_gateway {
+        for t in &tls {
+            drop(bind(&t.addr, "HTTPS")?);
+        }
         drop(bind(&http_listen, "gateway")?);
         if let Some(m) = &metrics_listen {
             drop(bind(m, "metrics")?);
@@ -495,6 +550,7 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
             &mut pingora,
             &GatewayOptions {
                 http_listen: vec![http_listen.clone()],
+                https_listen: tls,
                 data_dir: data_dir.clone(),
                 store_dir: data_dir.join("store"),
                 control_plane: ControlPlane {
@@ -589,6 +645,10 @@ fn gateway(file: FileConfig, args: GatewayArgs) -> anyhow::Result<()> {
         .unwrap_or_else(|| "gateway".into());
     let waf = load_waf(args.waf_crs.or_else(|| file.waf_crs.clone()).as_deref())?;
     let metrics_listen = args.metrics_listen.or_else(|| file.metrics_listen.clone());
+    let tls = tls_listen(args.https_listen, args.tls_cert, args.tls_key, &file)?;
+    for t in &tls {
+        drop(bind(&t.addr, "HTTPS")?);
+    }
     drop(bind(&http_listen, "gateway")?);
     if let Some(m) = &metrics_listen {
         drop(bind(m, "metrics")?);
@@ -598,6 +658,7 @@ fn gateway(file: FileConfig, args: GatewayArgs) -> anyhow::Result<()> {
         &mut pingora,
         &GatewayOptions {
             http_listen: vec![http_listen.clone()],
+            https_listen: tls,
             data_dir: data_dir.clone(),
             store_dir: data_dir.join("store"),
             control_plane: ControlPlane {

@@ -27,6 +27,12 @@ pub struct FileConfig {
     pub waf_crs: Option<PathBuf>,
     /// Listen address for Prometheus metrics.
     pub metrics_listen: Option<String>,
+    /// HTTPS listen address; needs `tls_cert` and `tls_key`.
+    pub https_listen: Option<String>,
+    /// Certificate chain (PEM) of the HTTPS listener.
+    pub tls_cert: Option<PathBuf>,
+    /// Private key (PEM) of the HTTPS listener.
+    pub tls_key: Option<PathBuf>,
     /// Proxies in front of the gateway whose X-Forwarded-For is believed (IPs or CIDR ranges).
     pub trusted_proxies: Option<Vec<String>>,
     pub gateway: Option<GatewayFileConfig>,

@@ -14,6 +14,13 @@ use crate::db::entities::{config_generation, published_file, site, site_hostname
 use crate::state::AdminRoute;
 
 /// Where every site's search page lives (proxied to the control plane).
+/// The Content-Security-Policy of published sites: the themes' own scripts only (no inline
+/// script), inline style attributes (article bodies carry alignment), images also from HTTPS
+/// elsewhere (editors link them), nothing framing the site from outside.
+pub const PUBLIC_CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; \
+img-src 'self' data: https:; media-src 'self' https:; font-src 'self' data:; object-src 'none'; \
+base-uri 'self'; form-action 'self'; frame-ancestors 'self'";
+
 pub const SEARCH_PREFIX: &str = "/search/";
 
 /// The site id the admin UI has in snapshots (real sites start at 1).
@@ -80,8 +87,10 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
         manifest: BTreeMap::new(),
         waf: admin_waf_policy(),
         security_headers: SecurityHeaders {
-            // The admin UI is never framed.
+            // The admin UI is never framed; pages the gateway answers itself for the admin host
+            // (blocks, limits) carry the admin's policy too.
             frame_options: "DENY".into(),
+            content_security_policy: crate::web::admin::CSP.into(),
             ..SecurityHeaders::default()
         },
         // Password guessing: 20 sign-in attempts a minute per address.
@@ -122,7 +131,10 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             ],
             manifest: manifests.remove(&s.id).unwrap_or_default(),
             waf: WafPolicy::default(),
-            security_headers: SecurityHeaders::default(),
+            security_headers: SecurityHeaders {
+                content_security_policy: PUBLIC_CSP.into(),
+                ..SecurityHeaders::default()
+            },
             // Searching costs the control plane more than a page does: 60 a minute per address.
             rate_limits: vec![RateLimit {
                 path_prefix: Some(SEARCH_PREFIX.into()),

@@ -41,6 +41,8 @@ use crate::sync::{ConfigSync, ControlPlane};
 pub struct GatewayOptions {
     /// Plain-HTTP listen addresses (`127.0.0.1:8080`, `[::]:80`).
     pub http_listen: Vec<String>,
+    /// HTTPS listeners, each with its certificate (TLS 1.2 and 1.3, rustls).
+    pub https_listen: Vec<TlsListen>,
     /// The gateway's own state: `gateway/last-good.json`, `logs/`.
     pub data_dir: PathBuf,
     /// The content-addressed store (shared with the control plane in `serve` mode).
@@ -56,6 +58,14 @@ pub struct GatewayOptions {
     pub metrics_listen: Option<String>,
     /// Proxies in front of the gateway whose `X-Forwarded-For` is believed (IPs or CIDR).
     pub trusted_proxies: Vec<String>,
+}
+
+/// An HTTPS listen address with its certificate chain and private key (PEM files).
+#[derive(Debug, Clone)]
+pub struct TlsListen {
+    pub addr: String,
+    pub cert: PathBuf,
+    pub key: PathBuf,
 }
 
 /// A pingora server configured for sitegroup: worker threads from the machine, short graceful
@@ -127,6 +137,16 @@ pub fn add_gateway(server: &mut Server, opts: &GatewayOptions) -> anyhow::Result
     );
     for addr in &opts.http_listen {
         proxy.add_tcp(addr);
+    }
+    for t in &opts.https_listen {
+        let path = |p: &PathBuf| {
+            p.to_str()
+                .map(str::to_string)
+                .ok_or_else(|| anyhow::anyhow!("TLS file path {} is not UTF-8", p.display()))
+        };
+        proxy
+            .add_tls(&t.addr, &path(&t.cert)?, &path(&t.key)?)
+            .map_err(|e| anyhow::anyhow!("HTTPS listener {}: {e}", t.addr))?;
     }
     server.add_service(proxy);
 

@@ -147,6 +147,12 @@ impl RoutingTable {
             let security_headers = [
                 ("x-frame-options", h.frame_options.clone()),
                 ("referrer-policy", h.referrer_policy.clone()),
+                ("content-security-policy", h.content_security_policy.clone()),
+                (
+                    "strict-transport-security",
+                    h.strict_transport_security.clone(),
+                ),
+                ("x-xss-protection", h.xss_protection.clone()),
                 (
                     "x-content-type-options",
                     if h.nosniff {

@@ -270,6 +270,25 @@ async fn editor_writes_reviewer_approves_visitor_reads() {
 
     // The editor writes an article with formatting and submits it for review.
     browser_sign_in(&c, &p, "zhang_editor", &editor_pw).await;
+    // The admin's scripts run under its Content-Security-Policy (no inline script, no eval):
+    // the Alpine component behind “select all” works.
+    c.goto(&p.url(ADMIN, "/sites/2/articles")).await.unwrap();
+    c.wait()
+        .for_element(Locator::Css("input[aria-label=全选]"))
+        .await
+        .unwrap()
+        .click()
+        .await
+        .unwrap();
+    let checked: Value = c
+        .execute(
+            "const boxes = [...document.querySelectorAll('input[name=id]')]; \
+             return boxes.length > 0 && boxes.every(b => b.checked);",
+            vec![],
+        )
+        .await
+        .unwrap();
+    assert_eq!(checked, Value::Bool(true), "select-all under the CSP");
     c.goto(&p.url(ADMIN, "/sites/2/articles/new"))
         .await
         .unwrap();

@@ -74,6 +74,8 @@ pub struct RequestCtx {
     client_ip: String,
     /// The address of the connection's other end (a trusted proxy, or the visitor).
     peer_ip: String,
+    /// The visitor came over HTTPS.
+    https: bool,
     host: String,
     /// The WAF transaction, kept after the request phases when the site inspects responses.
     waf: Option<std::sync::Mutex<sitegroup_waf::Transaction>>,
@@ -127,6 +129,7 @@ impl Gateway {
                 resp.insert_header("x-content-type-options", "nosniff")?;
                 resp.insert_header("x-frame-options", "SAMEORIGIN")?;
                 resp.insert_header("referrer-policy", "strict-origin-when-cross-origin")?;
+                resp.insert_header("x-xss-protection", "1; mode=block")?;
             }
         }
         for (name, value) in extra {
@@ -365,6 +368,7 @@ impl ProxyHttp for Gateway {
             served_by: "error",
             client_ip: String::new(),
             peer_ip: String::new(),
+            https: false,
             host: String::new(),
             waf: None,
             waf_buffer: None,
@@ -389,6 +393,7 @@ impl ProxyHttp for Gateway {
             .client_addr()
             .and_then(|a| a.as_inet())
             .map(|a| a.ip());
+        ctx.https = session.digest().is_some_and(|d| d.ssl_digest.is_some());
         let req = session.req_header();
         if let Some(peer) = peer {
             let forwarded = req
@@ -636,7 +641,10 @@ impl ProxyHttp for Gateway {
         upstream_request.insert_header("x-forwarded-for", chain)?;
         upstream_request.insert_header("x-real-ip", ctx.client_ip.as_str())?;
         upstream_request.insert_header("x-request-id", ctx.request_id.as_str())?;
-        upstream_request.insert_header("x-forwarded-proto", "http")?;
+        upstream_request.insert_header(
+            "x-forwarded-proto",
+            if ctx.https { "https" } else { "http" },
+        )?;
         upstream_request.insert_header("x-forwarded-host", ctx.host.as_str())?;
         // Responses the WAF inspects are fetched uncompressed, so it sees what the visitor
         // would read.

@@ -10,10 +10,11 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Version of the snapshot format. A gateway refuses snapshots of any other version.
-pub const CONTRACT_VERSION: u32 = 3;
+pub const CONTRACT_VERSION: u32 = 4;
 
 /// Oldest snapshot version this build still reads (version 1 had no WAF policy; it reads as
-/// the default policy; version 3 added `Service::Closed`).
+/// the default policy; version 3 added `Service::Closed`; version 4 added the CSP, HSTS and
+/// X-XSS-Protection values of `SecurityHeaders`, which read as their defaults when missing).
 pub const MIN_CONTRACT_VERSION: u32 = 1;
 
 /// The whole configuration of the data plane at one generation.
@@ -175,6 +176,12 @@ pub struct SecurityHeaders {
     pub referrer_policy: String,
     /// `X-Content-Type-Options: nosniff`.
     pub nosniff: bool,
+    /// `Content-Security-Policy` (empty by default: a proxied legacy site keeps its own).
+    pub content_security_policy: String,
+    /// `Strict-Transport-Security` (browsers heed it on HTTPS answers only).
+    pub strict_transport_security: String,
+    /// `X-XSS-Protection` (what older browsers and the assessment scanners look for).
+    pub xss_protection: String,
 }
 
 impl Default for SecurityHeaders {
@@ -183,6 +190,9 @@ impl Default for SecurityHeaders {
             frame_options: "SAMEORIGIN".into(),
             referrer_policy: "strict-origin-when-cross-origin".into(),
             nosniff: true,
+            content_security_policy: String::new(),
+            strict_transport_security: "max-age=31536000".into(),
+            xss_protection: "1; mode=block".into(),
         }
     }
 }
@@ -402,6 +412,15 @@ impl ConfigSnapshot {
             for (name, value) in [
                 ("X-Frame-Options", &site.security_headers.frame_options),
                 ("Referrer-Policy", &site.security_headers.referrer_policy),
+                (
+                    "Content-Security-Policy",
+                    &site.security_headers.content_security_policy,
+                ),
+                (
+                    "Strict-Transport-Security",
+                    &site.security_headers.strict_transport_security,
+                ),
+                ("X-XSS-Protection", &site.security_headers.xss_protection),
             ] {
                 if !value.bytes().all(|b| (0x20..0x7f).contains(&b)) {
                     problems.push(format!(

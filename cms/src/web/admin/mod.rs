@@ -80,6 +80,10 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
         HeaderValue::from_static("nosniff"),
     );
     h.insert(
+        header::X_XSS_PROTECTION,
+        HeaderValue::from_static("1; mode=block"),
+    );
+    h.insert(
         header::REFERRER_POLICY,
         HeaderValue::from_static("no-referrer"),
     );
