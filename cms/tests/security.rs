@@ -1447,3 +1447,47 @@ async fn the_command_line_manages_platform_administrators_and_keys() {
     let (ok, out) = cli(&env, &["audit", "verify"]);
     assert!(ok, "{out}");
 }
+
+#[tokio::test]
+async fn a_form_without_its_token_is_refused_before_anything_else() {
+    let env = setup().await;
+    let sys = actor(&env, "admin").await;
+    let (cookie, csrf) = sign_in(&env, sys.id()).await;
+    let (edu, _) = site_by_code(&env, "edu").await;
+    let article = article::Entity::find()
+        .filter(article::Column::SiteId.eq(edu.id))
+        .one(&env.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    let path = format!("/articles/{}/act", article.id);
+    // The form lacks its `action`: with a forged token it is a CSRF refusal (403), with the
+    // right one a form error (422) — never the same answer.
+    let forged = post(
+        &env,
+        &path,
+        &cookie,
+        &[("csrf", "wapiti"), ("comment", "x")],
+    )
+    .await;
+    assert_eq!(forged.status, StatusCode::FORBIDDEN);
+    assert!(forged.body.contains("CSRF"));
+    let right = post(&env, &path, &cookie, &[("csrf", &csrf), ("comment", "x")]).await;
+    assert_eq!(
+        right.status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "{}",
+        right.body
+    );
+    // Not signed in: sent to sign in, whatever the token.
+    let r = call(
+        &env,
+        Method::POST,
+        &path,
+        None,
+        Some(&[("csrf", "x")]),
+        "192.0.2.9",
+    )
+    .await;
+    assert_eq!(r.location(), "/login");
+}

@@ -22,7 +22,7 @@ use crate::state::SharedState;
 
 pub fn app(state: SharedState) -> Router {
     Router::new()
-        .merge(admin::router())
+        .merge(admin::router(state.clone()))
         .merge(api::router())
         .merge(internal::router())
         .merge(search::router())

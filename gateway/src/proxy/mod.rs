@@ -130,6 +130,13 @@ impl Gateway {
                 resp.insert_header("x-frame-options", "SAMEORIGIN")?;
                 resp.insert_header("referrer-policy", "strict-origin-when-cross-origin")?;
                 resp.insert_header("x-xss-protection", "1; mode=block")?;
+                resp.insert_header("strict-transport-security", "max-age=31536000")?;
+                // The gateway's own pages (unknown host, refusals) need nothing from anywhere.
+                resp.insert_header(
+                    "content-security-policy",
+                    "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:; \
+                     base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+                )?;
             }
         }
         for (name, value) in extra {

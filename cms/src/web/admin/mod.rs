@@ -36,7 +36,7 @@ mod media;
 mod security;
 mod tokens;
 
-pub fn router() -> Router<SharedState> {
+pub fn router(state: SharedState) -> Router<SharedState> {
     Router::new()
         .route("/", get(sites))
         .route("/sites/{id}", get(site_page))
@@ -51,7 +51,64 @@ pub fn router() -> Router<SharedState> {
         .merge(manage::platform_router())
         .merge(tokens::router())
         .merge(media::router())
+        .layer(axum::middleware::from_fn_with_state(state, csrf_guard))
         .layer(axum::middleware::from_fn(security_headers))
+}
+
+/// Bodies of admin forms are read up to this size (axum's default form limit).
+const FORM_LIMIT: usize = 2 << 20;
+
+/// Checks the CSRF token of every urlencoded admin form before its handler runs, so a form that
+/// does not parse, or a handler that forgot its own check, is still protected: a forged request
+/// gets 403 whatever else is wrong with it. (Uploads are multipart: their handlers check the
+/// token field; the sign-in form has its own double-submit token, there being no session yet.)
+async fn csrf_guard(
+    State(state): State<SharedState>,
+    req: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let urlencoded = req
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if req.method() != axum::http::Method::POST || !urlencoded || req.uri().path() == "/login" {
+        return next.run(req).await;
+    }
+    let (parts, body) = req.into_parts();
+    let Some(token) = crate::web::session::session_cookie(&parts) else {
+        // Not signed in: the handler sends the visitor to sign in, and changes nothing.
+        return next
+            .run(axum::extract::Request::from_parts(parts, body))
+            .await;
+    };
+    let bytes = match axum::body::to_bytes(body, FORM_LIMIT).await {
+        Ok(b) => b,
+        Err(_) => {
+            return (
+                axum::http::StatusCode::PAYLOAD_TOO_LARGE,
+                "表单内容过大 Form too large",
+            )
+                .into_response();
+        }
+    };
+    let presented = serde_urlencoded::from_bytes::<Vec<(String, String)>>(&bytes)
+        .ok()
+        .and_then(|pairs| pairs.into_iter().find(|(k, _)| k == "csrf").map(|(_, v)| v))
+        .unwrap_or_default();
+    match crate::auth::lookup_session(&state.db, &token, &state.policy()).await {
+        Ok(Some(session)) if session.check_csrf(&presented).is_err() => {
+            AppError::Csrf.into_response()
+        }
+        Ok(_) => {
+            next.run(axum::extract::Request::from_parts(
+                parts,
+                axum::body::Body::from(bytes),
+            ))
+            .await
+        }
+        Err(e) => AppError::from(e).into_response(),
+    }
 }
 
 /// The admin's Content-Security-Policy: scripts only from the admin's own files (no inline
