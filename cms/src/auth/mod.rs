@@ -182,7 +182,7 @@ pub async fn sessions(
     if let Some(id) = user_id {
         q = q.filter(user_session::Column::UserId.eq(id));
     }
-    Ok(q.all(db).await?)
+    q.all(db).await
 }
 
 /// Marks a session as past its second factor.

@@ -437,16 +437,28 @@ fn revision_from(
     }
 }
 
+/// One entry of an item's review history.
+struct Step<'a> {
+    article_id: i32,
+    revision_id: Option<i32>,
+    action: &'a str,
+    level: i32,
+    comment: &'a str,
+}
+
 async fn record(
     state: &AppState,
     db: &impl ConnectionTrait,
-    article_id: i32,
-    revision_id: Option<i32>,
-    action: &str,
-    level: i32,
-    comment: &str,
+    step: Step<'_>,
     actor: &Actor,
 ) -> AppResult<()> {
+    let Step {
+        article_id,
+        revision_id,
+        action,
+        level,
+        comment,
+    } = step;
     state
         .audit_in(
             db,
@@ -533,7 +545,19 @@ pub async fn create(
     let mut active: article::ActiveModel = a.clone().into();
     active.current_revision_id = Set(Some(rev.id));
     active.update(&txn).await?;
-    record(state, &txn, a.id, Some(rev.id), "create", 0, "", actor).await?;
+    record(
+        state,
+        &txn,
+        Step {
+            article_id: a.id,
+            revision_id: Some(rev.id),
+            action: "create",
+            level: 0,
+            comment: "",
+        },
+        actor,
+    )
+    .await?;
     txn.commit().await?;
     state.search.notify(&[a.id]);
     tracing::info!(article = a.id, user = %actor.user.username, "item created");
@@ -579,7 +603,19 @@ pub async fn update(
     active.unpublish_at = Set(checked.unpublish_at);
     active.updated_at = Set(now);
     active.update(&txn).await?;
-    record(state, &txn, a.id, Some(rev.id), "edit", 0, "", actor).await?;
+    record(
+        state,
+        &txn,
+        Step {
+            article_id: a.id,
+            revision_id: Some(rev.id),
+            action: "edit",
+            level: 0,
+            comment: "",
+        },
+        actor,
+    )
+    .await?;
     txn.commit().await?;
     state.search.notify(&[a.id]);
     Ok(())
@@ -635,11 +671,13 @@ pub async fn act(
     record(
         state,
         &txn,
-        a.id,
-        a.current_revision_id,
-        action.as_str(),
-        level,
-        comment,
+        Step {
+            article_id: a.id,
+            revision_id: a.current_revision_id,
+            action: action.as_str(),
+            level,
+            comment,
+        },
         actor,
     )
     .await?;
@@ -647,11 +685,13 @@ pub async fn act(
         record(
             state,
             &txn,
-            a.id,
-            a.current_revision_id,
-            "publish",
-            level,
-            "",
+            Step {
+                article_id: a.id,
+                revision_id: a.current_revision_id,
+                action: "publish",
+                level,
+                comment: "",
+            },
             actor,
         )
         .await?;
@@ -691,11 +731,13 @@ pub async fn delete(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> {
     record(
         state,
         &txn,
-        a.id,
-        a.current_revision_id,
-        "delete",
-        0,
-        "",
+        Step {
+            article_id: a.id,
+            revision_id: a.current_revision_id,
+            action: "delete",
+            level: 0,
+            comment: "",
+        },
         actor,
     )
     .await?;
@@ -723,11 +765,13 @@ pub async fn restore(state: &AppState, actor: &Actor, id: i32) -> AppResult<()> 
     record(
         state,
         &txn,
-        a.id,
-        a.current_revision_id,
-        "restore",
-        0,
-        "",
+        Step {
+            article_id: a.id,
+            revision_id: a.current_revision_id,
+            action: "restore",
+            level: 0,
+            comment: "",
+        },
         actor,
     )
     .await?;
