@@ -12,9 +12,8 @@ use crate::service::authz::Actor;
 use crate::state::SharedState;
 
 /// A cookie's value, if the request has it.
-pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
-    parts
-        .headers
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
@@ -26,7 +25,7 @@ pub fn cookie(parts: &Parts, name: &str) -> Option<String> {
 
 /// The session cookie's value, if the request has one.
 pub fn session_cookie(parts: &Parts) -> Option<String> {
-    cookie(parts, SESSION_COOKIE)
+    cookie(&parts.headers, SESSION_COOKIE)
 }
 
 /// The client of a request: `X-Real-IP` (the gateway sets it, replacing whatever the visitor

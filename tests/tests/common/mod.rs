@@ -85,6 +85,27 @@ impl Process {
         self.stderr.lock().unwrap().clone()
     }
 
+    /// Waits until stdout contains `needle`; `None` when the program stopped because a port it
+    /// was given had been taken meanwhile (ports come from `free_port`, which cannot hold them).
+    pub fn wait_started(&self, needle: &str, within: Duration) -> Option<String> {
+        let deadline = Instant::now() + within;
+        loop {
+            let out = self.stdout();
+            if out.contains(needle) {
+                return Some(out);
+            }
+            if self.stderr().contains("Address already in use") {
+                return None;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {needle:?} on stdout within {within:?}\nstdout:\n{out}\nstderr:\n{}",
+                self.stderr()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
     /// Waits until stdout contains `needle`.
     pub fn wait_stdout(&self, needle: &str, within: Duration) -> String {
         let deadline = Instant::now() + within;
@@ -227,26 +248,34 @@ impl Platform {
     pub async fn start_with(extra: &[&str]) -> Platform {
         let dir = tempfile::tempdir().unwrap();
         let db = TestDb::new().await;
-        let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
-        let cms: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
         let data = dir.path().join("data");
-        let mut args = vec![
-            "serve".to_string(),
-            "--data-dir".into(),
-            data.display().to_string(),
-            "--http-listen".into(),
-            http.to_string(),
-            "--cms-listen".into(),
-            cms.to_string(),
-        ];
-        if let Some(url) = &db.url {
-            args.push("--database-url".into());
-            args.push(url.clone());
-        }
-        args.extend(extra.iter().map(|a| a.to_string()));
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let process = Process::spawn(&args, dir.path());
-        let out = process.wait_stdout("shown once", Duration::from_secs(60));
+        let mut attempts = 0;
+        let (http, cms, process, out) = loop {
+            let http: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+            let cms: SocketAddr = format!("127.0.0.1:{}", free_port()).parse().unwrap();
+            let mut args = vec![
+                "serve".to_string(),
+                "--data-dir".into(),
+                data.display().to_string(),
+                "--http-listen".into(),
+                http.to_string(),
+                "--cms-listen".into(),
+                cms.to_string(),
+            ];
+            if let Some(url) = &db.url {
+                args.push("--database-url".into());
+                args.push(url.clone());
+            }
+            args.extend(extra.iter().map(|a| a.to_string()));
+            let args: Vec<&str> = args.iter().map(String::as_str).collect();
+            let process = Process::spawn(&args, dir.path());
+            // Another test may take a port between `free_port` and the bind: try new ones.
+            match process.wait_started("shown once", Duration::from_secs(60)) {
+                Some(out) => break (http, cms, process, out),
+                None if attempts < 4 => attempts += 1,
+                None => panic!("ports taken five times over:\n{}", process.stderr()),
+            }
+        };
         // "  系统管理员 用户名 username: admin  一次性密码 one-time password: …"
         let one_time: Vec<(String, String)> = out
             .lines()

@@ -131,7 +131,7 @@ async fn login(
     Form(form): Form<LoginForm>,
 ) -> AppResult<Response> {
     let username = form.username.trim().to_string();
-    let presented_cookie = headers_cookie(&headers, LOGIN_CSRF_COOKIE);
+    let presented_cookie = cookie(&headers, LOGIN_CSRF_COOKIE);
     if form.csrf.is_empty()
         || !presented_cookie
             .is_some_and(|c| auth::constant_time_eq(c.as_bytes(), form.csrf.as_bytes()))
@@ -256,12 +256,6 @@ async fn login(
         HeaderValue::from_static("sg_login=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0"),
     );
     Ok(response)
-}
-
-fn headers_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    let (mut parts, _) = axum::http::Request::new(()).into_parts();
-    parts.headers = headers.clone();
-    cookie(&parts, name)
 }
 
 /// Where a fully signed-in user goes first.
