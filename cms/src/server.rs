@@ -199,7 +199,8 @@ async fn run_schedules(state: SharedState) {
 
 /// Audit retention, once a day (and shortly after start): records older than the policy's
 /// retention are archived to `<data dir>/audit-archive/` (signed) and removed. A chain that does
-/// not verify is never archived; the failure is logged and audited by the attempt's absence.
+/// not verify is never archived: the failure is logged, nothing is removed, and the next day's
+/// run tries again.
 async fn run_audit_retention(state: SharedState) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(24 * 3600));
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
