@@ -360,8 +360,17 @@ impl Report {
     }
 }
 
-/// Checks a run of records against each other and their MACs; `expected` is (next sequence
-/// number, previous hash). Used on the database and on archives.
+/// "record N is missing" or "records N–M are missing".
+fn missing(from: i64, to: i64) -> String {
+    if from == to {
+        format!("record {from} is missing")
+    } else {
+        format!("records {from}–{to} are missing")
+    }
+}
+
+/// Checks a run of records against each other and their MACs, starting from the sequence
+/// number and previous hash it expects. Used on the database and on archives.
 struct Walker<'a> {
     keyring: &'a Keyring,
     next_seq: i64,
@@ -378,11 +387,7 @@ impl Walker<'_> {
         self.report.last_seq = r.seq;
         let contiguous = r.seq == self.next_seq;
         if r.seq > self.next_seq {
-            self.report.problems.push(if r.seq - 1 == self.next_seq {
-                format!("record {} is missing", self.next_seq)
-            } else {
-                format!("records {}–{} are missing", self.next_seq, r.seq - 1)
-            });
+            self.report.problems.push(missing(self.next_seq, r.seq - 1));
         } else if r.seq < self.next_seq {
             self.report
                 .problems
@@ -425,20 +430,7 @@ pub async fn verify(db: &DatabaseConnection, keyring: &Keyring) -> Result<Report
         prev_hash: head.anchor_hash.clone(),
         report: Report::default(),
     };
-    let mut after = i64::MIN;
-    loop {
-        let page = audit_log::Entity::find()
-            .filter(audit_log::Column::Seq.gt(after))
-            .order_by_asc(audit_log::Column::Seq)
-            .limit(1000)
-            .all(db)
-            .await?;
-        let Some(last) = page.last() else { break };
-        after = last.seq;
-        for r in &page {
-            w.step(r);
-        }
-    }
+    for_each(db, &Filter::default(), |r| w.step(r)).await?;
     let mut report = w.report;
     if report.checked == 0 {
         report.first_seq = head.anchor_seq + 1;
@@ -449,19 +441,11 @@ pub async fn verify(db: &DatabaseConnection, keyring: &Keyring) -> Result<Report
         report.last_seq
     };
     if end < head.last_seq {
-        report.problems.push(if end + 1 == head.last_seq {
-            format!(
-                "record {} is missing (the head says {})",
-                head.last_seq, head.last_seq
-            )
-        } else {
-            format!(
-                "records {}–{} are missing (the head says {})",
-                end + 1,
-                head.last_seq,
-                head.last_seq
-            )
-        });
+        report.problems.push(format!(
+            "{} (the head says {})",
+            missing(end + 1, head.last_seq),
+            head.last_seq
+        ));
     } else if end > head.last_seq {
         report.problems.push(format!(
             "records after {} were added outside the platform",

@@ -214,10 +214,8 @@ enum AdminCommand {
     /// Give a user a new one-time password (printed once) and end their sessions.
     ResetPassword {
         username: String,
-        #[arg(long, env = "SITEGROUP_DATA_DIR")]
-        data_dir: Option<PathBuf>,
-        #[arg(long, env = "SITEGROUP_DATABASE_URL")]
-        database_url: Option<String>,
+        #[command(flatten)]
+        db: DbArgs,
     },
     /// Re-render and publish sites (every site, or the one whose code is given). The gateways
     /// pick the new pages up with the next configuration generation.
@@ -264,11 +262,15 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Serve(args) => serve(file, args, true),
         Command::Cms(args) => serve(file, args, false),
         Command::Gateway(args) => gateway(file, args),
-        Command::Admin(AdminCommand::ResetPassword {
-            username,
-            data_dir,
-            database_url,
-        }) => reset_password(file, &username, data_dir, database_url),
+        Command::Admin(AdminCommand::ResetPassword { username, db }) => {
+            with_db(file, db, async |db, keyring, _| {
+                let password = crate::auth::reset_password(db, keyring, &username).await?;
+                println!(
+                    "用户 {username} 的一次性密码 one-time password: {password}\n（首次登录后须修改 / must be changed at next login）"
+                );
+                Ok(())
+            })
+        }
         Command::Admin(AdminCommand::Publish {
             site,
             data_dir,
@@ -783,26 +785,4 @@ fn with_db(
         db.close().await?;
         result
     })
-}
-
-fn reset_password(
-    file: FileConfig,
-    username: &str,
-    data_dir_flag: Option<PathBuf>,
-    database_url_flag: Option<String>,
-) -> anyhow::Result<()> {
-    let data_dir = data_dir(data_dir_flag, &file)?;
-    let url = database_url(database_url_flag, &file, &data_dir);
-    let password = runtime()?.block_on(async {
-        let db = crate::db::connect(&url).await?;
-        let keyring =
-            crate::secrets::Keyring::load_or_create(&crate::secrets::Keyring::path_in(&data_dir))?;
-        let password = crate::auth::reset_password(&db, &keyring, username).await;
-        db.close().await?;
-        password
-    })?;
-    println!(
-        "用户 {username} 的一次性密码 one-time password: {password}\n（首次登录后须修改 / must be changed at next login）"
-    );
-    Ok(())
 }

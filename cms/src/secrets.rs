@@ -310,29 +310,21 @@ impl Secrets {
         self.ring.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
+    /// The keyring as it is on disk now (the command line may have added a key while the
+    /// server runs); the one held when the file cannot be read.
+    pub fn reloaded(&self) -> Arc<Keyring> {
+        if let Ok(ring) = Keyring::load(&self.path) {
+            *self.ring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ring);
+        }
+        self.get()
+    }
+
     /// Opens a sealed value, reloading the keyring once if the value names an unknown key.
     pub fn open_value(&self, sealed: &str, context: &str) -> Result<Vec<u8>, SecretError> {
         match self.get().open(sealed, context) {
-            Err(SecretError::UnknownKey(_)) => {
-                if let Ok(ring) = Keyring::load(&self.path) {
-                    *self.ring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(ring);
-                }
-                self.get().open(sealed, context)
-            }
+            Err(SecretError::UnknownKey(_)) => self.reloaded().open(sealed, context),
             other => other,
         }
-    }
-
-    /// The keyring, reloaded from disk first when it lacks key `id`.
-    pub fn with_key(&self, id: i32) -> Arc<Keyring> {
-        let ring = self.get();
-        if ring.key(id).is_some() {
-            return ring;
-        }
-        if let Ok(fresh) = Keyring::load(&self.path) {
-            *self.ring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(fresh);
-        }
-        self.get()
     }
 }
 

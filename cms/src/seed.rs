@@ -10,6 +10,7 @@ use crate::auth;
 use crate::db::entities::{
     app_user, article, article_revision, organization, site, site_column, site_hostname,
 };
+use crate::service::authz::PlatformRole;
 
 /// One seeded site.
 struct DemoSite {
@@ -188,11 +189,11 @@ fn body_for(title: &str, org: &str) -> String {
 }
 
 /// What seeding created, for the start-up banner.
-/// The platform administrators a first start creates: (role label, username, role, name).
-pub const BOOTSTRAP_ADMINS: &[(&str, &str, &str, &str)] = &[
-    ("系统管理员", "admin", "sysadmin", "系统管理员"),
-    ("安全管理员", "secadmin", "secadmin", "安全管理员"),
-    ("审计管理员", "auditor", "auditor", "审计管理员"),
+/// The platform administrators a first start creates (三员), one per role: (username, role).
+pub const BOOTSTRAP_ADMINS: &[(&str, PlatformRole)] = &[
+    ("admin", PlatformRole::SysAdmin),
+    ("secadmin", PlatformRole::SecAdmin),
+    ("auditor", PlatformRole::Auditor),
 ];
 
 pub struct Seeded {
@@ -304,13 +305,13 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
     }
     // 三员分立: one account per platform role, each with its own one-time password.
     let mut admins = Vec::new();
-    for (label, username, role, display) in BOOTSTRAP_ADMINS {
+    for &(username, role) in BOOTSTRAP_ADMINS {
         let password = auth::generate_password();
         app_user::ActiveModel {
-            username: Set((*username).into()),
-            display_name: Set((*display).into()),
+            username: Set(username.into()),
+            display_name: Set(role.label().into()),
             password_hash: Set(auth::hash_password(&password)?),
-            platform_role: Set((*role).into()),
+            platform_role: Set(role.as_str().into()),
             org_id: Set(None),
             must_change_password: Set(true),
             disabled: Set(false),
@@ -320,7 +321,7 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
         }
         .insert(&txn)
         .await?;
-        admins.push((*label, (*username).to_string(), password));
+        admins.push((role.label(), username.to_string(), password));
     }
     txn.commit().await?;
     Ok(Seeded { admins, site_ids })

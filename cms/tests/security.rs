@@ -142,6 +142,14 @@ async fn login(env: &Env, username: &str, password: &str, addr: &str) -> Resp {
     .await
 }
 
+/// The value of a page's `<input type="hidden" name="csrf" …>`.
+fn csrf_of(page: &str) -> String {
+    let marker = "name=\"csrf\" value=\"";
+    let start = page.find(marker).expect("page has a CSRF field") + marker.len();
+    let end = page[start..].find('"').unwrap() + start;
+    page[start..end].to_string()
+}
+
 /// Gives an account a known password that is not due for a change.
 async fn set_password(env: &Env, user_id: i32, password: &str) {
     let u = app_user::Entity::find_by_id(user_id)
@@ -369,11 +377,7 @@ async fn password_policy_history_age_and_account_status() {
     assert_eq!(get(&env, "/", &cookie).await.location(), "/login");
     assert_eq!(get(&env, "/", &new_cookie).await.status, StatusCode::OK);
     // The old password is in the history now.
-    let new_csrf = {
-        let page = get(&env, "/password", &new_cookie).await.body;
-        let i = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-        page[i..i + 64].to_string()
-    };
+    let new_csrf = csrf_of(&get(&env, "/password", &new_cookie).await.body);
     let r = post(
         &env,
         "/password",
@@ -501,8 +505,7 @@ async fn platform_administrators_enrol_totp_and_sign_in_with_it_or_a_recovery_co
     assert_eq!(r.location(), "/password");
     let cookie = r.cookie("sg_session").unwrap();
     let page = get(&env, "/password", &cookie).await.body;
-    let i = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = page[i..i + 64].to_string();
+    let csrf = csrf_of(&page);
     let r = post(
         &env,
         "/password",
@@ -526,8 +529,7 @@ async fn platform_administrators_enrol_totp_and_sign_in_with_it_or_a_recovery_co
         secret_on(&get(&env, "/account/2fa", &cookie).await.body),
         secret
     );
-    let i = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = page[i..i + 64].to_string();
+    let csrf = csrf_of(&page);
     // The secret is sealed in the database.
     let row = app_user::Entity::find()
         .filter(app_user::Column::Username.eq("ops"))
@@ -576,8 +578,7 @@ async fn platform_administrators_enrol_totp_and_sign_in_with_it_or_a_recovery_co
         "/login/2fa"
     );
     let page = get(&env, "/login/2fa", &pending).await.body;
-    let i = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let pcsrf = page[i..i + 64].to_string();
+    let pcsrf = csrf_of(&page);
     // The code used for enrolment is spent.
     let r = post(
         &env,
@@ -603,8 +604,7 @@ async fn platform_administrators_enrol_totp_and_sign_in_with_it_or_a_recovery_co
     let r = login(&env, "ops", "Secure-Passw0rd-2026", addr).await;
     let pending = r.cookie("sg_session").unwrap();
     let page = get(&env, "/login/2fa", &pending).await.body;
-    let i = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let pcsrf = page[i..i + 64].to_string();
+    let pcsrf = csrf_of(&page);
     let r = post(
         &env,
         "/login/2fa",
@@ -650,8 +650,7 @@ async fn platform_administrators_enrol_totp_and_sign_in_with_it_or_a_recovery_co
     // Platform administrators may not switch the second factor off.
     let page = get(&env, "/account/2fa", &pending).await.body;
     assert!(!page.contains("/account/2fa/disable"));
-    let i = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = page[i..i + 64].to_string();
+    let csrf = csrf_of(&page);
     let r = post(
         &env,
         "/account/2fa/disable",
@@ -738,8 +737,7 @@ async fn sessions_time_out_are_listed_end_remotely_and_end_on_role_changes() {
         .await
         .unwrap();
     assert_eq!(sessions.len(), 2);
-    let i = page.find("name=\"csrf\" value=\"").unwrap() + 19;
-    let csrf = page[i..i + 64].to_string();
+    let csrf = csrf_of(&page);
     let r = post(
         &env,
         &format!("/account/sessions/{}/end", sessions[1].id),
@@ -1446,6 +1444,11 @@ async fn the_command_line_manages_platform_administrators_and_keys() {
     assert_eq!(ring.ids(), vec![1, 2]);
     let (ok, out) = cli(&env, &["audit", "verify"]);
     assert!(ok, "{out}");
+    // The running server checks records made with the key the command line just added.
+    let aud = actor(&env, "auditor").await;
+    let (aud_cookie, aud_csrf) = sign_in(&env, aud.id()).await;
+    let r = post(&env, "/audit/verify", &aud_cookie, &[("csrf", &aud_csrf)]).await;
+    assert!(r.body.contains("审计链完整"), "{}", r.body);
 }
 
 #[tokio::test]

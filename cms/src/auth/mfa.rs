@@ -153,29 +153,39 @@ pub async fn remove(db: &impl ConnectionTrait, user_id: i32) -> Result<(), sea_o
     Ok(())
 }
 
-/// The command line's reset of a lost authenticator: removes it, ends the sessions, audits.
-pub async fn reset(
+/// Removes `user`'s authenticator (a lost phone), ends their sessions and records `who` did
+/// it; they enrol again at their next sign-in.
+pub async fn reset_user(
     db: &sea_orm::DatabaseConnection,
     keyring: &crate::secrets::Keyring,
-    username: &str,
+    who: &crate::audit::Who,
+    user: &app_user::Model,
 ) -> anyhow::Result<()> {
-    let user = app_user::Entity::find()
-        .filter(app_user::Column::Username.eq(username))
-        .one(db)
-        .await?
-        .ok_or_else(|| anyhow::anyhow!("no user named {username:?}"))?;
     let txn = db.begin().await?;
     remove(&txn, user.id).await?;
     super::end_all_sessions(&txn, user.id).await?;
     crate::audit::append_in(
         &txn,
         keyring,
-        &crate::audit::Who::console(),
-        crate::audit::Entry::new(crate::audit::Event::MfaReset, format!("user:{username}")),
+        who,
+        crate::audit::Entry::new(
+            crate::audit::Event::MfaReset,
+            format!("user:{}", user.username),
+        ),
     )
     .await?;
     txn.commit().await?;
     Ok(())
+}
+
+/// The command line's reset of `username`'s authenticator.
+pub async fn reset(
+    db: &sea_orm::DatabaseConnection,
+    keyring: &crate::secrets::Keyring,
+    username: &str,
+) -> anyhow::Result<()> {
+    let user = super::user_named(db, username).await?;
+    reset_user(db, keyring, &crate::audit::Who::console(), &user).await
 }
 
 #[cfg(test)]

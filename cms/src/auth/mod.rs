@@ -60,6 +60,17 @@ pub fn verify_password(password: &str, phc: &str) -> bool {
         .unwrap_or(false)
 }
 
+/// [`hash_password`] on the blocking pool (argon2 takes tens of milliseconds of CPU, which
+/// must not stall the async runtime).
+pub async fn hash_password_off_thread(password: String) -> anyhow::Result<String> {
+    tokio::task::spawn_blocking(move || hash_password(&password)).await?
+}
+
+/// [`verify_password`] on the blocking pool.
+pub async fn verify_password_off_thread(password: String, phc: String) -> anyhow::Result<bool> {
+    Ok(tokio::task::spawn_blocking(move || verify_password(&password, &phc)).await?)
+}
+
 /// A hash of a random password nobody knows, verified against when a username does not exist,
 /// so that a failed login takes the same time whether or not the account exists.
 pub fn dummy_hash() -> &'static str {
@@ -288,35 +299,55 @@ pub async fn end_all_sessions(
     Ok(())
 }
 
-/// Gives `username` a new one-time password and ends their sessions (the command line's
-/// reset, audited as done from the console). Returns the password.
-pub async fn reset_password(
-    db: &sea_orm::DatabaseConnection,
-    keyring: &crate::secrets::Keyring,
+/// The account named `username` (how the command line names one).
+pub async fn user_named(
+    db: &impl ConnectionTrait,
     username: &str,
-) -> anyhow::Result<String> {
-    use sea_orm::TransactionTrait;
-    let user = app_user::Entity::find()
+) -> anyhow::Result<app_user::Model> {
+    app_user::Entity::find()
         .filter(app_user::Column::Username.eq(username))
         .one(db)
         .await?
-        .ok_or_else(|| anyhow::anyhow!("no user named {username:?}"))?;
+        .ok_or_else(|| anyhow::anyhow!("no user named {username:?}"))
+}
+
+/// Gives `user` a new one-time password, ends their sessions and records `who` did it.
+/// Returns the password (to be shown once).
+pub async fn give_one_time_password(
+    db: &sea_orm::DatabaseConnection,
+    keyring: &crate::secrets::Keyring,
+    who: &crate::audit::Who,
+    user: &app_user::Model,
+    keep_history: u32,
+) -> anyhow::Result<String> {
+    use sea_orm::TransactionTrait;
     let password = generate_password();
-    let policy = policy::load(db).await?;
+    let hash = hash_password_off_thread(password.clone()).await?;
     let txn = db.begin().await?;
-    set_password(&txn, &user, hash_password(&password)?, true, policy.history).await?;
+    set_password(&txn, user, hash, true, keep_history).await?;
     crate::audit::append_in(
         &txn,
         keyring,
-        &crate::audit::Who::console(),
+        who,
         crate::audit::Entry::new(
             crate::audit::Event::PasswordReset,
-            format!("user:{username}"),
+            format!("user:{}", user.username),
         ),
     )
     .await?;
     txn.commit().await?;
     Ok(password)
+}
+
+/// The command line's reset: a new one-time password for `username`.
+pub async fn reset_password(
+    db: &sea_orm::DatabaseConnection,
+    keyring: &crate::secrets::Keyring,
+    username: &str,
+) -> anyhow::Result<String> {
+    let user = user_named(db, username).await?;
+    let history = policy::load(db).await?.history;
+    give_one_time_password(db, keyring, &crate::audit::Who::console(), &user, history).await
 }
 
 /// Compares secrets in time independent of where they differ.

@@ -35,6 +35,25 @@ impl PlatformRole {
             _ => PlatformRole::None,
         }
     }
+
+    /// The value stored on the account (empty for unit users).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PlatformRole::SysAdmin => "sysadmin",
+            PlatformRole::SecAdmin => "secadmin",
+            PlatformRole::Auditor => "auditor",
+            PlatformRole::None => "",
+        }
+    }
+
+    pub fn label(self) -> &'static str {
+        match self {
+            PlatformRole::SysAdmin => "系统管理员",
+            PlatformRole::SecAdmin => "安全管理员",
+            PlatformRole::Auditor => "审计管理员",
+            PlatformRole::None => "单位用户",
+        }
+    }
 }
 
 /// A unit role.

@@ -11,6 +11,8 @@
 //! can hand itself, or an account it controls, another administrator's powers. New accounts get
 //! a one-time password that must be changed at first sign-in. Every change is audited.
 
+use std::collections::BTreeSet;
+
 use chrono::Utc;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait,
@@ -75,26 +77,32 @@ fn administered_sites(actor: &Actor) -> Vec<i32> {
         .collect()
 }
 
-/// Whether the actor may manage accounts of an organisation: the sysadmin anywhere, a unit
-/// administrator in the organisations owning the sites they administer (and below them).
-async fn can_manage_org(state: &AppState, actor: &Actor, org_id: i32) -> AppResult<bool> {
+/// The organisations whose accounts the actor manages: `None` for every one (the sysadmin); for
+/// a unit administrator, the organisations owning the sites they administer, and those below.
+async fn managed_orgs(state: &AppState, actor: &Actor) -> AppResult<Option<BTreeSet<i32>>> {
     if actor.is_sysadmin() {
-        return Ok(true);
+        return Ok(None);
     }
+    let mut orgs = BTreeSet::new();
     let sites = administered_sites(actor);
     if sites.is_empty() {
-        return Ok(false);
+        return Ok(Some(orgs));
     }
     for s in site::Entity::find()
         .filter(site::Column::Id.is_in(sites))
         .all(&state.db)
         .await?
     {
-        if subtree(state, s.org_id).await?.contains(&org_id) {
-            return Ok(true);
-        }
+        orgs.extend(subtree(state, s.org_id).await?);
     }
-    Ok(false)
+    Ok(Some(orgs))
+}
+
+/// Whether the actor may manage accounts of an organisation (see [`managed_orgs`]).
+async fn can_manage_org(state: &AppState, actor: &Actor, org_id: i32) -> AppResult<bool> {
+    Ok(managed_orgs(state, actor)
+        .await?
+        .is_none_or(|orgs| orgs.contains(&org_id)))
 }
 
 pub async fn create_user(state: &AppState, actor: &Actor, new: &NewUser) -> AppResult<Created> {
@@ -146,10 +154,7 @@ pub async fn create_user(state: &AppState, actor: &Actor, new: &NewUser) -> AppR
         return Err(AppError::Invalid("用户名已被使用。".into()));
     }
     let password = auth::generate_password();
-    let pw = password.clone();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))??;
+    let hash = auth::hash_password_off_thread(password.clone()).await?;
     let txn = state.db.begin().await?;
     let user = app_user::ActiveModel {
         username: Set(username.clone()),
@@ -312,21 +317,20 @@ pub async fn revoke(state: &AppState, actor: &Actor, grant_id: i32) -> AppResult
 /// The unit accounts this actor manages (the 系统管理员: all; a unit administrator: those of
 /// their units), never its own, never a platform administrator.
 pub async fn manageable(state: &AppState, actor: &Actor) -> AppResult<Vec<app_user::Model>> {
-    let mut out = Vec::new();
-    for u in app_user::Entity::find()
+    // The organisations are worked out once, not once per account.
+    let orgs = managed_orgs(state, actor).await?;
+    Ok(app_user::Entity::find()
         .filter(app_user::Column::PlatformRole.eq(""))
         .order_by_asc(app_user::Column::Id)
         .all(&state.db)
         .await?
-    {
-        if u.id != actor.id()
-            && let Some(org) = u.org_id
-            && can_manage_org(state, actor, org).await?
-        {
-            out.push(u);
-        }
-    }
-    Ok(out)
+        .into_iter()
+        .filter(|u| {
+            u.id != actor.id()
+                && u.org_id
+                    .is_some_and(|org| orgs.as_ref().is_none_or(|o| o.contains(&org)))
+        })
+        .collect())
 }
 
 /// The account `user_id` if this actor manages it; anything else is "not found".
@@ -386,22 +390,14 @@ pub async fn set_status(
 /// Gives a managed account a new one-time password (ends its sessions). Returns the password.
 pub async fn reset_password(state: &AppState, actor: &Actor, user_id: i32) -> AppResult<String> {
     let user = managed(state, actor, user_id).await?;
-    let password = auth::generate_password();
-    let pw = password.clone();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&pw))
-        .await
-        .map_err(|e| AppError::Internal(e.into()))??;
-    let txn = state.db.begin().await?;
-    auth::set_password(&txn, &user, hash, true, state.policy().history).await?;
-    state
-        .audit_in(
-            &txn,
-            &Who::actor(actor),
-            Entry::new(Event::PasswordReset, format!("user:{}", user.username)),
-        )
-        .await?;
-    txn.commit().await?;
-    Ok(password)
+    Ok(auth::give_one_time_password(
+        &state.db,
+        &state.secrets.get(),
+        &Who::actor(actor),
+        &user,
+        state.policy().history,
+    )
+    .await?)
 }
 
 /// Creates a platform administrator (the command line on the server only). Returns the

@@ -108,19 +108,8 @@ impl Process {
 
     /// Waits until stdout contains `needle`.
     pub fn wait_stdout(&self, needle: &str, within: Duration) -> String {
-        let deadline = Instant::now() + within;
-        loop {
-            let out = self.stdout();
-            if out.contains(needle) {
-                return out;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no {needle:?} on stdout within {within:?}\nstdout:\n{out}\nstderr:\n{}",
-                self.stderr()
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        self.wait_started(needle, within)
+            .unwrap_or_else(|| panic!("a port given to the program was taken:\n{}", self.stderr()))
     }
 
     /// Sends `signal` (TERM, INT) and waits for the exit; returns how long it took.

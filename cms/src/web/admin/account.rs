@@ -40,12 +40,7 @@ pub fn router() -> Router<SharedState> {
 
 /// The session cookie: HttpOnly, SameSite=Strict, Secure when the gateway says the visitor
 /// came over HTTPS.
-pub(super) fn session_cookie(
-    name: &str,
-    token: &str,
-    headers: &HeaderMap,
-    path: &str,
-) -> HeaderValue {
+fn set_cookie(name: &str, token: &str, headers: &HeaderMap, path: &str) -> HeaderValue {
     let secure = headers
         .get("x-forwarded-proto")
         .is_some_and(|v| v.as_bytes() == b"https");
@@ -64,12 +59,6 @@ fn redirect_with_cookie(to: &str, cookie: HeaderValue) -> Response {
 
 fn clear_session_cookie() -> HeaderValue {
     HeaderValue::from_static("sg_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0")
-}
-
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> AppResult<T> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| AppError::Internal(e.into()))
 }
 
 // ---- sign in -----------------------------------------------------------------------------
@@ -91,7 +80,7 @@ fn login_form(
     let mut response = (status, page).into_response();
     response.headers_mut().append(
         header::SET_COOKIE,
-        session_cookie(LOGIN_CSRF_COOKIE, &token, headers, "/login"),
+        set_cookie(LOGIN_CSRF_COOKIE, &token, headers, "/login"),
     );
     Ok(response)
 }
@@ -179,8 +168,7 @@ async fn login(
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| auth::dummy_hash().to_string());
-    let password = form.password.clone();
-    let ok = blocking(move || auth::verify_password(&password, &hash)).await?;
+    let ok = auth::verify_password_off_thread(form.password.clone(), hash).await?;
     let reason = match &user {
         None => "unknown account",
         Some(_) if !ok => "wrong password",
@@ -247,10 +235,8 @@ async fn login(
     } else {
         next_page(&user, &policy)
     };
-    let mut response = redirect_with_cookie(
-        to,
-        session_cookie(auth::SESSION_COOKIE, &token, &headers, "/"),
-    );
+    let mut response =
+        redirect_with_cookie(to, set_cookie(auth::SESSION_COOKIE, &token, &headers, "/"));
     response.headers_mut().append(
         header::SET_COOKIE,
         HeaderValue::from_static("sg_login=; Path=/login; HttpOnly; SameSite=Strict; Max-Age=0"),
@@ -498,8 +484,8 @@ async fn change_password(
         render(&state, "password.html", password_ctx(&state, &s, Some(msg)))
             .map(|page| (StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
     };
-    let (current, hash) = (form.current.clone(), s.user.password_hash.clone());
-    if !blocking(move || auth::verify_password(&current, &hash)).await? {
+    if !auth::verify_password_off_thread(form.current.clone(), s.user.password_hash.clone()).await?
+    {
         state
             .audit(
                 &who,
@@ -526,8 +512,7 @@ async fn change_password(
             policy.history
         ));
     }
-    let new_password = form.new_password.clone();
-    let hash = blocking(move || auth::hash_password(&new_password)).await??;
+    let hash = auth::hash_password_off_thread(form.new_password.clone()).await?;
     let txn = state.db.begin().await?;
     // A password change ends every session of the account, this one included.
     auth::set_password(&txn, &s.user, hash, false, policy.history).await?;
@@ -550,7 +535,7 @@ async fn change_password(
     };
     Ok(redirect_with_cookie(
         to,
-        session_cookie(auth::SESSION_COOKIE, &token, &headers, "/"),
+        set_cookie(auth::SESSION_COOKIE, &token, &headers, "/"),
     ))
 }
 
@@ -692,6 +677,12 @@ async fn mfa_page_inner(
     )
 }
 
+/// The authenticator page again with `error`, as a 422 (a code that did not match).
+async fn mfa_refused(state: &SharedState, s: &auth::Session, error: &str) -> AppResult<Response> {
+    let page = mfa_page_inner(state, s, Some(error), None).await?;
+    Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+}
+
 /// Replaces the user's recovery codes; returns the new ones (shown once).
 async fn new_recovery_codes(
     txn: &impl sea_orm::ConnectionTrait,
@@ -730,14 +721,7 @@ async fn mfa_enable(
         return Ok(Redirect::to("/account/2fa").into_response());
     }
     if !accept_totp(&state, &user, &form.code).await? {
-        let page = mfa_page_inner(
-            &state,
-            &s,
-            Some("动态口令不正确，请核对手机时间后重试。"),
-            None,
-        )
-        .await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        return mfa_refused(&state, &s, "动态口令不正确，请核对手机时间后重试。").await;
     }
     let txn = state.db.begin().await?;
     app_user::Entity::update_many()
@@ -770,8 +754,7 @@ async fn mfa_recovery(
 ) -> AppResult<Response> {
     s.check_csrf(&form.csrf)?;
     if !s.user.totp_enabled || !accept_totp(&state, &s.user, &form.code).await? {
-        let page = mfa_page_inner(&state, &s, Some("动态口令不正确。"), None).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        return mfa_refused(&state, &s, "动态口令不正确。").await;
     }
     let txn = state.db.begin().await?;
     let codes = new_recovery_codes(&txn, s.user.id).await?;
@@ -808,8 +791,7 @@ async fn mfa_disable(
         return Err(AppError::Forbidden);
     }
     if !s.user.totp_enabled || !accept_totp(&state, &s.user, &form.code).await? {
-        let page = mfa_page_inner(&state, &s, Some("动态口令不正确。"), None).await?;
-        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+        return mfa_refused(&state, &s, "动态口令不正确。").await;
     }
     let txn = state.db.begin().await?;
     mfa::remove(&txn, s.user.id).await?;

@@ -16,7 +16,6 @@ use serde::Deserialize;
 
 use super::{CsrfForm, notice, render, user_ctx};
 use crate::auth;
-use crate::db::entities::organization;
 use crate::error::{AppError, AppResult};
 use crate::service::users;
 use crate::state::SharedState;
@@ -37,12 +36,7 @@ async fn page_inner(
     error: Option<String>,
     one_time: Option<Value>,
 ) -> AppResult<Html<String>> {
-    let orgs: HashMap<i32, String> = organization::Entity::find()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.name))
-        .collect();
+    let orgs = super::org_names(state).await?;
     let now = Utc::now();
     let rows: Vec<Value> = users::manageable(state, actor)
         .await?

@@ -100,10 +100,17 @@ impl Params {
     }
 }
 
+/// A record's time as the auditor reads it (Beijing time).
+fn at_text(r: &crate::db::entities::audit_log::Model) -> String {
+    crate::publish::beijing(r.at)
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string()
+}
+
 fn row(r: &crate::db::entities::audit_log::Model) -> Value {
     context! {
         seq => r.seq,
-        at => crate::publish::beijing(r.at).format("%Y-%m-%d %H:%M:%S").to_string(),
+        at => at_text(r),
         actor => r.actor_name.clone(), role => r.actor_role.clone(),
         client_addr => r.client_addr.clone(),
         event => Event::parse(&r.event).map(Event::label).unwrap_or(r.event.as_str()),
@@ -166,21 +173,20 @@ async fn export(
     let jsonl = p.format == "jsonl";
     let mut lines = Vec::new();
     let mut csv = String::from("\u{feff}序号,时间,操作者,角色,地址,事件,对象,结果,详情\n");
+    let mut records = 0u64;
     let mut too_many = false;
     audit::for_each(&state.db, &filter, |r| {
-        if lines.len() as u64 >= EXPORT_LIMIT {
+        if records >= EXPORT_LIMIT {
             too_many = true;
             return;
         }
+        records += 1;
         if jsonl {
             lines.push(audit::Line::from(r));
         } else {
-            lines.push(audit::Line::from(r));
             csv.push_str(&csv_row(&[
                 &r.seq.to_string(),
-                &crate::publish::beijing(r.at)
-                    .format("%Y-%m-%d %H:%M:%S")
-                    .to_string(),
+                &at_text(r),
                 &r.actor_name,
                 &r.actor_role,
                 &r.client_addr,
@@ -202,7 +208,7 @@ async fn export(
             &Who::actor(&actor),
             Entry::new(Event::AuditExport, "audit_log").details(serde_json::json!({
                 "format": if jsonl { "jsonl" } else { "csv" },
-                "records": lines.len(), "filter": p.query_string(),
+                "records": records, "filter": p.query_string(),
             })),
         )
         .await?;
@@ -254,7 +260,8 @@ async fn verify(
 ) -> AppResult<Html<String>> {
     s.check_csrf(&form.csrf)?;
     guard(&state, &actor).await?;
-    let report = audit::verify(&state.db, &state.secrets.get()).await?;
+    // Records written by the command line after a key rotation need the new key.
+    let report = audit::verify(&state.db, &state.secrets.reloaded()).await?;
     state
         .audit(
             &Who::actor(&actor),

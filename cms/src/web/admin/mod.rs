@@ -71,7 +71,11 @@ async fn csrf_guard(
         .headers()
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        // Case-insensitive, as axum's `Form` reads media types.
+        .is_some_and(|v| {
+            v.to_ascii_lowercase()
+                .starts_with("application/x-www-form-urlencoded")
+        });
     if req.method() != axum::http::Method::POST || !urlencoded || req.uri().path() == "/login" {
         return next.run(req).await;
     }
@@ -238,6 +242,16 @@ async fn visible_sites(state: &SharedState, actor: &Actor) -> AppResult<Vec<site
     Ok(q.all(&state.db).await?)
 }
 
+/// Every organisation's name by id.
+pub(super) async fn org_names(state: &SharedState) -> AppResult<HashMap<i32, String>> {
+    Ok(organization::Entity::find()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|o| (o.id, o.name))
+        .collect())
+}
+
 pub(super) async fn hostnames_of(state: &SharedState, site_id: i32) -> AppResult<Vec<String>> {
     Ok(site_hostname::Entity::find()
         .filter(site_hostname::Column::SiteId.eq(site_id))
@@ -262,13 +276,10 @@ async fn sites(
         return Ok(Redirect::to("/audit").into_response());
     }
     let counts = content::counts_by_site(&state, &actor).await?;
+    let orgs = org_names(&state).await?;
     let mut rows = Vec::new();
     for site in visible_sites(&state, &actor).await? {
-        let org_name = organization::Entity::find_by_id(site.org_id)
-            .one(&state.db)
-            .await?
-            .map(|o| o.name)
-            .unwrap_or_default();
+        let org_name = orgs.get(&site.org_id).cloned().unwrap_or_default();
         let c = counts.get(&site.id);
         let n = |status: &str| c.and_then(|m| m.get(status)).copied().unwrap_or(0);
         rows.push(context! {

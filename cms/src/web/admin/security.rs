@@ -19,9 +19,9 @@ use super::{CsrfForm, notice, render, require, user_ctx};
 use crate::audit::{Entry, Event, Who};
 use crate::auth::policy::{self, SecurityPolicy};
 use crate::auth::{self, throttle};
-use crate::db::entities::{app_user, organization, platform_setting, user_session};
+use crate::db::entities::{app_user, platform_setting, user_session};
 use crate::error::{AppError, AppResult};
-use crate::service::authz::Actor;
+use crate::service::authz::{Actor, PlatformRole};
 use crate::state::SharedState;
 use crate::web::session::Authed;
 
@@ -275,27 +275,13 @@ async fn end_session(
     Ok(Redirect::to("/security/sessions?notice=session_ended").into_response())
 }
 
-fn role_label(role: &str) -> &'static str {
-    match role {
-        "sysadmin" => "系统管理员",
-        "secadmin" => "安全管理员",
-        "auditor" => "审计管理员",
-        _ => "单位用户",
-    }
-}
-
 async fn users(
     State(state): State<SharedState>,
     Authed(s, actor): Authed,
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Html<String>> {
     guard(&state, &actor).await?;
-    let orgs: HashMap<i32, String> = organization::Entity::find()
-        .all(&state.db)
-        .await?
-        .into_iter()
-        .map(|o| (o.id, o.name))
-        .collect();
+    let orgs = super::org_names(&state).await?;
     let policy = state.policy();
     let now = Utc::now();
     let rows: Vec<Value> = app_user::Entity::find()
@@ -306,7 +292,7 @@ async fn users(
         .map(|u| {
             context! {
                 id => u.id, username => u.username.clone(), display_name => u.display_name.clone(),
-                role => role_label(&u.platform_role),
+                role => PlatformRole::parse(&u.platform_role).label(),
                 org => u.org_id.and_then(|o| orgs.get(&o).cloned()).unwrap_or_default(),
                 totp => u.totp_enabled, totp_required => policy.requires_2fa(&u),
                 usable => auth::account_usable(&u, now),
@@ -346,16 +332,6 @@ async fn reset_2fa(
         .one(&state.db)
         .await?
         .ok_or(AppError::NotFound)?;
-    let txn = state.db.begin().await?;
-    auth::mfa::remove(&txn, user.id).await?;
-    auth::end_all_sessions(&txn, user.id).await?;
-    state
-        .audit_in(
-            &txn,
-            &Who::actor(&actor),
-            Entry::new(Event::MfaReset, format!("user:{}", user.username)),
-        )
-        .await?;
-    txn.commit().await?;
+    auth::mfa::reset_user(&state.db, &state.secrets.get(), &Who::actor(&actor), &user).await?;
     Ok(Redirect::to("/security/users?notice=mfa_reset").into_response())
 }
