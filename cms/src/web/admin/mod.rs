@@ -35,6 +35,7 @@ mod manage;
 mod media;
 mod security;
 mod tokens;
+mod two_factor;
 
 pub fn router(state: SharedState) -> Router<SharedState> {
     Router::new()
@@ -43,6 +44,7 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .route("/sites/{id}/hostnames", post(save_hostnames))
         .route("/sites/{id}/publish", post(republish))
         .merge(account::router())
+        .merge(two_factor::router())
         .merge(security::router())
         .merge(audit::router())
         .merge(accounts::router())
