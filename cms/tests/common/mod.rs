@@ -17,6 +17,8 @@ use sitegroup_cms::service::users::{self, NewGrant, NewUser};
 use sitegroup_cms::state::{AdminRoute, SharedState};
 use tower::ServiceExt;
 
+pub mod http;
+
 pub struct Env {
     pub state: SharedState,
     /// The database URL (SQLite file or PostgreSQL database).
