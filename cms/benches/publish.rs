@@ -31,6 +31,7 @@ async fn main() -> anyhow::Result<()> {
                 hosts: vec!["admin.localhost".into()],
                 upstream: "127.0.0.1:1".into(),
                 networks: vec![],
+                https_only: false,
             },
         },
         db.clone(),

@@ -103,6 +103,8 @@ events! {
     AuditArchive = "audit.archive", "归档审计记录";
     AuditVerify = "audit.verify", "校验审计链";
     KeyRotate = "secrets.rotate", "轮换密钥";
+    CertificateUpload = "certificate.upload", "上传证书";
+    CertificateDelete = "certificate.delete", "删除证书";
 }
 
 impl Event {

@@ -103,7 +103,8 @@ struct ServeArgs {
     /// Listen address for Prometheus metrics (`/metrics`), e.g. 127.0.0.1:9464. Off by default.
     #[arg(long, env = "SITEGROUP_METRICS_LISTEN")]
     metrics_listen: Option<String>,
-    /// HTTPS listen address (e.g. [::]:443); needs --tls-cert and --tls-key.
+    /// HTTPS listen address (e.g. [::]:443). Certificates: uploaded ones and ACME by SNI,
+    /// --tls-cert/--tls-key for other names, a development CA for *.localhost.
     #[arg(long, env = "SITEGROUP_HTTPS_LISTEN")]
     https_listen: Option<String>,
     /// Certificate chain (PEM) for the HTTPS listener.
@@ -112,6 +113,12 @@ struct ServeArgs {
     /// Private key (PEM) for the HTTPS listener.
     #[arg(long, env = "SITEGROUP_TLS_KEY")]
     tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    acme: AcmeArgs,
+    /// Redis URL through which the group's gateways share rate-limit counts
+    /// (redis://host:6379/). Off: each gateway counts alone.
+    #[arg(long, env = "SITEGROUP_REDIS_URL")]
+    redis_url: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -137,7 +144,8 @@ struct GatewayArgs {
     /// Listen address for Prometheus metrics (`/metrics`). Off by default.
     #[arg(long, env = "SITEGROUP_METRICS_LISTEN")]
     metrics_listen: Option<String>,
-    /// HTTPS listen address (e.g. [::]:443); needs --tls-cert and --tls-key.
+    /// HTTPS listen address (e.g. [::]:443). Certificates: uploaded ones and ACME by SNI,
+    /// --tls-cert/--tls-key for other names, a development CA for *.localhost.
     #[arg(long, env = "SITEGROUP_HTTPS_LISTEN")]
     https_listen: Option<String>,
     /// Certificate chain (PEM) for the HTTPS listener.
@@ -146,6 +154,30 @@ struct GatewayArgs {
     /// Private key (PEM) for the HTTPS listener.
     #[arg(long, env = "SITEGROUP_TLS_KEY")]
     tls_key: Option<PathBuf>,
+    #[command(flatten)]
+    acme: AcmeArgs,
+    /// Redis URL through which the group's gateways share rate-limit counts
+    /// (redis://host:6379/). Off: each gateway counts alone.
+    #[arg(long, env = "SITEGROUP_REDIS_URL")]
+    redis_url: Option<String>,
+    /// No access log (only to measure what logging costs; the access log is required by the
+    /// rules sites live under).
+    #[arg(long, hide = true)]
+    no_access_log: bool,
+}
+
+/// The ACME CA for sites that want automatic certificates.
+#[derive(Args, Debug)]
+struct AcmeArgs {
+    /// ACME directory URL (e.g. https://acme-v02.api.letsencrypt.org/directory). Off when unset.
+    #[arg(long, env = "SITEGROUP_ACME_DIRECTORY")]
+    acme_directory: Option<String>,
+    /// Contact for the ACME account (mailto:…); may be repeated.
+    #[arg(long)]
+    acme_contact: Vec<String>,
+    /// Extra root certificates (PEM) to trust for the ACME CA's HTTPS (a private CA).
+    #[arg(long, env = "SITEGROUP_ACME_CA_ROOTS")]
+    acme_ca_roots: Option<PathBuf>,
 }
 
 /// Where the control plane's data is (for the administration commands).
@@ -456,8 +488,8 @@ fn bind(addr: &str, what: &str) -> anyhow::Result<TcpListener> {
     TcpListener::bind(addr).with_context(|| format!("cannot listen on {addr} ({what})"))
 }
 
-/// The HTTPS listener from flags or the config file: address, certificate chain and key (all
-/// three, readable PEM files), or none.
+/// The HTTPS listener from flags or the config file: an address and, optionally, a certificate
+/// chain and key (readable PEM files, checked here) for names no other certificate covers.
 fn tls_listen(
     addr: Option<String>,
     cert: Option<PathBuf>,
@@ -474,19 +506,61 @@ fn tls_listen(
         );
         return Ok(Vec::new());
     };
-    let (Some(cert), Some(key)) = (cert, key) else {
-        anyhow::bail!("https_listen {addr} needs tls_cert and tls_key (PEM files)");
+    let cert = match (cert, key) {
+        (None, None) => None,
+        (Some(cert), Some(key)) => {
+            // A bad file is an error now, not a panic inside the listener later.
+            sitegroup_gateway::tls::load_files(&cert, &key)?;
+            Some((cert, key))
+        }
+        _ => anyhow::bail!("tls_cert and tls_key go together (PEM files)"),
     };
-    for (what, path) in [("certificate", &cert), ("private key", &key)] {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| anyhow::anyhow!("TLS {what} {}: {e}", path.display()))?;
+    Ok(vec![sitegroup_gateway::TlsListen { addr, cert }])
+}
+
+/// The ACME CA from flags or the config file's `[acme]`, when a directory is given.
+fn acme_settings(
+    args: &AcmeArgs,
+    file: &FileConfig,
+) -> anyhow::Result<Option<sitegroup_gateway::tls::acme::AcmeSettings>> {
+    let file_acme = file.acme.as_ref();
+    let Some(directory) = args
+        .acme_directory
+        .clone()
+        .or_else(|| file_acme.and_then(|a| a.directory.clone()))
+    else {
+        return Ok(None);
+    };
+    anyhow::ensure!(
+        directory.starts_with("https://"),
+        "acme directory {directory:?} must be an https:// URL"
+    );
+    let contacts: Vec<String> = if args.acme_contact.is_empty() {
+        file_acme
+            .and_then(|a| a.contact.clone())
+            .unwrap_or_default()
+    } else {
+        args.acme_contact.clone()
+    };
+    for c in &contacts {
         anyhow::ensure!(
-            text.contains("-----BEGIN "),
-            "TLS {what} {} is not a PEM file",
-            path.display()
+            c.starts_with("mailto:"),
+            "acme contact {c:?} must be a mailto: URL"
         );
     }
-    Ok(vec![sitegroup_gateway::TlsListen { addr, cert, key }])
+    let ca_roots = args
+        .acme_ca_roots
+        .clone()
+        .or_else(|| file_acme.and_then(|a| a.ca_roots.clone()));
+    if let Some(path) = &ca_roots {
+        std::fs::metadata(path)
+            .map_err(|e| anyhow::anyhow!("acme ca_roots {}: {e}", path.display()))?;
+    }
+    Ok(Some(sitegroup_gateway::tls::acme::AcmeSettings {
+        directory,
+        contacts,
+        ca_roots,
+    }))
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -537,6 +611,7 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
                 .unwrap_or_else(|| vec![settings::DEFAULT_ADMIN_HOST.into()]),
             upstream: cms_addr.to_string(),
             networks: file.admin_networks.clone().unwrap_or_default(),
+            https_only: file.admin_https_only.unwrap_or(false),
         },
     };
     let banner = runtime()?.block_on(server::prepare(&opts))?;
@@ -553,6 +628,8 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
             &GatewayOptions {
                 http_listen: vec![http_listen.clone()],
                 https_listen: tls,
+                acme: acme_settings(&args.acme, &file)?,
+                redis_url: args.redis_url.clone().or_else(|| file.redis_url.clone()),
                 data_dir: data_dir.clone(),
                 store_dir: data_dir.join("store"),
                 control_plane: ControlPlane {
@@ -564,6 +641,8 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
                 waf,
                 metrics_listen,
                 trusted_proxies: file.trusted_proxies.clone().unwrap_or_default(),
+                connections: file.connection_settings(),
+                access_log: true,
             },
         )?;
     }
@@ -661,6 +740,8 @@ fn gateway(file: FileConfig, args: GatewayArgs) -> anyhow::Result<()> {
         &GatewayOptions {
             http_listen: vec![http_listen.clone()],
             https_listen: tls,
+            acme: acme_settings(&args.acme, &file)?,
+            redis_url: args.redis_url.clone().or_else(|| file.redis_url.clone()),
             data_dir: data_dir.clone(),
             store_dir: data_dir.join("store"),
             control_plane: ControlPlane {
@@ -672,6 +753,8 @@ fn gateway(file: FileConfig, args: GatewayArgs) -> anyhow::Result<()> {
             waf,
             metrics_listen,
             trusted_proxies: file.trusted_proxies.clone().unwrap_or_default(),
+            connections: file.connection_settings(),
+            access_log: !args.no_access_log,
         },
     )?;
     println!(
@@ -702,6 +785,7 @@ fn publish_sites(
                 .unwrap_or_else(|| vec![settings::DEFAULT_ADMIN_HOST.into()]),
             upstream: String::new(),
             networks: Vec::new(),
+            https_only: false,
         },
     };
     runtime()?.block_on(async {

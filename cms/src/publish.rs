@@ -122,7 +122,10 @@ fn sitemap(base: &str, pages: &[(String, String, Vec<u8>)], lastmod: &str) -> St
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
     for (path, content_type, _) in pages {
-        if !content_type.starts_with("text/html") || path == "/404.html" {
+        if !content_type.starts_with("text/html")
+            || path == "/404.html"
+            || path == crate::theme::ERROR_PAGE_PATH
+        {
             continue;
         }
         let loc = path.strip_suffix("index.html").unwrap_or(path);
@@ -429,7 +432,17 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
         "404.html",
         context! { group => group.clone(), site => site_ctx.clone() },
     )?;
-    pages.push(("/404.html".into(), html, not_found.into_bytes()));
+    pages.push(("/404.html".into(), html.clone(), not_found.into_bytes()));
+    // The gateway's error pages in the site's own look (it fills in the placeholders).
+    let error = theme.render(
+        crate::theme::ERROR_TEMPLATE,
+        context! { group => group.clone(), site => site_ctx.clone() },
+    )?;
+    pages.push((
+        crate::theme::ERROR_PAGE_PATH.into(),
+        html,
+        error.into_bytes(),
+    ));
     // Feeds for search engines and readers (newest first, as `articles` is ordered).
     let base = format!("http://{domain}");
     feed.sort_by_key(|f| std::cmp::Reverse(f.when));

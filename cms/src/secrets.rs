@@ -366,6 +366,8 @@ pub async fn rotate(
         active.update(&txn).await?;
         n += 1;
     }
+    n += crate::service::certificates::reseal(&txn, &ring).await?;
+    n += crate::acme_store::reseal(&txn, &ring).await?;
     crate::audit::append_in(
         &txn,
         &ring,

@@ -23,11 +23,13 @@ pub struct FileConfig {
     pub admin_hosts: Option<Vec<String>>,
     /// Networks (IPs or CIDR ranges) the admin UI is reachable from; leave out for anywhere.
     pub admin_networks: Option<Vec<String>>,
+    /// Redirect plain-HTTP requests to the admin UI to HTTPS (needs an HTTPS listener).
+    pub admin_https_only: Option<bool>,
     /// OWASP CRS release directory run for every site in addition to the built-in WAF rules.
     pub waf_crs: Option<PathBuf>,
     /// Listen address for Prometheus metrics.
     pub metrics_listen: Option<String>,
-    /// HTTPS listen address; needs `tls_cert` and `tls_key`.
+    /// HTTPS listen address (certificates by SNI; `tls_cert`/`tls_key` for other names).
     pub https_listen: Option<String>,
     /// Certificate chain (PEM) of the HTTPS listener.
     pub tls_cert: Option<PathBuf>,
@@ -36,6 +38,37 @@ pub struct FileConfig {
     /// Proxies in front of the gateway whose X-Forwarded-For is believed (IPs or CIDR ranges).
     pub trusted_proxies: Option<Vec<String>>,
     pub gateway: Option<GatewayFileConfig>,
+    /// `[connections]`: request-head deadline, keep-alive, connections per address.
+    pub connections: Option<ConnectionsFileConfig>,
+    /// `[acme]`: the CA that issues certificates to sites that ask for them.
+    pub acme: Option<AcmeFileConfig>,
+    /// Redis shared by the gateways for rate-limit counts.
+    pub redis_url: Option<String>,
+}
+
+/// `[acme]` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AcmeFileConfig {
+    /// Directory URL of the ACME CA.
+    pub directory: Option<String>,
+    /// Account contacts (`mailto:` URLs).
+    pub contact: Option<Vec<String>>,
+    /// Extra root certificates (PEM) for the CA's own HTTPS.
+    pub ca_roots: Option<PathBuf>,
+}
+
+/// `[connections]` in the config file: limits every gateway applies before a request reaches a
+/// site.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectionsFileConfig {
+    /// Seconds a client has to send a whole request head (slow-header defence). Default 10.
+    pub header_timeout_secs: Option<u64>,
+    /// Seconds an idle kept-alive connection stays open. Default 60.
+    pub keepalive_secs: Option<u64>,
+    /// Open connections per client address; 0 for no cap. Default 256.
+    pub max_per_ip: Option<u32>,
 }
 
 /// `[gateway]` in the config file: an edge node's link to a remote control plane.
@@ -48,6 +81,23 @@ pub struct GatewayFileConfig {
 }
 
 impl FileConfig {
+    /// The gateway's connection limits: the file's `[connections]` over the defaults.
+    pub fn connection_settings(&self) -> sitegroup_gateway::conn::ConnectionSettings {
+        let mut settings = sitegroup_gateway::conn::ConnectionSettings::default();
+        if let Some(c) = &self.connections {
+            if let Some(s) = c.header_timeout_secs {
+                settings.header_deadline = std::time::Duration::from_secs(s);
+            }
+            if let Some(s) = c.keepalive_secs {
+                settings.keepalive = std::time::Duration::from_secs(s);
+            }
+            if let Some(n) = c.max_per_ip {
+                settings.max_per_ip = n;
+            }
+        }
+        settings
+    }
+
     /// Reads `explicit` (must exist), or `./sitegroup.toml` when present, or nothing.
     pub fn load(explicit: Option<&Path>) -> anyhow::Result<FileConfig> {
         let path = match explicit {
@@ -67,6 +117,20 @@ impl FileConfig {
 
     pub fn parse(text: &str) -> anyhow::Result<FileConfig> {
         let config: FileConfig = toml::from_str(text)?;
+        if let Some(c) = &config.connections {
+            if let Some(s) = c.header_timeout_secs {
+                anyhow::ensure!(
+                    (1..=300).contains(&s),
+                    "connections.header_timeout_secs: {s} is outside 1–300"
+                );
+            }
+            if let Some(s) = c.keepalive_secs {
+                anyhow::ensure!(
+                    (1..=3600).contains(&s),
+                    "connections.keepalive_secs: {s} is outside 1–3600"
+                );
+            }
+        }
         if let Some(hosts) = &config.admin_hosts {
             for h in hosts {
                 sitegroup_contract::config::check_hostname(h)

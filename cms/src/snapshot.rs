@@ -7,7 +7,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use sitegroup_contract::config::{
     AccessList, CONTRACT_VERSION, ConfigSnapshot, PublishedFile, RateLimit, RequestLimits, Route,
-    SecurityHeaders, Service, SiteConfig, Target, WafExclusion, WafPolicy,
+    SecurityHeaders, Service, SiteConfig, SiteTls, Target, WafExclusion, WafPolicy,
 };
 
 use crate::db::entities::{config_generation, published_file, site, site_hostname};
@@ -48,7 +48,11 @@ pub async fn bump_generation(db: &impl ConnectionTrait) -> Result<(), DbErr> {
 }
 
 /// Reads everything the gateways need. Runs in one read so the generation matches the content.
-pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<ConfigSnapshot, DbErr> {
+pub async fn build(
+    db: &impl ConnectionTrait,
+    admin: &AdminRoute,
+    ring: &crate::secrets::Keyring,
+) -> Result<ConfigSnapshot, DbErr> {
     let generation = current_generation(db).await?;
     let sites = site::Entity::find()
         .order_by_asc(site::Column::Id)
@@ -105,6 +109,10 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             deny: Vec::new(),
         },
         request_limits: RequestLimits::default(),
+        tls: SiteTls {
+            redirect_https: admin.https_only,
+            acme: false,
+        },
     }];
     for s in sites {
         let Some(hosts) = hostnames.remove(&s.id) else {
@@ -144,6 +152,10 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
             service: service_of(&s.status, &s.closed_redirect),
             access: AccessList::default(),
             request_limits: RequestLimits::default(),
+            tls: SiteTls {
+                redirect_https: s.https_redirect,
+                acme: s.acme,
+            },
         });
     }
     Ok(ConfigSnapshot {
@@ -153,6 +165,7 @@ pub async fn build(db: &impl ConnectionTrait, admin: &AdminRoute) -> Result<Conf
         sites: out,
         group_service: Service::Normal,
         group_access: AccessList::default(),
+        certificates: crate::service::certificates::for_snapshot(db, ring).await?,
     })
 }
 

@@ -18,6 +18,8 @@ pub struct AdminRoute {
     pub upstream: String,
     /// Networks the admin UI is reachable from through the gateway (empty: anywhere).
     pub networks: Vec<String>,
+    /// Plain-HTTP requests to the admin UI are redirected to HTTPS.
+    pub https_only: bool,
 }
 
 pub struct AppState {

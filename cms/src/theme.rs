@@ -24,6 +24,15 @@ pub const TEMPLATES: &[&str] = &[
 /// The search results page, optional in a theme (the default theme's is used otherwise).
 pub const SEARCH_TEMPLATE: &str = "search.html";
 
+/// The gateway's error pages dressed in the theme, optional in a theme (the default theme's,
+/// extending the theme's own `base.html`, is used otherwise). Published as
+/// [`ERROR_PAGE_PATH`] with placeholders the gateway fills in.
+pub const ERROR_TEMPLATE: &str = "error.html";
+const DEFAULT_ERROR_TEMPLATE: &str = include_str!("../../themes/default/error.html");
+
+/// Where a site's error-page template is published (the gateway refuses it as a page).
+pub const ERROR_PAGE_PATH: &str = "/_sg/error.html";
+
 /// A loaded theme, ready to render.
 pub struct Theme {
     env: Environment<'static>,
@@ -76,6 +85,8 @@ macro_rules! builtin {
             names.push($extra.to_string());
         )*
         env.add_template("base.html", include_str!(concat!("../../themes/", $dir, "/base.html")))?;
+        env.add_template(ERROR_TEMPLATE, DEFAULT_ERROR_TEMPLATE)?;
+        names.push(ERROR_TEMPLATE.to_string());
         env.add_template("index.html", include_str!(concat!("../../themes/", $dir, "/index.html")))?;
         env.add_template("column.html", include_str!(concat!("../../themes/", $dir, "/column.html")))?;
         env.add_template("article.html", include_str!(concat!("../../themes/", $dir, "/article.html")))?;
@@ -136,6 +147,12 @@ impl Theme {
             if variant || name == SEARCH_TEMPLATE {
                 names.push(name);
             }
+        }
+        if dir.join(ERROR_TEMPLATE).is_file() {
+            names.push(ERROR_TEMPLATE.to_string());
+        } else {
+            env.add_template(ERROR_TEMPLATE, DEFAULT_ERROR_TEMPLATE)
+                .map_err(|e| format!("{ERROR_TEMPLATE}: {e}"))?;
         }
         for name in &names {
             let path = dir.join(name);

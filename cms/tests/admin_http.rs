@@ -417,9 +417,10 @@ async fn the_system_administrator_builds_the_organisation_tree_and_sites() {
     .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     // Under construction: in the gateway's snapshot, but not served.
-    let snap = sitegroup_cms::snapshot::build(&env.state.db, &env.state.admin)
-        .await
-        .unwrap();
+    let snap =
+        sitegroup_cms::snapshot::build(&env.state.db, &env.state.admin, &env.state.secrets.get())
+            .await
+            .unwrap();
     let sport = snap
         .sites
         .iter()

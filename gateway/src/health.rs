@@ -16,6 +16,7 @@ pub struct HealthCheck {
     pub table: Arc<ArcSwap<RoutingTable>>,
     pub interval: Duration,
     pub timeout: Duration,
+    pub metrics: Arc<crate::metrics::Metrics>,
 }
 
 impl HealthCheck {
@@ -32,6 +33,7 @@ impl HealthCheck {
                             .await,
                         Ok(Ok(_))
                     );
+                    self.metrics.upstream(site.id, addr, ok);
                     if ok {
                         pool.mark_up(addr);
                     } else {

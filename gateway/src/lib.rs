@@ -10,14 +10,18 @@
 //! The gateway never reads the control plane's database: everything it knows arrives as a
 //! [`sitegroup_contract::config::ConfigSnapshot`] and as objects in the content-addressed store.
 
+pub mod conn;
 pub mod health;
 pub mod limits;
 pub mod logs;
 pub mod metrics;
+pub mod objects;
 pub mod pages;
 pub mod proxy;
 pub mod routing;
+pub mod shared_limits;
 pub mod sync;
+pub mod tls;
 pub mod waf;
 
 use std::path::PathBuf;
@@ -41,8 +45,10 @@ use crate::sync::{ConfigSync, ControlPlane};
 pub struct GatewayOptions {
     /// Plain-HTTP listen addresses (`127.0.0.1:8080`, `[::]:80`).
     pub http_listen: Vec<String>,
-    /// HTTPS listeners, each with its certificate (TLS 1.2 and 1.3, rustls).
+    /// HTTPS listeners (TLS 1.2 and 1.3, rustls, HTTP/2 by ALPN); certificates by SNI.
     pub https_listen: Vec<TlsListen>,
+    /// The ACME CA for sites that want automatic certificates; none: ACME off.
+    pub acme: Option<tls::acme::AcmeSettings>,
     /// The gateway's own state: `gateway/last-good.json`, `logs/`.
     pub data_dir: PathBuf,
     /// The content-addressed store (shared with the control plane in `serve` mode).
@@ -58,14 +64,20 @@ pub struct GatewayOptions {
     pub metrics_listen: Option<String>,
     /// Proxies in front of the gateway whose `X-Forwarded-For` is believed (IPs or CIDR).
     pub trusted_proxies: Vec<String>,
+    /// Header deadline, keep-alive and connections per address.
+    pub connections: conn::ConnectionSettings,
+    /// Write the access log (off only to measure its cost).
+    pub access_log: bool,
+    /// Redis through which the group's gateways share rate-limit counts; none: per gateway.
+    pub redis_url: Option<String>,
 }
 
-/// An HTTPS listen address with its certificate chain and private key (PEM files).
+/// An HTTPS listen address, optionally with a certificate chain and private key (PEM files)
+/// used for every name no uploaded or ACME certificate covers.
 #[derive(Debug, Clone)]
 pub struct TlsListen {
     pub addr: String,
-    pub cert: PathBuf,
-    pub key: PathBuf,
+    pub cert: Option<(PathBuf, PathBuf)>,
 }
 
 /// A pingora server configured for sitegroup: worker threads from the machine, short graceful
@@ -107,10 +119,15 @@ pub fn add_gateway(server: &mut Server, opts: &GatewayOptions) -> anyhow::Result
         compiled.map_err(|e| anyhow::anyhow!("empty configuration: {e}"))?,
     ));
     let store = ObjectStore::new(&opts.store_dir);
-    let logs = logs::LogSink::start(&opts.data_dir.join("logs"))
+    let logs = logs::LogSink::start(&opts.data_dir.join("logs"), opts.access_log)
         .with_context(|| format!("opening logs under {}", opts.data_dir.display()))?;
 
     let metrics = metrics::Metrics::new();
+    let acme_registry = tls::acme::Registry::default();
+    let shared_counts = opts
+        .redis_url
+        .as_ref()
+        .map(|_| Arc::new(shared_limits::SharedCounts::default()));
     if let Some(addr) = &opts.metrics_listen {
         let mut svc = pingora::services::listening::Service::new(
             "metrics".to_string(),
@@ -122,38 +139,90 @@ pub fn add_gateway(server: &mut Server, opts: &GatewayOptions) -> anyhow::Result
     let gateway = proxy::Gateway {
         table: table.clone(),
         store: store.clone(),
-        logs,
+        objects: Arc::new(objects::VerifiedObjects::new(
+            store.clone(),
+            objects::DEFAULT_BUDGET,
+        )),
+        logs: logs.clone(),
         node: opts.node.clone(),
         waf: opts.waf.clone(),
-        limits: limits::RateLimiters::default(),
+        limits: match &shared_counts {
+            Some(counts) => limits::RateLimiters::shared(counts.clone()),
+            None => limits::RateLimiters::default(),
+        },
+        keepalive_secs: opts.connections.keepalive.as_secs().max(1),
         metrics: metrics.clone(),
+        acme: acme_registry.clone(),
+        https_port: opts
+            .https_listen
+            .first()
+            .and_then(|t| t.addr.rsplit_once(':'))
+            .and_then(|(_, port)| port.parse().ok()),
         trusted_proxies: limits::TrustedProxies::parse(&opts.trusted_proxies)
             .map_err(|e| anyhow::anyhow!("trusted_proxies: {e}"))?,
     };
-    let mut proxy = pingora::proxy::http_proxy_service_with_name(
-        &server.configuration,
-        gateway,
-        "sitegroup gateway",
+    let mut http = pingora::proxy::http_proxy(&server.configuration, gateway);
+    let mut server_options = pingora::apps::HttpServerOptions::default();
+    // HTTP/2 over plain connections (h2c, prior knowledge); HTTPS offers h2 through ALPN.
+    server_options.h2c = true;
+    server_options.h2_idle_timeout = Some(opts.connections.keepalive);
+    http.server_options = Some(server_options);
+    let mut proxy = pingora::services::listening::Service::new(
+        "sitegroup gateway".to_string(),
+        conn::Connections {
+            app: Arc::new(http),
+            header_deadline: opts.connections.header_deadline,
+            limit: conn::ConnectionLimit::new(opts.connections.max_per_ip),
+            metrics: metrics.clone(),
+            logs: logs.clone(),
+            node: opts.node.clone(),
+        },
     );
     for addr in &opts.http_listen {
         proxy.add_tcp(addr);
     }
-    for t in &opts.https_listen {
-        let path = |p: &PathBuf| {
-            p.to_str()
-                .map(str::to_string)
-                .ok_or_else(|| anyhow::anyhow!("TLS file path {} is not UTF-8", p.display()))
-        };
-        proxy
-            .add_tls(&t.addr, &path(&t.cert)?, &path(&t.key)?)
-            .map_err(|e| anyhow::anyhow!("HTTPS listener {}: {e}", t.addr))?;
+    if !opts.https_listen.is_empty() {
+        let dev_ca = tls::devca::DevCa::open(&opts.data_dir.join("tls"))
+            .context("development CA for *.localhost")?;
+        for t in &opts.https_listen {
+            let default = match &t.cert {
+                Some((cert, key)) => Some(tls::load_files(cert, key)?.key),
+                None => None,
+            };
+            let resolver = Arc::new(tls::Certificates {
+                table: table.clone(),
+                acme: acme_registry.clone(),
+                default,
+                dev_ca: Some(dev_ca.clone()),
+            });
+            let mut settings = pingora::listeners::tls::TlsSettings::intermediate("", "")
+                .map_err(|e| anyhow::anyhow!("HTTPS listener {}: {e}", t.addr))?;
+            settings.set_cert_resolver(resolver);
+            settings.enable_h2();
+            proxy.add_tls_with_settings(&t.addr, None, settings);
+        }
     }
     server.add_service(proxy);
+    if let Some(settings) = &opts.acme {
+        server.add_service(background_service(
+            "ACME certificates",
+            tls::acme::AcmeService {
+                settings: settings.clone(),
+                table: table.clone(),
+                registry: acme_registry,
+                cache: tls::acme::AcmeCache::new(
+                    opts.data_dir.join("tls").join("acme"),
+                    Some(opts.control_plane.clone()),
+                ),
+            },
+        ));
+    }
 
     let health = health::HealthCheck {
         table: table.clone(),
         interval: Duration::from_secs(5),
         timeout: Duration::from_secs(1),
+        metrics: metrics.clone(),
     };
     let sync = ConfigSync::new(
         opts.control_plane.clone(),
@@ -161,10 +230,22 @@ pub fn add_gateway(server: &mut Server, opts: &GatewayOptions) -> anyhow::Result
         store,
         last_good,
         opts.poll_interval,
-        opts.data_dir.join("logs").join("security.log"),
-    )?;
+        opts.data_dir.join("logs"),
+    )?
+    .with_log_sink(logs.clone());
     server.add_service(background_service("config sync", sync));
     server.add_service(background_service("upstream health checks", health));
+    if let (Some(url), Some(counts)) = (&opts.redis_url, shared_counts) {
+        server.add_service(background_service(
+            "shared rate limits",
+            shared_limits::SharedLimitsSync {
+                url: url.clone(),
+                counts,
+                logs,
+                node: opts.node.clone(),
+            },
+        ));
+    }
     Ok(())
 }
 

@@ -11,9 +11,11 @@ use sitegroup_waf::operators::{ip_in, parse_net};
 
 use crate::routing::Site;
 
-/// One estimator per allowed window (1, 10, 60 s), shared by every site.
+/// One estimator per allowed window (1, 10, 60 s), shared by every site; and, when the group's
+/// gateways share limits through Redis, what the others counted.
 pub struct RateLimiters {
     windows: Vec<(u32, Rate)>,
+    shared: Option<std::sync::Arc<crate::shared_limits::SharedCounts>>,
 }
 
 impl Default for RateLimiters {
@@ -23,6 +25,7 @@ impl Default for RateLimiters {
                 .iter()
                 .map(|&w| (w, Rate::new(Duration::from_secs(u64::from(w)))))
                 .collect(),
+            shared: None,
         }
     }
 }
@@ -35,6 +38,14 @@ pub struct Exceeded<'a> {
 }
 
 impl RateLimiters {
+    /// Limits counted across the gateways sharing `counts` (see [`crate::shared_limits`]).
+    pub fn shared(counts: std::sync::Arc<crate::shared_limits::SharedCounts>) -> Self {
+        RateLimiters {
+            shared: Some(counts),
+            ..RateLimiters::default()
+        }
+    }
+
     /// Counts the request against every limit of `site` that applies to `path`; returns the
     /// first one exceeded.
     pub fn check<'s>(&self, site: &'s Site, path: &str, client: &str) -> Option<Exceeded<'s>> {
@@ -49,7 +60,11 @@ impl RateLimiters {
             let Some((_, rate)) = self.windows.iter().find(|(w, _)| *w == limit.per_seconds) else {
                 continue;
             };
-            let seen = rate.observe(&(site.id, i, client), 1);
+            let mut seen = rate.observe(&(site.id, i, client), 1);
+            if let Some(shared) = &self.shared {
+                let others = shared.observe(site.id, i, client, limit.per_seconds);
+                seen = seen.saturating_add(isize::try_from(others).unwrap_or(isize::MAX));
+            }
             let allowed = isize::try_from(limit.requests).unwrap_or(isize::MAX);
             if seen > allowed {
                 return Some(Exceeded {

@@ -1,5 +1,6 @@
 //! Prometheus metrics on their own listener (`--metrics-listen`): requests by site and status,
-//! latency, WAF blocks, rate-limited requests, the configuration generation in force.
+//! latency, WAF blocks, rate-limited requests, upstream health, TLS connections by version,
+//! the configuration generation in force.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +19,8 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     security: IntCounterVec,
+    upstream_up: prometheus::IntGaugeVec,
+    tls: IntCounterVec,
     pub generation: IntGauge,
 }
 
@@ -53,6 +56,22 @@ impl Metrics {
             &["site", "kind"],
         )
         .expect("valid metric");
+        let upstream_up = prometheus::IntGaugeVec::new(
+            Opts::new(
+                "sitegroup_upstream_up",
+                "Result of the last active health check of a proxied upstream (1 up, 0 down)",
+            ),
+            &["site", "upstream"],
+        )
+        .expect("valid metric");
+        let tls = IntCounterVec::new(
+            Opts::new(
+                "sitegroup_tls_connections_total",
+                "Connections accepted after a completed TLS handshake, by protocol version",
+            ),
+            &["version"],
+        )
+        .expect("valid metric");
         let generation = IntGauge::new(
             "sitegroup_config_generation",
             "Generation of the configuration snapshot in force",
@@ -62,6 +81,8 @@ impl Metrics {
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
             Box::new(security.clone()),
+            Box::new(upstream_up.clone()),
+            Box::new(tls.clone()),
             Box::new(generation.clone()),
         ] {
             registry.register(c).expect("metric registered once");
@@ -71,6 +92,8 @@ impl Metrics {
             requests,
             latency,
             security,
+            upstream_up,
+            tls,
             generation,
         })
     }
@@ -90,6 +113,16 @@ impl Metrics {
         self.security
             .with_label_values(&[site.as_str(), kind])
             .inc();
+    }
+
+    pub fn upstream(&self, site: i64, upstream: &str, up: bool) {
+        self.upstream_up
+            .with_label_values(&[site.to_string().as_str(), upstream])
+            .set(i64::from(up));
+    }
+
+    pub fn tls_connection(&self, version: &str) {
+        self.tls.with_label_values(&[version]).inc();
     }
 
     /// The text exposition format.

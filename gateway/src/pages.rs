@@ -32,6 +32,10 @@ pub enum ErrorPage {
     HeadersTooLarge,
     /// The site has been closed for good (the closure notice).
     Closed,
+    /// The request could not be understood (a malformed body, for instance).
+    BadRequest,
+    /// The upstream of a proxied site did not answer in time.
+    GatewayTimeout,
 }
 
 const TEMPLATE: &str = include_str!("pages/error.html");
@@ -52,6 +56,8 @@ impl ErrorPage {
             ErrorPage::Forbidden => 403,
             ErrorPage::HeadersTooLarge => 431,
             ErrorPage::Closed => 410,
+            ErrorPage::BadRequest => 400,
+            ErrorPage::GatewayTimeout => 504,
         }
     }
 
@@ -122,6 +128,16 @@ impl ErrorPage {
                 "您在短时间内发出的请求过多，请稍后再试。",
                 "Too many requests from your address. Please wait a moment and try again.",
             ),
+            ErrorPage::BadRequest => (
+                "请求无法处理",
+                "您的浏览器发送的请求格式有误，请刷新页面后重试。",
+                "Your browser sent a request this site could not understand. Please reload and try again.",
+            ),
+            ErrorPage::GatewayTimeout => (
+                "网站响应超时",
+                "网站服务器没有在规定时间内响应，请稍后再试。",
+                "The site's server did not answer in time. Please try again later.",
+            ),
             ErrorPage::TooLarge => (
                 "请求内容过大",
                 "您提交的内容超过了安全检查允许的大小，请缩小后重试。",
@@ -138,10 +154,16 @@ impl ErrorPage {
     /// As [`Self::render`], with the Chinese message replaced (an operator's maintenance notice;
     /// HTML-escaped here).
     pub fn render_with(self, request_id: &str, message: Option<&str>) -> String {
+        self.render_in(TEMPLATE, request_id, message)
+    }
+
+    /// As [`Self::render_with`], in a site's own template (its theme's error page, with the
+    /// same placeholders).
+    pub fn render_in(self, template: &str, request_id: &str, message: Option<&str>) -> String {
         let (title, default_message, english) = self.texts();
         let escaped = message.map(escape);
         let message = escaped.as_deref().unwrap_or(default_message);
-        TEMPLATE
+        template
             .replace("{{status}}", &self.status().to_string())
             .replace("{{title}}", title)
             .replace("{{message}}", message)
@@ -185,6 +207,10 @@ mod tests {
             ErrorPage::IntegrityFailure,
             ErrorPage::BadGateway,
             ErrorPage::MethodNotAllowed,
+            ErrorPage::BadRequest,
+            ErrorPage::GatewayTimeout,
+            ErrorPage::TooManyRequests,
+            ErrorPage::Maintenance,
         ] {
             let html = page.render("abc123");
             assert!(!html.contains("{{"), "unfilled placeholder in {page:?}");

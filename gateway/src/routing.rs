@@ -14,7 +14,14 @@ pub struct RoutingTable {
     exact: HashMap<String, Arc<Site>>,
     /// `*.demo.localhost` is stored under `demo.localhost`.
     wildcard: HashMap<String, Arc<Site>>,
+    /// Uploaded certificates by the names in them.
+    pub certificates: crate::tls::CertIndex,
+    /// Hostname sets of the sites that want ACME certificates (sorted, wildcards left out).
+    acme: Vec<Vec<String>>,
 }
+
+/// Where a published site keeps its error-page template (see `cms::theme::ERROR_PAGE_PATH`).
+pub const ERROR_TEMPLATE_PATH: &str = "/_sg/error.html";
 
 #[derive(Debug)]
 pub struct Site {
@@ -32,6 +39,8 @@ pub struct Site {
     pub service: sitegroup_contract::config::Service,
     pub access: crate::limits::Access,
     pub request_limits: sitegroup_contract::config::RequestLimits,
+    /// HTTPS redirect and ACME.
+    pub tls: sitegroup_contract::config::SiteTls,
 }
 
 #[derive(Debug)]
@@ -120,12 +129,28 @@ pub enum PageLookup<'a> {
 }
 
 impl RoutingTable {
+    /// Hostname sets of the sites that want ACME certificates.
+    pub fn acme_domains(&self) -> Vec<Vec<String>> {
+        self.acme.clone()
+    }
+
     /// Compiles a snapshot. The snapshot must have passed [`ConfigSnapshot::validate`]; a WAF
     /// policy that does not compile is an error naming the site.
     pub fn compile(snapshot: &ConfigSnapshot) -> Result<Self, String> {
         let mut exact = HashMap::new();
         let mut wildcard = HashMap::new();
+        let mut acme = Vec::new();
         for site in &snapshot.sites {
+            if site.tls.acme {
+                let mut hosts: Vec<String> = site
+                    .hostnames
+                    .iter()
+                    .filter(|h| !h.starts_with("*."))
+                    .cloned()
+                    .collect();
+                hosts.sort();
+                acme.push(hosts);
+            }
             let mut routes: Vec<Route> = site
                 .routes
                 .iter()
@@ -172,6 +197,7 @@ impl RoutingTable {
                 security_headers,
                 rate_limits: site.rate_limits.clone(),
                 request_limits: site.request_limits.clone(),
+                tls: site.tls.clone(),
                 access: crate::limits::Access::compile(&site.access, &snapshot.group_access)
                     .map_err(|e| format!("site {} ({}): access list: {e}", site.id, site.name))?,
                 service: if site.id != 0
@@ -197,6 +223,8 @@ impl RoutingTable {
         }
         Ok(RoutingTable {
             generation: snapshot.generation,
+            certificates: crate::tls::CertIndex::compile(&snapshot.certificates)?,
+            acme,
             exact,
             wildcard,
         })
@@ -250,6 +278,10 @@ impl Site {
 
     /// Finds the published file for a request path (without query string).
     pub fn lookup_page(&self, path: &str) -> PageLookup<'_> {
+        // The gateway's own files (the error-page template) are not pages.
+        if path.starts_with("/_sg/") {
+            return PageLookup::NotFound;
+        }
         let key = if path.ends_with('/') {
             format!("{path}index.html")
         } else {
@@ -267,6 +299,12 @@ impl Site {
     /// The site's own 404 page, when it published one.
     pub fn not_found_page(&self) -> Option<&PublishedFile> {
         self.manifest.get("/404.html")
+    }
+
+    /// The site's error-page template (its theme's look, placeholders for the gateway), when
+    /// it published one.
+    pub fn error_template(&self) -> Option<&PublishedFile> {
+        self.manifest.get(ERROR_TEMPLATE_PATH)
     }
 }
 
@@ -322,6 +360,7 @@ mod tests {
                     service: Default::default(),
                     access: Default::default(),
                     request_limits: Default::default(),
+                    tls: Default::default(),
                 },
                 SiteConfig {
                     id: 2,
@@ -339,6 +378,7 @@ mod tests {
                     service: Default::default(),
                     access: Default::default(),
                     request_limits: Default::default(),
+                    tls: Default::default(),
                 },
             ],
             ..ConfigSnapshot::empty()

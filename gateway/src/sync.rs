@@ -25,7 +25,7 @@ use async_trait::async_trait;
 use pingora::server::ShutdownWatch;
 use pingora::services::background::BackgroundService;
 use sitegroup_contract::config::ConfigSnapshot;
-use sitegroup_contract::log::{EventBatch, SecurityEvent};
+use sitegroup_contract::log::{AccessBatch, AccessLine, AccessRecord, EventBatch, SecurityEvent};
 use sitegroup_contract::store::{self, ObjectStore};
 
 use crate::routing::RoutingTable;
@@ -68,10 +68,10 @@ pub struct ConfigSync {
     store: ObjectStore,
     last_good: PathBuf,
     interval: Duration,
-    /// The security log, which doubles as the shipping spool, and the file holding how far it
-    /// has been delivered (a byte offset).
-    spool: PathBuf,
-    shipped: PathBuf,
+    /// The security and access logs, shipped to the control plane.
+    spools: Vec<Spool>,
+    /// The writer of those logs, flushed before the last delivery at shutdown.
+    log_sink: Option<crate::logs::LogSink>,
 }
 
 /// Loads the last good snapshot written by an earlier run, if any. A file that does not parse or
@@ -107,7 +107,7 @@ impl ConfigSync {
         store: ObjectStore,
         last_good: PathBuf,
         interval: Duration,
-        spool: PathBuf,
+        logs: PathBuf,
     ) -> anyhow::Result<Self> {
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(10))
@@ -121,9 +121,18 @@ impl ConfigSync {
             store,
             last_good,
             interval,
-            shipped: spool.with_extension("log.shipped"),
-            spool,
+            spools: vec![
+                Spool::new(SpoolKind::Security, logs.join("security.log")),
+                Spool::new(SpoolKind::Access, logs.join("access.log")),
+            ],
+            log_sink: None,
         })
+    }
+
+    /// Flushes `sink` at shutdown, before the last delivery.
+    pub fn with_log_sink(mut self, sink: crate::logs::LogSink) -> Self {
+        self.log_sink = Some(sink);
+        self
     }
 
     fn url(&self, path: &str) -> String {
@@ -199,49 +208,127 @@ impl ConfigSync {
         Ok(())
     }
 
-    /// Sends queued security events, at most [`SHIP_BATCH`] per request. Events that cannot be
-    /// delivered stay in `pending` (bounded by the queue's capacity) for the next round.
-    /// Delivers the security log from where the last delivery ended, in batches; the offset is
-    /// saved after each acknowledged batch, so nothing is lost while the control plane is down
-    /// or either side restarts (a batch may be sent twice after a crash; never skipped).
-    async fn ship_events(&self) {
+    /// Delivers the security log and the access log from where the last delivery of each
+    /// ended, in batches; each offset is saved after an acknowledged batch, so nothing is lost
+    /// while the control plane is down or either side restarts. (A batch may be sent twice
+    /// after a crash, never skipped; access lines carry their offsets and are stored once.)
+    async fn ship_logs(&self) {
+        for spool in &self.spools {
+            self.ship(spool).await;
+        }
+    }
+
+    async fn ship(&self, spool: &Spool) {
         loop {
-            let offset = self.shipped_offset();
-            let (events, next) = match read_spool(&self.spool, offset, SHIP_BATCH) {
-                Ok(r) => r,
-                Err(e) => {
-                    tracing::warn!("reading {}: {e}", self.spool.display());
-                    return;
+            let offset = spool.shipped_offset();
+            let (next, delivered) = match spool.kind {
+                SpoolKind::Security => {
+                    let (lines, next) = match read_spool::<SecurityEvent>(&spool.log, offset) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            tracing::warn!("reading {}: {e}", spool.log.display());
+                            return;
+                        }
+                    };
+                    let batch = EventBatch {
+                        events: lines.into_iter().map(|(_, e)| e).collect(),
+                    };
+                    let empty = batch.events.is_empty();
+                    (
+                        next,
+                        self.deliver("/internal/v1/events", &batch, empty).await,
+                    )
+                }
+                SpoolKind::Access => {
+                    let (lines, next) = match read_spool::<AccessRecord>(&spool.log, offset) {
+                        Ok(r) => r,
+                        Err(e) => {
+                            tracing::warn!("reading {}: {e}", spool.log.display());
+                            return;
+                        }
+                    };
+                    let batch = AccessBatch {
+                        spool: spool.id(),
+                        lines: lines
+                            .into_iter()
+                            .map(|(offset, record)| AccessLine { offset, record })
+                            .collect(),
+                    };
+                    let empty = batch.lines.is_empty();
+                    (
+                        next,
+                        self.deliver("/internal/v1/access", &batch, empty).await,
+                    )
                 }
             };
-            if next == offset {
+            if next == offset || !delivered {
                 return;
             }
-            if !events.is_empty() {
-                let result = self
-                    .client
-                    .post(self.url("/internal/v1/events"))
-                    .bearer_auth(&self.control_plane.token)
-                    .json(&EventBatch { events })
-                    .send()
-                    .await;
-                match result {
-                    Ok(r) if r.status().is_success() => {}
-                    Ok(r) => {
-                        tracing::warn!("log intake answered {}; will retry", r.status());
-                        return;
-                    }
-                    Err(e) => {
-                        tracing::debug!("log intake unreachable: {e}; will retry");
-                        return;
-                    }
-                }
-            }
-            let dir = self.shipped.parent().map(PathBuf::from).unwrap_or_default();
-            if let Err(e) = store::write_atomic(&dir, &self.shipped, next.to_string().as_bytes()) {
-                tracing::warn!("saving {}: {e}", self.shipped.display());
+            let dir = spool
+                .shipped
+                .parent()
+                .map(PathBuf::from)
+                .unwrap_or_default();
+            if let Err(e) = store::write_atomic(&dir, &spool.shipped, next.to_string().as_bytes()) {
+                tracing::warn!("saving {}: {e}", spool.shipped.display());
                 return;
             }
+        }
+    }
+
+    /// Posts one batch; true when the control plane took it (or there was nothing to send).
+    async fn deliver<T: serde::Serialize + Sync>(
+        &self,
+        path: &'static str,
+        batch: &T,
+        empty: bool,
+    ) -> bool {
+        if empty {
+            return true;
+        }
+        let result = self
+            .client
+            .post(self.url(path))
+            .bearer_auth(&self.control_plane.token)
+            .json(batch)
+            .send()
+            .await;
+        match result {
+            Ok(r) if r.status().is_success() => true,
+            Ok(r) => {
+                tracing::warn!("log intake {path} answered {}; will retry", r.status());
+                false
+            }
+            Err(e) => {
+                tracing::debug!("log intake unreachable: {e}; will retry");
+                false
+            }
+        }
+    }
+}
+
+/// What a spool holds.
+#[derive(Debug, Clone, Copy)]
+enum SpoolKind {
+    Security,
+    Access,
+}
+
+/// A log file that doubles as the shipping spool, and the file holding how far it has been
+/// delivered (a byte offset).
+#[derive(Debug)]
+struct Spool {
+    kind: SpoolKind,
+    log: PathBuf,
+    shipped: PathBuf,
+}
+
+impl Spool {
+    fn new(kind: SpoolKind, log: PathBuf) -> Self {
+        Spool {
+            kind,
+            shipped: log.with_extension("log.shipped"),
+            log,
         }
     }
 
@@ -251,18 +338,25 @@ impl ConfigSync {
             .and_then(|s| s.trim().parse::<u64>().ok())
             .unwrap_or(0);
         // A log that was truncated or rotated starts over.
-        let len = std::fs::metadata(&self.spool).map_or(0, |m| m.len());
+        let len = std::fs::metadata(&self.log).map_or(0, |m| m.len());
         if saved > len { 0 } else { saved }
+    }
+
+    /// The file's identity (its inode): a replaced file is a new spool whose offsets start
+    /// again at 0.
+    fn id(&self) -> String {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata(&self.log).map_or_else(|_| "0".into(), |m| m.ino().to_string())
     }
 }
 
-/// Reads up to `max` complete lines of the spool from `offset`: the events that parse (a
-/// damaged line is skipped, with a warning) and the offset after the last line read.
-fn read_spool(
+/// Reads up to [`SHIP_BATCH`] complete lines of a spool from `offset`: the records that parse,
+/// each with its own offset (a damaged line is skipped, with a warning), and the offset after
+/// the last line read.
+fn read_spool<T: serde::de::DeserializeOwned>(
     path: &std::path::Path,
     offset: u64,
-    max: usize,
-) -> std::io::Result<(Vec<SecurityEvent>, u64)> {
+) -> std::io::Result<(Vec<(u64, T)>, u64)> {
     use std::io::{BufRead, Seek, SeekFrom};
     let file = match std::fs::File::open(path) {
         Ok(f) => f,
@@ -271,27 +365,28 @@ fn read_spool(
     };
     let mut reader = std::io::BufReader::new(file);
     reader.seek(SeekFrom::Start(offset))?;
-    let mut events = Vec::new();
+    let mut records = Vec::new();
     let mut next = offset;
     let mut line = Vec::new();
     let mut lines = 0;
-    while lines < max {
+    while lines < SHIP_BATCH {
         line.clear();
         let n = reader.read_until(b'\n', &mut line)?;
         if n == 0 || line.last() != Some(&b'\n') {
             break; // end, or a line still being written
         }
+        let at = next;
         next += n as u64;
         lines += 1;
-        match serde_json::from_slice::<SecurityEvent>(&line) {
-            Ok(e) => events.push(e),
-            Err(e) => tracing::warn!("skipping a damaged security-log line: {e}"),
+        match serde_json::from_slice::<T>(&line) {
+            Ok(r) => records.push((at, r)),
+            Err(e) => tracing::warn!("skipping a damaged line of {}: {e}", path.display()),
         }
     }
-    Ok((events, next))
+    Ok((records, next))
 }
 
-/// Security events per intake request (keeps each request well under the intake's body limit).
+/// Lines per intake request (keeps each request well under the intake's body limit).
 pub const SHIP_BATCH: usize = 500;
 
 #[async_trait]
@@ -318,13 +413,16 @@ impl BackgroundService for ConfigSync {
                     failing = true;
                 }
             }
-            self.ship_events().await;
+            self.ship_logs().await;
             tokio::select! {
                 _ = shutdown.changed() => break,
                 _ = tokio::time::sleep(self.interval) => {}
             }
         }
         // Last chance to deliver what is spooled (the rest goes at the next start).
-        self.ship_events().await;
+        if let Some(sink) = &self.log_sink {
+            sink.flush();
+        }
+        self.ship_logs().await;
     }
 }

@@ -184,7 +184,8 @@ fn emergency_switches_take_effect_within_five_seconds() {
 }
 
 /// A legacy site with two upstreams, one of them dead: every request is answered by the live
-/// one (the failed connection is retried on the other and the dead one taken out of rotation).
+/// one (the failed connection is retried on the other and the dead one taken out of rotation),
+/// without the old server's banners and with the hardening headers.
 #[test]
 fn one_dead_upstream_does_not_fail_requests() {
     if python3_missing("the dead-upstream test") {
@@ -209,7 +210,21 @@ fn one_dead_upstream_does_not_fail_requests() {
             .send()
             .unwrap();
         assert_eq!(r.status(), 200, "request {i}");
+        // The old server's banners are stripped; the hardening headers are added.
+        for banner in ["server", "x-powered-by", "x-aspnet-version"] {
+            assert!(r.headers().get(banner).is_none(), "{banner} leaked");
+        }
+        assert_eq!(r.headers()["x-content-type-options"], "nosniff");
+        assert!(r.headers().contains_key("strict-transport-security"));
+        assert!(r.headers().contains_key("x-request-id"));
     }
+    // (The origin does send them.)
+    let direct = client
+        .get(format!("http://127.0.0.1:{origin_port}/item?id=1"))
+        .send()
+        .unwrap();
+    assert_eq!(direct.headers()["x-powered-by"], "PHP/5.4.16");
+    assert!(direct.headers().contains_key("server"));
 }
 
 /// Security events are spooled on disk: while the control plane's intake is down nothing is

@@ -45,6 +45,28 @@ async fn attacks_are_blocked_at_the_gateway_with_an_incident_id() {
         body.contains(&incident),
         "the block page shows the incident ID"
     );
+    // …in the site's own theme (its header, its stylesheet), not a bare gateway page.
+    assert!(
+        body.contains("示范市人民政府") && body.contains("/static/style.css"),
+        "{body}"
+    );
+    assert!(!body.contains("{{"), "every placeholder filled: {body}");
+    // The template itself is not a page.
+    let r = c
+        .get(p.url(PORTAL, "/_sg/error.html"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    // A host of no site gets the gateway's own page.
+    let r = c
+        .get(format!("http://{}/", p.http))
+        .header("host", "nosuch.localhost")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert!(!r.text().await.unwrap().contains("/static/style.css"));
 
     // A probe for source files.
     let r = c.get(p.url(PORTAL, "/.git/config")).send().await.unwrap();

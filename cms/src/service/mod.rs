@@ -8,8 +8,10 @@
 //! * [`content`]: items, revisions, review steps, recycle bin, schedules.
 //! * [`sites`]: site settings and identity data, the column tree.
 //! * [`users`]: accounts and unit role grants. [`tokens`]: API tokens.
+//! * [`certificates`]: HTTPS certificates uploaded by the security team.
 
 pub mod authz;
+pub mod certificates;
 pub mod content;
 pub mod form;
 pub mod media;

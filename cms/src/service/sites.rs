@@ -58,6 +58,12 @@ pub struct SiteSettings {
     pub theme: String,
     /// Where visitors of the closed site are sent (301); empty for the closure notice.
     pub closed_redirect: String,
+    /// Plain HTTP redirected to HTTPS at the gateways (系统管理员 only).
+    #[serde(deserialize_with = "super::form::checkbox")]
+    pub https_redirect: bool,
+    /// Certificate from the ACME CA (系统管理员 only).
+    #[serde(deserialize_with = "super::form::checkbox")]
+    pub acme: bool,
 }
 
 impl SiteSettings {
@@ -74,6 +80,8 @@ impl SiteSettings {
             status: s.status.clone(),
             theme: s.theme.clone(),
             closed_redirect: s.closed_redirect.clone(),
+            https_redirect: s.https_redirect,
+            acme: s.acme,
         }
     }
 }
@@ -143,6 +151,13 @@ pub async fn update_settings(
         ));
     }
     let status_changed = input.status != s.status;
+    // HTTPS is the platform's business: others keep what the 系统管理员 set.
+    let (https_redirect, acme) = if actor.is_sysadmin() {
+        (input.https_redirect, input.acme)
+    } else {
+        (s.https_redirect, s.acme)
+    };
+    let tls_changed = https_redirect != s.https_redirect || acme != s.acme;
     let txn = state.db.begin().await?;
     let mut a: site::ActiveModel = s.clone().into();
     a.name = Set(name.to_string());
@@ -156,17 +171,20 @@ pub async fn update_settings(
     a.status = Set(input.status.clone());
     a.theme = Set(theme);
     a.closed_redirect = Set(redirect.to_string());
+    a.https_redirect = Set(https_redirect);
+    a.acme = Set(acme);
     a.update(&txn).await?;
-    if status_changed || name != s.name || redirect != s.closed_redirect {
+    if status_changed || tls_changed || name != s.name || redirect != s.closed_redirect {
         crate::snapshot::bump_generation(&txn).await?;
     }
     state
         .audit_in(
             &txn,
             &Who::actor(actor),
-            Entry::new(Event::SiteSettings, format!("site:{}", s.id)).details(
-                serde_json::json!({ "name": name, "status": input.status, "closed_redirect": redirect }),
-            ),
+            Entry::new(Event::SiteSettings, format!("site:{}", s.id)).details(serde_json::json!({
+                "name": name, "status": input.status, "closed_redirect": redirect,
+                "https_redirect": https_redirect, "acme": acme,
+            })),
         )
         .await?;
     txn.commit().await?;

@@ -184,6 +184,10 @@ pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::E
             include_str!("../../templates/admin/security_users.html"),
         ),
         (
+            "security_certificates.html",
+            include_str!("../../templates/admin/security_certificates.html"),
+        ),
+        (
             "audit.html",
             include_str!("../../templates/admin/audit.html"),
         ),

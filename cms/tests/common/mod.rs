@@ -79,6 +79,7 @@ pub async fn setup() -> Env {
             hosts: vec!["admin.localhost".into()],
             upstream: "127.0.0.1:1".into(),
             networks: vec![],
+            https_only: false,
         },
     };
     Env {

@@ -54,6 +54,8 @@ const BANNER_HEADERS: &[&str] = &[
 pub struct Gateway {
     pub table: Arc<ArcSwap<RoutingTable>>,
     pub store: ObjectStore,
+    /// Published files already verified, kept while unchanged on disk.
+    pub objects: Arc<crate::objects::VerifiedObjects>,
     pub logs: LogSink,
     /// Name of this node in logs and events.
     pub node: String,
@@ -61,6 +63,12 @@ pub struct Gateway {
     pub limits: crate::limits::RateLimiters,
     pub metrics: Arc<crate::metrics::Metrics>,
     pub trusted_proxies: crate::limits::TrustedProxies,
+    /// Idle time a kept-alive HTTP/1 connection waits for its next request.
+    pub keepalive_secs: u64,
+    /// Running ACME orders (HTTP-01 challenges are answered from here).
+    pub acme: crate::tls::acme::Registry,
+    /// Port of this gateway's HTTPS listener, for redirects (443 when unknown).
+    pub https_port: Option<u16>,
 }
 
 /// Per-request state shared across the phases.
@@ -168,7 +176,22 @@ impl Gateway {
             ErrorPage::HeadersTooLarge => "limits",
             _ => "error",
         };
-        let body = Bytes::from(page.render_with(&ctx.request_id, ctx.page_message.as_deref()));
+        // In the site's own look when it published its theme's error page (verified like any
+        // published file; the gateway's own page otherwise).
+        let themed = match ctx.site.as_ref().and_then(|s| s.error_template().cloned()) {
+            Some(file) => self
+                .read_object(&file.sha256)
+                .await
+                .ok()
+                .and_then(|b| String::from_utf8(b.to_vec()).ok()),
+            None => None,
+        };
+        let body = Bytes::from(match &themed {
+            Some(template) => {
+                page.render_in(template, &ctx.request_id, ctx.page_message.as_deref())
+            }
+            None => page.render_with(&ctx.request_id, ctx.page_message.as_deref()),
+        });
         let mut extra = vec![
             ("x-request-id", ctx.request_id.clone()),
             ("cache-control", "no-store".to_string()),
@@ -228,6 +251,48 @@ impl Gateway {
         Bytes::from(ErrorPage::Blocked.render(&ctx.request_id))
     }
 
+    /// A redirect the gateway answers itself (closed sites, HTTPS-only sites).
+    async fn redirect(
+        &self,
+        session: &mut Session,
+        ctx: &RequestCtx,
+        status: u16,
+        location: String,
+    ) -> Result<()> {
+        let extra = [
+            ("location", location),
+            ("x-request-id", ctx.request_id.clone()),
+        ];
+        self.respond(
+            session,
+            ctx.site.as_deref(),
+            status,
+            "text/plain; charset=utf-8",
+            &extra,
+            Bytes::from_static(b"Moved Permanently"),
+        )
+        .await
+    }
+
+    /// A published file's verified bytes: from memory when the file on disk is unchanged (a
+    /// `stat`, inline — a thread hand-off per request cost more than the page), else read and
+    /// verified on a blocking thread.
+    async fn read_object(&self, hash: &str) -> Result<Bytes, ObjectError> {
+        if let Some(bytes) = self.objects.cached(hash) {
+            return Ok(bytes);
+        }
+        let objects = self.objects.clone();
+        let hash = hash.to_string();
+        tokio::task::spawn_blocking(move || objects.read(&hash))
+            .await
+            .unwrap_or_else(|e| {
+                Err(ObjectError::Io {
+                    hash: String::new(),
+                    source: std::io::Error::other(e),
+                })
+            })
+    }
+
     /// Serves a published file after checking its bytes against the manifest hash.
     async fn serve_published(
         &self,
@@ -246,11 +311,7 @@ impl Gateway {
                 // A 304 is only honest if the stored file is still intact.
                 && self.store.contains(&file.sha256)
         {
-            let store = self.store.clone();
-            let hash = file.sha256.clone();
-            let intact = tokio::task::spawn_blocking(move || store.read_verified(&hash).is_ok())
-                .await
-                .unwrap_or(false);
+            let intact = self.read_object(&file.sha256).await.is_ok();
             if intact {
                 ctx.served_by = "published";
                 let extra = [("etag", etag), ("x-request-id", ctx.request_id.clone())];
@@ -266,12 +327,7 @@ impl Gateway {
                     .await;
             }
         }
-        let store = self.store.clone();
-        let hash = file.sha256.clone();
-        let read = tokio::task::spawn_blocking(move || store.read_verified(&hash))
-            .await
-            .map_err(|e| Error::because(ErrorType::InternalError, "store read task", e))?;
-        match read {
+        match self.read_object(&file.sha256).await {
             Ok(bytes) => {
                 ctx.served_by = "published";
                 let extra = [
@@ -286,7 +342,7 @@ impl Gateway {
                     status,
                     &file.content_type,
                     &extra,
-                    Bytes::from(bytes),
+                    bytes,
                 )
                 .await
             }
@@ -330,7 +386,7 @@ fn host_without_port(host: &str) -> &str {
     }
 }
 
-fn new_request_id() -> String {
+pub(crate) fn new_request_id() -> String {
     format!("{:032x}", rand::random::<u128>())
 }
 
@@ -401,6 +457,11 @@ impl ProxyHttp for Gateway {
             .and_then(|a| a.as_inet())
             .map(|a| a.ip());
         ctx.https = session.digest().is_some_and(|d| d.ssl_digest.is_some());
+        // pingora keeps HTTP/1.1 connections open forever by default; an idle one waits this
+        // long (a client that asked to close still gets its close).
+        if session.get_keepalive().is_some() {
+            session.set_keepalive(Some(self.keepalive_secs));
+        }
         let req = session.req_header();
         if let Some(peer) = peer {
             let forwarded = req
@@ -419,6 +480,25 @@ impl ProxyHttp for Gateway {
             .to_string();
         let path = req.uri.path().to_string();
         let method = req.method.clone();
+        let bare_host = host_without_port(&ctx.host).to_ascii_lowercase();
+
+        // ACME HTTP-01 challenges of this gateway's own orders, before anything else (the
+        // CA's validators come from anywhere and over plain HTTP).
+        if let Some(token) = path.strip_prefix("/.well-known/acme-challenge/")
+            && let Some(key_auth) = self.acme.http01(&bare_host, token)
+        {
+            ctx.served_by = "acme";
+            self.respond(
+                session,
+                None,
+                200,
+                "application/octet-stream",
+                &[],
+                Bytes::from(key_auth),
+            )
+            .await?;
+            return Ok(true);
+        }
 
         let table = self.table.load();
         let Some(site) = table.site_for_host(&ctx.host).cloned() else {
@@ -427,6 +507,16 @@ impl ProxyHttp for Gateway {
             return Ok(true);
         };
         ctx.site = Some(site.clone());
+        // BREACH: the admin's pages carry secrets (CSRF tokens) beside reflected input, so
+        // they go out uncompressed; its static files are compressed as usual.
+        if site.id == 0
+            && !path.starts_with("/static/")
+            && let Some(c) = session
+                .downstream_modules_ctx
+                .get_mut::<pingora::modules::http::compression::ResponseCompression>()
+        {
+            c.adjust_level(0);
+        }
         if !site.access.permits(&ctx.client_ip) {
             self.security_event(
                 session,
@@ -436,6 +526,28 @@ impl ProxyHttp for Gateway {
             );
             self.respond_page(session, ctx, ErrorPage::Forbidden)
                 .await?;
+            return Ok(true);
+        }
+        // Plain HTTP to a site that is served over HTTPS only: 301 (GET, HEAD) or 308 (keeps
+        // the method and body) to the same URL over HTTPS.
+        if site.tls.redirect_https && !ctx.https {
+            let port = match self.https_port {
+                Some(443) | None => String::new(),
+                Some(p) => format!(":{p}"),
+            };
+            let target = session
+                .req_header()
+                .uri
+                .path_and_query()
+                .map_or("/", |pq| pq.as_str());
+            let location = format!("https://{bare_host}{port}{target}");
+            let status = if method == http::Method::GET || method == http::Method::HEAD {
+                301
+            } else {
+                308
+            };
+            ctx.served_by = "redirect";
+            self.redirect(session, ctx, status, location).await?;
             return Ok(true);
         }
         // Size limits.
@@ -491,20 +603,7 @@ impl ProxyHttp for Gateway {
                     self.respond_page(session, ctx, ErrorPage::Closed).await?;
                 } else {
                     ctx.served_by = "switch";
-                    let extra = [
-                        ("location", redirect.clone()),
-                        ("x-request-id", ctx.request_id.clone()),
-                    ];
-                    let site = ctx.site.clone();
-                    self.respond(
-                        session,
-                        site.as_deref(),
-                        301,
-                        "text/plain; charset=utf-8",
-                        &extra,
-                        Bytes::from_static(b"Moved Permanently"),
-                    )
-                    .await?;
+                    self.redirect(session, ctx, 301, redirect.clone()).await?;
                 }
                 return Ok(true);
             }
@@ -761,30 +860,35 @@ impl ProxyHttp for Gateway {
         e: &Error,
         ctx: &mut RequestCtx,
     ) -> FailToProxy {
-        let page = match e.esource() {
-            ErrorSource::Upstream => Some(ErrorPage::BadGateway),
-            _ => None,
+        let page = match (e.esource(), e.etype()) {
+            (
+                ErrorSource::Upstream,
+                ErrorType::ReadTimedout | ErrorType::WriteTimedout | ErrorType::ConnectTimedout,
+            ) => Some(ErrorPage::GatewayTimeout),
+            (ErrorSource::Upstream, _) => Some(ErrorPage::BadGateway),
+            // Downstream trouble: the client is gone (nobody to answer) or sent garbage.
+            (_, ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed) => None,
+            (_, ErrorType::HTTPStatus(413)) => Some(ErrorPage::TooLarge),
+            (_, ErrorType::HTTPStatus(code)) if *code != 400 => {
+                let _ = session.respond_error(*code).await;
+                return FailToProxy {
+                    error_code: *code,
+                    can_reuse_downstream: false,
+                };
+            }
+            _ => Some(ErrorPage::BadRequest),
         };
         let code = match page {
             Some(page) => {
-                tracing::warn!(upstream = ?ctx.upstream, "proxy failed: {e}");
+                if e.esource() == &ErrorSource::Upstream {
+                    tracing::warn!(upstream = ?ctx.upstream, "proxy failed: {e}");
+                }
                 match self.respond_page(session, ctx, page).await {
                     Ok(()) => page.status(),
                     Err(_) => 0,
                 }
             }
-            None => {
-                // Downstream trouble: the client is gone or sent garbage.
-                let code = match e.etype() {
-                    ErrorType::HTTPStatus(code) => *code,
-                    ErrorType::ReadError | ErrorType::WriteError | ErrorType::ConnectionClosed => 0,
-                    _ => 400,
-                };
-                if code > 0 {
-                    let _ = session.respond_error(code).await;
-                }
-                code
-            }
+            None => 0,
         };
         FailToProxy {
             error_code: code,
@@ -838,6 +942,24 @@ impl ProxyHttp for Gateway {
             waf: ctx.waf_outcome.clone(),
             user_agent: header(http::header::USER_AGENT),
             referrer: header(http::header::REFERER),
+            tls_version: session
+                .digest()
+                .and_then(|d| d.ssl_digest.as_ref())
+                .map(|d| tls_version(&d.version)),
         });
+    }
+}
+
+/// `1.2` / `1.3` (ECS `tls.version`) from the TLS library's name of the version.
+pub(crate) fn tls_version(name: &str) -> String {
+    let digits: String = name
+        .chars()
+        .skip_while(|c| !c.is_ascii_digit())
+        .map(|c| if c == '_' { '.' } else { c })
+        .collect();
+    if digits.is_empty() {
+        name.to_string()
+    } else {
+        digits
     }
 }

@@ -10,11 +10,13 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Version of the snapshot format. A gateway refuses snapshots of any other version.
-pub const CONTRACT_VERSION: u32 = 4;
+pub const CONTRACT_VERSION: u32 = 5;
 
 /// Oldest snapshot version this build still reads (version 1 had no WAF policy; it reads as
 /// the default policy; version 3 added `Service::Closed`; version 4 added the CSP, HSTS and
-/// X-XSS-Protection values of `SecurityHeaders`, which read as their defaults when missing).
+/// X-XSS-Protection values of `SecurityHeaders`, which read as their defaults when missing;
+/// version 5 added uploaded certificates and each site's `tls` settings, empty and off when
+/// missing).
 pub const MIN_CONTRACT_VERSION: u32 = 1;
 
 /// The whole configuration of the data plane at one generation.
@@ -36,6 +38,40 @@ pub struct ConfigSnapshot {
     /// Addresses refused on every site (the security team's deny list).
     #[serde(default)]
     pub group_access: AccessList,
+    /// Certificates uploaded through the control plane; the gateway picks one by SNI from the
+    /// names in the certificate itself.
+    #[serde(default)]
+    pub certificates: Vec<TlsCertificate>,
+}
+
+/// A certificate chain and its private key, both PEM.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsCertificate {
+    /// The control plane's name for it (logs, metrics).
+    pub name: String,
+    /// Leaf first, then intermediates.
+    pub chain_pem: String,
+    pub key_pem: String,
+}
+
+impl fmt::Debug for TlsCertificate {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TlsCertificate")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// HTTPS settings of a site.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SiteTls {
+    /// Plain-HTTP requests are redirected (308) to HTTPS (ACME challenges excepted).
+    pub redirect_https: bool,
+    /// The gateway obtains and renews a certificate for the site's hostnames (not wildcards)
+    /// from the ACME CA it is configured with (HTTP-01 on its HTTP listener).
+    pub acme: bool,
 }
 
 /// Client address lists (IPs or CIDR ranges, v4 and v6).
@@ -130,6 +166,9 @@ pub struct SiteConfig {
     /// Request size limits.
     #[serde(default)]
     pub request_limits: RequestLimits,
+    /// HTTPS redirect and automatic certificates.
+    #[serde(default)]
+    pub tls: SiteTls,
 }
 
 /// Request size limits of a site.
@@ -361,6 +400,7 @@ impl ConfigSnapshot {
             sites: Vec::new(),
             group_service: Service::Normal,
             group_access: AccessList::default(),
+            certificates: Vec::new(),
         }
     }
 
@@ -656,6 +696,7 @@ mod tests {
             service: Service::Normal,
             access: AccessList::default(),
             request_limits: RequestLimits::default(),
+            tls: Default::default(),
         }
     }
 

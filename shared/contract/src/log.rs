@@ -23,6 +23,9 @@ pub enum SecurityEventKind {
     RateLimited,
     /// A client address refused by an access list.
     AddressRefused,
+    /// The Redis the gateways share rate limits through is unreachable: limits are counted per
+    /// gateway until it returns.
+    SharedLimitsUnavailable,
 }
 
 impl SecurityEventKind {
@@ -36,6 +39,7 @@ impl SecurityEventKind {
             SecurityEventKind::WafBodyUninspected => "waf_body_uninspected",
             SecurityEventKind::RateLimited => "rate_limited",
             SecurityEventKind::AddressRefused => "address_refused",
+            SecurityEventKind::SharedLimitsUnavailable => "shared_limits_unavailable",
         }
     }
 }
@@ -113,6 +117,31 @@ pub struct AccessRecord {
     pub user_agent: String,
     #[serde(rename = "http.request.referrer", default)]
     pub referrer: String,
+    /// `1.2` or `1.3` when the request came over TLS.
+    #[serde(
+        rename = "tls.version",
+        default,
+        skip_serializing_if = "Option::is_none"
+    )]
+    pub tls_version: Option<String>,
+}
+
+/// The body of `POST /internal/v1/access`: access-log lines from one gateway's spool, each
+/// with its byte offset there, so that a batch sent twice (after a crash between delivery and
+/// acknowledgement) is stored once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessBatch {
+    /// Identifies the spool file (it changes when the file is replaced).
+    pub spool: String,
+    pub lines: Vec<AccessLine>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AccessLine {
+    pub offset: u64,
+    pub record: AccessRecord,
 }
 
 /// The body of `POST /internal/v1/events`.

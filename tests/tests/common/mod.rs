@@ -265,16 +265,7 @@ impl Platform {
                 None => panic!("ports taken five times over:\n{}", process.stderr()),
             }
         };
-        // "  系统管理员 用户名 username: admin  一次性密码 one-time password: …"
-        let one_time: Vec<(String, String)> = out
-            .lines()
-            .filter_map(|l| {
-                let (_, rest) = l.split_once("username: ")?;
-                let (user, rest) = rest.split_once(' ')?;
-                let (_, password) = rest.split_once("one-time password: ")?;
-                Some((user.to_string(), password.trim().to_string()))
-            })
-            .collect();
+        let one_time = one_time_passwords(&out);
         let admin_password = one_time
             .iter()
             .find(|(u, _)| u == "admin")
@@ -333,6 +324,20 @@ impl Platform {
         assert!(took < Duration::from_secs(5), "shutdown took {took:?}");
         self.db.drop_database().await;
     }
+}
+
+/// The (username, one-time password) pairs a first start prints:
+/// "  系统管理员 用户名 username: admin  一次性密码 one-time password: …".
+pub fn one_time_passwords(banner: &str) -> Vec<(String, String)> {
+    banner
+        .lines()
+        .filter_map(|l| {
+            let (_, rest) = l.split_once("username: ")?;
+            let (user, rest) = rest.split_once(' ')?;
+            let (_, password) = rest.split_once("one-time password: ")?;
+            Some((user.to_string(), password.trim().to_string()))
+        })
+        .collect()
 }
 
 pub fn client_for(gateway: SocketAddr) -> reqwest::Client {
@@ -470,7 +475,25 @@ pub async fn enrol_totp(p: &Platform, client: &reqwest::Client) -> Vec<u8> {
 /// Signs in as `admin` with the one-time password, sets a new password and binds an
 /// authenticator, as a newcomer would. Returns the CSRF token of the resulting session.
 pub async fn sign_in_first_time(p: &Platform, client: &reqwest::Client) -> String {
-    let r = post_login(p, client, "admin", &p.admin_password).await;
+    let home = sign_in_first_time_as(p, client, "admin").await;
+    assert!(
+        home.contains("示范市教育局"),
+        "site list after sign-in: {home}"
+    );
+    csrf_of(&home)
+}
+
+/// Signs in as one of the platform administrators a first start creates (`admin`,
+/// `secadmin`, `auditor`) with its one-time password, sets a new password and binds an
+/// authenticator. Returns the page the account lands on.
+pub async fn sign_in_first_time_as(p: &Platform, client: &reqwest::Client, user: &str) -> String {
+    let one_time = p
+        .one_time
+        .iter()
+        .find(|(u, _)| u == user)
+        .map(|(_, pw)| pw.clone())
+        .unwrap_or_else(|| panic!("no one-time password printed for {user}"));
+    let r = post_login(p, client, user, &one_time).await;
     assert_eq!(r.status(), 303, "login should redirect");
     assert_eq!(
         location(&r),
@@ -493,7 +516,7 @@ pub async fn sign_in_first_time(p: &Platform, client: &reqwest::Client) -> Strin
         .post(p.url(ADMIN, "/password"))
         .form(&[
             ("csrf", csrf.as_str()),
-            ("current", p.admin_password.as_str()),
+            ("current", one_time.as_str()),
             ("new_password", "Str0ng-新密码-2026"),
             ("confirm", "Str0ng-新密码-2026"),
         ])
@@ -510,19 +533,38 @@ pub async fn sign_in_first_time(p: &Platform, client: &reqwest::Client) -> Strin
     let r = client.get(p.url(ADMIN, "/")).send().await.unwrap();
     assert_eq!(location(&r), "/account/2fa");
     enrol_totp(p, client).await;
-    let home = client
-        .get(p.url(ADMIN, "/"))
+    let mut r = client.get(p.url(ADMIN, "/")).send().await.unwrap();
+    // The 安全管理员 and the 审计管理员 land in their own sections.
+    if r.status() == 303 {
+        let to = location(&r);
+        r = client.get(p.url(ADMIN, &to)).send().await.unwrap();
+    }
+    r.text().await.unwrap()
+}
+
+/// Saves the demo portal's settings (site 1) as the 系统管理员's form does: status, plus any
+/// extra fields (checkboxes such as `https_redirect`, `acme`); asserts it was accepted.
+pub async fn save_portal_settings(
+    p: &Platform,
+    admin: &reqwest::Client,
+    csrf: &str,
+    status: &str,
+    extra: &[(&str, &str)],
+) {
+    let mut form = vec![
+        ("csrf", csrf),
+        ("name", "示范市人民政府门户网站"),
+        ("review_levels", "0"),
+        ("status", status),
+    ];
+    form.extend_from_slice(extra);
+    let r = admin
+        .post(p.url(ADMIN, "/sites/1/settings"))
+        .form(&form)
         .send()
         .await
-        .unwrap()
-        .text()
-        .await
         .unwrap();
-    assert!(
-        home.contains("示范市教育局"),
-        "site list after sign-in: {home}"
-    );
-    csrf_of(&home)
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
 }
 
 /// A child process killed when dropped.
@@ -661,24 +703,36 @@ pub fn injectable_origin() -> (Kill, u16) {
 /// Starts `sitegroup gateway` against a stand-in control plane; returns it and its port once
 /// it proxies `probe` on `host`.
 pub fn gateway_for(dir: &Path, cp_port: u16, host: &str, probe: &str) -> (Process, u16) {
+    gateway_with(dir, cp_port, host, probe, &[])
+}
+
+/// As [`gateway_for`], with extra arguments.
+pub fn gateway_with(
+    dir: &Path,
+    cp_port: u16,
+    host: &str,
+    probe: &str,
+    extra: &[&str],
+) -> (Process, u16) {
     let token = dir.join("token");
     std::fs::write(&token, "t".repeat(43)).unwrap();
     let gw_port = free_port();
     let data = dir.join("gw");
-    let gw = Process::spawn(
-        &[
-            "gateway",
-            "--data-dir",
-            data.to_str().unwrap(),
-            "--http-listen",
-            &format!("127.0.0.1:{gw_port}"),
-            "--control-plane",
-            &format!("http://127.0.0.1:{cp_port}"),
-            "--token-file",
-            token.to_str().unwrap(),
-        ],
-        dir,
-    );
+    let listen = format!("127.0.0.1:{gw_port}");
+    let control_plane = format!("http://127.0.0.1:{cp_port}");
+    let mut args = vec![
+        "gateway",
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--http-listen",
+        &listen,
+        "--control-plane",
+        &control_plane,
+        "--token-file",
+        token.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let gw = Process::spawn(&args, dir);
     let client = reqwest::blocking::Client::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     loop {

@@ -1,5 +1,6 @@
 //! sea-orm entities, one module per table. Relations are queried explicitly where needed.
 
+pub mod access_log;
 pub mod api_token;
 pub mod app_user;
 pub mod article;
@@ -20,4 +21,5 @@ pub mod security_event;
 pub mod site;
 pub mod site_column;
 pub mod site_hostname;
+pub mod tls_certificate;
 pub mod user_session;

@@ -31,6 +31,10 @@ pub struct Model {
     pub review_levels: i32,
     /// Where a closed site's visitors are sent (301), empty for the closure notice.
     pub closed_redirect: String,
+    /// Plain HTTP is redirected to HTTPS at the gateways.
+    pub https_redirect: bool,
+    /// The gateways obtain the site's certificate from the ACME CA.
+    pub acme: bool,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

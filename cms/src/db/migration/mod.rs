@@ -11,6 +11,8 @@ mod m20261128_platform_settings;
 mod m20261129_attachments;
 mod m20261129_column_templates;
 mod m20261130_admin_security;
+mod m20261201_tls;
+mod m20261202_access_log;
 
 pub struct Migrator;
 
@@ -26,6 +28,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_attachments::Migration),
             Box::new(m20261129_column_templates::Migration),
             Box::new(m20261130_admin_security::Migration),
+            Box::new(m20261201_tls::Migration),
+            Box::new(m20261202_access_log::Migration),
         ]
     }
 }

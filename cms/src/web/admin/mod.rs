@@ -31,6 +31,7 @@ mod account;
 mod accounts;
 mod articles;
 mod audit;
+mod certificates;
 mod manage;
 mod media;
 mod security;
@@ -46,6 +47,7 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .merge(account::router())
         .merge(two_factor::router())
         .merge(security::router())
+        .merge(certificates::router())
         .merge(audit::router())
         .merge(accounts::router())
         .merge(articles::router())
