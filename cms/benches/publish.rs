@@ -33,6 +33,7 @@ async fn main() -> anyhow::Result<()> {
                 networks: vec![],
                 https_only: false,
             },
+            probe_via: String::new(),
         },
         db.clone(),
     )

@@ -105,6 +105,12 @@ events! {
     KeyRotate = "secrets.rotate", "轮换密钥";
     CertificateUpload = "certificate.upload", "上传证书";
     CertificateDelete = "certificate.delete", "删除证书";
+    MonitorSettings = "monitor.settings", "修改检测设置";
+    AlertClose = "alert.close", "关闭告警";
+    IpBan = "ip.ban", "封禁地址";
+    IpUnban = "ip.unban", "解除地址封禁";
+    WordAdd = "word.add", "添加错敏词";
+    WordDelete = "word.delete", "删除错敏词";
 }
 
 impl Event {

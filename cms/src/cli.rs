@@ -613,6 +613,11 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
             networks: file.admin_networks.clone().unwrap_or_default(),
             https_only: file.admin_https_only.unwrap_or(false),
         },
+        probe_via: if with_gateway {
+            probe_address(&http_listen)
+        } else {
+            String::new()
+        },
     };
     let banner = runtime()?.block_on(server::prepare(&opts))?;
 
@@ -656,6 +661,22 @@ fn serve(file: FileConfig, args: ServeArgs, with_gateway: bool) -> anyhow::Resul
     sitegroup_gateway::run(pingora);
     println!("sitegroup 已停止 stopped");
     Ok(())
+}
+
+/// The URL detection probes this process's gateway at: its plain-HTTP listener, a wildcard
+/// address replaced by loopback.
+fn probe_address(listen: &str) -> String {
+    match listen.parse::<std::net::SocketAddr>() {
+        Ok(a) if a.ip().is_unspecified() => {
+            let ip: std::net::IpAddr = if a.is_ipv4() {
+                std::net::Ipv4Addr::LOCALHOST.into()
+            } else {
+                std::net::Ipv6Addr::LOCALHOST.into()
+            };
+            format!("http://{}", std::net::SocketAddr::new(ip, a.port()))
+        }
+        _ => format!("http://{listen}"),
+    }
 }
 
 fn print_banner(
@@ -787,6 +808,7 @@ fn publish_sites(
             networks: Vec::new(),
             https_only: false,
         },
+        probe_via: String::new(),
     };
     runtime()?.block_on(async {
         let db = crate::db::connect(&opts.database_url).await?;

@@ -20,6 +20,7 @@ pub mod auth;
 pub mod cli;
 pub mod db;
 pub mod error;
+pub mod monitor;
 pub mod publish;
 pub mod search;
 pub mod secrets;

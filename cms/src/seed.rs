@@ -323,6 +323,8 @@ pub async fn seed(db: &DatabaseConnection) -> anyhow::Result<Seeded> {
         .await?;
         admins.push((role.label(), username.to_string(), password));
     }
+    // The platform's small illustrative 错敏词 list; the administrators add their own.
+    crate::monitor::words::add_starter(&txn).await?;
     txn.commit().await?;
     Ok(Seeded { admins, site_ids })
 }

@@ -26,6 +26,9 @@ pub struct CmsOptions {
     pub database_url: String,
     pub gateway_token: String,
     pub admin: AdminRoute,
+    /// Where detection probes the sites through a gateway when its settings name none
+    /// (`serve`: this process's gateway), e.g. `http://127.0.0.1:80`; empty for none.
+    pub probe_via: String,
 }
 
 impl CmsOptions {
@@ -49,6 +52,8 @@ pub async fn build_state(opts: &CmsOptions, db: DatabaseConnection) -> anyhow::R
         search: crate::search::SearchService::open(&opts.data_dir, db.clone(), false),
         secrets: crate::secrets::Secrets::open(&opts.data_dir).context("opening the keyring")?,
         policy: std::sync::RwLock::new(crate::auth::policy::load(&db).await?),
+        monitor_wake: tokio::sync::Notify::new(),
+        default_probe_via: opts.probe_via.clone(),
         db,
     }))
 }
@@ -165,6 +170,7 @@ impl CmsService {
         tracing::info!("control plane listening on {}", listener.local_addr()?);
         let schedules = tokio::spawn(run_schedules(state.clone()));
         let retention = tokio::spawn(run_audit_retention(state.clone()));
+        let detection = crate::monitor::spawn(state.clone());
         let state_for_close = state.clone();
         axum::serve(
             listener,
@@ -176,6 +182,9 @@ impl CmsService {
         .await?;
         schedules.abort();
         retention.abort();
+        for task in detection {
+            task.abort();
+        }
         state_for_close.search.close().await;
         db.close().await?;
         Ok(())

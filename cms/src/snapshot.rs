@@ -6,8 +6,9 @@ use std::collections::{BTreeMap, HashMap};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
 use sitegroup_contract::config::{
-    AccessList, CONTRACT_VERSION, ConfigSnapshot, PublishedFile, RateLimit, RequestLimits, Route,
-    SecurityHeaders, Service, SiteConfig, SiteTls, Target, WafExclusion, WafPolicy,
+    AccessList, AddressBan, CONTRACT_VERSION, ConfigSnapshot, PublishedFile, RateLimit,
+    RequestLimits, Route, SecurityHeaders, Service, SiteConfig, SiteTls, Target, WafExclusion,
+    WafPolicy,
 };
 
 use crate::db::entities::{config_generation, published_file, site, site_hostname};
@@ -118,11 +119,9 @@ pub async fn build(
         let Some(hosts) = hostnames.remove(&s.id) else {
             continue; // a site without a hostname is not reachable yet
         };
-        out.push(SiteConfig {
-            id: i64::from(s.id),
-            name: s.name,
-            hostnames: hosts,
-            routes: vec![
+        let origins = crate::monitor::probe::origins(&s);
+        let routes = if origins.is_empty() {
+            vec![
                 Route {
                     path_prefix: "/".into(),
                     deny_prefixes: vec![],
@@ -136,7 +135,21 @@ pub async fn build(
                         upstreams: vec![admin.upstream.clone()],
                     },
                 },
-            ],
+            ]
+        } else {
+            // A legacy site: its own servers answer everything (the published error page
+            // still dresses the gateway's own answers).
+            vec![Route {
+                path_prefix: "/".into(),
+                deny_prefixes: vec![],
+                target: Target::Proxy { upstreams: origins },
+            }]
+        };
+        out.push(SiteConfig {
+            id: i64::from(s.id),
+            name: s.name,
+            hostnames: hosts,
+            routes,
             manifest: manifests.remove(&s.id).unwrap_or_default(),
             waf: WafPolicy::default(),
             security_headers: SecurityHeaders {
@@ -166,6 +179,14 @@ pub async fn build(
         group_service: Service::Normal,
         group_access: AccessList::default(),
         certificates: crate::service::certificates::for_snapshot(db, ring).await?,
+        bans: crate::monitor::bans::active(db, chrono::Utc::now())
+            .await?
+            .into_iter()
+            .map(|b| AddressBan {
+                address: b.address,
+                until: b.expires_at.timestamp(),
+            })
+            .collect(),
     })
 }
 

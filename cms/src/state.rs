@@ -45,6 +45,10 @@ pub struct AppState {
     pub secrets: crate::secrets::Secrets,
     /// The security policy, read at start and replaced when the 安全管理员 saves it.
     pub policy: std::sync::RwLock<crate::auth::policy::SecurityPolicy>,
+    /// Wakes the detection loops when their settings change.
+    pub monitor_wake: tokio::sync::Notify,
+    /// See `CmsOptions::probe_via`.
+    pub default_probe_via: String,
 }
 
 impl AppState {

@@ -49,6 +49,7 @@ fn admin_routes() -> Vec<(Method, String)> {
 
 #[tokio::test]
 async fn every_admin_route_refuses_strangers_and_low_privilege_users() {
+    let _ = tracing_subscriber::fmt().with_test_writer().try_init();
     let env = setup().await;
     let routes = admin_routes();
     assert!(routes.len() >= 50, "found only {} routes", routes.len());
@@ -168,6 +169,9 @@ async fn every_admin_route_refuses_strangers_and_low_privilege_users() {
         "/account/tokens",
         "/password",
         "/users",
+        // Monitoring: everyone with a site role sees its availability and alerts.
+        "/monitor",
+        "/monitor/alerts",
         "/login",
         "/login/2fa",
         "/logout",

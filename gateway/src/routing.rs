@@ -41,6 +41,20 @@ pub struct Site {
     pub request_limits: sitegroup_contract::config::RequestLimits,
     /// HTTPS redirect and ACME.
     pub tls: sitegroup_contract::config::SiteTls,
+    /// Banned client addresses and the Unix time each ban ends (shared by every public site;
+    /// empty for the admin site).
+    pub bans: Arc<HashMap<std::net::IpAddr, i64>>,
+}
+
+impl Site {
+    /// When `client` is banned from this site at `now` (Unix seconds), the end of the ban.
+    pub fn banned_until(&self, client: &str, now: i64) -> Option<i64> {
+        if self.bans.is_empty() {
+            return None;
+        }
+        let ip = client.parse::<std::net::IpAddr>().ok()?;
+        self.bans.get(&ip).copied().filter(|until| *until > now)
+    }
 }
 
 #[derive(Debug)]
@@ -137,6 +151,17 @@ impl RoutingTable {
     /// Compiles a snapshot. The snapshot must have passed [`ConfigSnapshot::validate`]; a WAF
     /// policy that does not compile is an error naming the site.
     pub fn compile(snapshot: &ConfigSnapshot) -> Result<Self, String> {
+        let mut bans = HashMap::new();
+        for b in &snapshot.bans {
+            let ip = b
+                .address
+                .parse::<std::net::IpAddr>()
+                .map_err(|_| format!("banned address {:?} is not an IP address", b.address))?;
+            let until = bans.entry(ip).or_insert(b.until);
+            *until = (*until).max(b.until);
+        }
+        let bans = Arc::new(bans);
+        let no_bans = Arc::new(HashMap::new());
         let mut exact = HashMap::new();
         let mut wildcard = HashMap::new();
         let mut acme = Vec::new();
@@ -198,6 +223,11 @@ impl RoutingTable {
                 rate_limits: site.rate_limits.clone(),
                 request_limits: site.request_limits.clone(),
                 tls: site.tls.clone(),
+                bans: if site.id == 0 {
+                    no_bans.clone()
+                } else {
+                    bans.clone()
+                },
                 access: crate::limits::Access::compile(&site.access, &snapshot.group_access)
                     .map_err(|e| format!("site {} ({}): access list: {e}", site.id, site.name))?,
                 service: if site.id != 0

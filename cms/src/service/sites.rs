@@ -64,6 +64,9 @@ pub struct SiteSettings {
     /// Certificate from the ACME CA (系统管理员 only).
     #[serde(deserialize_with = "super::form::checkbox")]
     pub acme: bool,
+    /// A legacy site's own servers, `host:port` separated by commas or new lines (系统管理员
+    /// only); empty for a site published by the CMS.
+    pub origin_upstreams: String,
 }
 
 impl SiteSettings {
@@ -82,7 +85,49 @@ impl SiteSettings {
             closed_redirect: s.closed_redirect.clone(),
             https_redirect: s.https_redirect,
             acme: s.acme,
+            origin_upstreams: s.origin_upstreams.clone(),
         }
+    }
+}
+
+/// A legacy site's origins as typed: each `host:port` (an IPv6 address in brackets), joined
+/// by commas; or every entry that is not one.
+pub fn parse_origins(text: &str) -> Result<String, Vec<String>> {
+    let mut good = Vec::new();
+    let mut bad = Vec::new();
+    for entry in text
+        .split(|c: char| c == ',' || c == '，' || c.is_whitespace())
+        .filter(|s| !s.is_empty())
+    {
+        let ok = match entry.rsplit_once(':') {
+            Some((host, port)) => {
+                port.parse::<u16>().is_ok_and(|p| p > 0)
+                    && !host.is_empty()
+                    && (host.parse::<std::net::Ipv4Addr>().is_ok()
+                        || host
+                            .strip_prefix('[')
+                            .and_then(|h| h.strip_suffix(']'))
+                            .is_some_and(|h| h.parse::<std::net::Ipv6Addr>().is_ok())
+                        || host.split('.').all(|label| {
+                            !label.is_empty()
+                                && label.len() <= 63
+                                && label
+                                    .bytes()
+                                    .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                        }))
+            }
+            None => false,
+        };
+        if ok {
+            good.push(entry.to_string());
+        } else {
+            bad.push(entry.to_string());
+        }
+    }
+    if bad.is_empty() {
+        Ok(good.join(","))
+    } else {
+        Err(bad)
     }
 }
 
@@ -158,6 +203,17 @@ pub async fn update_settings(
         (s.https_redirect, s.acme)
     };
     let tls_changed = https_redirect != s.https_redirect || acme != s.acme;
+    let origins = if actor.is_sysadmin() {
+        parse_origins(&input.origin_upstreams).map_err(|bad| {
+            AppError::Invalid(format!(
+                "源站地址须为“主机:端口”，例如 10.0.0.5:8080；无效：{}。",
+                bad.join("、")
+            ))
+        })?
+    } else {
+        s.origin_upstreams.clone()
+    };
+    let origins_changed = origins != s.origin_upstreams;
     let txn = state.db.begin().await?;
     let mut a: site::ActiveModel = s.clone().into();
     a.name = Set(name.to_string());
@@ -173,8 +229,14 @@ pub async fn update_settings(
     a.closed_redirect = Set(redirect.to_string());
     a.https_redirect = Set(https_redirect);
     a.acme = Set(acme);
+    a.origin_upstreams = Set(origins.clone());
     a.update(&txn).await?;
-    if status_changed || tls_changed || name != s.name || redirect != s.closed_redirect {
+    if status_changed
+        || tls_changed
+        || origins_changed
+        || name != s.name
+        || redirect != s.closed_redirect
+    {
         crate::snapshot::bump_generation(&txn).await?;
     }
     state
@@ -183,7 +245,7 @@ pub async fn update_settings(
             &Who::actor(actor),
             Entry::new(Event::SiteSettings, format!("site:{}", s.id)).details(serde_json::json!({
                 "name": name, "status": input.status, "closed_redirect": redirect,
-                "https_redirect": https_redirect, "acme": acme,
+                "https_redirect": https_redirect, "acme": acme, "origin_upstreams": origins,
             })),
         )
         .await?;

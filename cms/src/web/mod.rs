@@ -188,6 +188,26 @@ pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::E
             include_str!("../../templates/admin/security_certificates.html"),
         ),
         (
+            "monitor.html",
+            include_str!("../../templates/admin/monitor.html"),
+        ),
+        (
+            "monitor_alerts.html",
+            include_str!("../../templates/admin/monitor_alerts.html"),
+        ),
+        (
+            "monitor_settings.html",
+            include_str!("../../templates/admin/monitor_settings.html"),
+        ),
+        (
+            "monitor_bans.html",
+            include_str!("../../templates/admin/monitor_bans.html"),
+        ),
+        (
+            "monitor_words.html",
+            include_str!("../../templates/admin/monitor_words.html"),
+        ),
+        (
             "audit.html",
             include_str!("../../templates/admin/audit.html"),
         ),

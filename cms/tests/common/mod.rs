@@ -81,6 +81,7 @@ pub async fn setup() -> Env {
             networks: vec![],
             https_only: false,
         },
+        probe_via: String::new(),
     };
     Env {
         url: opts.database_url.clone(),

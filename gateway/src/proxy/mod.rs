@@ -528,6 +528,24 @@ impl ProxyHttp for Gateway {
                 .await?;
             return Ok(true);
         }
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_secs()).unwrap_or(i64::MAX));
+        if let Some(until) = site.banned_until(&ctx.client_ip, now) {
+            self.security_event(
+                session,
+                ctx,
+                SecurityEventKind::AddressRefused,
+                format!(
+                    "{} is banned for {} more seconds",
+                    ctx.client_ip,
+                    until - now
+                ),
+            );
+            self.respond_page(session, ctx, ErrorPage::Forbidden)
+                .await?;
+            return Ok(true);
+        }
         // Plain HTTP to a site that is served over HTTPS only: 301 (GET, HEAD) or 308 (keeps
         // the method and body) to the same URL over HTTPS.
         if site.tls.redirect_https && !ctx.https {

@@ -10,13 +10,13 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 /// Version of the snapshot format. A gateway refuses snapshots of any other version.
-pub const CONTRACT_VERSION: u32 = 5;
+pub const CONTRACT_VERSION: u32 = 6;
 
 /// Oldest snapshot version this build still reads (version 1 had no WAF policy; it reads as
 /// the default policy; version 3 added `Service::Closed`; version 4 added the CSP, HSTS and
 /// X-XSS-Protection values of `SecurityHeaders`, which read as their defaults when missing;
 /// version 5 added uploaded certificates and each site's `tls` settings, empty and off when
-/// missing).
+/// missing; version 6 added `bans`, none when missing).
 pub const MIN_CONTRACT_VERSION: u32 = 1;
 
 /// The whole configuration of the data plane at one generation.
@@ -42,6 +42,23 @@ pub struct ConfigSnapshot {
     /// names in the certificate itself.
     #[serde(default)]
     pub certificates: Vec<TlsCertificate>,
+    /// Client addresses refused on every public site until a time: automatic bans of addresses
+    /// that keep attacking, and the security team's own. A gateway stops refusing at `until`
+    /// by itself, so a ban ends on time while the control plane is away too. The admin site is
+    /// exempt: its network list and sign-in throttling guard it, and the security team must
+    /// stay able to lift a ban.
+    #[serde(default)]
+    pub bans: Vec<AddressBan>,
+}
+
+/// One banned client address.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AddressBan {
+    /// An IPv4 or IPv6 address.
+    pub address: String,
+    /// Unix time (seconds) the ban ends.
+    pub until: i64,
 }
 
 /// A certificate chain and its private key, both PEM.
@@ -401,6 +418,7 @@ impl ConfigSnapshot {
             group_service: Service::Normal,
             group_access: AccessList::default(),
             certificates: Vec::new(),
+            bans: Vec::new(),
         }
     }
 
@@ -422,6 +440,14 @@ impl ConfigSnapshot {
             problems.push(format!(
                 "group access list entry {net:?} is not an IP or CIDR"
             ));
+        }
+        for ban in &self.bans {
+            if ban.address.parse::<std::net::IpAddr>().is_err() {
+                problems.push(format!(
+                    "banned address {:?} is not an IP address",
+                    ban.address
+                ));
+            }
         }
         let mut seen_hosts = HashSet::new();
         let mut seen_ids = HashSet::new();

@@ -1,6 +1,8 @@
 //! sea-orm entities, one module per table. Relations are queried explicitly where needed.
 
 pub mod access_log;
+pub mod alert;
+pub mod alert_delivery;
 pub mod api_token;
 pub mod app_user;
 pub mod article;
@@ -8,8 +10,10 @@ pub mod article_revision;
 pub mod audit_log;
 pub mod audit_state;
 pub mod config_generation;
+pub mod ip_ban;
 pub mod login_throttle;
 pub mod media;
+pub mod monitor_probe;
 pub mod organization;
 pub mod password_history;
 pub mod platform_setting;
@@ -23,3 +27,4 @@ pub mod site_column;
 pub mod site_hostname;
 pub mod tls_certificate;
 pub mod user_session;
+pub mod word_entry;

@@ -35,6 +35,9 @@ pub struct Model {
     pub https_redirect: bool,
     /// The gateways obtain the site's certificate from the ACME CA.
     pub acme: bool,
+    /// A legacy site's own servers (`host:port`, comma-separated): when set, the gateways proxy
+    /// the site to them instead of serving published pages.
+    pub origin_upstreams: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

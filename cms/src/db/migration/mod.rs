@@ -13,6 +13,7 @@ mod m20261129_column_templates;
 mod m20261130_admin_security;
 mod m20261201_tls;
 mod m20261202_access_log;
+mod m20261203_monitor;
 
 pub struct Migrator;
 
@@ -30,6 +31,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_admin_security::Migration),
             Box::new(m20261201_tls::Migration),
             Box::new(m20261202_access_log::Migration),
+            Box::new(m20261203_monitor::Migration),
         ]
     }
 }

@@ -513,6 +513,7 @@ pub async fn create(
     }
     let columns = columns(&state.db, site.id).await?;
     let mut checked = validate(input, &columns)?;
+    crate::monitor::words::enforce(state, input).await?;
     resolve_attachments(&state.db, site.id, &mut checked.attachments).await?;
     check_cover(&state.db, site.id, &input.cover).await?;
     let now = Utc::now();
@@ -586,6 +587,7 @@ pub async fn update(
     }
     let columns = columns(&state.db, a.site_id).await?;
     let mut checked = validate(input, &columns)?;
+    crate::monitor::words::enforce(state, input).await?;
     resolve_attachments(&state.db, a.site_id, &mut checked.attachments).await?;
     check_cover(&state.db, a.site_id, &input.cover).await?;
     let now = Utc::now();

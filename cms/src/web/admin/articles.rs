@@ -95,10 +95,15 @@ async fn editor_page(
         .take(200)
         .map(|m| context! { path => m.path, name => m.name })
         .collect();
+    // 错敏词 in what the editor shows (warnings; blocked words never get saved).
+    let word_findings = crate::monitor::words::WordList::load(&state.db)
+        .await?
+        .find_in_item(&form.title, &form.subtitle, &form.summary, &form.body);
     render(
         state,
         "article.html",
         context! {
+            word_findings,
             images => images,
             user => user_ctx(s), csrf => s.csrf.clone(), notice, error,
             site => context! { id => site.id, name => site.name.clone(), review_levels => site.review_levels },

@@ -34,6 +34,7 @@ mod audit;
 mod certificates;
 mod manage;
 mod media;
+mod monitor;
 mod security;
 mod tokens;
 mod two_factor;
@@ -55,6 +56,7 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .merge(manage::platform_router())
         .merge(tokens::router())
         .merge(media::router())
+        .merge(monitor::router())
         .layer(axum::middleware::from_fn_with_state(state, csrf_guard))
         .layer(axum::middleware::from_fn(security_headers))
 }

@@ -1,0 +1,787 @@
+//! 统一检测 in the admin: the monitoring overview (每个网站的可用性、告警), alerts, and for the
+//! security team the detection settings (probes, notice channels, automatic bans), the ban
+//! list and — for the platform administrators — the wrong-and-sensitive word list.
+
+use std::collections::{BTreeSet, HashMap};
+
+use axum::Router;
+use axum::extract::{Form, Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use axum::routing::{get, post};
+use chrono::{Duration, Utc};
+use minijinja::{Value, context};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    TransactionTrait,
+};
+use serde::Deserialize;
+
+use super::{CsrfForm, render, require, user_ctx};
+use crate::audit::{Entry, Event, Who};
+use crate::db::entities::{alert, alert_delivery, monitor_probe, site, word_entry};
+use crate::error::{AppError, AppResult};
+use crate::monitor::{self, Settings, Webhook, alerts, bans, probe, words};
+use crate::publish::beijing;
+use crate::service::authz::Actor;
+use crate::state::SharedState;
+use crate::web::session::Authed;
+
+pub fn router() -> Router<SharedState> {
+    Router::new()
+        .route("/monitor", get(overview))
+        .route("/monitor/alerts", get(alert_list))
+        .route("/monitor/alerts/{id}/close", post(close_alert))
+        .route("/monitor/settings", get(settings_page).post(save_settings))
+        .route("/monitor/bans", get(ban_list).post(add_ban))
+        .route("/monitor/bans/{id}/lift", post(lift_ban))
+        .route("/monitor/words", get(word_list).post(add_word))
+        .route("/monitor/words/{id}/delete", post(delete_word))
+        .route("/monitor/words/starter", post(add_starter))
+}
+
+fn time(t: chrono::DateTime<Utc>) -> String {
+    beijing(t).format("%Y-%m-%d %H:%M:%S").to_string()
+}
+
+/// The sites whose monitoring an actor sees: all for the system and security administrators,
+/// the sites of their grants for a unit's people.
+fn scope(actor: &Actor) -> Option<BTreeSet<i32>> {
+    if actor.is_sysadmin() || actor.is_secadmin() {
+        None
+    } else {
+        Some(actor.grants.iter().map(|g| g.site_id).collect())
+    }
+}
+
+fn notice(q: &HashMap<String, String>) -> Option<&'static str> {
+    match q.get("notice").map(String::as_str) {
+        Some("settings") => Some("检测设置已保存，立即生效。"),
+        Some("closed") => Some("告警已关闭。"),
+        Some("banned") => Some("已封禁，网关将在 5 秒内拒绝该地址。"),
+        Some("lifted") => Some("封禁已解除。"),
+        Some("word") => Some("已保存。"),
+        Some("starter") => Some("示例词库已加入。"),
+        _ => None,
+    }
+}
+
+// ---- overview -----------------------------------------------------------------------------
+
+async fn overview(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Html<String>> {
+    let scope = scope(&actor);
+    require(
+        &state,
+        &actor,
+        scope.as_ref().is_none_or(|s| !s.is_empty()),
+        "section:monitor",
+    )
+    .await?;
+    let settings = monitor::load(&state.db).await?;
+    let now = Utc::now();
+    let mut rows = Vec::new();
+    for site in site::Entity::find()
+        .order_by_asc(site::Column::Id)
+        .all(&state.db)
+        .await?
+    {
+        if scope.as_ref().is_some_and(|ids| !ids.contains(&site.id)) {
+            continue;
+        }
+        let latest = monitor_probe::Entity::find()
+            .filter(monitor_probe::Column::SiteId.eq(site.id))
+            .order_by_desc(monitor_probe::Column::Id)
+            .limit(1)
+            .one(&state.db)
+            .await?;
+        let (ok_day, n_day) = probe::uptime(&state, site.id, now - Duration::days(1)).await?;
+        let (ok_week, n_week) = probe::uptime(&state, site.id, now - Duration::days(7)).await?;
+        let pct = |ok: u64, n: u64| {
+            if n == 0 {
+                "—".to_string()
+            } else {
+                format!("{:.2}%", ok as f64 * 100.0 / n as f64)
+            }
+        };
+        // 单项否决: failed probes reach 5 % of a week's probes.
+        let veto = n_week > 0 && (n_week - ok_week) * 100 >= n_week * 5;
+        let open = alert::Entity::find()
+            .filter(alert::Column::SiteId.eq(site.id))
+            .filter(alert::Column::ResolvedAt.is_null())
+            .all(&state.db)
+            .await?;
+        let fresh = monitor::freshness::evaluate(&state.db, site.id, now).await?;
+        let idle: Vec<String> = fresh
+            .columns
+            .iter()
+            .filter(|c| c.idle)
+            .map(|c| match c.last_update {
+                Some(t) => format!(
+                    "{}（{} 天未更新，周期 {} 天）",
+                    c.name,
+                    (now - t).num_days(),
+                    c.cadence_days.unwrap_or(0)
+                ),
+                None => format!("{}（无内容）", c.name),
+            })
+            .collect();
+        rows.push(context! {
+            last_update => fresh.last_update.map(time),
+            idle_columns => idle,
+            empty_columns => fresh.columns.iter().filter(|c| c.empty).count(),
+            fresh_veto => fresh.veto,
+            id => site.id, name => site.name, status => site.status,
+            legacy => !probe::origins(&site).is_empty(),
+            latest_ok => latest.as_ref().map(|p| p.ok),
+            latest_at => latest.as_ref().map(|p| time(p.checked_at)),
+            latest_detail => latest.as_ref().map(|p| match (p.status, p.latency_ms) {
+                (Some(st), Some(ms)) if p.ok => format!("{st}，{ms} 毫秒"),
+                _ => p.error.clone(),
+            }),
+            uptime_day => pct(ok_day, n_day), uptime_week => pct(ok_week, n_week),
+            probes_week => n_week, veto,
+            open_alerts => open.iter().map(|a| a.title.clone()).collect::<Vec<_>>(),
+        });
+    }
+    render(
+        &state,
+        "monitor.html",
+        context! {
+            user => user_ctx(&s), csrf => s.csrf.clone(), notice => notice(&q),
+            sites => rows, interval => settings.probe_interval_secs,
+            timeout => settings.probe_timeout_secs,
+        },
+    )
+}
+
+// ---- alerts -------------------------------------------------------------------------------
+
+async fn alert_list(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Html<String>> {
+    let scope = scope(&actor);
+    require(
+        &state,
+        &actor,
+        scope.as_ref().is_none_or(|s| !s.is_empty()),
+        "section:alerts",
+    )
+    .await?;
+    let show_all = q.get("all").is_some_and(|v| v == "1");
+    let mut query = alert::Entity::find().order_by_desc(alert::Column::Id);
+    if !show_all {
+        query = query.filter(alert::Column::ResolvedAt.is_null());
+    }
+    let names: HashMap<i32, String> = site::Entity::find()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let mut rows = Vec::new();
+    for a in query.limit(500).all(&state.db).await? {
+        if !alerts::visible_to(&actor, &a) {
+            continue;
+        }
+        let deliveries: Vec<Value> = alert_delivery::Entity::find()
+            .filter(alert_delivery::Column::AlertId.eq(a.id))
+            .order_by_asc(alert_delivery::Column::Id)
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|d| context! {
+                channel => d.channel, event => if d.event == "opened" { "告警" } else { "恢复" },
+                ok => d.ok, error => d.error, at => time(d.sent_at),
+            })
+            .collect();
+        rows.push(context! {
+            id => a.id, kind => alerts::kind_label(&a.kind), severity => a.severity.clone(),
+            severity_label => alerts::severity_label(&a.severity),
+            site => a.site_id.and_then(|id| names.get(&id).cloned()).unwrap_or_else(|| "全平台".into()),
+            title => a.title, detail => a.detail, opened_at => time(a.opened_at),
+            last_seen_at => time(a.last_seen_at), occurrences => a.occurrences,
+            resolved_at => a.resolved_at.map(time), resolution => a.resolution,
+            deliveries,
+        });
+    }
+    render(
+        &state,
+        "monitor_alerts.html",
+        context! {
+            user => user_ctx(&s), csrf => s.csrf.clone(), notice => notice(&q),
+            alerts => rows, show_all,
+            can_close => actor.is_sysadmin() || actor.is_secadmin(),
+        },
+    )
+}
+
+async fn close_alert(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Path(id): Path<i32>,
+    Form(form): Form<CsrfForm>,
+) -> AppResult<Response> {
+    s.check_csrf(&form.csrf)?;
+    require(
+        &state,
+        &actor,
+        actor.is_sysadmin() || actor.is_secadmin(),
+        "alert:close",
+    )
+    .await?;
+    let a = alert::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    if a.resolved_at.is_none() {
+        let txn = state.db.begin().await?;
+        let key = a.dedup_key.clone();
+        let mut active: alert::ActiveModel = a.into();
+        active.resolved_at = Set(Some(Utc::now()));
+        active.resolution = Set(format!("由 {} 手动关闭", actor.user.username));
+        active.update(&txn).await?;
+        state
+            .audit_in(
+                &txn,
+                &Who::actor(&actor),
+                Entry::new(Event::AlertClose, format!("alert:{id}"))
+                    .details(serde_json::json!({ "key": key })),
+            )
+            .await?;
+        txn.commit().await?;
+    }
+    Ok(Redirect::to("/monitor/alerts?notice=closed").into_response())
+}
+
+// ---- settings -----------------------------------------------------------------------------
+
+async fn settings_guard(state: &SharedState, actor: &Actor) -> AppResult<()> {
+    require(
+        state,
+        actor,
+        actor.is_secadmin(),
+        "section:monitor-settings",
+    )
+    .await
+}
+
+#[derive(Deserialize, Default)]
+struct SettingsForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    probe_interval_secs: String,
+    #[serde(default)]
+    probe_timeout_secs: String,
+    #[serde(default)]
+    down_after_failures: String,
+    #[serde(default)]
+    probe_via: String,
+    #[serde(default)]
+    tamper_interval_secs: String,
+    #[serde(default)]
+    ban_threshold: String,
+    #[serde(default)]
+    ban_window_secs: String,
+    #[serde(default)]
+    ban_secs: String,
+    #[serde(default)]
+    email_enabled: Option<String>,
+    #[serde(default)]
+    smtp_host: String,
+    #[serde(default)]
+    smtp_port: String,
+    #[serde(default)]
+    smtp_security: String,
+    #[serde(default)]
+    smtp_username: String,
+    /// Empty keeps the stored password.
+    #[serde(default)]
+    smtp_password: String,
+    #[serde(default)]
+    email_from: String,
+    #[serde(default)]
+    email_to: String,
+    /// One per line: `format URL` (format: json, wecom, dingtalk) or just a URL (json).
+    #[serde(default)]
+    webhooks: String,
+    /// The category checkboxes, `block_<code>`.
+    #[serde(flatten)]
+    extra: HashMap<String, String>,
+}
+
+impl SettingsForm {
+    fn from_settings(s: &Settings) -> SettingsForm {
+        SettingsForm {
+            csrf: String::new(),
+            probe_interval_secs: s.probe_interval_secs.to_string(),
+            probe_timeout_secs: s.probe_timeout_secs.to_string(),
+            down_after_failures: s.down_after_failures.to_string(),
+            probe_via: s.probe_via.clone(),
+            tamper_interval_secs: s.tamper_interval_secs.to_string(),
+            ban_threshold: s.ban_threshold.to_string(),
+            ban_window_secs: s.ban_window_secs.to_string(),
+            ban_secs: s.ban_secs.to_string(),
+            email_enabled: s.email.enabled.then(|| "on".into()),
+            smtp_host: s.email.host.clone(),
+            smtp_port: s.email.port.to_string(),
+            smtp_security: s.email.security.clone(),
+            smtp_username: s.email.username.clone(),
+            smtp_password: String::new(),
+            email_from: s.email.from.clone(),
+            email_to: s.email.to.join("\n"),
+            webhooks: s
+                .webhooks
+                .iter()
+                .map(|w| format!("{} {}", w.format, w.url))
+                .collect::<Vec<_>>()
+                .join("\n"),
+            extra: s
+                .word_block_categories
+                .iter()
+                .map(|c| (format!("block_{c}"), "on".to_string()))
+                .collect(),
+        }
+    }
+
+    /// The categories ticked, in the list's order.
+    fn blocked(&self) -> Vec<&'static str> {
+        words::CATEGORIES
+            .iter()
+            .map(|(c, _)| *c)
+            .filter(|c| self.extra.contains_key(&format!("block_{c}")))
+            .collect()
+    }
+
+    fn parse(&self) -> (Settings, Vec<String>) {
+        let mut problems = Vec::new();
+        let d = Settings::default();
+        let mut num = |label: &str, v: &str, fallback: u64| match v.trim().parse::<u64>() {
+            Ok(n) => n,
+            Err(_) => {
+                problems.push(format!("{label}须为整数。"));
+                fallback
+            }
+        };
+        let probe_interval_secs = num("探测间隔", &self.probe_interval_secs, d.probe_interval_secs);
+        let probe_timeout_secs = num("探测超时", &self.probe_timeout_secs, d.probe_timeout_secs);
+        let down_after = num(
+            "连续失败次数",
+            &self.down_after_failures,
+            u64::from(d.down_after_failures),
+        );
+        let tamper_interval_secs = num(
+            "防篡改校验间隔",
+            &self.tamper_interval_secs,
+            d.tamper_interval_secs,
+        );
+        let ban_threshold = num("封禁阈值", &self.ban_threshold, u64::from(d.ban_threshold));
+        let ban_window_secs = num("统计窗口", &self.ban_window_secs, d.ban_window_secs);
+        let ban_secs = num("封禁时长", &self.ban_secs, d.ban_secs);
+        let port = num("SMTP 端口", &self.smtp_port, 25);
+        let mut webhooks = Vec::new();
+        for line in self
+            .webhooks
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+        {
+            let (format, url) = match line.split_once(char::is_whitespace) {
+                Some((f, u)) => (f.to_string(), u.trim().to_string()),
+                None => ("json".to_string(), line.to_string()),
+            };
+            webhooks.push(Webhook { url, format });
+        }
+        let settings = Settings {
+            probe_interval_secs,
+            probe_timeout_secs,
+            down_after_failures: u32::try_from(down_after).unwrap_or(u32::MAX),
+            probe_via: self.probe_via.trim().to_string(),
+            tamper_interval_secs,
+            ban_threshold: u32::try_from(ban_threshold).unwrap_or(u32::MAX),
+            ban_window_secs,
+            ban_secs,
+            email: monitor::EmailChannel {
+                enabled: self.email_enabled.is_some(),
+                host: self.smtp_host.trim().to_string(),
+                port: u16::try_from(port).unwrap_or_else(|_| {
+                    problems.push("SMTP 端口须在 1 到 65535 之间。".into());
+                    25
+                }),
+                security: self.smtp_security.trim().to_string(),
+                username: self.smtp_username.trim().to_string(),
+                from: self.email_from.trim().to_string(),
+                to: self
+                    .email_to
+                    .split(|c: char| c == ',' || c == '，' || c.is_whitespace())
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .collect(),
+            },
+            webhooks,
+            word_block_categories: self.blocked().into_iter().map(str::to_string).collect(),
+        };
+        (settings, problems)
+    }
+}
+
+async fn settings_view(
+    state: &SharedState,
+    s: &crate::auth::Session,
+    form: &SettingsForm,
+    notice: Option<&str>,
+    error: Option<String>,
+) -> AppResult<Html<String>> {
+    let has_password = alerts::smtp_password(state)
+        .await
+        .is_ok_and(|p| !p.is_empty());
+    let blocked = form.blocked();
+    render(
+        state,
+        "monitor_settings.html",
+        context! {
+            user => user_ctx(s), csrf => s.csrf.clone(), notice, error,
+            f => context! {
+                probe_interval_secs => form.probe_interval_secs, probe_timeout_secs => form.probe_timeout_secs,
+                down_after_failures => form.down_after_failures, probe_via => form.probe_via,
+                tamper_interval_secs => form.tamper_interval_secs, ban_threshold => form.ban_threshold,
+                ban_window_secs => form.ban_window_secs, ban_secs => form.ban_secs,
+                email_enabled => form.email_enabled.is_some(), smtp_host => form.smtp_host,
+                smtp_port => form.smtp_port, smtp_security => form.smtp_security,
+                smtp_username => form.smtp_username, email_from => form.email_from,
+                email_to => form.email_to, webhooks => form.webhooks,
+            },
+            categories => words::CATEGORIES.iter().map(|(c, l)| context! { code => c, label => l, blocked => blocked.contains(c) }).collect::<Vec<_>>(),
+            has_password, default_via => state.default_probe_via.clone(),
+        },
+    )
+}
+
+async fn settings_page(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Html<String>> {
+    settings_guard(&state, &actor).await?;
+    let current = monitor::load(&state.db).await?;
+    settings_view(
+        &state,
+        &s,
+        &SettingsForm::from_settings(&current),
+        notice(&q),
+        None,
+    )
+    .await
+}
+
+async fn save_settings(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Form(form): Form<SettingsForm>,
+) -> AppResult<Response> {
+    s.check_csrf(&form.csrf)?;
+    settings_guard(&state, &actor).await?;
+    let (new, mut problems) = form.parse();
+    problems.extend(new.problems());
+    if !problems.is_empty() {
+        let page = settings_view(&state, &s, &form, None, Some(problems.join(" "))).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let old = monitor::load(&state.db).await?;
+    let txn = state.db.begin().await?;
+    monitor::store(&txn, &new).await?;
+    let password_changed = !form.smtp_password.is_empty();
+    if password_changed {
+        let sealed = state
+            .secrets
+            .get()
+            .seal(form.smtp_password.as_bytes(), monitor::SMTP_PASSWORD_KEY);
+        monitor::put_setting(&txn, monitor::SMTP_PASSWORD_KEY, sealed).await?;
+    }
+    state
+        .audit_in(
+            &txn,
+            &Who::actor(&actor),
+            Entry::new(Event::MonitorSettings, "settings:monitor").details(serde_json::json!({
+                "before": old, "after": new, "smtp_password_changed": password_changed,
+            })),
+        )
+        .await?;
+    txn.commit().await?;
+    state.monitor_wake.notify_waiters();
+    Ok(Redirect::to("/monitor/settings?notice=settings").into_response())
+}
+
+// ---- bans ---------------------------------------------------------------------------------
+
+async fn ban_list(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Html<String>> {
+    settings_guard(&state, &actor).await?;
+    ban_view(&state, &s, notice(&q), None).await
+}
+
+async fn ban_view(
+    state: &SharedState,
+    s: &crate::auth::Session,
+    notice: Option<&str>,
+    error: Option<String>,
+) -> AppResult<Html<String>> {
+    let rows: Vec<Value> = bans::active(&state.db, Utc::now())
+        .await?
+        .into_iter()
+        .map(|b| {
+            context! {
+                id => b.id, address => b.address, reason => b.reason, by => b.created_by,
+                created_at => time(b.created_at), expires_at => time(b.expires_at),
+            }
+        })
+        .collect();
+    render(
+        state,
+        "monitor_bans.html",
+        context! { user => user_ctx(s), csrf => s.csrf.clone(), notice, error, bans => rows },
+    )
+}
+
+#[derive(Deserialize)]
+struct BanForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    address: String,
+    #[serde(default)]
+    hours: String,
+    #[serde(default)]
+    reason: String,
+}
+
+async fn add_ban(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Form(form): Form<BanForm>,
+) -> AppResult<Response> {
+    s.check_csrf(&form.csrf)?;
+    settings_guard(&state, &actor).await?;
+    let address = form.address.trim();
+    let hours = form
+        .hours
+        .trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|h| (1..=720).contains(h));
+    let problem = if address.parse::<std::net::IpAddr>().is_err() {
+        Some(format!("“{address}”不是有效的 IP 地址。"))
+    } else if hours.is_none() {
+        Some("封禁时长须为 1 到 720 小时。".to_string())
+    } else if form.reason.trim().is_empty() {
+        Some("请填写封禁原因。".to_string())
+    } else {
+        None
+    };
+    if let Some(p) = problem {
+        let page = ban_view(&state, &s, None, Some(p)).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let expires = Utc::now() + Duration::hours(hours.unwrap_or(1));
+    bans::ban(
+        &state,
+        address,
+        form.reason.trim(),
+        expires,
+        &Who::actor(&actor),
+        &actor.user.username,
+    )
+    .await
+    .map_err(AppError::Internal)?;
+    Ok(Redirect::to("/monitor/bans?notice=banned").into_response())
+}
+
+async fn lift_ban(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Path(id): Path<i32>,
+    Form(form): Form<CsrfForm>,
+) -> AppResult<Response> {
+    s.check_csrf(&form.csrf)?;
+    settings_guard(&state, &actor).await?;
+    bans::lift(&state, id, &Who::actor(&actor))
+        .await
+        .map_err(AppError::Internal)?;
+    Ok(Redirect::to("/monitor/bans?notice=lifted").into_response())
+}
+
+// ---- words --------------------------------------------------------------------------------
+
+async fn words_guard(state: &SharedState, actor: &Actor) -> AppResult<()> {
+    require(
+        state,
+        actor,
+        actor.is_sysadmin() || actor.is_secadmin(),
+        "section:words",
+    )
+    .await
+}
+
+async fn word_view(
+    state: &SharedState,
+    s: &crate::auth::Session,
+    notice: Option<&str>,
+    error: Option<String>,
+) -> AppResult<Html<String>> {
+    let settings = monitor::load(&state.db).await?;
+    let rows = word_entry::Entity::find()
+        .order_by_asc(word_entry::Column::Category)
+        .order_by_asc(word_entry::Column::Word)
+        .all(&state.db)
+        .await?;
+    let groups: Vec<Value> = words::CATEGORIES
+        .iter()
+        .map(|(code, label)| {
+            let entries: Vec<Value> = rows
+                .iter()
+                .filter(|r| r.category == *code)
+                .map(|r| context! { id => r.id, word => r.word, suggestion => r.suggestion })
+                .collect();
+            context! {
+                code, label, entries,
+                blocked => settings.word_block_categories.iter().any(|c| c == code),
+            }
+        })
+        .collect();
+    render(
+        state,
+        "monitor_words.html",
+        context! {
+            user => user_ctx(s), csrf => s.csrf.clone(), notice, error, groups,
+            categories => words::CATEGORIES.iter().map(|(c, l)| context! { code => c, label => l }).collect::<Vec<_>>(),
+        },
+    )
+}
+
+async fn word_list(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Html<String>> {
+    words_guard(&state, &actor).await?;
+    word_view(&state, &s, notice(&q), None).await
+}
+
+#[derive(Deserialize)]
+struct WordForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    category: String,
+    #[serde(default)]
+    word: String,
+    #[serde(default)]
+    suggestion: String,
+}
+
+async fn add_word(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Form(form): Form<WordForm>,
+) -> AppResult<Response> {
+    s.check_csrf(&form.csrf)?;
+    words_guard(&state, &actor).await?;
+    let word = form.word.trim();
+    let problem = if !words::CATEGORIES.iter().any(|(c, _)| *c == form.category) {
+        Some("请选择类别。".to_string())
+    } else if word.is_empty() || word.chars().count() > 100 {
+        Some("词语须为 1 到 100 个字符。".to_string())
+    } else if words::WordList::new(vec![(
+        form.category.clone(),
+        word.to_string(),
+        String::new(),
+    )])
+    .find(word)
+    .is_empty()
+    {
+        Some("该词语只含空白或分隔符号，无法匹配。".to_string())
+    } else if word_entry::Entity::find()
+        .filter(word_entry::Column::Word.eq(word))
+        .one(&state.db)
+        .await?
+        .is_some()
+    {
+        Some(format!("“{word}”已在词库中。"))
+    } else {
+        None
+    };
+    if let Some(p) = problem {
+        let page = word_view(&state, &s, None, Some(p)).await?;
+        return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+    }
+    let txn = state.db.begin().await?;
+    word_entry::ActiveModel {
+        category: Set(form.category.clone()),
+        word: Set(word.to_string()),
+        suggestion: Set(form.suggestion.trim().to_string()),
+        created_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await?;
+    state
+        .audit_in(&txn, &Who::actor(&actor), Entry::new(Event::WordAdd, format!("word:{word}")).details(serde_json::json!({ "category": form.category, "suggestion": form.suggestion.trim() })))
+        .await?;
+    txn.commit().await?;
+    Ok(Redirect::to("/monitor/words?notice=word").into_response())
+}
+
+async fn delete_word(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Path(id): Path<i32>,
+    Form(form): Form<CsrfForm>,
+) -> AppResult<Response> {
+    s.check_csrf(&form.csrf)?;
+    words_guard(&state, &actor).await?;
+    let row = word_entry::Entity::find_by_id(id)
+        .one(&state.db)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    let txn = state.db.begin().await?;
+    word_entry::Entity::delete_by_id(id).exec(&txn).await?;
+    state
+        .audit_in(
+            &txn,
+            &Who::actor(&actor),
+            Entry::new(Event::WordDelete, format!("word:{}", row.word)),
+        )
+        .await?;
+    txn.commit().await?;
+    Ok(Redirect::to("/monitor/words?notice=word").into_response())
+}
+
+async fn add_starter(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Form(form): Form<CsrfForm>,
+) -> AppResult<Response> {
+    s.check_csrf(&form.csrf)?;
+    words_guard(&state, &actor).await?;
+    let txn = state.db.begin().await?;
+    let n = words::add_starter(&txn).await?;
+    state
+        .audit_in(
+            &txn,
+            &Who::actor(&actor),
+            Entry::new(Event::WordAdd, "word:starter-list")
+                .details(serde_json::json!({ "added": n })),
+        )
+        .await?;
+    txn.commit().await?;
+    Ok(Redirect::to("/monitor/words?notice=starter").into_response())
+}
