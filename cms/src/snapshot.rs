@@ -242,6 +242,26 @@ fn admin_waf_policy() -> WafPolicy {
                 reason: "密码可以包含任意字符，只做哈希 Passwords may contain any characters; they are only hashed".into(),
                 ..Default::default()
             },
+            WafExclusion {
+                path_prefix: Some("/monitor/settings".into()),
+                tags: vec![".*".into()],
+                targets: vec![
+                    "ARGS:webhooks".into(),
+                    "ARGS:probe_via".into(),
+                    "ARGS:smtp_host".into(),
+                    "ARGS:email_from".into(),
+                    "ARGS:email_to".into(),
+                ],
+                reason: "告警渠道的网址、地址由安全管理员填写，控制面逐项校验 Alert channel URLs and addresses are typed by the security team and checked one by one".into(),
+                ..Default::default()
+            },
+            WafExclusion {
+                path_prefix: Some("/sites/".into()),
+                tags: vec![".*".into()],
+                targets: vec!["ARGS:origin_upstreams".into()],
+                reason: "旧网站源站地址（主机:端口）由控制面校验 Legacy origins (host:port) are checked by the control plane".into(),
+                ..Default::default()
+            },
         ],
         // Media uploads (up to 50 MB) are larger than the inspection buffer: on the upload
         // endpoints only, inspect their first part and record the rest as uninspected (the

@@ -779,3 +779,275 @@ pub fn python3_missing(test: &str) -> bool {
     }
     missing
 }
+
+/// A local SMTP server that accepts every message: the mail sink of the alert tests.
+pub struct SmtpSink {
+    pub port: u16,
+    messages: Arc<Mutex<Vec<String>>>,
+}
+
+impl SmtpSink {
+    pub fn start() -> SmtpSink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let messages = Arc::new(Mutex::new(Vec::new()));
+        let out = messages.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let out = out.clone();
+                std::thread::spawn(move || {
+                    let _ = smtp_session(conn, &out);
+                });
+            }
+        });
+        SmtpSink { port, messages }
+    }
+
+    /// Every message so far, decoded: `Subject: …`, a blank line, the text.
+    pub fn messages(&self) -> Vec<String> {
+        self.messages.lock().unwrap().clone()
+    }
+
+    /// Waits until a message contains `needle`; returns it.
+    pub async fn wait_for(&self, needle: &str, within: Duration) -> String {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(m) = self.messages().into_iter().find(|m| m.contains(needle)) {
+                return m;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no mail with {needle:?} within {within:?}; got {:#?}",
+                self.messages()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn smtp_session(conn: std::net::TcpStream, out: &Mutex<Vec<String>>) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut w = conn;
+    w.write_all(b"220 sink ESMTP\r\n")?;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        let cmd = line.trim_end().to_ascii_uppercase();
+        if cmd.starts_with("EHLO") {
+            w.write_all(b"250-sink\r\n250 8BITMIME\r\n")?;
+        } else if cmd.starts_with("DATA") {
+            w.write_all(b"354 end with <CRLF>.<CRLF>\r\n")?;
+            let mut data = String::new();
+            loop {
+                line.clear();
+                if reader.read_line(&mut line)? == 0 {
+                    return Ok(());
+                }
+                if line == ".\r\n" {
+                    break;
+                }
+                data.push_str(line.strip_prefix('.').unwrap_or(&line));
+            }
+            out.lock().unwrap().push(decode_mail(&data));
+            w.write_all(b"250 queued\r\n")?;
+        } else if cmd.starts_with("QUIT") {
+            w.write_all(b"221 bye\r\n")?;
+            return Ok(());
+        } else {
+            w.write_all(b"250 OK\r\n")?;
+        }
+    }
+}
+
+/// The subject (RFC 2047 words decoded) and the text body (base64 or quoted-printable
+/// decoded) of a plain-text message.
+fn decode_mail(raw: &str) -> String {
+    use base64::Engine;
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap_or((raw, ""));
+    let head = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+    let header = |name: &str| {
+        head.lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.eq_ignore_ascii_case(name).then(|| v.trim().to_string())
+            })
+            .unwrap_or_default()
+    };
+    let b64 = |s: &str| {
+        let clean: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+        String::from_utf8_lossy(
+            &base64::engine::general_purpose::STANDARD
+                .decode(clean)
+                .unwrap_or_default(),
+        )
+        .into_owned()
+    };
+    let mut subject = String::new();
+    for word in header("Subject").split_whitespace() {
+        let parts: Vec<&str> = word.split('?').collect();
+        match parts.as_slice() {
+            ["=", _charset, enc, data, "="] if enc.eq_ignore_ascii_case("b") => {
+                subject.push_str(&b64(data))
+            }
+            _ => {
+                subject.push_str(word);
+                subject.push(' ');
+            }
+        }
+    }
+    let text = match header("Content-Transfer-Encoding")
+        .to_ascii_lowercase()
+        .as_str()
+    {
+        "base64" => b64(body),
+        "quoted-printable" => {
+            let joined = body.replace("=\r\n", "");
+            let mut bytes = Vec::new();
+            let mut rest = joined.as_bytes();
+            while let Some((&b, tail)) = rest.split_first() {
+                if b == b'=' && tail.len() >= 2 {
+                    if let Ok(v) =
+                        u8::from_str_radix(std::str::from_utf8(&tail[..2]).unwrap_or("zz"), 16)
+                    {
+                        bytes.push(v);
+                        rest = &tail[2..];
+                        continue;
+                    }
+                }
+                bytes.push(b);
+                rest = tail;
+            }
+            String::from_utf8_lossy(&bytes).into_owned()
+        }
+        _ => body.to_string(),
+    };
+    format!("Subject: {}\n\n{text}", subject.trim())
+}
+
+/// A local HTTP server that accepts every POST and keeps its JSON body: the webhook
+/// receiver of the alert tests.
+pub struct WebhookSink {
+    pub port: u16,
+    bodies: Arc<Mutex<Vec<serde_json::Value>>>,
+}
+
+impl WebhookSink {
+    pub fn start() -> WebhookSink {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let bodies = Arc::new(Mutex::new(Vec::new()));
+        let out = bodies.clone();
+        std::thread::spawn(move || {
+            for conn in listener.incoming().flatten() {
+                let out = out.clone();
+                std::thread::spawn(move || {
+                    let _ = webhook_request(conn, &out);
+                });
+            }
+        });
+        WebhookSink { port, bodies }
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
+    }
+
+    pub fn bodies(&self) -> Vec<serde_json::Value> {
+        self.bodies.lock().unwrap().clone()
+    }
+
+    /// Waits until a body satisfies `ok`; returns it.
+    pub async fn wait_for(
+        &self,
+        what: &str,
+        within: Duration,
+        ok: impl Fn(&serde_json::Value) -> bool,
+    ) -> serde_json::Value {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(b) = self.bodies().into_iter().find(|b| ok(b)) {
+                return b;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no webhook call ({what}) within {within:?}; got {:#?}",
+                self.bodies()
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+fn webhook_request(
+    conn: std::net::TcpStream,
+    out: &Mutex<Vec<serde_json::Value>>,
+) -> std::io::Result<()> {
+    use std::io::{Read, Write};
+    let mut reader = BufReader::new(conn.try_clone()?);
+    let mut w = conn;
+    let mut length = 0;
+    let mut line = String::new();
+    loop {
+        line.clear();
+        if reader.read_line(&mut line)? == 0 {
+            return Ok(());
+        }
+        if line == "\r\n" {
+            break;
+        }
+        if let Some((k, v)) = line.split_once(':')
+            && k.eq_ignore_ascii_case("content-length")
+        {
+            length = v.trim().parse().unwrap_or(0);
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    if let Ok(v) = serde_json::from_slice(&body) {
+        out.lock().unwrap().push(v);
+    }
+    w.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+}
+
+/// Saves the detection settings as the 安全管理员's form does: `fields` over quiet defaults
+/// (probes every 5 minutes, tamper checks hourly, bans off, no channels).
+pub async fn save_monitor_settings(p: &Platform, sec: &reqwest::Client, fields: &[(&str, &str)]) {
+    let page = sec
+        .get(p.url(ADMIN, "/monitor/settings"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let mut form: Vec<(&str, &str)> = vec![
+        ("csrf", csrf.as_str()),
+        ("probe_interval_secs", "300"),
+        ("probe_timeout_secs", "15"),
+        ("down_after_failures", "2"),
+        ("probe_via", ""),
+        ("tamper_interval_secs", "3600"),
+        ("ban_threshold", "20"),
+        ("ban_window_secs", "300"),
+        ("ban_secs", "0"),
+        ("smtp_port", "25"),
+        ("smtp_security", "none"),
+        ("block_secret", "on"),
+    ];
+    for (k, v) in fields {
+        form.retain(|(name, _)| name != k);
+        form.push((k, v));
+    }
+    let r = sec
+        .post(p.url(ADMIN, "/monitor/settings"))
+        .form(&form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+}

@@ -1,0 +1,324 @@
+//! Unified detection, fault injection through real processes: a legacy site's origin stopped
+//! (reported down, alert by mail and webhook within two probe intervals, recovery notice when
+//! it returns); a published file altered on disk (withheld at once, restored by re-rendering,
+//! alerted); an address that keeps attacking (banned at the gateway, released after the ban).
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{
+    ADMIN, PORTAL, Platform, SmtpSink, WebhookSink, save_monitor_settings, save_portal_settings,
+    sign_in_first_time, sign_in_first_time_as,
+};
+use sha2::Digest;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+const ORIGIN_PAGE: &str = "<h1>旧网站 legacy origin</h1>";
+
+/// A legacy site's own server on `port`; aborting the task closes the port.
+async fn origin(port: u16) -> tokio::task::JoinHandle<()> {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .unwrap();
+    tokio::spawn(async move {
+        loop {
+            let Ok((mut s, _)) = listener.accept().await else {
+                continue;
+            };
+            tokio::spawn(async move {
+                let mut got = Vec::new();
+                let mut buf = [0u8; 4096];
+                while !got.windows(4).any(|w| w == b"\r\n\r\n") {
+                    match s.read(&mut buf).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => got.extend_from_slice(&buf[..n]),
+                    }
+                }
+                let head = format!(
+                    "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    ORIGIN_PAGE.len()
+                );
+                let _ = s.write_all(head.as_bytes()).await;
+                let _ = s.write_all(ORIGIN_PAGE.as_bytes()).await;
+            });
+        }
+    })
+}
+
+async fn secadmin(p: &Platform) -> reqwest::Client {
+    let sec = p.client();
+    sign_in_first_time_as(p, &sec, "secadmin").await;
+    sec
+}
+
+fn is(kind: &'static str, event: &'static str) -> impl Fn(&serde_json::Value) -> bool {
+    move |b| b["event"] == event && b["alert"]["kind"] == kind
+}
+
+#[tokio::test]
+async fn a_stopped_origin_is_reported_down_by_mail_and_webhook_then_recovers() {
+    let p = Platform::start().await;
+    let smtp = SmtpSink::start();
+    let hook = WebhookSink::start();
+    let smtp_port = smtp.port.to_string();
+    let hook_line = format!("json {}", hook.url());
+    let sec = secadmin(&p).await;
+    save_monitor_settings(
+        &p,
+        &sec,
+        &[
+            ("probe_interval_secs", "2"),
+            ("probe_timeout_secs", "2"),
+            ("down_after_failures", "2"),
+            ("email_enabled", "on"),
+            ("smtp_host", "127.0.0.1"),
+            ("smtp_port", &smtp_port),
+            ("smtp_security", "none"),
+            ("email_from", "网站群监测 <monitor@demo.localhost>"),
+            ("email_to", "ops@demo.localhost"),
+            ("webhooks", &hook_line),
+        ],
+    )
+    .await;
+
+    // The portal becomes a legacy site behind the gateway, served by its own server.
+    let port = common::free_port();
+    let server = origin(port).await;
+    let admin = p.client();
+    let csrf = sign_in_first_time(&p, &admin).await;
+    let upstream = format!("127.0.0.1:{port}");
+    save_portal_settings(
+        &p,
+        &admin,
+        &csrf,
+        "运行",
+        &[("origin_upstreams", &upstream)],
+    )
+    .await;
+    p.wait_for(PORTAL, "/", Duration::from_secs(10), |s, body| {
+        s == 200 && body.contains("legacy origin")
+    })
+    .await;
+    // Probes see it up (the overview shows the origin probed directly as well).
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let page = admin
+            .get(p.url(ADMIN, "/monitor"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if page.contains("（旧网站，反向代理）") && page.contains("class=\"ok\">正常") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "overview: {page}");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+
+    // The origin stops: within two probe intervals (plus one probe's timeout) the site is
+    // reported down, by webhook and by mail.
+    server.abort();
+    let stopped = Instant::now();
+    let opened = hook
+        .wait_for(
+            "site_down opened",
+            Duration::from_secs(20),
+            is("site_down", "opened"),
+        )
+        .await;
+    let took = stopped.elapsed();
+    println!("site reported down {took:?} after its origin stopped");
+    assert!(took <= Duration::from_secs(2 * 2 + 2 + 1), "took {took:?}");
+    assert_eq!(opened["alert"]["site_id"], 1);
+    assert_eq!(opened["alert"]["severity"], "critical");
+    let detail = opened["alert"]["detail"].as_str().unwrap();
+    assert!(detail.contains("连续 2 次探测失败"), "{detail}");
+    assert!(
+        detail.contains(&format!("源站 {upstream}")),
+        "origin probed directly: {detail}"
+    );
+    let mail = smtp.wait_for("无法访问", Duration::from_secs(10)).await;
+    assert!(mail.starts_with("Subject: [sitegroup] 【严重】"), "{mail}");
+    assert!(mail.contains("网站：示范市人民政府门户网站"), "{mail}");
+
+    // It comes back: one recovery notice on each channel, and the alert is closed.
+    let _server = origin(port).await;
+    hook.wait_for(
+        "site_down resolved",
+        Duration::from_secs(20),
+        is("site_down", "resolved"),
+    )
+    .await;
+    let mail = smtp.wait_for("【已恢复】", Duration::from_secs(10)).await;
+    assert!(mail.contains("探测恢复正常"), "{mail}");
+    let downs = hook
+        .bodies()
+        .iter()
+        .filter(|b| b["alert"]["kind"] == "site_down")
+        .count();
+    assert_eq!(downs, 2, "deduplicated: one alert, one recovery");
+    let page = admin
+        .get(p.url(ADMIN, "/monitor/alerts?all=1"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("示范市人民政府门户网站无法访问"), "{page}");
+    assert!(page.contains("恢复 · email · 已送达"), "{page}");
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn a_published_file_altered_on_disk_is_restored_and_alerted() {
+    let p = Platform::start().await;
+    let hook = WebhookSink::start();
+    let hook_line = format!("json {}", hook.url());
+    let sec = secadmin(&p).await;
+    save_monitor_settings(
+        &p,
+        &sec,
+        &[("tamper_interval_secs", "1"), ("webhooks", &hook_line)],
+    )
+    .await;
+    let visitor = p.client();
+    let original = visitor
+        .get(p.url(PORTAL, "/"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let hash = hex::encode(sha2::Sha256::digest(original.as_bytes()));
+    let file = p
+        .data_dir()
+        .join("store/objects")
+        .join(&hash[..2])
+        .join(&hash);
+    assert!(file.is_file(), "the homepage is {}", file.display());
+    let mut perms = std::fs::metadata(&file).unwrap().permissions();
+    #[allow(clippy::permissions_set_readonly_false)]
+    perms.set_readonly(false);
+    std::fs::set_permissions(&file, perms).unwrap();
+    std::fs::write(&file, "<h1>defaced</h1>").unwrap();
+    let altered = Instant::now();
+
+    // Never served altered; back to the published page once restored.
+    let (status, body) = p
+        .wait_for(PORTAL, "/", Duration::from_secs(15), |s, body| {
+            assert!(!body.contains("defaced"), "an altered page was served");
+            s == 200
+        })
+        .await;
+    println!(
+        "homepage restored {:?} after it was altered",
+        altered.elapsed()
+    );
+    assert_eq!((status, body), (200, original));
+    let opened = hook
+        .wait_for(
+            "tamper opened",
+            Duration::from_secs(10),
+            is("tamper", "opened"),
+        )
+        .await;
+    let detail = opened["alert"]["detail"].as_str().unwrap();
+    assert!(detail.contains("已自动恢复：/index.html"), "{detail}");
+    hook.wait_for(
+        "tamper resolved",
+        Duration::from_secs(10),
+        is("tamper", "resolved"),
+    )
+    .await;
+    // The altered copy is kept as evidence.
+    let kept: Vec<String> = std::fs::read_dir(p.data_dir().join("quarantine"))
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    assert_eq!(kept, ["<h1>defaced</h1>"]);
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn an_address_that_keeps_attacking_is_banned_then_released() {
+    let p = Platform::start().await;
+    let hook = WebhookSink::start();
+    let hook_line = format!("json {}", hook.url());
+    let sec = secadmin(&p).await;
+    save_monitor_settings(
+        &p,
+        &sec,
+        &[
+            ("ban_threshold", "3"),
+            ("ban_window_secs", "60"),
+            ("ban_secs", "6"),
+            ("webhooks", &hook_line),
+        ],
+    )
+    .await;
+    let visitor = p.client();
+    for _ in 0..3 {
+        let r = visitor
+            .get(p.url(PORTAL, "/?q=%3Cscript%3Ealert(1)%3C%2Fscript%3E"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403, "the WAF blocks the attack");
+    }
+    // Soon even a clean request is refused, on every site of the group.
+    p.wait_for(PORTAL, "/", Duration::from_secs(10), |s, _| s == 403)
+        .await;
+    let banned = Instant::now();
+    let r = visitor.get(p.url(common::EDU, "/")).send().await.unwrap();
+    assert_eq!(r.status(), 403, "banned on the other sites too");
+    // The security team still reaches the admin, and sees the ban.
+    let page = sec
+        .get(p.url(ADMIN, "/monitor/bans"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("<td>127.0.0.1</td>") && page.contains("<td>自动</td>"),
+        "{page}"
+    );
+    let opened = hook
+        .wait_for(
+            "attack_ban opened",
+            Duration::from_secs(10),
+            is("attack_ban", "opened"),
+        )
+        .await;
+    assert!(
+        opened["alert"]["detail"]
+            .as_str()
+            .unwrap()
+            .contains("被 WAF 拦截 3 次")
+    );
+
+    // Released when the ban ends (6 s after it began), by the gateway itself.
+    p.wait_for(PORTAL, "/", Duration::from_secs(15), |s, _| s == 200)
+        .await;
+    let lasted = banned.elapsed();
+    println!("ban observed for {lasted:?}");
+    assert!(
+        lasted >= Duration::from_secs(3),
+        "released too early: {lasted:?}"
+    );
+    hook.wait_for(
+        "attack_ban resolved",
+        Duration::from_secs(10),
+        is("attack_ban", "resolved"),
+    )
+    .await;
+    p.stop().await;
+}
