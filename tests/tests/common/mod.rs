@@ -909,14 +909,14 @@ fn decode_mail(raw: &str) -> String {
             let mut bytes = Vec::new();
             let mut rest = joined.as_bytes();
             while let Some((&b, tail)) = rest.split_first() {
-                if b == b'=' && tail.len() >= 2 {
-                    if let Ok(v) =
+                if b == b'='
+                    && tail.len() >= 2
+                    && let Ok(v) =
                         u8::from_str_radix(std::str::from_utf8(&tail[..2]).unwrap_or("zz"), 16)
-                    {
-                        bytes.push(v);
-                        rest = &tail[2..];
-                        continue;
-                    }
+                {
+                    bytes.push(v);
+                    rest = &tail[2..];
+                    continue;
                 }
                 bytes.push(b);
                 rest = tail;
