@@ -52,7 +52,7 @@ pub async fn build_state(opts: &CmsOptions, db: DatabaseConnection) -> anyhow::R
         search: crate::search::SearchService::open(&opts.data_dir, db.clone(), false),
         secrets: crate::secrets::Secrets::open(&opts.data_dir).context("opening the keyring")?,
         policy: std::sync::RwLock::new(crate::auth::policy::load(&db).await?),
-        monitor_wake: tokio::sync::Notify::new(),
+        monitor_wake: tokio::sync::watch::channel(0).0,
         default_probe_via: opts.probe_via.clone(),
         db,
     }))

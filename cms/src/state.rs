@@ -45,8 +45,9 @@ pub struct AppState {
     pub secrets: crate::secrets::Secrets,
     /// The security policy, read at start and replaced when the 安全管理员 saves it.
     pub policy: std::sync::RwLock<crate::auth::policy::SecurityPolicy>,
-    /// Wakes the detection loops when their settings change.
-    pub monitor_wake: tokio::sync::Notify,
+    /// Bumped when the detection settings change: each detection loop starts its next round
+    /// (a change made while a round runs is not lost).
+    pub monitor_wake: tokio::sync::watch::Sender<u64>,
     /// See `CmsOptions::probe_via`.
     pub default_probe_via: String,
 }

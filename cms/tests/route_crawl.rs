@@ -172,6 +172,8 @@ async fn every_admin_route_refuses_strangers_and_low_privilege_users() {
         // Monitoring: everyone with a site role sees its availability and alerts.
         "/monitor",
         "/monitor/alerts",
+        "/monitor/links",
+        "/monitor/links.csv",
         "/login",
         "/login/2fa",
         "/logout",

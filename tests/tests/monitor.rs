@@ -322,3 +322,123 @@ async fn an_address_that_keeps_attacking_is_banned_then_released() {
     .await;
     p.stop().await;
 }
+
+#[tokio::test]
+async fn a_planted_broken_link_is_reported_with_its_page_and_text() {
+    let p = Platform::start().await;
+    let admin = p.client();
+    let csrf = sign_in_first_time(&p, &admin).await;
+    // Published without review on the portal, with one dead internal and one dead external
+    // link among the live ones.
+    save_portal_settings(&p, &admin, &csrf, "运行", &[]).await;
+    let r = admin
+        .post(p.url(ADMIN, "/sites/1/articles"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("column_id", "1"),
+            ("kind", "article"),
+            ("title", "链接检查示例"),
+            (
+                "body",
+                "<p>见<a href=\"/no-such-page.html\">失效的内部链接</a>、\
+                 <a href=\"/\">首页</a>和<a href=\"http://gone.invalid/page\">失效的外部链接</a>。</p>",
+            ),
+            ("action", "publish"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    p.wait_for(PORTAL, "/", Duration::from_secs(10), |s, body| {
+        s == 200 && body.contains("链接检查示例")
+    })
+    .await;
+    let sec = secadmin(&p).await;
+    save_monitor_settings(&p, &sec, &[("probe_timeout_secs", "3")]).await;
+    let page = sec
+        .get(p.url(ADMIN, "/monitor/links"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = sec
+        .post(p.url(ADMIN, "/monitor/links/check"))
+        .form(&[("csrf", common::csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let deadline = Instant::now() + Duration::from_secs(90);
+    let page = loop {
+        let page = sec
+            .get(p.url(ADMIN, "/monitor/links"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if page.contains("no-such-page.html") && page.contains("gone.invalid") {
+            break page;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "links page: {page}\nlog: {}",
+            p.process
+                .stderr()
+                .lines()
+                .chain(p.process.stdout().lines())
+                .filter(|l| l.contains("link") || l.contains("WARN") || l.contains("ERROR"))
+                .collect::<Vec<_>>()
+                .join("\n")
+        );
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    };
+    assert!(
+        page.contains("失效的内部链接") && page.contains("HTTP 404"),
+        "{page}"
+    );
+    assert!(page.contains("失效的外部链接"), "{page}");
+    // Found on the article's page; the live links are not listed.
+    let csv = sec
+        .get(p.url(ADMIN, "/monitor/links.csv"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let internal = csv
+        .lines()
+        .find(|l| l.contains("no-such-page.html"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(
+        internal.starts_with("示范市人民政府门户网站,"),
+        "{internal}"
+    );
+    assert!(
+        internal.contains(",HTTP 404,") && internal.contains(".html,失效的内部链接,"),
+        "{internal}"
+    );
+    assert_eq!(
+        csv.lines().filter(|l| l.contains("gone.invalid")).count(),
+        1,
+        "{csv}"
+    );
+    assert!(
+        !csv.contains(",首页,"),
+        "a live link is not reported: {csv}"
+    );
+    let alerts = sec
+        .get(p.url(ADMIN, "/monitor/alerts"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(alerts.contains("发现 2 个失效链接"), "{alerts}");
+    p.stop().await;
+}

@@ -8,6 +8,7 @@
 //! - [`tamper`]: every file named by a publish manifest verified against its hash in the store;
 //!   a changed or missing one is moved aside, the site re-rendered, the file checked again;
 //! - [`bans`]: addresses the WAF keeps blocking are refused at every gateway for a while;
+//! - [`links`]: a polite crawl of every site, broken links with their page and anchor text;
 //! - [`freshness`]: homepage and column updates against their cadence, the veto items;
 //! - [`words`]: the wrong-and-sensitive word list, checked when content is saved.
 //!
@@ -17,6 +18,7 @@
 pub mod alerts;
 pub mod bans;
 pub mod freshness;
+pub mod links;
 pub mod probe;
 pub mod tamper;
 pub mod words;
@@ -51,6 +53,10 @@ pub struct Settings {
     pub probe_via: String,
     /// Full verification of the published files.
     pub tamper_interval_secs: u64,
+    /// The link checker's crawl of every site.
+    pub link_interval_secs: u64,
+    /// Pages read per site and crawl.
+    pub link_max_pages: usize,
     /// An address with at least this many blocked attacks within `ban_window_secs` …
     pub ban_threshold: u32,
     pub ban_window_secs: u64,
@@ -70,6 +76,8 @@ impl Default for Settings {
             down_after_failures: 2,
             probe_via: String::new(),
             tamper_interval_secs: 600,
+            link_interval_secs: 86_400,
+            link_max_pages: 500,
             ban_threshold: 20,
             ban_window_secs: 300,
             ban_secs: 3600,
@@ -138,6 +146,12 @@ impl Settings {
         }
         if self.tamper_interval_secs == 0 || self.tamper_interval_secs > 7 * 86_400 {
             p.push("防篡改校验间隔须在 1 秒到 7 天之间。".to_string());
+        }
+        if self.link_interval_secs < 60 || self.link_interval_secs > 30 * 86_400 {
+            p.push("链接检查间隔须在 60 秒到 30 天之间。".to_string());
+        }
+        if !(1..=100_000).contains(&self.link_max_pages) {
+            p.push("每站检查页面数须在 1 到 100000 之间。".to_string());
         }
         if self.ban_secs > 0 && (self.ban_threshold == 0 || self.ban_window_secs == 0) {
             p.push("自动封禁的次数阈值和统计窗口须大于 0。".to_string());
@@ -237,6 +251,12 @@ pub fn spawn(state: SharedState) -> Vec<tokio::task::JoinHandle<()>> {
         )),
         tokio::spawn(every(
             state.clone(),
+            "link check",
+            |s| s.link_interval_secs,
+            |st, s| Box::pin(async move { links::round(&st, &s).await }),
+        )),
+        tokio::spawn(every(
+            state.clone(),
             "freshness",
             |_| freshness::INTERVAL_SECS,
             |st, _| Box::pin(async move { freshness::round(&st).await }),
@@ -260,7 +280,9 @@ async fn every(
     interval: fn(&Settings) -> u64,
     round: fn(SharedState, Settings) -> Round,
 ) {
+    let mut wake = state.monitor_wake.subscribe();
     loop {
+        wake.mark_unchanged();
         let settings = match load(&state.db).await {
             Ok(s) => s,
             Err(e) => {
@@ -274,7 +296,7 @@ async fn every(
         }
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
-            _ = state.monitor_wake.notified() => {}
+            _ = wake.changed() => {}
         }
     }
 }

@@ -16,7 +16,7 @@ use crate::db::entities::{monitor_probe, site, site_hostname};
 use crate::state::SharedState;
 
 /// Statuses of sites that are deliberately not served.
-const NOT_SERVED: &[&str] = &["建设中", "维护", "已关停"];
+pub const NOT_SERVED: &[&str] = &["建设中", "维护", "已关停"];
 
 /// `http://127.0.0.1:8080` → (`http`, `127.0.0.1:8080`).
 pub fn parse_via(via: &str) -> Option<(&'static str, String)> {
@@ -111,19 +111,37 @@ fn describe(e: &reqwest::Error) -> String {
     }
 }
 
-/// One probe round over every served site; then each site's state is evaluated.
-pub async fn round(state: &SharedState, settings: &Settings) -> anyhow::Result<()> {
+/// A way to the sites through a gateway: a client on which every site's hostname resolves to
+/// the gateway (so TLS gets the right SNI), and the scheme and port to use.
+pub struct ThroughGateway {
+    pub client: reqwest::Client,
+    /// None when there is no gateway to go through.
+    pub base: Option<(&'static str, u16)>,
+    /// Each site's first hostname.
+    pub hostnames: HashMap<i32, String>,
+}
+
+impl ThroughGateway {
+    /// `scheme://host:port` of a site through the gateway.
+    pub fn origin_of(&self, site_id: i32) -> Option<String> {
+        let (scheme, port) = self.base?;
+        let host = self.hostnames.get(&site_id)?;
+        Some(format!("{scheme}://{host}:{port}"))
+    }
+}
+
+pub async fn through_gateway(
+    state: &SharedState,
+    settings: &Settings,
+    timeout: Duration,
+    user_agent: &str,
+) -> anyhow::Result<ThroughGateway> {
     let via = if settings.probe_via.is_empty() {
         state.default_probe_via.clone()
     } else {
         settings.probe_via.clone()
     };
     let via = parse_via(&via);
-    let timeout = Duration::from_secs(settings.probe_timeout_secs.max(1));
-    let sites = site::Entity::find()
-        .order_by_asc(site::Column::Id)
-        .all(&state.db)
-        .await?;
     let mut hostnames: HashMap<i32, String> = HashMap::new();
     for h in site_hostname::Entity::find()
         .order_by_desc(site_hostname::Column::Id)
@@ -133,41 +151,62 @@ pub async fn round(state: &SharedState, settings: &Settings) -> anyhow::Result<(
         // the first hostname of each site (rows come newest first)
         hostnames.insert(h.site_id, h.hostname);
     }
-    // One client for the round: every site's hostname resolves to the gateway, so TLS gets
-    // the right SNI. The gateway's certificate is not judged here (the exposure check does
-    // that); a development CA must not make a site look down.
+    // The gateway's certificate is not judged here (the exposure check does that); a
+    // development CA must not make a site look down.
     let mut builder = reqwest::Client::builder()
         .timeout(timeout)
         .redirect(reqwest::redirect::Policy::none())
         .danger_accept_invalid_certs(true)
-        .user_agent("sitegroup-monitor/1 (availability probe)");
-    let mut gateway: Option<(&'static str, u16)> = None;
+        .user_agent(user_agent);
+    let mut base = None;
     if let Some((scheme, addr)) = &via {
-        if let Some(sock) = tokio::net::lookup_host(addr.as_str())
+        match tokio::net::lookup_host(addr.as_str())
             .await
             .ok()
             .and_then(|mut a| a.next())
         {
-            for host in hostnames.values() {
-                builder = builder.resolve(host, sock);
+            Some(sock) => {
+                for host in hostnames.values() {
+                    builder = builder.resolve(host, sock);
+                }
+                base = Some((*scheme, sock.port()));
             }
-            gateway = Some((scheme, sock.port()));
-        } else {
-            tracing::warn!(%addr, "availability probes: the gateway address does not resolve");
+            None => tracing::warn!(%addr, "detection: the gateway address does not resolve"),
         }
     }
-    let client = builder.build()?;
+    Ok(ThroughGateway {
+        client: builder.build()?,
+        base,
+        hostnames,
+    })
+}
+
+/// One probe round over every served site; then each site's state is evaluated.
+pub async fn round(state: &SharedState, settings: &Settings) -> anyhow::Result<()> {
+    let timeout = Duration::from_secs(settings.probe_timeout_secs.max(1));
+    let sites = site::Entity::find()
+        .order_by_asc(site::Column::Id)
+        .all(&state.db)
+        .await?;
+    let gw = through_gateway(
+        state,
+        settings,
+        timeout,
+        "sitegroup-monitor/1 (availability probe)",
+    )
+    .await?;
+    let client = gw.client.clone();
     let mut tasks = tokio::task::JoinSet::new();
     for s in sites
         .iter()
         .filter(|s| !NOT_SERVED.contains(&s.status.as_str()))
     {
-        let Some(host) = hostnames.get(&s.id).cloned() else {
+        let Some(host) = gw.hostnames.get(&s.id).cloned() else {
             continue;
         };
-        if let Some((scheme, port)) = gateway {
+        if let Some(origin) = gw.origin_of(s.id) {
             let client = client.clone();
-            let url = format!("{scheme}://{host}:{port}/");
+            let url = format!("{origin}/");
             let id = s.id;
             tasks.spawn(async move {
                 let o = fetch(&client, &url, None).await;

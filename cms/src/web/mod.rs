@@ -208,6 +208,10 @@ pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::E
             include_str!("../../templates/admin/monitor_words.html"),
         ),
         (
+            "monitor_links.html",
+            include_str!("../../templates/admin/monitor_links.html"),
+        ),
+        (
             "audit.html",
             include_str!("../../templates/admin/audit.html"),
         ),

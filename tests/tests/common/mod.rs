@@ -1032,6 +1032,8 @@ pub async fn save_monitor_settings(p: &Platform, sec: &reqwest::Client, fields: 
         ("down_after_failures", "2"),
         ("probe_via", ""),
         ("tamper_interval_secs", "3600"),
+        ("link_interval_secs", "86400"),
+        ("link_max_pages", "500"),
         ("ban_threshold", "20"),
         ("ban_window_secs", "300"),
         ("ban_secs", "0"),

@@ -11,6 +11,7 @@ pub mod audit_log;
 pub mod audit_state;
 pub mod config_generation;
 pub mod ip_ban;
+pub mod link_issue;
 pub mod login_throttle;
 pub mod media;
 pub mod monitor_probe;

@@ -14,6 +14,7 @@ mod m20261130_admin_security;
 mod m20261201_tls;
 mod m20261202_access_log;
 mod m20261203_monitor;
+mod m20261204_link_check;
 
 pub struct Migrator;
 
@@ -32,6 +33,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_tls::Migration),
             Box::new(m20261202_access_log::Migration),
             Box::new(m20261203_monitor::Migration),
+            Box::new(m20261204_link_check::Migration),
         ]
     }
 }

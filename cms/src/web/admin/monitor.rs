@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::{CsrfForm, render, require, user_ctx};
 use crate::audit::{Entry, Event, Who};
-use crate::db::entities::{alert, alert_delivery, monitor_probe, site, word_entry};
+use crate::db::entities::{alert, alert_delivery, link_issue, monitor_probe, site, word_entry};
 use crate::error::{AppError, AppResult};
 use crate::monitor::{self, Settings, Webhook, alerts, bans, probe, words};
 use crate::publish::beijing;
@@ -32,6 +32,9 @@ pub fn router() -> Router<SharedState> {
         .route("/monitor", get(overview))
         .route("/monitor/alerts", get(alert_list))
         .route("/monitor/alerts/{id}/close", post(close_alert))
+        .route("/monitor/links", get(link_list))
+        .route("/monitor/links.csv", get(link_csv))
+        .route("/monitor/links/check", post(check_links_now))
         .route("/monitor/settings", get(settings_page).post(save_settings))
         .route("/monitor/bans", get(ban_list).post(add_ban))
         .route("/monitor/bans/{id}/lift", post(lift_ban))
@@ -62,6 +65,7 @@ fn notice(q: &HashMap<String, String>) -> Option<&'static str> {
         Some("lifted") => Some("封禁已解除。"),
         Some("word") => Some("已保存。"),
         Some("starter") => Some("示例词库已加入。"),
+        Some("checking") => Some("链接检查已开始，完成后结果显示在此页。"),
         _ => None,
     }
 }
@@ -259,6 +263,147 @@ async fn close_alert(
     Ok(Redirect::to("/monitor/alerts?notice=closed").into_response())
 }
 
+// ---- links --------------------------------------------------------------------------------
+
+/// The broken links of the sites this actor sees: (site name, issue).
+async fn visible_links(
+    state: &SharedState,
+    actor: &Actor,
+) -> AppResult<Vec<(String, link_issue::Model)>> {
+    let scope = scope(actor);
+    let names: HashMap<i32, String> = site::Entity::find()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    Ok(link_issue::Entity::find()
+        .order_by_asc(link_issue::Column::SiteId)
+        .order_by_asc(link_issue::Column::Url)
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|l| scope.as_ref().is_none_or(|ids| ids.contains(&l.site_id)))
+        .map(|l| (names.get(&l.site_id).cloned().unwrap_or_default(), l))
+        .collect())
+}
+
+async fn link_list(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Html<String>> {
+    let scope = scope(&actor);
+    require(
+        &state,
+        &actor,
+        scope.as_ref().is_none_or(|s| !s.is_empty()),
+        "section:links",
+    )
+    .await?;
+    let rows: Vec<Value> = visible_links(&state, &actor)
+        .await?
+        .into_iter()
+        .map(|(site, l)| context! {
+            site, url => l.url, found_on => l.found_on, anchor => l.anchor,
+            problem => match l.status { Some(st) if l.error.is_empty() => format!("HTTP {st}"), _ => l.error },
+            first_seen => time(l.first_seen_at), checked => time(l.checked_at),
+        })
+        .collect();
+    render(
+        &state,
+        "monitor_links.html",
+        context! {
+            user => user_ctx(&s), csrf => s.csrf.clone(), notice => notice(&q), links => rows,
+            can_check => actor.is_sysadmin() || actor.is_secadmin(),
+        },
+    )
+}
+
+/// The broken links as CSV (UTF-8 with BOM, so spreadsheet programs read the Chinese).
+async fn link_csv(
+    State(state): State<SharedState>,
+    Authed(_, actor): Authed,
+) -> AppResult<Response> {
+    let scope = scope(&actor);
+    require(
+        &state,
+        &actor,
+        scope.as_ref().is_none_or(|s| !s.is_empty()),
+        "section:links",
+    )
+    .await?;
+    let mut out =
+        String::from("\u{feff}网站,失效链接,状态,所在页面,链接文字,首次发现,最近检查\r\n");
+    for (site, l) in visible_links(&state, &actor).await? {
+        let problem = match l.status {
+            Some(st) if l.error.is_empty() => format!("HTTP {st}"),
+            _ => l.error.clone(),
+        };
+        let fields = [
+            site,
+            l.url,
+            problem,
+            l.found_on,
+            l.anchor,
+            time(l.first_seen_at),
+            time(l.checked_at),
+        ];
+        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+        out.push_str(&line.join(","));
+        out.push_str("\r\n");
+    }
+    Ok((
+        [
+            (axum::http::header::CONTENT_TYPE, "text/csv; charset=utf-8"),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                "attachment; filename=\"broken-links.csv\"",
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
+/// One CSV field: quoted when needed; a leading `=`, `+`, `-`, `@` is defused so that a
+/// spreadsheet does not run it as a formula (the anchor text comes from the sites' pages).
+fn csv_field(v: &str) -> String {
+    let v = if v.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{v}")
+    } else {
+        v.to_string()
+    };
+    if v.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", v.replace('"', "\"\""))
+    } else {
+        v
+    }
+}
+
+async fn check_links_now(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Form(form): Form<CsrfForm>,
+) -> AppResult<Response> {
+    s.check_csrf(&form.csrf)?;
+    require(
+        &state,
+        &actor,
+        actor.is_sysadmin() || actor.is_secadmin(),
+        "links:check",
+    )
+    .await?;
+    let settings = monitor::load(&state.db).await?;
+    let st = state.clone();
+    tokio::spawn(async move {
+        if let Err(e) = monitor::links::round(&st, &settings).await {
+            tracing::error!("link check failed: {e:#}");
+        }
+    });
+    Ok(Redirect::to("/monitor/links?notice=checking").into_response())
+}
+
 // ---- settings -----------------------------------------------------------------------------
 
 async fn settings_guard(state: &SharedState, actor: &Actor) -> AppResult<()> {
@@ -285,6 +430,10 @@ struct SettingsForm {
     probe_via: String,
     #[serde(default)]
     tamper_interval_secs: String,
+    #[serde(default)]
+    link_interval_secs: String,
+    #[serde(default)]
+    link_max_pages: String,
     #[serde(default)]
     ban_threshold: String,
     #[serde(default)]
@@ -325,6 +474,8 @@ impl SettingsForm {
             down_after_failures: s.down_after_failures.to_string(),
             probe_via: s.probe_via.clone(),
             tamper_interval_secs: s.tamper_interval_secs.to_string(),
+            link_interval_secs: s.link_interval_secs.to_string(),
+            link_max_pages: s.link_max_pages.to_string(),
             ban_threshold: s.ban_threshold.to_string(),
             ban_window_secs: s.ban_window_secs.to_string(),
             ban_secs: s.ban_secs.to_string(),
@@ -381,6 +532,16 @@ impl SettingsForm {
             &self.tamper_interval_secs,
             d.tamper_interval_secs,
         );
+        let link_interval_secs = num(
+            "链接检查间隔",
+            &self.link_interval_secs,
+            d.link_interval_secs,
+        );
+        let link_max_pages = num(
+            "每站检查页面数",
+            &self.link_max_pages,
+            d.link_max_pages as u64,
+        );
         let ban_threshold = num("封禁阈值", &self.ban_threshold, u64::from(d.ban_threshold));
         let ban_window_secs = num("统计窗口", &self.ban_window_secs, d.ban_window_secs);
         let ban_secs = num("封禁时长", &self.ban_secs, d.ban_secs);
@@ -404,6 +565,8 @@ impl SettingsForm {
             down_after_failures: u32::try_from(down_after).unwrap_or(u32::MAX),
             probe_via: self.probe_via.trim().to_string(),
             tamper_interval_secs,
+            link_interval_secs,
+            link_max_pages: usize::try_from(link_max_pages).unwrap_or(usize::MAX),
             ban_threshold: u32::try_from(ban_threshold).unwrap_or(u32::MAX),
             ban_window_secs,
             ban_secs,
@@ -451,6 +614,7 @@ async fn settings_view(
                 probe_interval_secs => form.probe_interval_secs, probe_timeout_secs => form.probe_timeout_secs,
                 down_after_failures => form.down_after_failures, probe_via => form.probe_via,
                 tamper_interval_secs => form.tamper_interval_secs, ban_threshold => form.ban_threshold,
+                link_interval_secs => form.link_interval_secs, link_max_pages => form.link_max_pages,
                 ban_window_secs => form.ban_window_secs, ban_secs => form.ban_secs,
                 email_enabled => form.email_enabled.is_some(), smtp_host => form.smtp_host,
                 smtp_port => form.smtp_port, smtp_security => form.smtp_security,
@@ -514,7 +678,7 @@ async fn save_settings(
         )
         .await?;
     txn.commit().await?;
-    state.monitor_wake.notify_waiters();
+    state.monitor_wake.send_modify(|n| *n += 1);
     Ok(Redirect::to("/monitor/settings?notice=settings").into_response())
 }
 
