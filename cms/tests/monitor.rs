@@ -230,6 +230,7 @@ async fn detection_settings_are_checked_and_audited() {
             ("tamper_interval_secs", "600"),
             ("link_interval_secs", "86400"),
             ("link_max_pages", "500"),
+            ("log_retention_days", "180"),
             ("ban_threshold", "20"),
             ("ban_window_secs", "300"),
             ("ban_secs", "3600"),
@@ -281,6 +282,7 @@ async fn detection_settings_are_checked_and_audited() {
             ("tamper_interval_secs", "300"),
             ("link_interval_secs", "3600"),
             ("link_max_pages", "200"),
+            ("log_retention_days", "365"),
             ("ban_threshold", "10"),
             ("ban_window_secs", "120"),
             ("ban_secs", "600"),
@@ -328,4 +330,138 @@ async fn detection_settings_are_checked_and_audited() {
     let (ec, ecsrf) = sign_in(&env, editor).await;
     let r = post(&env, "/monitor/settings", &ec, &[("csrf", &ecsrf)]).await;
     assert_eq!(r.status, 403);
+}
+
+#[tokio::test]
+async fn logs_are_searched_exported_and_kept_for_their_retention() {
+    use sitegroup_cms::db::entities::{access_log, security_event};
+    let env = setup().await;
+    let db = &env.state.db;
+    let now = Utc::now();
+    let rows: Vec<access_log::ActiveModel> = (0..300i64)
+        .map(|i| access_log::ActiveModel {
+            node: Set("edge-1".into()),
+            spool: Set("access.log".into()),
+            spool_offset: Set(i * 100),
+            // one line a minute, the oldest 20 kept past the retention
+            time: Set(if i < 20 {
+                now - Duration::days(200)
+            } else {
+                now - Duration::minutes(300 - i)
+            }),
+            request_id: Set(if i == 250 {
+                "req-special".into()
+            } else {
+                format!("req-{i}")
+            }),
+            site_id: Set(Some(if i % 2 == 0 { 1 } else { 2 })),
+            client_ip: Set(format!("10.0.0.{}", i % 10)),
+            method: Set("GET".into()),
+            host: Set("www.demo.localhost".into()),
+            path: Set(if i % 3 == 0 {
+                format!("/tzgg/{i}.html")
+            } else {
+                "/".into()
+            }),
+            query: Set(None),
+            status: Set(if i % 7 == 0 { 404 } else { 200 }),
+            bytes_in: Set(0),
+            bytes_out: Set(1000),
+            duration_us: Set(1500),
+            served_by: Set("published".into()),
+            upstream: Set(None),
+            upstream_ms: Set(None),
+            waf: Set(if i == 251 {
+                "blocked 942100".into()
+            } else {
+                String::new()
+            }),
+            user_agent: Set("test".into()),
+            referrer: Set(String::new()),
+            tls_version: Set(None),
+            ..Default::default()
+        })
+        .collect();
+    access_log::Entity::insert_many(rows)
+        .exec(db)
+        .await
+        .unwrap();
+    security_event::ActiveModel {
+        received_at: Set(now),
+        occurred_at: Set(now.to_rfc3339()),
+        kind: Set("waf_blocked".into()),
+        node: Set("edge-1".into()),
+        request_id: Set("req-251".into()),
+        site_id: Set(Some(2)),
+        host: Set("www.demo.localhost".into()),
+        path: Set("/".into()),
+        client_ip: Set("10.0.0.1".into()),
+        detail: Set("rule 942100 SQL injection; payload: ' or 1=1 --".into()),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+
+    let sec = actor(&env, "secadmin").await;
+    let (cookie, _) = sign_in(&env, sec.id()).await;
+    let count = |body: &str| body.matches("<tr><td><small>").count();
+    // By address: every tenth line of the last day.
+    let r = get(&env, "/monitor/logs?ip=10.0.0.7", &cookie).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(count(&r.body), 28, "{}", r.body);
+    // By status class and path prefix together.
+    let r = get(&env, "/monitor/logs?status=4xx&path=%2Ftzgg%2F", &cookie).await;
+    let expected = (20..300).filter(|i| i % 7 == 0 && i % 3 == 0).count();
+    assert_eq!(count(&r.body), expected);
+    // By request ID and by WAF rule.
+    let r = get(&env, "/monitor/logs?request_id=req-special", &cookie).await;
+    assert_eq!(count(&r.body), 1);
+    let r = get(&env, "/monitor/logs?rule=942100", &cookie).await;
+    assert_eq!(count(&r.body), 1);
+    assert!(r.body.contains("blocked 942100"));
+    // Pages of 100, newest first, with a link to the older ones.
+    let r = get(&env, "/monitor/logs", &cookie).await;
+    assert_eq!(count(&r.body), 100);
+    let link = &r.body[..r.body.find("\">更早的记录").unwrap()];
+    let next = link[link.rfind("/monitor/logs?").unwrap() + "/monitor/logs?".len()..]
+        .replace("&amp;", "&");
+    assert!(next.contains("before="), "{next}");
+    let older = get(&env, &format!("/monitor/logs?{next}"), &cookie).await;
+    assert_eq!(count(&older.body), 100);
+    // Security events, by rule.
+    let r = get(
+        &env,
+        "/monitor/logs?kind=security&event=waf_blocked&rule=942100",
+        &cookie,
+    )
+    .await;
+    assert!(
+        r.body.contains("waf_blocked") && r.body.contains("req-251"),
+        "{}",
+        r.body
+    );
+    // CSV of one site's lines of the last day.
+    let csv = get(&env, "/monitor/logs.csv?site=2", &cookie).await;
+    assert_eq!(csv.status, 200);
+    assert_eq!(
+        csv.body.lines().count(),
+        1 + 140,
+        "header and site 2's lines"
+    );
+    assert!(csv.body.starts_with("\u{feff}时间,网站编号,客户端地址"));
+    // A bad query is answered with what is wrong, not with everything.
+    let r = get(&env, "/monitor/logs?status=42&ip=10.0.0", &cookie).await;
+    assert_eq!(r.status, 422);
+    assert!(r.body.contains("状态码“42”") && r.body.contains("不是有效的 IP 地址"));
+    // Retention: the lines older than 180 days go, the rest stay.
+    let (a, e) = monitor::logs::prune(db, 180, now).await.unwrap();
+    assert_eq!((a, e), (20, 0));
+    assert_eq!(access_log::Entity::find().count(db).await.unwrap(), 280);
+    // A unit's editor does not read the group's logs.
+    let (portal, _) = site_by_code(&env, "portal").await;
+    let admin = actor(&env, "admin").await;
+    let editor = common::user(&env, &admin, "qian", "", Some(portal.org_id)).await;
+    let (ec, _) = sign_in(&env, editor).await;
+    assert_eq!(get(&env, "/monitor/logs", &ec).await.status, 403);
 }

@@ -19,6 +19,7 @@ pub mod alerts;
 pub mod bans;
 pub mod freshness;
 pub mod links;
+pub mod logs;
 pub mod probe;
 pub mod tamper;
 pub mod words;
@@ -57,6 +58,8 @@ pub struct Settings {
     pub link_interval_secs: u64,
     /// Pages read per site and crawl.
     pub link_max_pages: usize,
+    /// Access lines and security events are kept this long (at least 180 days).
+    pub log_retention_days: u32,
     /// An address with at least this many blocked attacks within `ban_window_secs` …
     pub ban_threshold: u32,
     pub ban_window_secs: u64,
@@ -78,6 +81,7 @@ impl Default for Settings {
             tamper_interval_secs: 600,
             link_interval_secs: 86_400,
             link_max_pages: 500,
+            log_retention_days: 180,
             ban_threshold: 20,
             ban_window_secs: 300,
             ban_secs: 3600,
@@ -152,6 +156,9 @@ impl Settings {
         }
         if !(1..=100_000).contains(&self.link_max_pages) {
             p.push("每站检查页面数须在 1 到 100000 之间。".to_string());
+        }
+        if !(180..=3650).contains(&self.log_retention_days) {
+            p.push("日志保存天数须在 180 到 3650 天之间。".to_string());
         }
         if self.ban_secs > 0 && (self.ban_threshold == 0 || self.ban_window_secs == 0) {
             p.push("自动封禁的次数阈值和统计窗口须大于 0。".to_string());
@@ -254,6 +261,26 @@ pub fn spawn(state: SharedState) -> Vec<tokio::task::JoinHandle<()>> {
             "link check",
             |s| s.link_interval_secs,
             |st, s| Box::pin(async move { links::round(&st, &s).await }),
+        )),
+        tokio::spawn(every(
+            state.clone(),
+            "log retention",
+            |_| 86_400,
+            |st, s| {
+                Box::pin(async move {
+                    let (a, e) =
+                        logs::prune(&st.db, s.log_retention_days, chrono::Utc::now()).await?;
+                    if a + e > 0 {
+                        tracing::info!(
+                            access = a,
+                            events = e,
+                            days = s.log_retention_days,
+                            "old log rows removed"
+                        );
+                    }
+                    Ok(())
+                })
+            },
         )),
         tokio::spawn(every(
             state.clone(),

@@ -212,6 +212,10 @@ pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::E
             include_str!("../../templates/admin/monitor_links.html"),
         ),
         (
+            "monitor_logs.html",
+            include_str!("../../templates/admin/monitor_logs.html"),
+        ),
+        (
             "audit.html",
             include_str!("../../templates/admin/audit.html"),
         ),

@@ -1034,6 +1034,7 @@ pub async fn save_monitor_settings(p: &Platform, sec: &reqwest::Client, fields: 
         ("tamper_interval_secs", "3600"),
         ("link_interval_secs", "86400"),
         ("link_max_pages", "500"),
+        ("log_retention_days", "180"),
         ("ban_threshold", "20"),
         ("ban_window_secs", "300"),
         ("ban_secs", "0"),

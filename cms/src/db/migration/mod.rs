@@ -15,6 +15,7 @@ mod m20261201_tls;
 mod m20261202_access_log;
 mod m20261203_monitor;
 mod m20261204_link_check;
+mod m20261205_log_search;
 
 pub struct Migrator;
 
@@ -34,6 +35,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_access_log::Migration),
             Box::new(m20261203_monitor::Migration),
             Box::new(m20261204_link_check::Migration),
+            Box::new(m20261205_log_search::Migration),
         ]
     }
 }

@@ -32,6 +32,8 @@ pub fn router() -> Router<SharedState> {
         .route("/monitor", get(overview))
         .route("/monitor/alerts", get(alert_list))
         .route("/monitor/alerts/{id}/close", post(close_alert))
+        .route("/monitor/logs", get(log_search))
+        .route("/monitor/logs.csv", get(log_csv))
         .route("/monitor/links", get(link_list))
         .route("/monitor/links.csv", get(link_csv))
         .route("/monitor/links/check", post(check_links_now))
@@ -263,6 +265,200 @@ async fn close_alert(
     Ok(Redirect::to("/monitor/alerts?notice=closed").into_response())
 }
 
+// ---- log search ---------------------------------------------------------------------------
+
+async fn logs_guard(state: &SharedState, actor: &Actor) -> AppResult<()> {
+    require(
+        state,
+        actor,
+        actor.is_sysadmin() || actor.is_secadmin(),
+        "section:logs",
+    )
+    .await
+}
+
+/// The search form's fields as typed (to fill the form again and build links).
+const LOG_FIELDS: &[&str] = &[
+    "kind",
+    "from",
+    "to",
+    "site",
+    "ip",
+    "path",
+    "status",
+    "request_id",
+    "rule",
+    "event",
+];
+
+fn query_string(q: &HashMap<String, String>, before: Option<i64>) -> String {
+    let mut pairs: Vec<(String, String)> = LOG_FIELDS
+        .iter()
+        .filter_map(|k| {
+            q.get(*k)
+                .filter(|v| !v.is_empty())
+                .map(|v| (k.to_string(), v.clone()))
+        })
+        .collect();
+    if let Some(b) = before {
+        pairs.push(("before".into(), b.to_string()));
+    }
+    serde_urlencoded::to_string(pairs).unwrap_or_default()
+}
+
+async fn log_search(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Response> {
+    logs_guard(&state, &actor).await?;
+    let started = std::time::Instant::now();
+    let security = q.get("kind").is_some_and(|k| k == "security");
+    let parsed = monitor::logs::parse(|k| q.get(k).cloned().unwrap_or_default(), Utc::now());
+    let names: HashMap<i32, String> = site::Entity::find()
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .map(|s| (s.id, s.name))
+        .collect();
+    let site_name = |id: Option<i32>| match id {
+        Some(0) => "管理后台".to_string(),
+        Some(id) => names.get(&id).cloned().unwrap_or_else(|| format!("#{id}")),
+        None => "—".to_string(),
+    };
+    let (rows, next, error): (Vec<Value>, Option<i64>, Option<String>) = match &parsed {
+        Err(problems) => (Vec::new(), None, Some(problems.join(" "))),
+        Ok(query) if security => {
+            let rows = monitor::logs::events(&state.db, query, None, monitor::logs::PAGE).await?;
+            let next = (rows.len() as u64 == monitor::logs::PAGE)
+                .then(|| rows.last().map(|r| i64::from(r.id)))
+                .flatten();
+            (
+                rows.into_iter()
+                    .map(|e| context! {
+                        time => time(e.received_at), site => site_name(e.site_id), kind => e.kind,
+                        ip => e.client_ip, host => e.host, path => e.path, detail => e.detail,
+                        request_id => e.request_id, node => e.node,
+                    })
+                    .collect(),
+                next,
+                None,
+            )
+        }
+        Ok(query) => {
+            let rows = monitor::logs::access(&state.db, query, None, monitor::logs::PAGE).await?;
+            let next = (rows.len() as u64 == monitor::logs::PAGE)
+                .then(|| rows.last().map(|r| r.id))
+                .flatten();
+            (
+                rows.into_iter()
+                    .map(|a| {
+                        context! {
+                            time => time(a.time), site => site_name(a.site_id), ip => a.client_ip,
+                            method => a.method, host => a.host, path => a.path, query => a.query,
+                            status => a.status, ms => a.duration_us / 1000, waf => a.waf,
+                            request_id => a.request_id, node => a.node, served_by => a.served_by,
+                        }
+                    })
+                    .collect(),
+                next,
+                None,
+            )
+        }
+    };
+    let form: HashMap<&str, String> = LOG_FIELDS
+        .iter()
+        .map(|k| (*k, q.get(*k).cloned().unwrap_or_default()))
+        .collect();
+    let page = render(
+        &state,
+        "monitor_logs.html",
+        context! {
+            user => user_ctx(&s), csrf => s.csrf.clone(), error => error.clone(),
+            security, rows, form,
+            sites => names.iter().map(|(id, n)| context! { id => id, name => n }).collect::<Vec<_>>(),
+            next => next.map(|b| query_string(&q, Some(b))),
+            csv => query_string(&q, None),
+            millis => started.elapsed().as_millis() as u64,
+        },
+    )?;
+    let status = if error.is_some() {
+        StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        StatusCode::OK
+    };
+    Ok((status, page).into_response())
+}
+
+/// The search's rows (up to `EXPORT_MAX`) as CSV.
+async fn log_csv(
+    State(state): State<SharedState>,
+    Authed(_, actor): Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Response> {
+    logs_guard(&state, &actor).await?;
+    let query = monitor::logs::parse(|k| q.get(k).cloned().unwrap_or_default(), Utc::now())
+        .map_err(|p| AppError::Invalid(p.join(" ")))?;
+    let mut out = String::from("\u{feff}");
+    let name;
+    if q.get("kind").is_some_and(|k| k == "security") {
+        name = "security-events.csv";
+        out.push_str("时间,网站编号,类型,客户端地址,主机,路径,详情,请求编号,网关\r\n");
+        for e in monitor::logs::events(&state.db, &query, None, monitor::logs::EXPORT_MAX).await? {
+            let f = [
+                e.received_at.to_rfc3339(),
+                e.site_id.map(|i| i.to_string()).unwrap_or_default(),
+                e.kind,
+                e.client_ip,
+                e.host,
+                e.path,
+                e.detail,
+                e.request_id,
+                e.node,
+            ];
+            out.push_str(&f.iter().map(|v| csv_field(v)).collect::<Vec<_>>().join(","));
+            out.push_str("\r\n");
+        }
+    } else {
+        name = "access-log.csv";
+        out.push_str(
+            "时间,网站编号,客户端地址,方法,主机,路径,查询,状态,耗时(ms),WAF,请求编号,网关\r\n",
+        );
+        for a in monitor::logs::access(&state.db, &query, None, monitor::logs::EXPORT_MAX).await? {
+            let f = [
+                a.time.to_rfc3339(),
+                a.site_id.map(|i| i.to_string()).unwrap_or_default(),
+                a.client_ip,
+                a.method,
+                a.host,
+                a.path,
+                a.query.unwrap_or_default(),
+                a.status.to_string(),
+                (a.duration_us / 1000).to_string(),
+                a.waf,
+                a.request_id,
+                a.node,
+            ];
+            out.push_str(&f.iter().map(|v| csv_field(v)).collect::<Vec<_>>().join(","));
+            out.push_str("\r\n");
+        }
+    }
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "text/csv; charset=utf-8".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        out,
+    )
+        .into_response())
+}
+
 // ---- links --------------------------------------------------------------------------------
 
 /// The broken links of the sites this actor sees: (site name, issue).
@@ -435,6 +631,8 @@ struct SettingsForm {
     #[serde(default)]
     link_max_pages: String,
     #[serde(default)]
+    log_retention_days: String,
+    #[serde(default)]
     ban_threshold: String,
     #[serde(default)]
     ban_window_secs: String,
@@ -476,6 +674,7 @@ impl SettingsForm {
             tamper_interval_secs: s.tamper_interval_secs.to_string(),
             link_interval_secs: s.link_interval_secs.to_string(),
             link_max_pages: s.link_max_pages.to_string(),
+            log_retention_days: s.log_retention_days.to_string(),
             ban_threshold: s.ban_threshold.to_string(),
             ban_window_secs: s.ban_window_secs.to_string(),
             ban_secs: s.ban_secs.to_string(),
@@ -542,6 +741,11 @@ impl SettingsForm {
             &self.link_max_pages,
             d.link_max_pages as u64,
         );
+        let log_retention_days = num(
+            "日志保存天数",
+            &self.log_retention_days,
+            u64::from(d.log_retention_days),
+        );
         let ban_threshold = num("封禁阈值", &self.ban_threshold, u64::from(d.ban_threshold));
         let ban_window_secs = num("统计窗口", &self.ban_window_secs, d.ban_window_secs);
         let ban_secs = num("封禁时长", &self.ban_secs, d.ban_secs);
@@ -567,6 +771,7 @@ impl SettingsForm {
             tamper_interval_secs,
             link_interval_secs,
             link_max_pages: usize::try_from(link_max_pages).unwrap_or(usize::MAX),
+            log_retention_days: u32::try_from(log_retention_days).unwrap_or(u32::MAX),
             ban_threshold: u32::try_from(ban_threshold).unwrap_or(u32::MAX),
             ban_window_secs,
             ban_secs,
@@ -615,6 +820,7 @@ async fn settings_view(
                 down_after_failures => form.down_after_failures, probe_via => form.probe_via,
                 tamper_interval_secs => form.tamper_interval_secs, ban_threshold => form.ban_threshold,
                 link_interval_secs => form.link_interval_secs, link_max_pages => form.link_max_pages,
+                log_retention_days => form.log_retention_days,
                 ban_window_secs => form.ban_window_secs, ban_secs => form.ban_secs,
                 email_enabled => form.email_enabled.is_some(), smtp_host => form.smtp_host,
                 smtp_port => form.smtp_port, smtp_security => form.smtp_security,
