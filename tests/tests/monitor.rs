@@ -37,12 +37,19 @@ async fn origin(port: u16) -> tokio::task::JoinHandle<()> {
                         Ok(n) => got.extend_from_slice(&buf[..n]),
                     }
                 }
+                // An old server: version banners, its repository left in the web root, and
+                // every other path answered with the homepage.
+                let (ct, body) = if got.starts_with(b"GET /.git/HEAD ") {
+                    ("text/plain", "ref: refs/heads/master\n")
+                } else {
+                    ("text/html; charset=utf-8", ORIGIN_PAGE)
+                };
                 let head = format!(
-                    "HTTP/1.1 200 OK\r\ncontent-type: text/html; charset=utf-8\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
-                    ORIGIN_PAGE.len()
+                    "HTTP/1.1 200 OK\r\nserver: Apache/2.4.49 (Unix)\r\nx-powered-by: PHP/5.6.40\r\ncontent-type: {ct}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                    body.len()
                 );
                 let _ = s.write_all(head.as_bytes()).await;
-                let _ = s.write_all(ORIGIN_PAGE.as_bytes()).await;
+                let _ = s.write_all(body.as_bytes()).await;
             });
         }
     })
@@ -440,5 +447,68 @@ async fn a_planted_broken_link_is_reported_with_its_page_and_text() {
         .await
         .unwrap();
     assert!(alerts.contains("发现 2 个失效链接"), "{alerts}");
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn what_a_legacy_origin_gives_away_is_reported() {
+    let p = Platform::start().await;
+    let port = common::free_port();
+    let _server = origin(port).await;
+    let admin = p.client();
+    let csrf = sign_in_first_time(&p, &admin).await;
+    let upstream = format!("127.0.0.1:{port}");
+    save_portal_settings(
+        &p,
+        &admin,
+        &csrf,
+        "运行",
+        &[("origin_upstreams", &upstream)],
+    )
+    .await;
+    // Saving the detection settings starts every check anew.
+    let sec = secadmin(&p).await;
+    save_monitor_settings(&p, &sec, &[("probe_timeout_secs", "3")]).await;
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let page = loop {
+        let page = sec
+            .get(p.url(ADMIN, "/monitor"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if page.contains("/.git/HEAD") {
+            break page;
+        }
+        assert!(Instant::now() < deadline, "overview: {page}");
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert!(
+        page.contains(&format!("源站 {upstream} 可直接下载 /.git/HEAD")),
+        "{page}"
+    );
+    assert!(page.contains("x-powered-by: PHP/5.6.40"), "{page}");
+    assert!(page.contains("server: Apache/2.4.49 (Unix)"), "{page}");
+    // Every other probed path answered with the homepage: no evidence, no finding.
+    assert!(
+        !page.contains("/.env") && !page.contains("backup.zip") && !page.contains("可列目录"),
+        "{page}"
+    );
+    // Visitors get the gateway's headers and no banner; nothing is missing there.
+    assert!(!page.contains("访问者收到的页面缺少"), "{page}");
+    let alerts = sec
+        .get(p.url(ADMIN, "/monitor/alerts"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        alerts.contains("示范市人民政府门户网站存在 1 项暴露面问题"),
+        "{alerts}"
+    );
     p.stop().await;
 }

@@ -52,6 +52,7 @@ pub fn kind_label(kind: &str) -> &'static str {
         "attack_spike" => "攻击激增",
         "veto" => "单项否决",
         "broken_links" => "链接不可用",
+        "exposure" => "暴露面",
         _ => "其他",
     }
 }

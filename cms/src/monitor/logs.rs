@@ -11,7 +11,7 @@ use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
 
-use crate::db::entities::{access_log, security_event};
+use crate::db::entities::{access_log, monitor_probe, security_event};
 use crate::service::content::parse_beijing;
 
 /// Rows per page.
@@ -261,6 +261,11 @@ pub async fn prune(
         .exec(db)
         .await?
         .rows_affected;
+    // Availability probes follow the same retention (uptime is reported per day and week).
+    monitor_probe::Entity::delete_many()
+        .filter(monitor_probe::Column::CheckedAt.lt(cutoff))
+        .exec(db)
+        .await?;
     Ok(removed)
 }
 

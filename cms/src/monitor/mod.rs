@@ -9,6 +9,8 @@
 //!   a changed or missing one is moved aside, the site re-rendered, the file checked again;
 //! - [`bans`]: addresses the WAF keeps blocking are refused at every gateway for a while;
 //! - [`links`]: a polite crawl of every site, broken links with their page and anchor text;
+//! - [`exposure`]: security headers visitors get, what legacy origins give away, expiring
+//!   certificates;
 //! - [`freshness`]: homepage and column updates against their cadence, the veto items;
 //! - [`words`]: the wrong-and-sensitive word list, checked when content is saved.
 //!
@@ -17,6 +19,7 @@
 
 pub mod alerts;
 pub mod bans;
+pub mod exposure;
 pub mod freshness;
 pub mod links;
 pub mod logs;
@@ -281,6 +284,12 @@ pub fn spawn(state: SharedState) -> Vec<tokio::task::JoinHandle<()>> {
                     Ok(())
                 })
             },
+        )),
+        tokio::spawn(every(
+            state.clone(),
+            "exposure checks",
+            |_| exposure::INTERVAL_SECS,
+            |st, s| Box::pin(async move { exposure::round(&st, &s).await }),
         )),
         tokio::spawn(every(
             state.clone(),

@@ -10,6 +10,7 @@ pub mod article_revision;
 pub mod audit_log;
 pub mod audit_state;
 pub mod config_generation;
+pub mod exposure_finding;
 pub mod ip_ban;
 pub mod link_issue;
 pub mod login_throttle;

@@ -16,6 +16,7 @@ mod m20261202_access_log;
 mod m20261203_monitor;
 mod m20261204_link_check;
 mod m20261205_log_search;
+mod m20261206_exposure;
 
 pub struct Migrator;
 
@@ -36,6 +37,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_monitor::Migration),
             Box::new(m20261204_link_check::Migration),
             Box::new(m20261205_log_search::Migration),
+            Box::new(m20261206_exposure::Migration),
         ]
     }
 }

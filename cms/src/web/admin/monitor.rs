@@ -19,7 +19,9 @@ use serde::Deserialize;
 
 use super::{CsrfForm, render, require, user_ctx};
 use crate::audit::{Entry, Event, Who};
-use crate::db::entities::{alert, alert_delivery, link_issue, monitor_probe, site, word_entry};
+use crate::db::entities::{
+    alert, alert_delivery, exposure_finding, link_issue, monitor_probe, site, word_entry,
+};
 use crate::error::{AppError, AppResult};
 use crate::monitor::{self, Settings, Webhook, alerts, bans, probe, words};
 use crate::publish::beijing;
@@ -135,7 +137,16 @@ async fn overview(
                 None => format!("{}（无内容）", c.name),
             })
             .collect();
+        let exposure: Vec<Value> = exposure_finding::Entity::find()
+            .filter(exposure_finding::Column::SiteId.eq(site.id))
+            .order_by_asc(exposure_finding::Column::Id)
+            .all(&state.db)
+            .await?
+            .into_iter()
+            .map(|f| context! { severity => f.severity, detail => f.detail })
+            .collect();
         rows.push(context! {
+            exposure,
             last_update => fresh.last_update.map(time),
             idle_columns => idle,
             empty_columns => fresh.columns.iter().filter(|c| c.empty).count(),
