@@ -450,6 +450,20 @@ async fn logs_are_searched_exported_and_kept_for_their_retention() {
         "header and site 2's lines"
     );
     assert!(csv.body.starts_with("\u{feff}时间,网站编号,客户端地址"));
+    // The dashboard draws the same data: the rule that blocked, the address that attacked.
+    let r = get(&env, "/monitor/dashboard", &cookie).await;
+    assert_eq!(r.status, 200);
+    assert_eq!(r.body.matches("<svg").count(), 6, "six charts");
+    assert!(
+        r.body.contains("<title>942100：1</title>") || r.body.contains(">942100</text>"),
+        "{}",
+        r.body
+    );
+    assert!(r.body.contains(">10.0.0.1</text>"), "top sources");
+    assert!(
+        r.body.contains("请求 <strong>280</strong>"),
+        "lines of the last day"
+    );
     // A bad query is answered with what is wrong, not with everything.
     let r = get(&env, "/monitor/logs?status=42&ip=10.0.0", &cookie).await;
     assert_eq!(r.status, 422);

@@ -19,6 +19,7 @@
 
 pub mod alerts;
 pub mod bans;
+pub mod dashboard;
 pub mod exposure;
 pub mod freshness;
 pub mod links;

@@ -216,6 +216,10 @@ pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::E
             include_str!("../../templates/admin/monitor_logs.html"),
         ),
         (
+            "monitor_dashboard.html",
+            include_str!("../../templates/admin/monitor_dashboard.html"),
+        ),
+        (
             "audit.html",
             include_str!("../../templates/admin/audit.html"),
         ),

@@ -34,6 +34,7 @@ pub fn router() -> Router<SharedState> {
         .route("/monitor", get(overview))
         .route("/monitor/alerts", get(alert_list))
         .route("/monitor/alerts/{id}/close", post(close_alert))
+        .route("/monitor/dashboard", get(dashboard))
         .route("/monitor/logs", get(log_search))
         .route("/monitor/logs.csv", get(log_csv))
         .route("/monitor/links", get(link_list))
@@ -274,6 +275,81 @@ async fn close_alert(
         txn.commit().await?;
     }
     Ok(Redirect::to("/monitor/alerts?notice=closed").into_response())
+}
+
+// ---- dashboard ----------------------------------------------------------------------------
+
+async fn dashboard(
+    State(state): State<SharedState>,
+    Authed(s, actor): Authed,
+    Query(q): Query<HashMap<String, String>>,
+) -> AppResult<Html<String>> {
+    use monitor::dashboard::{self as d, Count};
+    logs_guard(&state, &actor).await?;
+    let days: i64 = if q.get("days").is_some_and(|v| v == "7") {
+        7
+    } else {
+        1
+    };
+    let now = Utc::now();
+    let since = now - Duration::days(days);
+    let db = &state.db;
+    let sites = site::Entity::find()
+        .order_by_asc(site::Column::Id)
+        .all(db)
+        .await?;
+    let name_of = |label: &str| match label.parse::<i32>() {
+        Ok(0) => "管理后台".to_string(),
+        Ok(id) => sites
+            .iter()
+            .find(|s| s.id == id)
+            .map_or_else(|| format!("#{id}"), |s| s.name.clone()),
+        Err(_) => "未知网站".to_string(),
+    };
+    let traffic = d::hourly(&d::traffic(db, since).await?, since, now);
+    let blocks = d::hourly(&d::blocks(db, since).await?, since, now);
+    let every = if days == 7 { 24 } else { 3 };
+    let attacked: Vec<Count> = d::attacked_sites(db, since)
+        .await?
+        .into_iter()
+        .map(|c| Count {
+            label: name_of(&c.label),
+            n: c.n,
+        })
+        .collect();
+    let mut uptime = Vec::new();
+    for site in &sites {
+        let (ok, n) = probe::uptime(&state, site.id, now - Duration::days(7)).await?;
+        if n > 0 {
+            uptime.push(Count {
+                label: format!("{}（{:.2}%）", site.name, ok as f64 * 100.0 / n as f64),
+                n: i64::try_from(ok * 10_000 / n).unwrap_or(0),
+            });
+        }
+    }
+    let open = alert::Entity::find()
+        .filter(alert::Column::ResolvedAt.is_null())
+        .all(db)
+        .await?;
+    let safe = Value::from_safe_string;
+    render(
+        &state,
+        "monitor_dashboard.html",
+        context! {
+            user => user_ctx(&s), csrf => s.csrf.clone(), days,
+            requests => traffic.iter().map(|c| c.n).sum::<i64>(),
+            blocked => blocks.iter().map(|c| c.n).sum::<i64>(),
+            critical => open.iter().filter(|a| a.severity == "critical").count(),
+            warnings => open.iter().filter(|a| a.severity != "critical").count(),
+            bans => bans::active(db, now).await?.len(),
+            traffic_chart => safe(d::columns_svg("每小时请求数", &traffic, "#0969da", every)),
+            blocks_chart => safe(d::columns_svg("每小时 WAF 拦截数", &blocks, "#cf222e", every)),
+            rules_chart => safe(d::bars_svg("拦截最多的规则", &d::top_rules(db, since).await?, "#bc4c00")),
+            sources_chart => safe(d::bars_svg("攻击最多的来源地址", &d::top_sources(db, since).await?, "#8250df")),
+            sites_chart => safe(d::bars_svg("受攻击最多的网站", &attacked, "#cf222e")),
+            uptime_chart => safe(d::bars_svg("近 7 天可用率", &uptime, "#1a7f37")),
+        },
+    )
 }
 
 // ---- log search ---------------------------------------------------------------------------
