@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, LikeExpr};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
 };
@@ -102,11 +102,20 @@ pub fn parse(get: impl Fn(&str) -> String, now: DateTime<Utc>) -> Result<LogQuer
     })
 }
 
-/// `LIKE` pattern text with its wildcards escaped (`\` is the escape character).
+/// The escape character of the search's `LIKE` patterns (not a backslash: PostgreSQL and
+/// SQLite read backslashes in literals differently).
+const LIKE_ESCAPE: char = '!';
+
+/// `LIKE` pattern text with its wildcards escaped.
 fn like_escape(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+    s.replace('!', "!!").replace('%', "!%").replace('_', "!_")
+}
+
+fn like(
+    col: impl sea_orm::sea_query::IntoColumnRef,
+    pattern: String,
+) -> sea_orm::sea_query::SimpleExpr {
+    Expr::col(col).like(LikeExpr::new(pattern).escape(LIKE_ESCAPE))
 }
 
 fn status_condition(status: &str) -> Option<Condition> {
@@ -148,9 +157,9 @@ pub async fn access(
         c = c.add(access_log::Column::ClientIp.eq(q.client_ip.as_str()));
     }
     if !q.path.is_empty() {
-        c = c.add(Expr::cust_with_values(
-            "path LIKE ? ESCAPE '\\'",
-            [format!("{}%", like_escape(&q.path))],
+        c = c.add(like(
+            access_log::Column::Path,
+            format!("{}%", like_escape(&q.path)),
         ));
     }
     if let Some(s) = status_condition(&q.status) {
@@ -160,9 +169,9 @@ pub async fn access(
         c = c.add(access_log::Column::RequestId.eq(q.request_id.as_str()));
     }
     if !q.rule.is_empty() {
-        c = c.add(Expr::cust_with_values(
-            "waf LIKE ? ESCAPE '\\'",
-            [format!("%{}%", like_escape(&q.rule))],
+        c = c.add(like(
+            access_log::Column::Waf,
+            format!("%{}%", like_escape(&q.rule)),
         ));
     }
     if let Some(b) = q.before {
@@ -201,18 +210,18 @@ pub async fn events(
         c = c.add(security_event::Column::ClientIp.eq(q.client_ip.as_str()));
     }
     if !q.path.is_empty() {
-        c = c.add(Expr::cust_with_values(
-            "path LIKE ? ESCAPE '\\'",
-            [format!("{}%", like_escape(&q.path))],
+        c = c.add(like(
+            security_event::Column::Path,
+            format!("{}%", like_escape(&q.path)),
         ));
     }
     if !q.request_id.is_empty() {
         c = c.add(security_event::Column::RequestId.eq(q.request_id.as_str()));
     }
     if !q.rule.is_empty() {
-        c = c.add(Expr::cust_with_values(
-            "detail LIKE ? ESCAPE '\\'",
-            [format!("%{}%", like_escape(&q.rule))],
+        c = c.add(like(
+            security_event::Column::Detail,
+            format!("%{}%", like_escape(&q.rule)),
         ));
     }
     if !q.kind.is_empty() {
@@ -307,6 +316,6 @@ mod tests {
         )
         .unwrap_err();
         assert_eq!(err.len(), 4, "{err:?}");
-        assert_eq!(like_escape("50%_a\\b"), "50\\%\\_a\\\\b");
+        assert_eq!(like_escape("50%_a!b"), "50!%!_a!!b");
     }
 }
