@@ -18,9 +18,22 @@ use sitegroup_cms::db::entities::{app_user, article, audit_log, media, role_gran
 /// Every admin route in the source: (method, path pattern).
 fn admin_routes() -> Vec<(Method, String)> {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/web/admin");
+    // The admin's source files, those of its sub-directories (one per section) included.
+    let mut files = Vec::new();
+    let mut dirs = vec![dir];
+    while let Some(d) = dirs.pop() {
+        for entry in std::fs::read_dir(d).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                dirs.push(path);
+            } else if path.extension().is_some_and(|e| e == "rs") {
+                files.push(path);
+            }
+        }
+    }
     let mut out = Vec::new();
-    for entry in std::fs::read_dir(dir).unwrap() {
-        let src = std::fs::read_to_string(entry.unwrap().path()).unwrap();
+    for file in files {
+        let src = std::fs::read_to_string(file).unwrap();
         let mut rest = src.as_str();
         while let Some(i) = rest.find(".route(") {
             rest = &rest[i + 7..];
