@@ -511,6 +511,10 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
     //    the generation, in one transaction.
     let pages = manifest.len();
     let txn = db.begin().await?;
+    // The write first: on SQLite a transaction that reads and then writes cannot wait for
+    // another writer (its snapshot would be stale) and fails with "database is locked"; one
+    // that starts by writing takes the write lock, waiting for it if need be.
+    bump_generation(&txn).await?;
     let current: HashMap<String, published_file::Model> = published_file::Entity::find()
         .filter(published_file::Column::SiteId.eq(site_id))
         .all(&txn)
@@ -551,7 +555,6 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             .exec(&txn)
             .await?;
     }
-    bump_generation(&txn).await?;
     txn.commit().await?;
     tracing::debug!(
         site = site_id,

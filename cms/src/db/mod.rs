@@ -19,7 +19,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
         .min_connections(1)
         .connect_timeout(Duration::from_secs(10))
         .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // A writer waits up to 30 s for another's transaction (a publish, the log intake)
+        // rather than failing after sqlx's default 5 s.
+        .map_sqlx_sqlite_opts(|o| o.busy_timeout(Duration::from_secs(30)));
     let db = Database::connect(options).await?;
     if db.get_database_backend() == DbBackend::Sqlite {
         // WAL lets readers (gateway config polls, page views of the admin) proceed during a

@@ -359,14 +359,16 @@ pub async fn round(state: &SharedState, settings: &Settings) -> anyhow::Result<(
 
 async fn store(state: &SharedState, s: &site::Model, report: SiteReport) -> anyhow::Result<()> {
     let now = Utc::now();
-    let txn = state.db.begin().await?;
+    // Read before the transaction, which starts by writing (see `publish::publish_site`);
+    // crawls of one site never overlap.
     let old: HashMap<(String, String), chrono::DateTime<Utc>> = link_issue::Entity::find()
         .filter(link_issue::Column::SiteId.eq(s.id))
-        .all(&txn)
+        .all(&state.db)
         .await?
         .into_iter()
         .map(|r| ((r.url, r.found_on), r.first_seen_at))
         .collect();
+    let txn = state.db.begin().await?;
     link_issue::Entity::delete_many()
         .filter(link_issue::Column::SiteId.eq(s.id))
         .exec(&txn)

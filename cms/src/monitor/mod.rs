@@ -31,7 +31,7 @@ pub mod words;
 use std::time::Duration;
 
 use chrono::Utc;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait, Set};
 use serde::{Deserialize, Serialize};
 
 use crate::db::entities::platform_setting;
@@ -228,20 +228,23 @@ pub(crate) async fn put_setting(
     key: &str,
     value: String,
 ) -> Result<(), sea_orm::DbErr> {
+    // One statement (an upsert): inside a transaction it writes before it reads.
     let row = platform_setting::ActiveModel {
         key: Set(key.into()),
         value: Set(value),
         updated_at: Set(Utc::now()),
     };
-    if platform_setting::Entity::find_by_id(key)
-        .one(db)
-        .await?
-        .is_some()
-    {
-        row.update(db).await?;
-    } else {
-        row.insert(db).await?;
-    }
+    platform_setting::Entity::insert(row)
+        .on_conflict(
+            sea_orm::sea_query::OnConflict::column(platform_setting::Column::Key)
+                .update_columns([
+                    platform_setting::Column::Value,
+                    platform_setting::Column::UpdatedAt,
+                ])
+                .to_owned(),
+        )
+        .exec(db)
+        .await?;
     Ok(())
 }
 
