@@ -12,7 +12,11 @@
 //! - [`exposure`]: security headers visitors get, what legacy origins give away, expiring
 //!   certificates;
 //! - [`freshness`]: homepage and column updates against their cadence, the veto items;
+//! - [`logs`]: the central log search, and the daily retention of access lines, security
+//!   events and probe rows;
 //! - [`words`]: the wrong-and-sensitive word list, checked when content is saved.
+//!
+//! [`dashboard`] aggregates for the security team's page (no loop of its own).
 //!
 //! Everything found becomes an [`alerts`] row, deduplicated by key, and is sent through the
 //! channels the security team configured (email, webhooks) and shown in the admin.
