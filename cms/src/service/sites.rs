@@ -733,6 +733,30 @@ pub async fn create_site(state: &AppState, actor: &Actor, new: &NewSite) -> AppR
 mod tests {
     use super::*;
 
+    #[test]
+    fn legacy_origins_are_host_port_pairs() {
+        assert_eq!(
+            parse_origins("10.0.0.5:8080\n old.example.gov.cn:80，[::1]:8443"),
+            Ok("10.0.0.5:8080,old.example.gov.cn:80,[::1]:8443".to_string())
+        );
+        assert_eq!(
+            parse_origins("  "),
+            Ok(String::new()),
+            "none: a published site"
+        );
+        assert_eq!(
+            parse_origins("10.0.0.5, http://x:80, a..b:80, ::1:80, h:0, h:99999"),
+            Err(vec![
+                "10.0.0.5".to_string(),
+                "http://x:80".to_string(),
+                "a..b:80".to_string(),
+                "::1:80".to_string(),
+                "h:0".to_string(),
+                "h:99999".to_string(),
+            ])
+        );
+    }
+
     fn col(id: i32, slug: &str, parent: Option<i32>) -> site_column::Model {
         site_column::Model {
             id,
