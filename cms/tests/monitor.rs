@@ -479,3 +479,49 @@ async fn logs_are_searched_exported_and_kept_for_their_retention() {
     let (ec, _) = sign_in(&env, editor).await;
     assert_eq!(get(&env, "/monitor/logs", &ec).await.status, 403);
 }
+
+#[tokio::test]
+async fn a_spike_of_blocks_opens_an_alert_and_calm_closes_it() {
+    use sitegroup_cms::db::entities::{alert, security_event};
+    let env = setup().await;
+    let now = Utc::now();
+    let rows: Vec<security_event::ActiveModel> = (0..60)
+        .map(|i| security_event::ActiveModel {
+            received_at: Set(now - Duration::seconds(i)),
+            occurred_at: Set(now.to_rfc3339()),
+            kind: Set("waf_blocked".into()),
+            node: Set("edge-1".into()),
+            request_id: Set(format!("r{i}")),
+            site_id: Set(Some(1)),
+            host: Set("www.demo.localhost".into()),
+            path: Set("/".into()),
+            client_ip: Set(format!("198.51.100.{}", i % 20)),
+            detail: Set("rule 942100".into()),
+            ..Default::default()
+        })
+        .collect();
+    security_event::Entity::insert_many(rows)
+        .exec(&env.state.db)
+        .await
+        .unwrap();
+    monitor::bans::spike(&env.state, now).await.unwrap();
+    let open = monitor::alerts::open_alert(&env.state, "attack_spike")
+        .await
+        .unwrap()
+        .expect("a spike alert");
+    assert!(
+        open.detail.contains("最近 5 分钟拦截 60 次"),
+        "{}",
+        open.detail
+    );
+    // Ten minutes on, the window is quiet: closed.
+    monitor::bans::spike(&env.state, now + Duration::minutes(10))
+        .await
+        .unwrap();
+    let a = alert::Entity::find_by_id(open.id)
+        .one(&env.state.db)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(a.resolved_at.is_some() && a.resolution.contains("回落"));
+}

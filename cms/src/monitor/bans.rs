@@ -1,7 +1,8 @@
 //! Automatic bans (自动封禁): an address the WAF has blocked at least `ban_threshold` times within
 //! `ban_window_secs` is refused at every gateway for `ban_secs`. The ban travels in the
 //! configuration snapshot with its end time, so a gateway releases it on time by itself (also
-//! while the control plane is away). Only the WAF's blocks count — not the refusals of a banned
+//! while the control plane is away). The same round watches for attack spikes (blocks far above
+//! the day's average). Only the WAF's blocks count — not the refusals of a banned
 //! address, which would extend the ban forever — and only those after the address's last ban.
 
 use std::collections::HashMap;
@@ -37,9 +38,68 @@ pub async fn active(
         .await
 }
 
+/// Attack spikes: WAF blocks in the last [`SPIKE_WINDOW_MINUTES`] against the same span's
+/// average over the day before.
+pub const SPIKE_WINDOW_MINUTES: i64 = 5;
+/// A spike needs at least this many blocks in the window …
+pub const SPIKE_MIN_BLOCKS: u64 = 50;
+/// … and this many times the day's average for the span.
+pub const SPIKE_FACTOR: u64 = 5;
+
+/// Whether `recent` blocks in the window are a spike over `day` blocks in the 24 hours before.
+pub fn is_spike(recent: u64, day: u64) -> bool {
+    let windows_per_day = (24 * 60 / SPIKE_WINDOW_MINUTES) as u64;
+    // the day's average per window, in whole blocks, rounded up
+    let average = day.div_ceil(windows_per_day);
+    recent >= SPIKE_MIN_BLOCKS && recent >= SPIKE_FACTOR * average.max(1)
+}
+
+/// Opens the group's `attack_spike` alert while blocks spike, closes it when they calm down
+/// (below half the minimum).
+pub async fn spike(state: &SharedState, now: DateTime<Utc>) -> anyhow::Result<()> {
+    use sea_orm::PaginatorTrait;
+    let start = now - Duration::minutes(SPIKE_WINDOW_MINUTES);
+    let blocks = |from: DateTime<Utc>, to: DateTime<Utc>| {
+        security_event::Entity::find()
+            .filter(security_event::Column::Kind.eq("waf_blocked"))
+            .filter(security_event::Column::ReceivedAt.gte(from))
+            .filter(security_event::Column::ReceivedAt.lt(to))
+    };
+    let recent = blocks(start, now + Duration::seconds(1))
+        .count(&state.db)
+        .await?;
+    let key = "attack_spike";
+    if recent < SPIKE_MIN_BLOCKS / 2 {
+        alerts::resolve(state, key, "拦截数已回落 blocks back to normal").await?;
+        return Ok(());
+    }
+    let day = blocks(start - Duration::hours(24), start)
+        .count(&state.db)
+        .await?;
+    if is_spike(recent, day) {
+        alerts::raise(
+            state,
+            NewAlert {
+                site_id: None,
+                kind: "attack_spike",
+                key: key.to_string(),
+                severity: Severity::Warning,
+                title: "WAF 拦截激增".to_string(),
+                detail: format!(
+                    "最近 {SPIKE_WINDOW_MINUTES} 分钟拦截 {recent} 次，此前 24 小时同等时段平均 {:.1} 次。",
+                    day as f64 / (24.0 * 60.0 / SPIKE_WINDOW_MINUTES as f64)
+                ),
+            },
+        )
+        .await?;
+    }
+    Ok(())
+}
+
 pub async fn round(state: &SharedState, settings: &Settings) -> anyhow::Result<()> {
     let now = Utc::now();
     release_expired(state, now).await?;
+    spike(state, now).await?;
     if settings.ban_secs == 0 || settings.ban_threshold == 0 {
         return Ok(());
     }
@@ -192,4 +252,22 @@ async fn release_expired(state: &SharedState, now: DateTime<Utc>) -> anyhow::Res
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spike_is_many_blocks_far_above_the_days_average() {
+        assert!(is_spike(50, 0), "a quiet day, then 50 blocks in 5 minutes");
+        assert!(!is_spike(49, 0), "below the minimum");
+        // 2,880 blocks a day = 10 per 5 minutes: 50 is 5×, 49 is not.
+        assert!(is_spike(50, 2_880));
+        assert!(!is_spike(49, 2_880));
+        assert!(
+            !is_spike(400, 288 * 100),
+            "a steady 100 per window: 400 is no spike"
+        );
+    }
 }
