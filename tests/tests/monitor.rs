@@ -55,6 +55,11 @@ async fn origin(port: u16) -> tokio::task::JoinHandle<()> {
     })
 }
 
+/// A page's text, through `client`.
+async fn text_of(client: &reqwest::Client, url: String) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 async fn secadmin(p: &Platform) -> reqwest::Client {
     let sec = p.client();
     sign_in_first_time_as(p, &sec, "secadmin").await;
@@ -68,8 +73,8 @@ fn is(kind: &'static str, event: &'static str) -> impl Fn(&serde_json::Value) ->
 #[tokio::test]
 async fn a_stopped_origin_is_reported_down_by_mail_and_webhook_then_recovers() {
     let p = Platform::start().await;
-    let smtp = SmtpSink::start();
-    let hook = WebhookSink::start();
+    let smtp = SmtpSink::smtp();
+    let hook = WebhookSink::webhook();
     let smtp_port = smtp.port.to_string();
     let hook_line = format!("json {}", hook.url());
     let sec = secadmin(&p).await;
@@ -110,22 +115,13 @@ async fn a_stopped_origin_is_reported_down_by_mail_and_webhook_then_recovers() {
     })
     .await;
     // Probes see it up (the overview shows the origin probed directly as well).
-    let deadline = Instant::now() + Duration::from_secs(15);
-    loop {
-        let page = admin
-            .get(p.url(ADMIN, "/monitor"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if page.contains("（旧网站，反向代理）") && page.contains("class=\"ok\">正常") {
-            break;
-        }
-        assert!(Instant::now() < deadline, "overview: {page}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
+    common::wait_with(
+        &admin,
+        &p.url(ADMIN, "/monitor"),
+        Duration::from_secs(15),
+        |_, page| page.contains("（旧网站，反向代理）") && page.contains("class=\"ok\">正常"),
+    )
+    .await;
 
     // The origin stops: within two probe intervals (plus one probe's timeout) the site is
     // reported down, by webhook and by mail.
@@ -149,7 +145,11 @@ async fn a_stopped_origin_is_reported_down_by_mail_and_webhook_then_recovers() {
         detail.contains(&format!("源站 {upstream}")),
         "origin probed directly: {detail}"
     );
-    let mail = smtp.wait_for("无法访问", Duration::from_secs(10)).await;
+    let mail = smtp
+        .wait_for("无法访问", Duration::from_secs(10), |m| {
+            m.contains("无法访问")
+        })
+        .await;
     assert!(mail.starts_with("Subject: [sitegroup] 【严重】"), "{mail}");
     assert!(mail.contains("网站：示范市人民政府门户网站"), "{mail}");
 
@@ -161,22 +161,19 @@ async fn a_stopped_origin_is_reported_down_by_mail_and_webhook_then_recovers() {
         is("site_down", "resolved"),
     )
     .await;
-    let mail = smtp.wait_for("【已恢复】", Duration::from_secs(10)).await;
+    let mail = smtp
+        .wait_for("【已恢复】", Duration::from_secs(10), |m| {
+            m.contains("【已恢复】")
+        })
+        .await;
     assert!(mail.contains("探测恢复正常"), "{mail}");
     let downs = hook
-        .bodies()
+        .items()
         .iter()
         .filter(|b| b["alert"]["kind"] == "site_down")
         .count();
     assert_eq!(downs, 2, "deduplicated: one alert, one recovery");
-    let page = admin
-        .get(p.url(ADMIN, "/monitor/alerts?all=1"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&admin, p.url(ADMIN, "/monitor/alerts?all=1")).await;
     assert!(page.contains("示范市人民政府门户网站无法访问"), "{page}");
     assert!(page.contains("恢复 · email · 已送达"), "{page}");
     p.stop().await;
@@ -185,7 +182,7 @@ async fn a_stopped_origin_is_reported_down_by_mail_and_webhook_then_recovers() {
 #[tokio::test]
 async fn a_published_file_altered_on_disk_is_restored_and_alerted() {
     let p = Platform::start().await;
-    let hook = WebhookSink::start();
+    let hook = WebhookSink::webhook();
     let hook_line = format!("json {}", hook.url());
     let sec = secadmin(&p).await;
     save_monitor_settings(
@@ -256,7 +253,7 @@ async fn a_published_file_altered_on_disk_is_restored_and_alerted() {
 #[tokio::test]
 async fn an_address_that_keeps_attacking_is_banned_then_released() {
     let p = Platform::start().await;
-    let hook = WebhookSink::start();
+    let hook = WebhookSink::webhook();
     let hook_line = format!("json {}", hook.url());
     let sec = secadmin(&p).await;
     save_monitor_settings(
@@ -286,14 +283,7 @@ async fn an_address_that_keeps_attacking_is_banned_then_released() {
     let r = visitor.get(p.url(common::EDU, "/")).send().await.unwrap();
     assert_eq!(r.status(), 403, "banned on the other sites too");
     // The security team still reaches the admin, and sees the ban.
-    let page = sec
-        .get(p.url(ADMIN, "/monitor/bans"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&sec, p.url(ADMIN, "/monitor/bans")).await;
     assert!(
         page.contains("<td>127.0.0.1</td>") && page.contains("<td>自动</td>"),
         "{page}"
@@ -362,14 +352,7 @@ async fn a_planted_broken_link_is_reported_with_its_page_and_text() {
     .await;
     let sec = secadmin(&p).await;
     save_monitor_settings(&p, &sec, &[("probe_timeout_secs", "3")]).await;
-    let page = sec
-        .get(p.url(ADMIN, "/monitor/links"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&sec, p.url(ADMIN, "/monitor/links")).await;
     let r = sec
         .post(p.url(ADMIN, "/monitor/links/check"))
         .form(&[("csrf", common::csrf_of(&page))])
@@ -379,14 +362,7 @@ async fn a_planted_broken_link_is_reported_with_its_page_and_text() {
     assert_eq!(r.status(), 303);
     let deadline = Instant::now() + Duration::from_secs(90);
     let page = loop {
-        let page = sec
-            .get(p.url(ADMIN, "/monitor/links"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let page = text_of(&sec, p.url(ADMIN, "/monitor/links")).await;
         if page.contains("no-such-page.html") && page.contains("gone.invalid") {
             break page;
         }
@@ -409,14 +385,7 @@ async fn a_planted_broken_link_is_reported_with_its_page_and_text() {
     );
     assert!(page.contains("失效的外部链接"), "{page}");
     // Found on the article's page; the live links are not listed.
-    let csv = sec
-        .get(p.url(ADMIN, "/monitor/links.csv"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let csv = text_of(&sec, p.url(ADMIN, "/monitor/links.csv")).await;
     let internal = csv
         .lines()
         .find(|l| l.contains("no-such-page.html"))
@@ -438,14 +407,7 @@ async fn a_planted_broken_link_is_reported_with_its_page_and_text() {
         !csv.contains(",首页,"),
         "a live link is not reported: {csv}"
     );
-    let alerts = sec
-        .get(p.url(ADMIN, "/monitor/alerts"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let alerts = text_of(&sec, p.url(ADMIN, "/monitor/alerts")).await;
     assert!(alerts.contains("发现 2 个失效链接"), "{alerts}");
     p.stop().await;
 }
@@ -469,22 +431,13 @@ async fn what_a_legacy_origin_gives_away_is_reported() {
     // Saving the detection settings starts every check anew.
     let sec = secadmin(&p).await;
     save_monitor_settings(&p, &sec, &[("probe_timeout_secs", "3")]).await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let page = loop {
-        let page = sec
-            .get(p.url(ADMIN, "/monitor"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        if page.contains("/.git/HEAD") {
-            break page;
-        }
-        assert!(Instant::now() < deadline, "overview: {page}");
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    };
+    let (_, page) = common::wait_with(
+        &sec,
+        &p.url(ADMIN, "/monitor"),
+        Duration::from_secs(30),
+        |_, page| page.contains("/.git/HEAD"),
+    )
+    .await;
     assert!(
         page.contains(&format!("源站 {upstream} 可直接下载 /.git/HEAD")),
         "{page}"
@@ -498,14 +451,7 @@ async fn what_a_legacy_origin_gives_away_is_reported() {
     );
     // Visitors get the gateway's headers and no banner; nothing is missing there.
     assert!(!page.contains("访问者收到的页面缺少"), "{page}");
-    let alerts = sec
-        .get(p.url(ADMIN, "/monitor/alerts"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let alerts = text_of(&sec, p.url(ADMIN, "/monitor/alerts")).await;
     assert!(
         alerts.contains("示范市人民政府门户网站存在 1 项暴露面问题"),
         "{alerts}"

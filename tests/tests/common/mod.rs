@@ -366,12 +366,21 @@ pub async fn wait_for(
     within: Duration,
     ok: impl Fn(u16, &str) -> bool,
 ) -> (u16, String) {
-    let client = client_for(gateway);
     let url = format!("http://{host}:{}{path}", gateway.port());
+    wait_with(&client_for(gateway), &url, within, ok).await
+}
+
+/// Polls `url` with `client` (e.g. a signed-in one) until `ok(status, body)` or the deadline.
+pub async fn wait_with(
+    client: &reqwest::Client,
+    url: &str,
+    within: Duration,
+    ok: impl Fn(u16, &str) -> bool,
+) -> (u16, String) {
     let deadline = Instant::now() + within;
     let mut last = (0, String::new());
     loop {
-        if let Ok(r) = client.get(&url).send().await {
+        if let Ok(r) = client.get(url).send().await {
             let status = r.status().as_u16();
             let body = r.text().await.unwrap_or_default();
             if ok(status, &body) {
@@ -780,48 +789,73 @@ pub fn python3_missing(test: &str) -> bool {
     missing
 }
 
-/// A local SMTP server that accepts every message: the mail sink of the alert tests.
-pub struct SmtpSink {
+/// A local server on a free port that hands each connection to `session` on a thread of its
+/// own and keeps what the sessions record: the mail sink (`Sink::smtp`) and the webhook
+/// receiver (`Sink::webhook`) of the alert tests.
+pub struct Sink<T> {
     pub port: u16,
-    messages: Arc<Mutex<Vec<String>>>,
+    items: Arc<Mutex<Vec<T>>>,
 }
 
-impl SmtpSink {
-    pub fn start() -> SmtpSink {
+/// Mails received, decoded: `Subject: …`, a blank line, the text.
+pub type SmtpSink = Sink<String>;
+/// JSON bodies received.
+pub type WebhookSink = Sink<serde_json::Value>;
+
+impl<T: Clone + std::fmt::Debug + Send + 'static> Sink<T> {
+    fn start(session: fn(std::net::TcpStream, &Mutex<Vec<T>>) -> std::io::Result<()>) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let port = listener.local_addr().unwrap().port();
-        let messages = Arc::new(Mutex::new(Vec::new()));
-        let out = messages.clone();
+        let items = Arc::new(Mutex::new(Vec::new()));
+        let out = items.clone();
         std::thread::spawn(move || {
             for conn in listener.incoming().flatten() {
                 let out = out.clone();
                 std::thread::spawn(move || {
-                    let _ = smtp_session(conn, &out);
+                    let _ = session(conn, &out);
                 });
             }
         });
-        SmtpSink { port, messages }
+        Sink { port, items }
     }
 
-    /// Every message so far, decoded: `Subject: …`, a blank line, the text.
-    pub fn messages(&self) -> Vec<String> {
-        self.messages.lock().unwrap().clone()
+    /// Everything received so far.
+    pub fn items(&self) -> Vec<T> {
+        self.items.lock().unwrap().clone()
     }
 
-    /// Waits until a message contains `needle`; returns it.
-    pub async fn wait_for(&self, needle: &str, within: Duration) -> String {
+    /// Waits until something received satisfies `ok`; returns it.
+    pub async fn wait_for(&self, what: &str, within: Duration, ok: impl Fn(&T) -> bool) -> T {
         let deadline = Instant::now() + within;
         loop {
-            if let Some(m) = self.messages().into_iter().find(|m| m.contains(needle)) {
-                return m;
+            if let Some(item) = self.items().into_iter().find(|i| ok(i)) {
+                return item;
             }
             assert!(
                 Instant::now() < deadline,
-                "no mail with {needle:?} within {within:?}; got {:#?}",
-                self.messages()
+                "nothing ({what}) within {within:?}; got {:#?}",
+                self.items()
             );
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+    }
+}
+
+impl SmtpSink {
+    /// Accepts every message (plain SMTP).
+    pub fn smtp() -> SmtpSink {
+        Sink::start(smtp_session)
+    }
+}
+
+impl WebhookSink {
+    /// Accepts every POST and keeps its JSON body.
+    pub fn webhook() -> WebhookSink {
+        Sink::start(webhook_request)
+    }
+
+    pub fn url(&self) -> String {
+        format!("http://127.0.0.1:{}/hook", self.port)
     }
 }
 
@@ -926,60 +960,6 @@ fn decode_mail(raw: &str) -> String {
         _ => body.to_string(),
     };
     format!("Subject: {}\n\n{text}", subject.trim())
-}
-
-/// A local HTTP server that accepts every POST and keeps its JSON body: the webhook
-/// receiver of the alert tests.
-pub struct WebhookSink {
-    pub port: u16,
-    bodies: Arc<Mutex<Vec<serde_json::Value>>>,
-}
-
-impl WebhookSink {
-    pub fn start() -> WebhookSink {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-        let port = listener.local_addr().unwrap().port();
-        let bodies = Arc::new(Mutex::new(Vec::new()));
-        let out = bodies.clone();
-        std::thread::spawn(move || {
-            for conn in listener.incoming().flatten() {
-                let out = out.clone();
-                std::thread::spawn(move || {
-                    let _ = webhook_request(conn, &out);
-                });
-            }
-        });
-        WebhookSink { port, bodies }
-    }
-
-    pub fn url(&self) -> String {
-        format!("http://127.0.0.1:{}/hook", self.port)
-    }
-
-    pub fn bodies(&self) -> Vec<serde_json::Value> {
-        self.bodies.lock().unwrap().clone()
-    }
-
-    /// Waits until a body satisfies `ok`; returns it.
-    pub async fn wait_for(
-        &self,
-        what: &str,
-        within: Duration,
-        ok: impl Fn(&serde_json::Value) -> bool,
-    ) -> serde_json::Value {
-        let deadline = Instant::now() + within;
-        loop {
-            if let Some(b) = self.bodies().into_iter().find(|b| ok(b)) {
-                return b;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "no webhook call ({what}) within {within:?}; got {:#?}",
-                self.bodies()
-            );
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    }
 }
 
 fn webhook_request(
