@@ -3,8 +3,6 @@
 //! ones and a new gateway does not order again. Kept in `platform_setting` under `acme:<name>`,
 //! sealed with the keyring; reached through `/internal/v1/acme/{name}`.
 
-use chrono::Utc;
-use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 
 use crate::db::entities::platform_setting;
@@ -46,22 +44,7 @@ pub async fn put(
     name: &str,
     value: &[u8],
 ) -> anyhow::Result<()> {
-    let row = platform_setting::ActiveModel {
-        key: Set(key(name)),
-        value: Set(ring.seal(value, &key(name))),
-        updated_at: Set(Utc::now()),
-    };
-    platform_setting::Entity::insert(row)
-        .on_conflict(
-            OnConflict::column(platform_setting::Column::Key)
-                .update_columns([
-                    platform_setting::Column::Value,
-                    platform_setting::Column::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec(db)
-        .await?;
+    platform_setting::put(db, &key(name), ring.seal(value, &key(name))).await?;
     Ok(())
 }
 

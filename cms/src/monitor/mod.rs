@@ -34,8 +34,7 @@ pub mod words;
 
 use std::time::Duration;
 
-use chrono::Utc;
-use sea_orm::{ConnectionTrait, EntityTrait, Set};
+use sea_orm::{ConnectionTrait, EntityTrait};
 use serde::{Deserialize, Serialize};
 
 use crate::db::entities::platform_setting;
@@ -232,24 +231,7 @@ pub(crate) async fn put_setting(
     key: &str,
     value: String,
 ) -> Result<(), sea_orm::DbErr> {
-    // One statement (an upsert): inside a transaction it writes before it reads.
-    let row = platform_setting::ActiveModel {
-        key: Set(key.into()),
-        value: Set(value),
-        updated_at: Set(Utc::now()),
-    };
-    platform_setting::Entity::insert(row)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(platform_setting::Column::Key)
-                .update_columns([
-                    platform_setting::Column::Value,
-                    platform_setting::Column::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec(db)
-        .await?;
-    Ok(())
+    platform_setting::put(db, key, value).await
 }
 
 /// Starts the detection loops; they end with the returned handles (aborted at shutdown).

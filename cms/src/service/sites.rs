@@ -522,22 +522,12 @@ pub async fn set_mourning(state: &AppState, actor: &Actor, on: bool) -> AppResul
     if !actor.is_sysadmin() {
         return Err(AppError::Forbidden);
     }
-    let row = platform_setting::ActiveModel {
-        key: Set("mourning_mode".into()),
-        value: Set(if on { "on" } else { "off" }.into()),
-        updated_at: Set(chrono::Utc::now()),
-    };
-    platform_setting::Entity::insert(row)
-        .on_conflict(
-            sea_orm::sea_query::OnConflict::column(platform_setting::Column::Key)
-                .update_columns([
-                    platform_setting::Column::Value,
-                    platform_setting::Column::UpdatedAt,
-                ])
-                .to_owned(),
-        )
-        .exec(&state.db)
-        .await?;
+    platform_setting::put(
+        &state.db,
+        "mourning_mode",
+        if on { "on" } else { "off" }.into(),
+    )
+    .await?;
     tracing::info!(on, by = %actor.user.username, "mourning mode switched");
     state
         .audit(
