@@ -111,6 +111,23 @@ events! {
     IpUnban = "ip.unban", "解除地址封禁";
     WordAdd = "word.add", "添加错敏词";
     WordDelete = "word.delete", "删除错敏词";
+    WordFinding = "word.finding", "处理错敏词检查结果";
+    BaselineSave = "baseline.save", "设置页面基线";
+    BaselineDelete = "baseline.delete", "删除页面基线";
+    BaselineRetake = "baseline.retake", "重新采集页面基线";
+    RegistryCreate = "registry.create", "登记网站";
+    RegistryUpdate = "registry.update", "修改网站登记";
+    ConsolidationPlan = "consolidation.plan", "设置网站整合方式";
+    ConsolidationClose = "consolidation.close", "关停网站";
+    IncidentOpen = "incident.open", "登记安全事件";
+    IncidentAction = "incident.action", "应急处置操作";
+    IncidentNote = "incident.note", "记录事件处置情况";
+    IncidentClose = "incident.close", "安全事件结案";
+    DeadlineSave = "deadline.save", "设置报送期限";
+    DeadlineDone = "deadline.done", "完成报送";
+    DeadlineDelete = "deadline.delete", "删除报送期限";
+    PlanSave = "plan.save", "保存应急预案";
+    DrillRecord = "drill.record", "记录应急演练";
 }
 
 impl Event {

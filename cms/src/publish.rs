@@ -555,6 +555,9 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
             .exec(&txn)
             .await?;
     }
+    if !rows.is_empty() || !gone.is_empty() {
+        record_publication(&txn, site_id, &manifest, None).await?;
+    }
     txn.commit().await?;
     tracing::debug!(
         site = site_id,
@@ -564,6 +567,17 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
     );
 
     // 3. The operator-readable manifest copy.
+    write_manifest_copy(state, site_id, &manifest)?;
+    tracing::info!(site = site_id, pages, "site published");
+    Ok(PublishReport { pages })
+}
+
+/// Writes the operator-readable copy of a site's manifest, `store/manifests/site-{id}.json`.
+fn write_manifest_copy(
+    state: &AppState,
+    site_id: i32,
+    manifest: &BTreeMap<String, (String, String)>,
+) -> anyhow::Result<()> {
     let json: BTreeMap<&String, serde_json::Value> = manifest
         .iter()
         .map(|(p, (h, ct))| (p, serde_json::json!({ "sha256": h, "content_type": ct })))
@@ -572,8 +586,122 @@ pub async fn publish_site(state: &AppState, site_id: i32) -> AppResult<PublishRe
     let bytes = serde_json::to_vec_pretty(&json).context("manifest json")?;
     write_atomic(&dir, &dir.join(format!("site-{site_id}.json")), &bytes)
         .context("writing manifest file")?;
-    tracing::info!(site = site_id, pages, "site published");
-    Ok(PublishReport { pages })
+    Ok(())
+}
+
+/// Publications kept per site for rollbacks.
+pub const PUBLICATIONS_KEPT: usize = 30;
+
+/// Records a site's new manifest as a publication, and drops the oldest beyond
+/// [`PUBLICATIONS_KEPT`].
+async fn record_publication(
+    txn: &impl sea_orm::ConnectionTrait,
+    site_id: i32,
+    manifest: &BTreeMap<String, (String, String)>,
+    rollback_of: Option<i32>,
+) -> Result<(), sea_orm::DbErr> {
+    use crate::db::entities::publication;
+    use sea_orm::{ActiveModelTrait, QuerySelect};
+    let json = serde_json::to_string(manifest)
+        .map_err(|e| sea_orm::DbErr::Custom(format!("manifest json: {e}")))?;
+    publication::ActiveModel {
+        site_id: Set(site_id),
+        published_at: Set(chrono::Utc::now()),
+        files: Set(i32::try_from(manifest.len()).unwrap_or(i32::MAX)),
+        manifest: Set(json),
+        rollback_of: Set(rollback_of),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await?;
+    // (SQLite has no OFFSET without LIMIT: the ids are few, skip them here.)
+    let old: Vec<i32> = publication::Entity::find()
+        .select_only()
+        .column(publication::Column::Id)
+        .filter(publication::Column::SiteId.eq(site_id))
+        .order_by_desc(publication::Column::Id)
+        .into_tuple::<i32>()
+        .all(txn)
+        .await?
+        .into_iter()
+        .skip(PUBLICATIONS_KEPT)
+        .collect();
+    if !old.is_empty() {
+        publication::Entity::delete_many()
+            .filter(publication::Column::Id.is_in(old))
+            .exec(txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Rolls a site back to its last publication before `before`: that manifest becomes the
+/// site's again (every file it names is verified in the store first), at every gateway with the
+/// next configuration pull. The database is not touched, so the next publication renders the
+/// current content again: fix or withdraw what was wrong first. Returns the publication
+/// restored.
+pub async fn roll_back(
+    state: &AppState,
+    site_id: i32,
+    before: chrono::DateTime<chrono::Utc>,
+) -> AppResult<crate::db::entities::publication::Model> {
+    use crate::db::entities::publication;
+    use sea_orm::QueryOrder;
+    let _guard = state.publish_lock.lock().await;
+    let db = &state.db;
+    let target = publication::Entity::find()
+        .filter(publication::Column::SiteId.eq(site_id))
+        .filter(publication::Column::PublishedAt.lt(before))
+        .order_by_desc(publication::Column::PublishedAt)
+        .order_by_desc(publication::Column::Id)
+        .one(db)
+        .await?
+        .ok_or_else(|| AppError::Invalid("没有事件发生前的发布记录，无法回滚。".into()))?;
+    let manifest: BTreeMap<String, (String, String)> = serde_json::from_str(&target.manifest)
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("publication {}: {e}", target.id)))?;
+    let store = state.store.clone();
+    let hashes: Vec<String> = manifest.values().map(|(h, _)| h.clone()).collect();
+    let bad: Vec<String> = tokio::task::spawn_blocking(move || {
+        let unique: std::collections::BTreeSet<String> = hashes.into_iter().collect();
+        unique
+            .into_iter()
+            .filter(|h| store.read_verified(h).is_err())
+            .collect()
+    })
+    .await
+    .map_err(|e| AppError::Internal(e.into()))?;
+    if !bad.is_empty() {
+        return Err(AppError::Invalid(format!(
+            "该次发布的 {} 个文件在存储中缺失或已被改动，无法回滚。",
+            bad.len()
+        )));
+    }
+    let txn = db.begin().await?;
+    bump_generation(&txn).await?;
+    published_file::Entity::delete_many()
+        .filter(published_file::Column::SiteId.eq(site_id))
+        .exec(&txn)
+        .await?;
+    let rows: Vec<published_file::ActiveModel> = manifest
+        .iter()
+        .map(|(path, (hash, content_type))| published_file::ActiveModel {
+            site_id: Set(site_id),
+            path: Set(path.clone()),
+            sha256: Set(hash.clone()),
+            content_type: Set(content_type.clone()),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in rows.chunks(200) {
+        published_file::Entity::insert_many(chunk.to_vec())
+            .exec(&txn)
+            .await?;
+    }
+    record_publication(&txn, site_id, &manifest, Some(target.id)).await?;
+    txn.commit().await?;
+    write_manifest_copy(state, site_id, &manifest)?;
+    tracing::warn!(site = site_id, publication = target.id, "site rolled back");
+    Ok(target)
 }
 
 #[cfg(test)]

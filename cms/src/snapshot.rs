@@ -201,6 +201,7 @@ fn service_of(status: &str, closed_redirect: &str) -> Service {
             retry_after: 3600,
         },
         "建设中" => Service::Offline,
+        "只读" => Service::ReadOnly,
         "已关停" => Service::Closed {
             message: String::new(),
             redirect: closed_redirect.to_string(),
@@ -251,8 +252,16 @@ fn admin_waf_policy() -> WafPolicy {
                     "ARGS:smtp_host".into(),
                     "ARGS:email_from".into(),
                     "ARGS:email_to".into(),
+                    "ARGS:siem_targets".into(),
                 ],
                 reason: "告警渠道的网址、地址由安全管理员填写，控制面逐项校验 Alert channel URLs and addresses are typed by the security team and checked one by one".into(),
+                ..Default::default()
+            },
+            WafExclusion {
+                path_prefix: Some("/monitor/baselines".into()),
+                tags: vec![".*".into()],
+                targets: vec!["ARGS:ignore_regions".into(), "ARGS:path".into()],
+                reason: "页面基线的忽略区域是正则表达式，由控制面逐条编译校验 Baseline ignore-regions are regular expressions, each compiled and checked by the control plane".into(),
                 ..Default::default()
             },
             WafExclusion {
@@ -266,7 +275,11 @@ fn admin_waf_policy() -> WafPolicy {
         // Media uploads (up to 50 MB) are larger than the inspection buffer: on the upload
         // endpoints only, inspect their first part and record the rest as uninspected (the
         // CMS checks every file's content); anywhere else a large body is refused.
-        large_body_paths: vec!["/media/upload/".into(), "/media/editor/".into()],
+        large_body_paths: vec![
+            "/media/upload/".into(),
+            "/media/editor/".into(),
+            "/registry/import".into(),
+        ],
         ..WafPolicy::default()
     }
 }

@@ -18,3 +18,10 @@ document.addEventListener("alpine:init", () => {
     },
   }));
 });
+
+// Print buttons (reports): no inline handlers under the admin's CSP.
+document.addEventListener("click", (event) => {
+  if (event.target instanceof Element && event.target.closest("[data-print]")) {
+    window.print();
+  }
+});

@@ -9,7 +9,7 @@ mod common;
 use chrono::{Duration, Utc};
 use common::http::{audit_count, csrf_of, get, post};
 use common::{actor, setup, sign_in, site_by_code};
-use sea_orm::{ActiveModelTrait, EntityTrait, PaginatorTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
 use sitegroup_cms::db::entities::{article, site_column};
 use sitegroup_cms::monitor::{self, freshness};
 
@@ -524,4 +524,508 @@ async fn a_spike_of_blocks_opens_an_alert_and_calm_closes_it() {
         .unwrap()
         .unwrap();
     assert!(a.resolved_at.is_some() && a.resolution.contains("回落"));
+}
+
+/// A served site's health: veto items first (a serious wording error left open), then the
+/// deductions, each the inspection's way; the day's score kept for the trend; the report
+/// pages and the XLSX export, each unit seeing only its own sites.
+#[tokio::test]
+async fn health_reports_score_veto_items_then_deductions_with_a_trend() {
+    use sitegroup_cms::db::entities::{health_score, link_issue, monitor_probe, word_finding};
+    use sitegroup_cms::monitor::health;
+    let env = setup().await;
+    let db = &env.state.db;
+    let (portal, _) = site_by_code(&env, "portal").await;
+    let now = Utc::now();
+    // A week of probes, 2 of 100 failed: 2 % (below the 5 % veto) costs 4 points.
+    let probes: Vec<monitor_probe::ActiveModel> = (0..100)
+        .map(|i| monitor_probe::ActiveModel {
+            site_id: Set(portal.id),
+            target: Set("gateway".into()),
+            address: Set("http://www.demo.localhost/".into()),
+            checked_at: Set(now - Duration::minutes(i * 60)),
+            ok: Set(i >= 2),
+            status: Set(Some(200)),
+            latency_ms: Set(Some(20)),
+            error: Set(String::new()),
+            ..Default::default()
+        })
+        .collect();
+    monitor_probe::Entity::insert_many(probes)
+        .exec(db)
+        .await
+        .unwrap();
+    // One broken link on the homepage, one elsewhere.
+    for (url, on) in [
+        ("http://x.invalid/a", "http://www.demo.localhost/"),
+        (
+            "http://www.demo.localhost/gone.html",
+            "http://www.demo.localhost/news/1.html",
+        ),
+    ] {
+        link_issue::ActiveModel {
+            site_id: Set(portal.id),
+            url: Set(url.into()),
+            status: Set(Some(404)),
+            error: Set(String::new()),
+            found_on: Set(on.into()),
+            anchor: Set("链接".into()),
+            first_seen_at: Set(now),
+            checked_at: Set(now),
+            ..Default::default()
+        }
+        .insert(db)
+        .await
+        .unwrap();
+    }
+    // What the page scan found: a common typo, and a wrong name of a body (serious).
+    let page = |w: &str, c: &str| monitor::words::PageWord {
+        word: w.into(),
+        category: c.into(),
+        suggestion: String::new(),
+        found: w.into(),
+        context: format!("前文\u{2}{w}\u{3}后文"),
+    };
+    let scan = vec![(
+        "http://www.demo.localhost/news/1.html".to_string(),
+        vec![page("再接再励", "typo"), page("国务院总里", "body")],
+    )];
+    monitor::words::record_scan(db, portal.id, &scan, now)
+        .await
+        .unwrap();
+
+    let h = health::evaluate(&env.state, &portal, now).await.unwrap();
+    assert!(
+        h.veto
+            .iter()
+            .any(|v| v.contains("严重表述错误 1 处未处理：“国务院总里”")),
+        "{:?}",
+        h.veto
+    );
+    assert_eq!(h.grade, "不合格");
+    let points = |item: &str| {
+        h.deductions
+            .iter()
+            .find(|d| d.item == item)
+            .map(|d| d.points)
+    };
+    assert_eq!(points("首页可用性"), Some(4.0), "{:?}", h.deductions);
+    assert_eq!(points("首页链接可用性"), Some(1.0));
+    assert_eq!(points("其他页面链接可用性"), Some(0.2));
+    assert_eq!(points("错别字与敏感词"), Some(1.0));
+    let lost: f64 = h.deductions.iter().map(|d| d.points).sum();
+    assert!(
+        (h.score - (100.0 - lost)).abs() < 0.05,
+        "{} {lost}",
+        h.score
+    );
+
+    // The round stores the day's score and opens the veto alert.
+    health::round(&env.state).await.unwrap();
+    let today = health_score::Entity::find()
+        .filter(health_score::Column::SiteId.eq(portal.id))
+        .all(db)
+        .await
+        .unwrap();
+    assert_eq!(today.len(), 1);
+    assert!(today[0].veto.contains("国务院总里"));
+    let veto = monitor::alerts::open_alert(&env.state, &format!("veto:{}", portal.id))
+        .await
+        .unwrap()
+        .expect("the veto alert");
+    assert!(veto.detail.contains("严重表述错误"), "{}", veto.detail);
+    // A score from three days ago: the trend shows both days.
+    let earlier = sitegroup_cms::publish::beijing(now - Duration::days(3))
+        .format("%Y-%m-%d")
+        .to_string();
+    health_score::ActiveModel {
+        site_id: Set(portal.id),
+        day: Set(earlier.clone()),
+        score: Set(97.5),
+        veto: Set("[]".into()),
+        deductions: Set("[]".into()),
+        computed_at: Set(now - Duration::days(3)),
+        ..Default::default()
+    }
+    .insert(db)
+    .await
+    .unwrap();
+
+    // The security team reads the group's and the site's report.
+    let sec = actor(&env, "secadmin").await;
+    let (cookie, csrf) = sign_in(&env, sec.id()).await;
+    // The navigation's badge counts the open alert.
+    let badge = get(&env, "/monitor/alerts/badge", &cookie).await;
+    assert!(
+        badge.body.contains(r#"title="未恢复的告警 1 条">1</span>"#),
+        "{}",
+        badge.body
+    );
+    let group = get(&env, "/monitor/health", &cookie).await;
+    assert_eq!(group.status, 200, "{}", group.body);
+    assert!(group.body.contains(&portal.name), "{}", group.body);
+    assert!(
+        group
+            .body
+            .contains("触发单项否决 <strong class=\"bad\">1</strong>")
+    );
+    let site_page = get(&env, &format!("/monitor/health/{}", portal.id), &cookie).await;
+    assert_eq!(site_page.status, 200);
+    assert!(site_page.body.contains("严重表述错误 1 处未处理"));
+    assert!(site_page.body.contains("首页可用性"));
+    assert!(
+        site_page
+            .body
+            .contains(&format!("{}：97.5</title>", &earlier[5..])),
+        "the stored day in the trend: {}",
+        site_page.body
+    );
+    assert!(
+        site_page.body.contains("（单项否决）</title>"),
+        "today, vetoed"
+    );
+    assert!(site_page.body.contains("data-print"));
+    let xlsx = get(&env, "/monitor/health.xlsx", &cookie).await;
+    assert_eq!(xlsx.status, 200);
+    assert_eq!(
+        xlsx.headers["content-type"],
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    );
+    assert!(xlsx.body.starts_with("PK"), "a zip file");
+    assert!(xlsx.body.contains("xl/worksheets/sheet2.xml"), "two sheets");
+
+    // Fixing the serious word lifts the veto.
+    let serious = word_finding::Entity::find()
+        .filter(word_finding::Column::Word.eq("国务院总里"))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap();
+    let r = post(
+        &env,
+        &format!("/monitor/word-findings/{}/fixed", serious.id),
+        &cookie,
+        &[("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let h = health::evaluate(&env.state, &portal, now).await.unwrap();
+    assert!(
+        !h.veto.iter().any(|v| v.contains("严重表述错误")),
+        "{:?}",
+        h.veto
+    );
+
+    // A unit's people see only their own sites.
+    let sys = actor(&env, "admin").await;
+    let (other, _) = site_by_code(&env, "edu").await;
+    let editor = common::user(&env, &sys, "health-editor", "", Some(other.org_id)).await;
+    common::grant(&env, &sys, editor, other.id, None, "editor", None).await;
+    let (ecookie, _) = sign_in(&env, editor).await;
+    let badge = get(&env, "/monitor/alerts/badge", &ecookie).await;
+    assert_eq!(
+        (badge.status.as_u16(), badge.body.as_str()),
+        (200, ""),
+        "not their alert"
+    );
+    // A session that must change its password first is not answered with the password page
+    // (which has the navigation, and so the badge, again): a 401, which htmx leaves alone.
+    let mut u: sitegroup_cms::db::entities::app_user::ActiveModel =
+        common::http::user_row(&env, sec.id()).await.into();
+    u.must_change_password = Set(true);
+    u.update(db).await.unwrap();
+    let badge = get(&env, "/monitor/alerts/badge", &cookie).await;
+    assert_eq!(badge.status.as_u16(), 401);
+    let theirs = get(&env, "/monitor/health", &ecookie).await;
+    assert_eq!(theirs.status, 200);
+    assert!(!theirs.body.contains(&portal.name), "{}", theirs.body);
+    let r = get(&env, &format!("/monitor/health/{}", portal.id), &ecookie).await;
+    assert_eq!(r.status, 404);
+    let r = get(
+        &env,
+        &format!("/monitor/health.xlsx?site={}", portal.id),
+        &ecookie,
+    )
+    .await;
+    assert_eq!(r.status, 404);
+}
+
+/// The page scan's findings: ignored ones stay ignored, fixed ones open again when found
+/// again, words gone from a page read again are closed; each action audited; CSV export; a
+/// unit cannot touch another unit's findings.
+#[tokio::test]
+async fn word_findings_on_pages_are_ignored_fixed_and_exported() {
+    use sitegroup_cms::monitor::words::{self, PageWord};
+    let env = setup().await;
+    let db = &env.state.db;
+    let (portal, _) = site_by_code(&env, "portal").await;
+    let list = words::WordList::load(db).await.unwrap();
+    let a = "http://www.demo.localhost/a.html".to_string();
+    let b = "http://www.demo.localhost/b.html".to_string();
+    let on = |html: &str| list.find_on_page(html);
+    let now = Utc::now();
+    let first = words::record_scan(
+        db,
+        portal.id,
+        &[
+            (a.clone(), on("<p>截止目前，工作按步就班。</p>")),
+            (b.clone(), on("<p>要再接再励。</p>")),
+        ],
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(first.opened, 3);
+    let sec = actor(&env, "secadmin").await;
+    let (cookie, csrf) = sign_in(&env, sec.id()).await;
+    let page = get(&env, "/monitor/word-findings", &cookie).await;
+    assert!(
+        page.body.contains("<mark>截止目前</mark>，工作按步就班。"),
+        "highlighted in place: {}",
+        page.body
+    );
+    assert!(
+        page.body
+            .contains("a.html#:~:text=%E6%88%AA%E6%AD%A2%E7%9B%AE%E5%89%8D"),
+        "a link that scrolls to the word"
+    );
+    let ignore = finding(db, "按步就班").await;
+    let fix = finding(db, "再接再励").await;
+    for (id, action) in [(ignore.id, "ignore"), (fix.id, "fixed")] {
+        let r = post(
+            &env,
+            &format!("/monitor/word-findings/{id}/{action}"),
+            &cookie,
+            &[("csrf", &csrf)],
+        )
+        .await;
+        assert_eq!(r.status, 303, "{}", r.body);
+    }
+    assert_eq!(
+        audit_count(
+            &env,
+            "word.finding",
+            &format!("word-finding:{}", ignore.id),
+            "success"
+        )
+        .await,
+        1
+    );
+    // Scanned again: all three still there; the one marked fixed is back, the ignored one not.
+    let again = words::record_scan(
+        db,
+        portal.id,
+        &[
+            (a.clone(), on("<p>截止目前，工作按步就班。</p>")),
+            (b.clone(), on("<p>要再接再励。</p>")),
+        ],
+        now + Duration::days(1),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        again,
+        words::ScanCounts {
+            opened: 1,
+            gone: 0,
+            open: 2
+        }
+    );
+    assert_eq!(finding(db, "按步就班").await.status, "ignored");
+    assert_eq!(finding(db, "再接再励").await.status, "open");
+    // Page a corrected and read again; page b not read this time: its finding stays.
+    let third = words::record_scan(
+        db,
+        portal.id,
+        &[(a.clone(), Vec::<PageWord>::new())],
+        now + Duration::days(2),
+    )
+    .await
+    .unwrap();
+    assert_eq!((third.gone, third.open), (1, 1));
+    let gone = finding(db, "截止目前").await;
+    assert_eq!(
+        (gone.status.as_str(), gone.handled_by.as_str()),
+        ("fixed", "复查未再发现")
+    );
+    let csv = get(&env, "/monitor/word-findings.csv?status=all", &cookie).await;
+    assert!(csv.body.starts_with('\u{feff}'));
+    assert!(
+        csv.body
+            .lines()
+            .any(|l| l.contains("截止目前") && l.contains("【截止目前】") && l.contains("已修正")),
+        "{}",
+        csv.body
+    );
+    assert_eq!(csv.body.lines().count(), 4, "header and three rows");
+    // Another unit's editor neither sees nor handles them.
+    let sys = actor(&env, "admin").await;
+    let (other, _) = site_by_code(&env, "edu").await;
+    let editor = common::user(&env, &sys, "words-editor", "", Some(other.org_id)).await;
+    common::grant(&env, &sys, editor, other.id, None, "editor", None).await;
+    let (ecookie, ecsrf) = sign_in(&env, editor).await;
+    let theirs = get(&env, "/monitor/word-findings?status=all", &ecookie).await;
+    assert!(!theirs.body.contains("再接再励"), "{}", theirs.body);
+    let r = post(
+        &env,
+        &format!("/monitor/word-findings/{}/ignore", fix.id),
+        &ecookie,
+        &[("csrf", &ecsrf)],
+    )
+    .await;
+    assert_eq!(r.status, 403);
+    assert_eq!(finding(db, "再接再励").await.status, "open");
+}
+
+/// SIEM forwarding: a new receiver starts at what arrives from now on; security events go out
+/// as RFC 5424 syslog (UDP) and JSON lines (TCP) with attack type, rule ids and the masked
+/// payload; a receiver that is down loses nothing — it gets everything when it is back.
+#[tokio::test]
+async fn security_events_are_forwarded_to_the_siem_and_wait_for_a_receiver_that_is_down() {
+    use sitegroup_cms::db::entities::security_event;
+    use sitegroup_cms::monitor::siem;
+    use tokio::io::AsyncReadExt;
+    let env = setup().await;
+    let db = &env.state.db;
+    let event = |i: i32| {
+        security_event::ActiveModel {
+        received_at: Set(Utc::now()),
+        occurred_at: Set("2026-11-26T08:00:00Z".into()),
+        kind: Set("waf_blocked".into()),
+        node: Set("edge-1".into()),
+        request_id: Set(format!("req-{i}")),
+        site_id: Set(Some(1)),
+        host: Set("www.demo.localhost".into()),
+        path: Set("/search".into()),
+        client_ip: Set("203.0.113.7".into()),
+        detail: Set(
+            "blocked by rule 949110 (status 403); inbound anomaly score 5; \
+             [941100] XSS Attack Detected via libinjection @ ARGS:q = <script>alert(*)</script>; \
+             [949110] Inbound Anomaly Score Exceeded (Total Score: 5) @ TX:blocking_inbound_anomaly_score = *"
+                .into(),
+        ),
+        ..Default::default()
+    }
+    };
+    security_event::Entity::insert(event(0))
+        .exec(db)
+        .await
+        .unwrap();
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let udp_url = format!("syslog+udp://{}", udp.local_addr().unwrap());
+    // A TCP receiver that is not listening yet.
+    let tcp_port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let tcp_url = format!("jsonl+tcp://127.0.0.1:{tcp_port}");
+    let client = siem::client().unwrap();
+    // First contact: the event stored before is not sent.
+    assert_eq!(
+        siem::forward_to(&env.state, &udp_url, false, &client)
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        siem::forward_to(&env.state, &tcp_url, false, &client)
+            .await
+            .unwrap(),
+        0,
+        "nothing to send yet, so no connection either"
+    );
+    for i in 1..=2 {
+        security_event::Entity::insert(event(i))
+            .exec(db)
+            .await
+            .unwrap();
+    }
+    assert_eq!(
+        siem::forward_to(&env.state, &udp_url, false, &client)
+            .await
+            .unwrap(),
+        2
+    );
+    let mut buf = vec![0u8; 9000];
+    for i in 1..=2 {
+        let n = tokio::time::timeout(std::time::Duration::from_secs(5), udp.recv(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        let m = String::from_utf8_lossy(&buf[..n]).into_owned();
+        assert!(
+            m.starts_with("<132>1 2026-11-26T08:00:00.000Z edge-1 sitegroup - waf_blocked [sitegroup@32473 kind=\"waf_blocked\" attack=\"xss\" site=\"1\""),
+            "{m}"
+        );
+        assert!(m.contains(&format!("request_id=\"req-{i}\"")), "{m}");
+        assert!(
+            m.contains(r#"rules="941100,949110" blocking_rule="949110" payload="ARGS:q = <script>alert(*)</script>""#),
+            "{m}"
+        );
+    }
+    // Nothing new: nothing sent.
+    assert_eq!(
+        siem::forward_to(&env.state, &udp_url, false, &client)
+            .await
+            .unwrap(),
+        0
+    );
+    // The TCP receiver is down: still down, nothing lost; up again: both events arrive.
+    assert!(
+        siem::forward_to(&env.state, &tcp_url, false, &client)
+            .await
+            .is_err()
+    );
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", tcp_port))
+        .await
+        .unwrap();
+    let receiver = tokio::spawn(async move {
+        let (mut s, _) = listener.accept().await.unwrap();
+        let mut got = String::new();
+        s.read_to_string(&mut got).await.unwrap();
+        got
+    });
+    assert_eq!(
+        siem::forward_to(&env.state, &tcp_url, false, &client)
+            .await
+            .unwrap(),
+        2
+    );
+    let got = receiver.await.unwrap();
+    let lines: Vec<serde_json::Value> = got
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines.len(), 2, "{got}");
+    assert_eq!(lines[0]["http.request.id"], "req-1");
+    assert_eq!(lines[1]["http.request.id"], "req-2");
+    assert_eq!(lines[0]["sitegroup.attack_type"], "xss");
+    assert_eq!(lines[0]["rule.id"], serde_json::json!(["941100", "949110"]));
+    assert_eq!(
+        lines[0]["sitegroup.payload"][0],
+        "ARGS:q = <script>alert(*)</script>"
+    );
+    // A receiver address that is not one is refused by the settings form.
+    let s = monitor::Settings {
+        siem_targets: vec!["syslog://nowhere".into()],
+        ..Default::default()
+    };
+    assert!(
+        s.problems().iter().any(|p| p.contains("SIEM 接收地址")),
+        "{:?}",
+        s.problems()
+    );
+}
+
+async fn finding(
+    db: &sea_orm::DatabaseConnection,
+    word: &str,
+) -> sitegroup_cms::db::entities::word_finding::Model {
+    use sitegroup_cms::db::entities::word_finding;
+    word_finding::Entity::find()
+        .filter(word_finding::Column::Word.eq(word))
+        .one(db)
+        .await
+        .unwrap()
+        .unwrap()
 }

@@ -2,9 +2,10 @@
 //! fantoccini): an editor signs in, writes an article with formatting in the rich-text editor
 //! and submits it; a reviewer approves it from their to-do list; the visitor sees it on the
 //! public site through the gateway. Screenshots of the admin dashboard, the editor and the
-//! public article at desktop and phone widths are saved to `target/screenshots/`, and an
-//! axe-core scan of the default theme's homepage, a column list and an article page must find
-//! no serious or critical violation.
+//! public article at desktop and phone widths, the security dashboard and the health reports
+//! (group and site) are saved to `target/screenshots/`, and an axe-core scan of the default
+//! theme's homepage, a column list, an article page, the security dashboard and the health
+//! reports must find no serious or critical violation.
 //!
 //! Runs when `SITEGROUP_TEST_BROWSER=1` (`.ci/run` sets it and installs the browser); otherwise
 //! it prints a notice and passes, so that the README's test command needs no browser.
@@ -115,9 +116,19 @@ fn user_id_in(page: &str, username: &str) -> String {
 
 /// Sets up, over HTTP as the administrator: the education site reviews at one level; an
 /// editor and a reviewer of its unit. Returns their one-time passwords.
-async fn set_up_unit(p: &Platform) -> (String, String) {
-    let client = p.client();
-    let csrf = sign_in_first_time(p, &client).await;
+async fn set_up_unit(p: &Platform) -> (String, String, SignedIn) {
+    let admin = signed_in(p, "admin").await;
+    let client = admin.http.clone();
+    let csrf = csrf_of(
+        &client
+            .get(p.url(ADMIN, "/"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+    );
     let edu_id = 2;
     let settings = client
         .get(p.url(ADMIN, &format!("/sites/{edu_id}/settings")))
@@ -191,7 +202,7 @@ async fn set_up_unit(p: &Platform) -> (String, String) {
             .unwrap();
         assert_eq!(r.status(), 303, "grant {role}: {}", r.text().await.unwrap());
     }
-    (passwords[0].clone(), passwords[1].clone())
+    (passwords[0].clone(), passwords[1].clone(), admin)
 }
 
 async fn axe_scan(c: &Client, url: &str) {
@@ -240,7 +251,7 @@ async fn editor_writes_reviewer_approves_visitor_reads() {
             .expect("chromedriver (Debian package chromium-driver) must be installed"),
     );
     let p = Platform::start().await;
-    let (editor_pw, reviewer_pw) = set_up_unit(&p).await;
+    let (editor_pw, reviewer_pw, admin) = set_up_unit(&p).await;
 
     let mut caps = serde_json::Map::new();
     caps.insert(
@@ -481,36 +492,43 @@ async fn editor_writes_reviewer_approves_visitor_reads() {
     c.set_window_size(1366, 900).await.unwrap();
     axe_scan(&c, &p.url(EDU, &column_path)).await;
     security_dashboard(&c, &p).await;
+    registry_form(&c, &p, &admin).await;
+    incident_page(&c, &p, &admin).await;
     c.close().await.unwrap();
     p.stop().await;
 }
 
-/// The 安全管理员's dashboard with a few attacks on it. The session is made over HTTP (the
-/// second factor needs the authenticator's secret) and handed to the browser.
-async fn security_dashboard(c: &Client, p: &Platform) {
-    use reqwest::cookie::CookieStore;
-    let visitor = p.client();
-    for i in 0..6 {
-        let r = visitor
-            .get(p.url(
-                PORTAL,
-                &format!("/?id={i}%20union%20select%20password%20from%20users"),
-            ))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(r.status(), 403);
-    }
+/// A session made over HTTP (the second factor needs the authenticator's secret), to be
+/// handed to the browser when needed.
+struct SignedIn {
+    http: reqwest::Client,
+    jar: std::sync::Arc<reqwest::cookie::Jar>,
+}
+
+async fn signed_in(p: &Platform, user: &str) -> SignedIn {
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let sec = reqwest::Client::builder()
+    let http = reqwest::Client::builder()
         .cookie_provider(jar.clone())
         .redirect(reqwest::redirect::Policy::none())
         .resolve(ADMIN, p.http)
         .build()
         .unwrap();
-    sign_in_first_time_as(p, &sec, "secadmin").await;
+    sign_in_first_time_as(p, &http, user).await;
+    SignedIn { http, jar }
+}
+
+/// Signs `user` in over HTTP and hands the session to the browser.
+async fn browser_session(c: &Client, p: &Platform, user: &str) -> reqwest::Client {
+    let s = signed_in(p, user).await;
+    hand_over(c, p, &s).await;
+    s.http
+}
+
+/// Puts an HTTP session's cookies into the browser.
+async fn hand_over(c: &Client, p: &Platform, s: &SignedIn) {
+    use reqwest::cookie::CookieStore;
     let admin_url: reqwest::Url = p.url(ADMIN, "/").parse().unwrap();
-    let cookies = jar.cookies(&admin_url).unwrap();
+    let cookies = s.jar.cookies(&admin_url).unwrap();
     c.goto(&p.url(ADMIN, "/login")).await.unwrap();
     c.delete_all_cookies().await.unwrap();
     for pair in cookies.to_str().unwrap().split("; ") {
@@ -524,6 +542,174 @@ async fn security_dashboard(c: &Client, p: &Platform) {
         .await
         .unwrap();
     }
+}
+
+/// The site registry's form, filled in for the portal by the 系统管理员.
+async fn registry_form(c: &Client, p: &Platform, admin: &SignedIn) {
+    hand_over(c, p, admin).await;
+    let http = &admin.http;
+    let page = http
+        .get(p.url(ADMIN, "/registry/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let r = http
+        .post(p.url(ADMIN, "/registry/new"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("org_id", "1"),
+            ("site_id", "1"),
+            ("unit_name", "示范市人民政府办公室"),
+            ("unit_address", "示范市人民路 1 号"),
+            ("unit_type", "行政机关"),
+            ("leader_name", "张三"),
+            ("leader_title", "副秘书长"),
+            ("leader_phone", "0571-87654321"),
+            ("manager_name", "市政府办公室信息处"),
+            ("site_name", "示范市人民政府门户网站"),
+            ("domains", "www.demo.gov.cn"),
+            ("ips", "10.1.2.3"),
+            ("launch_date", "2015-03-01"),
+            ("business_type", "公众服务"),
+            ("audience", "社会公众人员"),
+            ("purpose", "发布政务信息，提供办事服务"),
+            ("icp_filed", "是"),
+            ("icp_number", "浙ICP备12345678号"),
+            ("dengbao_grade", "二级"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let at = r.headers()["location"].to_str().unwrap().to_string();
+    c.goto(&p.url(ADMIN, &at)).await.unwrap();
+    let form = c.source().await.unwrap();
+    assert!(form.contains("互联网网站及应用情况调查表"), "{form}");
+    assert!(
+        form.contains("尚缺："),
+        "an incomplete form says what is missing"
+    );
+    shot(c, "registry-form", 1366, 2400).await;
+    axe_scan(c, &p.url(ADMIN, &at)).await;
+    c.goto(&p.url(ADMIN, "/registry")).await.unwrap();
+    shot(c, "registry-list", 1366, 900).await;
+    axe_scan(c, &p.url(ADMIN, "/registry")).await;
+
+    // The consolidation dashboard: the portal merged, a second site planned for closure.
+    let page = http
+        .get(p.url(ADMIN, "/registry/new"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let r = http
+        .post(p.url(ADMIN, "/registry/new"))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("org_id", "1"),
+            ("site_name", "示范市旧专题网站"),
+            ("domains", "zt.demo.gov.cn"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let second = r.headers()["location"]
+        .to_str()
+        .unwrap()
+        .trim_start_matches("/registry/")
+        .split('?')
+        .next()
+        .unwrap()
+        .to_string();
+    let r = http
+        .post(p.url(ADMIN, &format!("/registry/{second}/plan")))
+        .form(&[
+            ("csrf", csrf_of(&page).as_str()),
+            ("decision", "close"),
+            ("progress", "planned"),
+            ("due_date", "2026-12-31"),
+            ("note", "内容并入门户专题栏目后关停"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    c.goto(&p.url(ADMIN, "/registry/consolidation"))
+        .await
+        .unwrap();
+    let dash = c.source().await.unwrap();
+    assert!(dash.contains("已迁入平台 <strong>1</strong> 个"), "{dash}");
+    assert!(dash.contains("执行关停"), "{dash}");
+    shot(c, "consolidation-dashboard", 1366, 1000).await;
+    axe_scan(c, &p.url(ADMIN, "/registry/consolidation")).await;
+}
+
+/// An incident opened by hand for the portal, with an emergency action taken from it (the
+/// browser already holds the 系统管理员's session).
+async fn incident_page(c: &Client, p: &Platform, admin: &SignedIn) {
+    let http = &admin.http;
+    let page = http
+        .get(p.url(ADMIN, "/incidents"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_of(&page);
+    let r = http
+        .post(p.url(ADMIN, "/incidents"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("site_id", "1"),
+            ("title", "门户网站首页疑似被篡改"),
+            ("severity", "major"),
+            ("description", "值班人员发现首页出现异常链接"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let at = r.headers()["location"].to_str().unwrap().to_string();
+    for action in ["read_only", "republish", "normal"] {
+        let r = http
+            .post(p.url(ADMIN, &format!("{at}/action/{action}")))
+            .form(&[("csrf", csrf.as_str())])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 303, "{action}");
+    }
+    c.goto(&p.url(ADMIN, &at)).await.unwrap();
+    let page = c.source().await.unwrap();
+    assert!(page.contains("网站状态：运行 → 只读"), "{page}");
+    shot(c, "incident-page", 1366, 1500).await;
+    axe_scan(c, &p.url(ADMIN, &at)).await;
+}
+
+/// The 安全管理员's dashboard with a few attacks on it. The session is made over HTTP (the
+/// second factor needs the authenticator's secret) and handed to the browser.
+async fn security_dashboard(c: &Client, p: &Platform) {
+    let visitor = p.client();
+    for i in 0..6 {
+        let r = visitor
+            .get(p.url(
+                PORTAL,
+                &format!("/?id={i}%20union%20select%20password%20from%20users"),
+            ))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 403);
+    }
+    browser_session(c, p, "secadmin").await;
     // The blocks reach the control plane with the gateway's next shipment.
     let mut page = String::new();
     for _ in 0..50 {
@@ -538,4 +724,22 @@ async fn security_dashboard(c: &Client, p: &Platform) {
     assert_eq!(page.matches("<svg").count(), 6, "six charts");
     shot(c, "security-dashboard", 1366, 1800).await;
     axe_scan(c, &p.url(ADMIN, "/monitor/dashboard")).await;
+
+    // The health reports: the group's, and the portal's (scored, with its trend).
+    c.goto(&p.url(ADMIN, "/monitor/health")).await.unwrap();
+    let group = c.source().await.unwrap();
+    assert!(group.contains("网站群健康度报告"), "{group}");
+    assert!(group.contains("示范市人民政府门户网站"), "{group}");
+    shot(c, "group-health-report", 1366, 1100).await;
+    axe_scan(c, &p.url(ADMIN, "/monitor/health")).await;
+    c.goto(&p.url(ADMIN, "/monitor/health/1")).await.unwrap();
+    let report = c.source().await.unwrap();
+    assert!(report.contains("· 健康度报告"), "{report}");
+    assert!(
+        report.contains("单项否决指标") && report.contains("扣分项"),
+        "{report}"
+    );
+    assert_eq!(report.matches("<svg").count(), 1, "the trend chart");
+    shot(c, "site-health-report", 1366, 1400).await;
+    axe_scan(c, &p.url(ADMIN, "/monitor/health/1")).await;
 }

@@ -7,6 +7,7 @@
 
 mod common;
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use common::{
@@ -20,6 +21,11 @@ const ORIGIN_PAGE: &str = "<h1>旧网站 legacy origin</h1>";
 
 /// A legacy site's own server on `port`; aborting the task closes the port.
 async fn origin(port: u16) -> tokio::task::JoinHandle<()> {
+    origin_serving(port, Arc::new(Mutex::new(ORIGIN_PAGE.to_string()))).await
+}
+
+/// A legacy site's server whose pages are whatever `page` holds at the time.
+async fn origin_serving(port: u16, page: Arc<Mutex<String>>) -> tokio::task::JoinHandle<()> {
     let listener = tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .unwrap();
@@ -28,6 +34,7 @@ async fn origin(port: u16) -> tokio::task::JoinHandle<()> {
             let Ok((mut s, _)) = listener.accept().await else {
                 continue;
             };
+            let page = page.lock().unwrap().clone();
             tokio::spawn(async move {
                 let mut got = Vec::new();
                 let mut buf = [0u8; 4096];
@@ -42,7 +49,7 @@ async fn origin(port: u16) -> tokio::task::JoinHandle<()> {
                 let (ct, body) = if got.starts_with(b"GET /.git/HEAD ") {
                     ("text/plain", "ref: refs/heads/master\n")
                 } else {
-                    ("text/html; charset=utf-8", ORIGIN_PAGE)
+                    ("text/html; charset=utf-8", page.as_str())
                 };
                 let head = format!(
                     "HTTP/1.1 200 OK\r\nserver: Apache/2.4.49 (Unix)\r\nx-powered-by: PHP/5.6.40\r\ncontent-type: {ct}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
@@ -163,7 +170,8 @@ async fn a_stopped_origin_is_reported_down_by_mail_and_webhook_then_recovers() {
     .await;
     let mail = smtp
         .wait_for("【已恢复】", Duration::from_secs(10), |m| {
-            m.contains("【已恢复】")
+            // (other checks may close alerts of their own meanwhile)
+            m.contains("【已恢复】") && m.contains("无法访问")
         })
         .await;
     assert!(mail.contains("探测恢复正常"), "{mail}");
@@ -247,6 +255,51 @@ async fn a_published_file_altered_on_disk_is_restored_and_alerted() {
         .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
         .collect();
     assert_eq!(kept, ["<h1>defaced</h1>"]);
+
+    // The tamper alert opened an incident; from it, the site goes to its maintenance notice at
+    // the gateway within 5 s, and the action is in the incident's timeline.
+    let list = text_of(&sec, p.url(ADMIN, "/incidents")).await;
+    let at = list
+        .find("由告警自动登记")
+        .unwrap_or_else(|| panic!("no incident from the alert: {list}"));
+    let id: String = list[..at]
+        .rsplit("href=\"/incidents/")
+        .next()
+        .unwrap()
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let page = text_of(&sec, p.url(ADMIN, &format!("/incidents/{id}"))).await;
+    assert!(page.contains("告警：示范市人民政府门户网站"), "{page}");
+    assert!(
+        page.contains("告警恢复："),
+        "the recovery is in the timeline: {page}"
+    );
+    let r = sec
+        .post(p.url(ADMIN, &format!("/incidents/{id}/action/maintenance")))
+        .form(&[("csrf", common::csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    let acted = Instant::now();
+    p.wait_for(PORTAL, "/", Duration::from_secs(5), |s, _| s == 503)
+        .await;
+    println!(
+        "maintenance notice at the gateway {:?} after the action",
+        acted.elapsed()
+    );
+    let page = text_of(&sec, p.url(ADMIN, &format!("/incidents/{id}"))).await;
+    assert!(page.contains("网站状态：运行 → 维护"), "{page}");
+    let r = sec
+        .post(p.url(ADMIN, &format!("/incidents/{id}/action/normal")))
+        .form(&[("csrf", common::csrf_of(&page))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    p.wait_for(PORTAL, "/", Duration::from_secs(5), |s, _| s == 200)
+        .await;
     p.stop().await;
 }
 
@@ -255,6 +308,9 @@ async fn an_address_that_keeps_attacking_is_banned_then_released() {
     let p = Platform::start().await;
     let hook = WebhookSink::webhook();
     let hook_line = format!("json {}", hook.url());
+    // The security team's SIEM, receiving syslog over UDP.
+    let siem = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let siem_url = format!("syslog+udp://{}", siem.local_addr().unwrap());
     let sec = secadmin(&p).await;
     save_monitor_settings(
         &p,
@@ -264,6 +320,7 @@ async fn an_address_that_keeps_attacking_is_banned_then_released() {
             ("ban_window_secs", "60"),
             ("ban_secs", "6"),
             ("webhooks", &hook_line),
+            ("siem_targets", &siem_url),
         ],
     )
     .await;
@@ -317,6 +374,33 @@ async fn an_address_that_keeps_attacking_is_banned_then_released() {
         is("attack_ban", "resolved"),
     )
     .await;
+    // Each block reaches the SIEM as RFC 5424 syslog: attack type, rule ids, masked payload.
+    let mut buf = vec![0u8; 9000];
+    let mut blocks = 0;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while blocks < 3 {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let n = tokio::time::timeout(left, siem.recv(&mut buf))
+            .await
+            .expect("three blocks forwarded to the SIEM")
+            .unwrap();
+        let m = String::from_utf8_lossy(&buf[..n]).into_owned();
+        if !m.contains(" waf_blocked [") {
+            continue;
+        }
+        blocks += 1;
+        assert!(m.starts_with("<132>1 "), "{m}");
+        assert!(m.contains(" attack=\"xss\" "), "{m}");
+        assert!(m.contains(" client=\"127.0.0.1\" "), "{m}");
+        assert!(
+            m.contains(" rules=\"100300\" blocking_rule=\"100300\""),
+            "{m}"
+        );
+        assert!(
+            m.contains(" payload=\"ARGS:q = <script>alert(*)</script>\""),
+            "{m}"
+        );
+    }
     p.stop().await;
 }
 
@@ -337,7 +421,7 @@ async fn a_planted_broken_link_is_reported_with_its_page_and_text() {
             ("title", "链接检查示例"),
             (
                 "body",
-                "<p>见<a href=\"/no-such-page.html\">失效的内部链接</a>、\
+                "<p>截止目前，见<a href=\"/no-such-page.html\">失效的内部链接</a>、\
                  <a href=\"/\">首页</a>和<a href=\"http://gone.invalid/page\">失效的外部链接</a>。</p>",
             ),
             ("action", "publish"),
@@ -409,6 +493,14 @@ async fn a_planted_broken_link_is_reported_with_its_page_and_text() {
     );
     let alerts = text_of(&sec, p.url(ADMIN, "/monitor/alerts")).await;
     assert!(alerts.contains("发现 2 个失效链接"), "{alerts}");
+    // The same crawl read the published pages for wrong and sensitive words (the word was
+    // only warned about when saved): on the article's page, highlighted, with its suggestion.
+    let words = text_of(&sec, p.url(ADMIN, "/monitor/word-findings")).await;
+    assert!(
+        words.contains("<mark>截止目前</mark>，见失效的内部链接"),
+        "{words}"
+    );
+    assert!(words.contains("<td>截至目前</td>"), "{words}");
     p.stop().await;
 }
 
@@ -456,5 +548,144 @@ async fn what_a_legacy_origin_gives_away_is_reported() {
         alerts.contains("示范市人民政府门户网站存在 1 项暴露面问题"),
         "{alerts}"
     );
+    p.stop().await;
+}
+
+#[tokio::test]
+async fn a_defaced_legacy_page_is_caught_against_its_baseline() {
+    const PAGE: &str = "<html><body><h1>示范县人民政府</h1><p>访问量：<span id=\"n\">1000</span></p>\
+        <ul><li>关于做好防汛工作的通知</li><li>2026年预算公开</li><li>政府信息公开年度报告</li></ul>\
+        <p>版权所有 示范县人民政府办公室</p></body></html>";
+    let p = Platform::start().await;
+    let port = common::free_port();
+    let page = Arc::new(Mutex::new(PAGE.to_string()));
+    let _server = origin_serving(port, page.clone()).await;
+    let admin = p.client();
+    let csrf = sign_in_first_time(&p, &admin).await;
+    let upstream = format!("127.0.0.1:{port}");
+    save_portal_settings(
+        &p,
+        &admin,
+        &csrf,
+        "运行",
+        &[("origin_upstreams", &upstream)],
+    )
+    .await;
+    // Once the gateways serve the portal from its own server:
+    p.wait_for(PORTAL, "/", Duration::from_secs(15), |s, body| {
+        s == 200 && body.contains("示范县人民政府")
+    })
+    .await;
+    let sec = secadmin(&p).await;
+    save_monitor_settings(
+        &p,
+        &sec,
+        &[("probe_timeout_secs", "3"), ("tamper_interval_secs", "1")],
+    )
+    .await;
+    // A bad ignore-region is refused with the line named, nothing saved.
+    let form = text_of(&sec, p.url(ADMIN, "/monitor/baselines")).await;
+    let csrf = common::csrf_of(&form);
+    let r = sec
+        .post(p.url(ADMIN, "/monitor/baselines"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("site_id", "1"),
+            ("path", "/"),
+            ("ignore_regions", "<span id=\"n\">.*?</span>\n(unclosed"),
+            ("threshold_pct", "10"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    let body = r.text().await.unwrap();
+    assert!(
+        body.contains("忽略区域第 2 行“(unclosed”不是有效的正则表达式"),
+        "{body}"
+    );
+    assert!(body.contains("尚未设置监测页面"), "{body}");
+    // The homepage watched, the visit counter left out; its baseline taken at once.
+    let r = sec
+        .post(p.url(ADMIN, "/monitor/baselines"))
+        .form(&[
+            ("csrf", csrf.as_str()),
+            ("site_id", "1"),
+            ("path", "/"),
+            ("ignore_regions", "<span id=\"n\">.*?</span>"),
+            ("threshold_pct", "10"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
+    assert_eq!(
+        r.headers()["location"],
+        "/monitor/baselines?notice=baseline",
+        "saved, baseline taken"
+    );
+    let list = text_of(&sec, p.url(ADMIN, "/monitor/baselines")).await;
+    assert!(list.contains("基线采集于 20"), "{list}");
+    // The counter moves: no change at all.
+    *page.lock().unwrap() = PAGE.replace(">1000<", ">1042<");
+    let (_, list) = common::wait_with(
+        &sec,
+        &p.url(ADMIN, "/monitor/baselines"),
+        Duration::from_secs(15),
+        |_, page| page.contains("<td>0.0%"),
+    )
+    .await;
+    assert!(!list.contains("class=\"bad\""), "{list}");
+    // Defaced: the tamper alert, with what changed.
+    *page.lock().unwrap() =
+        "<html><body><h1>Hacked by nobody</h1><p>your site is mine</p></body></html>".into();
+    let started = Instant::now();
+    let (_, alerts) = common::wait_with(
+        &sec,
+        &p.url(ADMIN, "/monitor/alerts"),
+        Duration::from_secs(20),
+        |_, page| page.contains("与基线相比变化"),
+    )
+    .await;
+    println!("defacement alerted after {:?}", started.elapsed());
+    assert!(alerts.contains("新增“"), "{alerts}");
+    let health = text_of(&sec, p.url(ADMIN, "/monitor/health/1")).await;
+    assert!(health.contains("网页篡改未及时处置"), "{health}");
+    // The unit put the page back: the alert closes by itself.
+    *page.lock().unwrap() = PAGE.to_string();
+    common::wait_with(
+        &sec,
+        &p.url(ADMIN, "/monitor/alerts?all=1"),
+        Duration::from_secs(20),
+        |_, page| page.contains("低于阈值"),
+    )
+    .await;
+    let open = text_of(&sec, p.url(ADMIN, "/monitor/alerts")).await;
+    assert!(!open.contains("与基线相比变化"), "{open}");
+    // A genuine change: taken as the new baseline, audited.
+    *page.lock().unwrap() = PAGE.replace(
+        "<li>2026年预算公开</li>",
+        "<li>2027年预算公开</li><li>招聘公告</li><li>人事任免</li><li>重大项目进展</li>",
+    );
+    common::wait_with(
+        &sec,
+        &p.url(ADMIN, "/monitor/alerts"),
+        Duration::from_secs(20),
+        |_, page| page.contains("与基线相比变化"),
+    )
+    .await;
+    let list = text_of(&sec, p.url(ADMIN, "/monitor/baselines")).await;
+    let r = sec
+        .post(p.url(ADMIN, "/monitor/baselines/1/retake"))
+        .form(&[("csrf", common::csrf_of(&list))])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/monitor/baselines?notice=retaken");
+    let open = text_of(&sec, p.url(ADMIN, "/monitor/alerts")).await;
+    assert!(!open.contains("与基线相比变化"), "{open}");
+    let all = text_of(&sec, p.url(ADMIN, "/monitor/alerts?all=1")).await;
+    assert!(all.contains("已重新采集页面基线"), "{all}");
     p.stop().await;
 }

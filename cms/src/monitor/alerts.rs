@@ -53,6 +53,8 @@ pub fn kind_label(kind: &str) -> &'static str {
         "veto" => "单项否决",
         "broken_links" => "链接不可用",
         "exposure" => "暴露面",
+        "deadline" => "报送期限",
+        "dengbao_due" => "等保测评到期",
         _ => "其他",
     }
 }
@@ -100,6 +102,9 @@ pub async fn raise(state: &SharedState, new: NewAlert) -> anyhow::Result<Option<
     .await?;
     tracing::warn!(alert = row.id, kind = %row.kind, "{}", row.title);
     notify(state, row.id, Event::Opened);
+    if let Err(e) = crate::service::incidents::on_alert_opened(state, &row).await {
+        tracing::error!(alert = row.id, "opening the incident failed: {e:#}");
+    }
     Ok(Some(row.id))
 }
 
@@ -112,9 +117,15 @@ pub async fn resolve(state: &SharedState, key: &str, resolution: &str) -> anyhow
     let mut a = open.into_active_model();
     a.resolved_at = Set(Some(Utc::now()));
     a.resolution = Set(resolution.to_string());
-    a.update(&state.db).await?;
+    let row = a.update(&state.db).await?;
     tracing::info!(alert = id, "alert resolved: {resolution}");
     notify(state, id, Event::Resolved);
+    if let Err(e) = crate::service::incidents::on_alert_resolved(state, &row).await {
+        tracing::error!(
+            alert = id,
+            "writing the recovery into the incident failed: {e:#}"
+        );
+    }
     Ok(true)
 }
 

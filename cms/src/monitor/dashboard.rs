@@ -148,7 +148,8 @@ pub fn hourly(counts: &[Count], since: DateTime<Utc>, now: DateTime<Utc>) -> Vec
     out
 }
 
-fn escape(s: &str) -> String {
+/// Escapes text for SVG/HTML attributes and text.
+pub(crate) fn escape(s: &str) -> String {
     s.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -125,38 +125,3 @@ pub async fn evaluate(
         veto,
     })
 }
-
-/// How often freshness is judged (it changes by the day).
-pub const INTERVAL_SECS: u64 = 3600;
-
-/// Judges every site in service; a veto item opens the site's `veto` alert, none closes it.
-pub async fn round(state: &crate::state::SharedState) -> anyhow::Result<()> {
-    use super::alerts::{self, NewAlert, Severity};
-    use crate::db::entities::site;
-    let now = Utc::now();
-    for s in site::Entity::find().all(&state.db).await? {
-        let key = format!("veto:{}", s.id);
-        if s.status != "运行" {
-            alerts::resolve(state, &key, "网站未在运行，不再检查").await?;
-            continue;
-        }
-        let report = evaluate(&state.db, s.id, now).await?;
-        if report.veto.is_empty() {
-            alerts::resolve(state, &key, "更新情况已符合要求").await?;
-        } else {
-            alerts::raise(
-                state,
-                NewAlert {
-                    site_id: Some(s.id),
-                    kind: "veto",
-                    key,
-                    severity: Severity::Warning,
-                    title: format!("{}触发单项否决指标", s.name),
-                    detail: report.veto.join("；"),
-                },
-            )
-            .await?;
-        }
-    }
-    Ok(())
-}

@@ -1,4 +1,4 @@
-//! The link checker (链接可用性): a polite crawler over every site in service — published and
+//! The link checker (链接可用性) and page scan: a polite crawler over every site in service — published and
 //! legacy alike, through the gateway as visitors reach them. It follows the site's own pages
 //! (same host) up to `link_max_pages`, one request at a time with a pause between, and checks
 //! every link it finds: the site's own pages and files, and external links (HEAD, then GET
@@ -6,7 +6,8 @@
 //! out or does not connect (DNS failures included); a broken link is checked once more before
 //! it is reported, with the page it is on and its anchor text. Each crawl replaces the site's
 //! findings (a link broken since an earlier crawl keeps its first-seen time); the site's
-//! `broken_links` alert opens while there are any.
+//! `broken_links` alert opens while there are any. Every page read is also checked against the
+//! wrong-and-sensitive word list ([`super::words::record_scan`]).
 
 use std::collections::{HashMap, HashSet, VecDeque};
 use std::time::Duration;
@@ -17,6 +18,7 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, Set, TransactionTrait};
 use super::Settings;
 use super::alerts::{self, NewAlert, Severity};
 use super::probe::{NOT_SERVED, ThroughGateway, through_gateway};
+use super::words::{PageWord, WordList};
 use crate::db::entities::{link_issue, site};
 use crate::state::SharedState;
 
@@ -192,6 +194,8 @@ pub struct SiteReport {
     pub links: usize,
     /// (link, status, error, found on, anchor) of each broken link and place.
     pub broken: Vec<(String, Option<i32>, String, String, String)>,
+    /// The pages read, and the listed words on each.
+    pub words: Vec<(String, Vec<PageWord>)>,
 }
 
 /// Crawls one site from `origin` (`scheme://host:port` through the gateway).
@@ -200,6 +204,7 @@ async fn crawl(
     external: &reqwest::Client,
     origin: &str,
     max_pages: usize,
+    word_list: &WordList,
 ) -> anyhow::Result<SiteReport> {
     let root = reqwest::Url::parse(&format!("{origin}/"))?;
     let same_site = |u: &reqwest::Url| {
@@ -257,6 +262,9 @@ async fn crawl(
         }
         report.pages += 1;
         let text = String::from_utf8_lossy(&body);
+        report
+            .words
+            .push((url.to_string(), word_list.find_on_page(&text)));
         for (href, anchor) in extract_links(&text) {
             if !checkable(&href) {
                 continue;
@@ -342,6 +350,7 @@ pub async fn round(state: &SharedState, settings: &Settings) -> anyhow::Result<(
         .redirect(reqwest::redirect::Policy::limited(5))
         .user_agent("Mozilla/5.0 (compatible; sitegroup-linkcheck/1)")
         .build()?;
+    let word_list = WordList::load(&state.db).await?;
     for s in site::Entity::find().all(&state.db).await? {
         if NOT_SERVED.contains(&s.status.as_str()) {
             continue;
@@ -349,8 +358,27 @@ pub async fn round(state: &SharedState, settings: &Settings) -> anyhow::Result<(
         let Some(origin) = gw.origin_of(s.id) else {
             continue;
         };
-        match crawl(&gw, &external, &origin, settings.link_max_pages.max(1)).await {
-            Ok(report) => store(state, &s, report).await?,
+        match crawl(
+            &gw,
+            &external,
+            &origin,
+            settings.link_max_pages.max(1),
+            &word_list,
+        )
+        .await
+        {
+            Ok(report) => {
+                let words =
+                    super::words::record_scan(&state.db, s.id, &report.words, Utc::now()).await?;
+                tracing::info!(
+                    site = s.id,
+                    new = words.opened,
+                    gone = words.gone,
+                    open = words.open,
+                    "wrong and sensitive words on the pages"
+                );
+                store(state, &s, report).await?
+            }
             Err(e) => tracing::warn!(site = s.id, "link check failed: {e:#}"),
         }
     }

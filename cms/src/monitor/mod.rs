@@ -7,14 +7,20 @@
 //!   again at the first success (recovery notice);
 //! - [`tamper`]: every file named by a publish manifest verified against its hash in the store;
 //!   a changed or missing one is moved aside, the site re-rendered, the file checked again;
+//! - [`baseline`]: chosen pages of legacy sites compared with their baselines (ignore-regions
+//!   left out), an alert when the change reaches the page's threshold;
 //! - [`bans`]: addresses the WAF keeps blocking are refused at every gateway for a while;
 //! - [`links`]: a polite crawl of every site, broken links with their page and anchor text;
 //! - [`exposure`]: security headers visitors get, what legacy origins give away, expiring
 //!   certificates;
-//! - [`freshness`]: homepage and column updates against their cadence, the veto items;
+//! - [`health`]: each site's score the inspection's way (veto items, then deductions, with
+//!   [`freshness`] judging homepage and column updates), stored daily for the trend;
 //! - [`logs`]: the central log search, and the daily retention of access lines, security
 //!   events and probe rows;
-//! - [`words`]: the wrong-and-sensitive word list, checked when content is saved.
+//! - [`words`]: the wrong-and-sensitive word list, checked when content is saved and over
+//!   every page the link crawl reads;
+//! - [`siem`]: the security events (and access lines, when chosen) forwarded to the SIEM as
+//!   RFC 5424 syslog or JSON lines.
 //!
 //! [`dashboard`] aggregates for the security team's page (no loop of its own).
 //!
@@ -23,12 +29,15 @@
 
 pub mod alerts;
 pub mod bans;
+pub mod baseline;
 pub mod dashboard;
 pub mod exposure;
 pub mod freshness;
+pub mod health;
 pub mod links;
 pub mod logs;
 pub mod probe;
+pub mod siem;
 pub mod tamper;
 pub mod words;
 
@@ -76,6 +85,10 @@ pub struct Settings {
     pub webhooks: Vec<Webhook>,
     /// Word categories whose words stop an article from being saved (the others warn).
     pub word_block_categories: Vec<String>,
+    /// SIEM receivers the security events are forwarded to (see [`siem::Target::parse`]).
+    pub siem_targets: Vec<String>,
+    /// Forward the access lines too (not only the security events).
+    pub siem_access: bool,
 }
 
 impl Default for Settings {
@@ -95,6 +108,8 @@ impl Default for Settings {
             email: EmailChannel::default(),
             webhooks: Vec::new(),
             word_block_categories: vec!["secret".into()],
+            siem_targets: Vec::new(),
+            siem_access: false,
         }
     }
 }
@@ -202,6 +217,11 @@ impl Settings {
                 p.push(format!("Webhook 格式“{}”未知。", w.format));
             }
         }
+        for t in &self.siem_targets {
+            if let Err(e) = siem::Target::parse(t) {
+                p.push(e);
+            }
+        }
         for c in &self.word_block_categories {
             if !words::CATEGORIES.iter().any(|(code, _)| code == c) {
                 p.push(format!("错敏词类别“{c}”未知。"));
@@ -251,6 +271,12 @@ pub fn spawn(state: SharedState) -> Vec<tokio::task::JoinHandle<()>> {
         )),
         tokio::spawn(every(
             state.clone(),
+            "page baselines",
+            |s| s.tamper_interval_secs,
+            |st, s| Box::pin(async move { baseline::round(&st, &s).await }),
+        )),
+        tokio::spawn(every(
+            state.clone(),
             "link check",
             |s| s.link_interval_secs,
             |st, s| Box::pin(async move { links::round(&st, &s).await }),
@@ -283,9 +309,16 @@ pub fn spawn(state: SharedState) -> Vec<tokio::task::JoinHandle<()>> {
         )),
         tokio::spawn(every(
             state.clone(),
-            "freshness",
-            |_| freshness::INTERVAL_SECS,
-            |st, _| Box::pin(async move { freshness::round(&st).await }),
+            "health scores",
+            |_| health::INTERVAL_SECS,
+            |st, _| Box::pin(async move { health::round(&st).await }),
+        )),
+        tokio::spawn(siem::run(state.clone())),
+        tokio::spawn(every(
+            state.clone(),
+            "compliance reminders",
+            |_| crate::service::registry::compliance::INTERVAL_SECS,
+            |st, _| Box::pin(async move { crate::service::registry::compliance::round(&st).await }),
         )),
         tokio::spawn(every(
             state,

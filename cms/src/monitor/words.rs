@@ -181,6 +181,148 @@ impl WordList {
     }
 }
 
+/// Where the word is in a [`PageWord::context`]: between these two characters (they cannot
+/// come from a page: they are removed from its text first).
+pub const MARK_START: char = '\u{2}';
+pub const MARK_END: char = '\u{3}';
+
+/// A listed word on a page, once per word.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageWord {
+    pub word: String,
+    pub category: String,
+    pub suggestion: String,
+    /// As written on the page.
+    pub found: String,
+    /// Up to 20 characters either side, the word between [`MARK_START`] and [`MARK_END`].
+    pub context: String,
+}
+
+impl WordList {
+    /// The listed words in a page's text (HTML), each word once (its first place).
+    pub fn find_on_page(&self, html: &str) -> Vec<PageWord> {
+        let text: String = crate::search::text::html_to_text(html)
+            .chars()
+            .filter(|c| *c != MARK_START && *c != MARK_END)
+            .collect();
+        let mut out: Vec<PageWord> = Vec::new();
+        for f in self.find(&text) {
+            if out.iter().any(|p| p.word == f.word) {
+                continue;
+            }
+            let before: Vec<char> = text[..f.start].chars().rev().take(20).collect();
+            let before: String = before.into_iter().rev().collect();
+            let after: String = text[f.end..].chars().take(20).collect();
+            out.push(PageWord {
+                context: format!("{before}{MARK_START}{}{MARK_END}{after}", f.found),
+                word: f.word,
+                category: f.category,
+                suggestion: f.suggestion,
+                found: f.found,
+            });
+        }
+        out
+    }
+}
+
+/// What a scan changed.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct ScanCounts {
+    /// Words found that were not open before (new, or fixed and back).
+    pub opened: usize,
+    /// Open words no longer on a page read this time.
+    pub gone: usize,
+    /// Open now, in all.
+    pub open: usize,
+}
+
+/// Stores one scan of a site's pages. A word found again keeps its row: an ignored one stays
+/// ignored, one marked fixed opens again; a new one opens; an open one on a page read this
+/// time but no longer there is closed as fixed (“复查未再发现”). Pages not read this time
+/// keep their rows as they are.
+pub async fn record_scan(
+    db: &sea_orm::DatabaseConnection,
+    site_id: i32,
+    pages: &[(String, Vec<PageWord>)],
+    now: chrono::DateTime<Utc>,
+) -> Result<ScanCounts, sea_orm::DbErr> {
+    use crate::db::entities::word_finding;
+    use sea_orm::{IntoActiveModel, TransactionTrait};
+    use std::collections::HashMap;
+    // Read before the transaction, which starts by writing (see `publish::publish_site`).
+    let mut old: HashMap<(String, String), word_finding::Model> = word_finding::Entity::find()
+        .filter(word_finding::Column::SiteId.eq(site_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| ((r.page.clone(), r.word.clone()), r))
+        .collect();
+    let mut counts = ScanCounts::default();
+    let txn = db.begin().await?;
+    for (page, found) in pages {
+        for w in found {
+            match old.remove(&(page.clone(), w.word.clone())) {
+                Some(row) => {
+                    let reopen = row.status == "fixed";
+                    let ignored = row.status == "ignored";
+                    let mut a = row.into_active_model();
+                    a.category = Set(w.category.clone());
+                    a.suggestion = Set(w.suggestion.clone());
+                    a.context = Set(w.context.clone());
+                    a.last_seen_at = Set(now);
+                    if reopen {
+                        a.status = Set("open".into());
+                        a.handled_by = Set(String::new());
+                        a.handled_at = Set(None);
+                        counts.opened += 1;
+                    }
+                    if !ignored {
+                        counts.open += 1;
+                    }
+                    a.update(&txn).await?;
+                }
+                None => {
+                    word_finding::ActiveModel {
+                        site_id: Set(site_id),
+                        page: Set(page.clone()),
+                        word: Set(w.word.clone()),
+                        category: Set(w.category.clone()),
+                        suggestion: Set(w.suggestion.clone()),
+                        context: Set(w.context.clone()),
+                        status: Set("open".into()),
+                        handled_by: Set(String::new()),
+                        handled_at: Set(None),
+                        first_seen_at: Set(now),
+                        last_seen_at: Set(now),
+                        ..Default::default()
+                    }
+                    .insert(&txn)
+                    .await?;
+                    counts.opened += 1;
+                    counts.open += 1;
+                }
+            }
+        }
+    }
+    let read: std::collections::HashSet<&str> = pages.iter().map(|(p, _)| p.as_str()).collect();
+    for row in old.into_values() {
+        if row.status == "open" {
+            if read.contains(row.page.as_str()) {
+                let mut a = row.into_active_model();
+                a.status = Set("fixed".into());
+                a.handled_by = Set("复查未再发现".into());
+                a.handled_at = Set(Some(now));
+                a.update(&txn).await?;
+                counts.gone += 1;
+            } else {
+                counts.open += 1;
+            }
+        }
+    }
+    txn.commit().await?;
+    Ok(counts)
+}
+
 /// Up to 12 characters either side of `start..end`, with the word in 【】.
 fn context(text: &str, start: usize, end: usize) -> String {
     let before: String = text[..start]
@@ -291,6 +433,15 @@ mod tests {
             f.iter().map(|f| f.word.as_str()).collect::<Vec<_>>(),
             ["截止到", "abc"]
         );
+    }
+
+    #[test]
+    fn words_on_a_page_are_found_once_with_their_place_marked() {
+        let html = "<html><body><p>截止目前\u{2}，</p><script>截止到</script><p>再次截止目前</p></body></html>";
+        let found = list().find_on_page(html);
+        assert_eq!(found.len(), 1, "{found:?}");
+        assert_eq!(found[0].word, "截止目前");
+        assert_eq!(found[0].context, "\u{2}截止目前\u{3}， 再次截止目前");
     }
 
     #[test]

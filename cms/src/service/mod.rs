@@ -9,14 +9,20 @@
 //! * [`sites`]: site settings and identity data, the column tree.
 //! * [`users`]: accounts and unit role grants. [`tokens`]: API tokens.
 //! * [`certificates`]: HTTPS certificates uploaded by the security team.
+//! * [`registry`]: the site registry (the survey form), its import and export, consolidation.
+//! * [`incidents`]: emergency response — incidents, their timeline, one-click actions.
+//! * [`summary`]: the group's period summary report (总结报告).
 
 pub mod authz;
 pub mod certificates;
 pub mod content;
 pub mod form;
+pub mod incidents;
 pub mod media;
+pub mod registry;
 pub mod search;
 pub mod sites;
+pub mod summary;
 pub mod tokens;
 pub mod users;
 pub mod workflow;

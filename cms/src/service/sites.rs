@@ -37,8 +37,9 @@ pub const COLUMN_TYPES: &[&str] = &[
     "在线访谈",
 ];
 
-/// Site statuses: 建设中 (not public yet), 运行, 维护 (maintenance notice), 已关停 (closed).
-pub const SITE_STATUSES: &[&str] = &["建设中", "运行", "维护", "已关停"];
+/// Site statuses: 建设中 (not public yet), 运行, 维护 (maintenance notice), 只读 (read-only: only
+/// GET and HEAD pass, an emergency switch), 已关停 (closed).
+pub const SITE_STATUSES: &[&str] = &["建设中", "运行", "维护", "只读", "已关停"];
 
 #[derive(Debug, Clone, Default, Deserialize, serde::Serialize)]
 #[serde(default)]

@@ -79,7 +79,10 @@ fn administered_sites(actor: &Actor) -> Vec<i32> {
 
 /// The organisations whose accounts the actor manages: `None` for every one (the sysadmin); for
 /// a unit administrator, the organisations owning the sites they administer, and those below.
-async fn managed_orgs(state: &AppState, actor: &Actor) -> AppResult<Option<BTreeSet<i32>>> {
+pub(crate) async fn managed_orgs(
+    state: &AppState,
+    actor: &Actor,
+) -> AppResult<Option<BTreeSet<i32>>> {
     if actor.is_sysadmin() {
         return Ok(None);
     }

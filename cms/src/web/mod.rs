@@ -220,6 +220,58 @@ pub fn admin_templates() -> Result<minijinja::Environment<'static>, minijinja::E
             include_str!("../../templates/admin/monitor_dashboard.html"),
         ),
         (
+            "incidents.html",
+            include_str!("../../templates/admin/incidents.html"),
+        ),
+        (
+            "incident.html",
+            include_str!("../../templates/admin/incident.html"),
+        ),
+        (
+            "plans.html",
+            include_str!("../../templates/admin/plans.html"),
+        ),
+        (
+            "incident_report.html",
+            include_str!("../../templates/admin/incident_report.html"),
+        ),
+        (
+            "report_summary.html",
+            include_str!("../../templates/admin/report_summary.html"),
+        ),
+        (
+            "registry.html",
+            include_str!("../../templates/admin/registry.html"),
+        ),
+        (
+            "registry_consolidation.html",
+            include_str!("../../templates/admin/registry_consolidation.html"),
+        ),
+        (
+            "registry_deadlines.html",
+            include_str!("../../templates/admin/registry_deadlines.html"),
+        ),
+        (
+            "registry_form.html",
+            include_str!("../../templates/admin/registry_form.html"),
+        ),
+        (
+            "monitor_word_findings.html",
+            include_str!("../../templates/admin/monitor_word_findings.html"),
+        ),
+        (
+            "monitor_baselines.html",
+            include_str!("../../templates/admin/monitor_baselines.html"),
+        ),
+        (
+            "monitor_health.html",
+            include_str!("../../templates/admin/monitor_health.html"),
+        ),
+        (
+            "monitor_health_site.html",
+            include_str!("../../templates/admin/monitor_health_site.html"),
+        ),
+        (
             "audit.html",
             include_str!("../../templates/admin/audit.html"),
         ),

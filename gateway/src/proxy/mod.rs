@@ -620,8 +620,25 @@ impl ProxyHttp for Gateway {
                     ctx.page_message = (!message.is_empty()).then(|| message.clone());
                     self.respond_page(session, ctx, ErrorPage::Closed).await?;
                 } else {
+                    // The permanent redirect carries the closure notice too, for clients
+                    // that show a redirect's page instead of following it.
                     ctx.served_by = "switch";
-                    self.redirect(session, ctx, 301, redirect.clone()).await?;
+                    let notice =
+                        format!("根据网站集约化工作安排，本网站已关停，相关内容请访问 {redirect}");
+                    let body = ErrorPage::Closed.render_with(&ctx.request_id, Some(&notice));
+                    let extra = [
+                        ("location", redirect.clone()),
+                        ("x-request-id", ctx.request_id.clone()),
+                    ];
+                    self.respond(
+                        session,
+                        ctx.site.as_deref(),
+                        301,
+                        "text/html; charset=utf-8",
+                        &extra,
+                        Bytes::from(body),
+                    )
+                    .await?;
                 }
                 return Ok(true);
             }

@@ -353,6 +353,7 @@ pub fn client_for(gateway: SocketAddr) -> reqwest::Client {
         "health.demo.localhost",
         "jiaoyu.demo.localhost",
         "unknown.example.localhost",
+        "old.demo.localhost",
     ] {
         builder = builder.resolve(host, gateway);
     }

@@ -17,6 +17,12 @@ mod m20261203_monitor;
 mod m20261204_link_check;
 mod m20261205_log_search;
 mod m20261206_exposure;
+mod m20261207_detection_reports;
+mod m20261208_registry;
+mod m20261209_incidents;
+mod m20261210_deadlines;
+mod m20261211_plans;
+mod m20261212_publications;
 
 pub struct Migrator;
 
@@ -38,6 +44,12 @@ impl MigratorTrait for Migrator {
             Box::new(m20261204_link_check::Migration),
             Box::new(m20261205_log_search::Migration),
             Box::new(m20261206_exposure::Migration),
+            Box::new(m20261207_detection_reports::Migration),
+            Box::new(m20261208_registry::Migration),
+            Box::new(m20261209_incidents::Migration),
+            Box::new(m20261210_deadlines::Migration),
+            Box::new(m20261211_plans::Migration),
+            Box::new(m20261212_publications::Migration),
         ]
     }
 }

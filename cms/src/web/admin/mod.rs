@@ -32,9 +32,12 @@ mod accounts;
 mod articles;
 mod audit;
 mod certificates;
+mod incidents;
 mod manage;
 mod media;
 mod monitor;
+mod registry;
+mod reports;
 mod security;
 mod tokens;
 mod two_factor;
@@ -57,6 +60,9 @@ pub fn router(state: SharedState) -> Router<SharedState> {
         .merge(tokens::router())
         .merge(media::router())
         .merge(monitor::router())
+        .merge(registry::router())
+        .merge(incidents::router())
+        .merge(reports::router())
         .layer(axum::middleware::from_fn_with_state(state, csrf_guard))
         .layer(axum::middleware::from_fn(security_headers))
 }
@@ -176,6 +182,24 @@ async fn security_headers(req: axum::extract::Request, next: axum::middleware::N
 
 pub(super) fn render(state: &SharedState, name: &str, ctx: Value) -> AppResult<Html<String>> {
     Ok(Html(state.admin_ui.get_template(name)?.render(ctx)?))
+}
+
+/// A spreadsheet download: `name` is the file name offered (ASCII).
+pub(super) fn xlsx_download(name: &str, bytes: Vec<u8>) -> Response {
+    (
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet".to_string(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}\""),
+            ),
+        ],
+        bytes,
+    )
+        .into_response()
 }
 
 pub(super) fn user_ctx(s: &Session) -> Value {

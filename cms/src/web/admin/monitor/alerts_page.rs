@@ -102,3 +102,37 @@ pub(super) async fn close_alert(
     }
     Ok(Redirect::to("/monitor/alerts?notice=closed").into_response())
 }
+
+/// The navigation's badge: how many alerts this actor sees are open (critical ones in red).
+/// Loaded once with each page, never polled, so that an idle session still ends on time.
+/// Not an access check: whoever sees no alerts gets an empty badge (and no audit record).
+/// Never a redirect either: a session that still has to change its password (whose pages
+/// show the navigation too) gets a 401, which htmx does not swap in — not the password page
+/// swapped into the navigation, which would load the badge again, and again.
+pub(super) async fn alert_badge(
+    State(state): State<SharedState>,
+    authed: Result<Authed, AppError>,
+) -> AppResult<Html<String>> {
+    let Ok(Authed(_, actor)) = authed else {
+        return Err(AppError::Unauthorized);
+    };
+    if actor.is_auditor() {
+        return Ok(Html(String::new()));
+    }
+    let open: Vec<alert::Model> = alert::Entity::find()
+        .filter(alert::Column::ResolvedAt.is_null())
+        .all(&state.db)
+        .await?
+        .into_iter()
+        .filter(|a| alerts::visible_to(&actor, a))
+        .collect();
+    if open.is_empty() {
+        return Ok(Html(String::new()));
+    }
+    let critical = open.iter().any(|a| a.severity == "critical");
+    Ok(Html(format!(
+        r#"<span class="badge{}" title="未恢复的告警 {n} 条">{n}</span>"#,
+        if critical { " critical" } else { "" },
+        n = open.len()
+    )))
+}

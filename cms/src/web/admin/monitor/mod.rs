@@ -21,6 +21,7 @@ use super::{CsrfForm, render, require, user_ctx};
 use crate::audit::{Entry, Event, Who};
 use crate::db::entities::{
     alert, alert_delivery, exposure_finding, link_issue, monitor_probe, site, word_entry,
+    word_finding,
 };
 use crate::error::{AppError, AppResult};
 use crate::monitor::{self, Settings, Webhook, alerts, bans, probe, words};
@@ -31,26 +32,39 @@ use crate::web::session::Authed;
 
 mod alerts_page;
 mod bans_page;
+mod baselines_page;
+mod health_page;
 mod links_page;
 mod logs_page;
 mod settings_page;
 mod words_page;
 
-use alerts_page::{alert_list, close_alert};
+use alerts_page::{alert_badge, alert_list, close_alert};
 use bans_page::{add_ban, ban_list, lift_ban};
+use baselines_page::{baseline_list, delete_baseline, retake_baseline, save_baseline};
+use health_page::{health_group, health_site, health_xlsx};
 use links_page::{check_links_now, link_csv, link_list};
 use logs_page::{dashboard, log_csv, log_search};
 use settings_page::{save_settings, settings_guard, settings_page};
-use words_page::{add_starter, add_word, delete_word, word_list};
+use words_page::{
+    add_starter, add_word, delete_word, finding_csv, finding_list, handle_finding, word_list,
+};
 
 pub fn router() -> Router<SharedState> {
     Router::new()
         .route("/monitor", get(overview))
         .route("/monitor/alerts", get(alert_list))
+        .route("/monitor/alerts/badge", get(alert_badge))
         .route("/monitor/alerts/{id}/close", post(close_alert))
         .route("/monitor/dashboard", get(dashboard))
         .route("/monitor/logs", get(log_search))
         .route("/monitor/logs.csv", get(log_csv))
+        .route("/monitor/baselines", get(baseline_list).post(save_baseline))
+        .route("/monitor/baselines/{id}/retake", post(retake_baseline))
+        .route("/monitor/baselines/{id}/delete", post(delete_baseline))
+        .route("/monitor/health", get(health_group))
+        .route("/monitor/health.xlsx", get(health_xlsx))
+        .route("/monitor/health/{id}", get(health_site))
         .route("/monitor/links", get(link_list))
         .route("/monitor/links.csv", get(link_csv))
         .route("/monitor/links/check", post(check_links_now))
@@ -60,9 +74,12 @@ pub fn router() -> Router<SharedState> {
         .route("/monitor/words", get(word_list).post(add_word))
         .route("/monitor/words/{id}/delete", post(delete_word))
         .route("/monitor/words/starter", post(add_starter))
+        .route("/monitor/word-findings", get(finding_list))
+        .route("/monitor/word-findings.csv", get(finding_csv))
+        .route("/monitor/word-findings/{id}/{action}", post(handle_finding))
 }
 
-pub(super) fn time(t: chrono::DateTime<Utc>) -> String {
+pub(in crate::web::admin) fn time(t: chrono::DateTime<Utc>) -> String {
     beijing(t).format("%Y-%m-%d %H:%M:%S").to_string()
 }
 
@@ -85,6 +102,11 @@ pub(super) fn notice(q: &HashMap<String, String>) -> Option<&'static str> {
         Some("word") => Some("已保存。"),
         Some("starter") => Some("示例词库已加入。"),
         Some("checking") => Some("链接检查已开始，完成后结果显示在此页。"),
+        Some("finding") => Some("已更新处理状态。"),
+        Some("baseline") => Some("已保存，基线已采集。"),
+        Some("baseline-later") => Some("已保存；页面暂时无法读取，将在下一轮校验时采集基线。"),
+        Some("retaken") => Some("基线已重新采集。"),
+        Some("baseline-deleted") => Some("已停止监测该页面。"),
         _ => None,
     }
 }

@@ -60,6 +60,11 @@ pub(super) struct SettingsForm {
     /// One per line: `format URL` (format: json, wecom, dingtalk) or just a URL (json).
     #[serde(default)]
     webhooks: String,
+    /// One receiver URL per line.
+    #[serde(default)]
+    siem_targets: String,
+    #[serde(default)]
+    siem_access: Option<String>,
     /// The category checkboxes, `block_<code>`.
     #[serde(flatten)]
     extra: HashMap<String, String>,
@@ -94,6 +99,8 @@ impl SettingsForm {
                 .map(|w| format!("{} {}", w.format, w.url))
                 .collect::<Vec<_>>()
                 .join("\n"),
+            siem_targets: s.siem_targets.join("\n"),
+            siem_access: s.siem_access.then(|| "on".into()),
             extra: s
                 .word_block_categories
                 .iter()
@@ -196,6 +203,14 @@ impl SettingsForm {
             },
             webhooks,
             word_block_categories: self.blocked().into_iter().map(str::to_string).collect(),
+            siem_targets: self
+                .siem_targets
+                .lines()
+                .map(str::trim)
+                .filter(|l| !l.is_empty())
+                .map(str::to_string)
+                .collect(),
+            siem_access: self.siem_access.is_some(),
         };
         (settings, problems)
     }
@@ -228,6 +243,7 @@ async fn settings_view(
                 smtp_port => form.smtp_port, smtp_security => form.smtp_security,
                 smtp_username => form.smtp_username, email_from => form.email_from,
                 email_to => form.email_to, webhooks => form.webhooks,
+                siem_targets => form.siem_targets, siem_access => form.siem_access.is_some(),
             },
             categories => words::CATEGORIES.iter().map(|(c, l)| context! { code => c, label => l, blocked => blocked.contains(c) }).collect::<Vec<_>>(),
             has_password, default_via => state.default_probe_via.clone(),
@@ -286,6 +302,9 @@ pub(super) async fn save_settings(
         )
         .await?;
     txn.commit().await?;
+    monitor::siem::start_new_receivers(&state, &new.siem_targets)
+        .await
+        .map_err(AppError::Internal)?;
     state.monitor_wake.send_modify(|n| *n += 1);
     Ok(Redirect::to("/monitor/settings?notice=settings").into_response())
 }
