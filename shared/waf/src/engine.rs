@@ -106,10 +106,9 @@ pub struct RuleSet {
     pub(crate) phases: [Vec<Entry>; 5],
     /// Per phase: marker name → index of the marker entry.
     pub(crate) markers: [HashMap<String, usize>; 5],
-    /// Per transformation chain: one automaton over the required literals of every rule link
-    /// using that chain. One pass over a transformed value tells which of those links can
-    /// match it at all.
-    pub(crate) groups: Vec<Option<PrefilterGroup>>,
+    /// One automaton over the required literals of every rule link. One pass over a
+    /// (transformed) value tells which links can match it at all.
+    pub(crate) prefilter: Option<Prefilter>,
     /// Every distinct tag of every rule; rules refer to them by index.
     pub(crate) tags: Vec<String>,
     /// Transformation caches of finished transactions, emptied but with their capacity, so
@@ -117,96 +116,118 @@ pub struct RuleSet {
     pub(crate) spare_caches: std::sync::Mutex<Vec<crate::transaction::TCache>>,
 }
 
-/// The grouped prefilter of one transformation chain.
+/// The prefilter of the whole rule set: every link whose operator has required literals owns
+/// a slot; an input's hits are the slots whose literals occur in it.
+///
+/// One automaton for all links (rather than one per transformation chain) because most
+/// values come out of most chains unchanged but for case, and literals match ASCII
+/// case-insensitively: then one scan of the raw value answers for every chain.
 #[derive(Debug)]
-pub(crate) struct PrefilterGroup {
-    pub ac: aho_corasick::AhoCorasick,
+pub(crate) struct Prefilter {
+    ac: aho_corasick::AhoCorasick,
     /// Pattern index → slot (rule link) it belongs to.
-    pub slot_of: Vec<u32>,
-    pub slots: usize,
+    slot_of: Vec<u32>,
+    slots: usize,
 }
 
-impl PrefilterGroup {
+impl Prefilter {
     /// The slots whose literals occur in `value`.
     pub fn hits(&self, value: &[u8]) -> Hits {
-        let mut small = [0u64; 4];
-        let mut large = (self.slots > 256).then(|| vec![0u64; self.slots.div_ceil(64)]);
+        let mut hits = Hits::empty(self.slots);
+        let words = hits.words_mut();
         for m in self.ac.find_overlapping_iter(value) {
             let s = self.slot_of[m.pattern().as_usize()] as usize;
-            match large.as_mut() {
-                Some(bits) => bits[s / 64] |= 1 << (s % 64),
-                None => small[s / 64] |= 1 << (s % 64),
-            }
+            words[s / 64] |= 1 << (s % 64);
         }
-        match large {
-            Some(bits) => Hits::Large(std::sync::Arc::from(bits)),
-            None => Hits::Small(small),
-        }
+        hits
+    }
+
+    pub fn slots(&self) -> usize {
+        self.slots
     }
 }
 
-/// A bitset of prefilter slots; groups of up to 256 slots (all of CRS's) need no allocation.
+/// Slots up to this many are kept inline (CRS v4 has about 260).
+const INLINE_SLOTS: usize = 512;
+
+/// A bitset of prefilter slots; up to [`INLINE_SLOTS`] without allocation.
 #[derive(Debug, Clone)]
 pub(crate) enum Hits {
-    Small([u64; 4]),
-    Large(std::sync::Arc<[u64]>),
+    Small([u64; INLINE_SLOTS / 64]),
+    Large(Box<[u64]>),
 }
 
 impl Hits {
     pub fn empty(slots: usize) -> Hits {
-        if slots > 256 {
-            Hits::Large(std::sync::Arc::from(vec![0u64; slots.div_ceil(64)]))
+        if slots > INLINE_SLOTS {
+            Hits::Large(vec![0u64; slots.div_ceil(64)].into_boxed_slice())
         } else {
-            Hits::Small([0; 4])
+            Hits::Small([0; INLINE_SLOTS / 64])
         }
     }
 
-    /// Adds `other`'s slots to these.
+    fn words(&self) -> &[u64] {
+        match self {
+            Hits::Small(w) => w,
+            Hits::Large(w) => w,
+        }
+    }
+
+    fn words_mut(&mut self) -> &mut [u64] {
+        match self {
+            Hits::Small(w) => w,
+            Hits::Large(w) => w,
+        }
+    }
+
+    /// Adds `other`'s slots to these (both come from the same rule set, so have one size).
     pub fn union(&mut self, other: &Hits) {
-        match (self, other) {
-            (Hits::Small(a), Hits::Small(b)) => {
-                for (x, y) in a.iter_mut().zip(b) {
-                    *x |= y;
-                }
-            }
-            (Hits::Large(a), Hits::Large(b)) => {
-                let merged: Vec<u64> = a.iter().zip(b.iter()).map(|(x, y)| x | y).collect();
-                *a = std::sync::Arc::from(merged);
-            }
-            // Both sides come from the same group, so they have the same size.
-            _ => {}
+        for (x, y) in self.words_mut().iter_mut().zip(other.words()) {
+            *x |= y;
         }
     }
 
     pub fn contains(&self, slot: u32) -> bool {
         let s = slot as usize;
-        let word = match self {
-            Hits::Small(b) => b.get(s / 64),
-            Hits::Large(b) => b.get(s / 64),
-        };
-        word.is_some_and(|w| w & (1 << (s % 64)) != 0)
+        self.words()
+            .get(s / 64)
+            .is_some_and(|w| w & (1 << (s % 64)) != 0)
     }
 }
 
-/// A prefilter group being built: patterns, the slot of each pattern, number of slots.
-type RawGroup = (Vec<Vec<u8>>, Vec<u32>, usize);
+/// Literals are cut to this many bytes for the rule set's prefilter (see `assign_slots`):
+/// CRS's ~11,000 literals make a DFA of ~84 MB whole and ~8 MB cut to 8 bytes (cut to 4,
+/// 2.5 MB, but more links pass the filter for nothing).
+const PREFIX_BYTES: usize = 8;
 
-fn assign_slots(rule: &mut crate::rule::Rule, groups: &mut Vec<RawGroup>) {
+/// The prefilter being built: patterns, the slot of each pattern, number of slots.
+#[derive(Default)]
+struct RawPrefilter {
+    patterns: Vec<Vec<u8>>,
+    slot_of: Vec<u32>,
+    slots: usize,
+}
+
+fn assign_slots(rule: &mut crate::rule::Rule, raw: &mut RawPrefilter) {
     let mut link = Some(rule);
     while let Some(r) = link {
         if let Some(op) = &r.operator
             && !op.literals.is_empty()
         {
-            let g = r.tchain as usize;
-            if groups.len() <= g {
-                groups.resize_with(g + 1, Default::default);
-            }
-            let (pats, slot_of, slots) = &mut groups[g];
-            let slot = *slots as u32;
-            *slots += 1;
-            for l in &op.literals {
-                pats.push(l.clone());
-                slot_of.push(slot);
+            let slot = raw.slots as u32;
+            raw.slots += 1;
+            // A value holding a literal holds each of its prefixes: cut to a few bytes, the
+            // literals share prefixes, which keeps the automaton small enough to be a DFA.
+            let mut cut: Vec<&[u8]> = op
+                .literals
+                .iter()
+                .map(|l| &l[..l.len().min(PREFIX_BYTES)])
+                .collect();
+            cut.sort_unstable_by_key(|l| l.to_ascii_lowercase());
+            cut.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+            for l in cut {
+                raw.patterns.push(l.to_vec());
+                raw.slot_of.push(slot);
             }
             r.slot = Some(slot);
         }
@@ -214,9 +235,22 @@ fn assign_slots(rule: &mut crate::rule::Rule, groups: &mut Vec<RawGroup>) {
     }
 }
 
+/// Forgets every link's prefilter slot (when the prefilter could not be built).
+fn clear_slots(phases: &mut [Vec<Entry>; 5]) {
+    for entry in phases.iter_mut().flatten() {
+        if let Entry::Rule(r) = entry {
+            let mut link = Some(&mut **r);
+            while let Some(l) = link {
+                l.slot = None;
+                link = l.chain.as_deref_mut();
+            }
+        }
+    }
+}
+
 impl RuleSet {
     pub(crate) fn new(config: Config, mut phases: [Vec<Entry>; 5]) -> RuleSet {
-        let mut raw = Vec::new();
+        let mut raw = RawPrefilter::default();
         let mut tags: Vec<String> = Vec::new();
         let mut tag_index: HashMap<String, u16> = HashMap::new();
         for entry in phases.iter_mut().flatten() {
@@ -235,20 +269,27 @@ impl RuleSet {
                     .collect();
             }
         }
-        let groups = raw
-            .into_iter()
-            .map(|(pats, slot_of, slots)| {
-                if slots == 0 {
-                    return None;
+        let prefilter = if raw.slots == 0 {
+            None
+        } else {
+            let built = aho_corasick::AhoCorasickBuilder::new()
+                .ascii_case_insensitive(true)
+                .match_kind(aho_corasick::MatchKind::Standard)
+                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .build(&raw.patterns);
+            match built {
+                Ok(ac) => Some(Prefilter {
+                    ac,
+                    slot_of: raw.slot_of,
+                    slots: raw.slots,
+                }),
+                // Too large to build: every link is then evaluated (slower, same answers).
+                Err(_) => {
+                    clear_slots(&mut phases);
+                    None
                 }
-                aho_corasick::AhoCorasickBuilder::new()
-                    .ascii_case_insensitive(true)
-                    .match_kind(aho_corasick::MatchKind::Standard)
-                    .build(&pats)
-                    .ok()
-                    .map(|ac| PrefilterGroup { ac, slot_of, slots })
-            })
-            .collect();
+            }
+        };
         let markers = std::array::from_fn(|p| {
             phases[p]
                 .iter()
@@ -263,7 +304,7 @@ impl RuleSet {
             config,
             phases,
             markers,
-            groups,
+            prefilter,
             tags,
             spare_caches: std::sync::Mutex::new(Vec::new()),
         }

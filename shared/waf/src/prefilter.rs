@@ -129,6 +129,95 @@ fn required(hir: &Hir, depth: usize) -> Option<Set> {
     }
 }
 
+/// A set of bytes of which every match of some regex holds at least one: the filter for
+/// patterns with no usable literal (CRS's command-injection rules allow quotes and
+/// backslashes between any two letters, so no literal survives — but every match has a
+/// command separator).
+#[derive(Debug, Clone)]
+pub struct ByteSet([bool; 256]);
+
+impl ByteSet {
+    /// Whether `input` holds any byte of the set.
+    pub fn found_in(&self, input: &[u8]) -> bool {
+        input.iter().any(|&b| self.0[usize::from(b)])
+    }
+
+    fn of(bytes: impl IntoIterator<Item = u8>) -> ByteSet {
+        let mut set = [false; 256];
+        for b in bytes {
+            set[usize::from(b)] = true;
+            // The expression was case-folded: the original matches either case.
+            set[usize::from(b.to_ascii_uppercase())] = true;
+        }
+        ByteSet(set)
+    }
+
+    fn union(mut self, other: &ByteSet) -> ByteSet {
+        for (a, b) in self.0.iter_mut().zip(other.0) {
+            *a |= b;
+        }
+        self
+    }
+
+    /// How often clean values would hold a byte of the set: letters, digits and non-ASCII
+    /// bytes (Chinese text) are in nearly every value, space and URL punctuation in many.
+    fn weight(&self) -> u32 {
+        (0..=255u8)
+            .filter(|&b| self.0[usize::from(b)])
+            .map(|b| match b {
+                b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | 0x80..=0xff => 100,
+                b' ' => 40,
+                b'.' | b'/' | b'-' | b'_' | b',' | b':' | b'=' | b'%' | b'+' | b'(' | b')' => 10,
+                b'\t' => 10,
+                b if b < 0x20 || b == 0x7f => 1,
+                _ => 3,
+            })
+            .sum()
+    }
+}
+
+/// Sets heavier than this filter too little to be worth a pass over the value.
+const MAX_BYTE_WEIGHT: u32 = 60;
+
+/// The lightest set of bytes every match of `pattern` holds one of, when there is a light
+/// enough one (see [`ByteSet::weight`]).
+pub fn required_bytes(pattern: &str) -> Option<ByteSet> {
+    let hir = regex_syntax::ParserBuilder::new()
+        .unicode(false)
+        .utf8(false)
+        .build()
+        .parse(&crate::operators::rewrite_for_syntax(pattern))
+        .ok()?;
+    required_set(&fold(&hir)).filter(|s| s.weight() <= MAX_BYTE_WEIGHT)
+}
+
+fn required_set(hir: &Hir) -> Option<ByteSet> {
+    match hir.kind() {
+        HirKind::Literal(l) => {
+            l.0.iter()
+                .map(|&b| ByteSet::of([b]))
+                .min_by_key(ByteSet::weight)
+        }
+        HirKind::Class(Class::Bytes(c)) => Some(ByteSet::of(
+            c.ranges().iter().flat_map(|r| r.start()..=r.end()),
+        )),
+        HirKind::Capture(c) => required_set(&c.sub),
+        HirKind::Repetition(r) if r.min >= 1 => required_set(&r.sub),
+        HirKind::Concat(parts) => parts
+            .iter()
+            .filter_map(required_set)
+            .min_by_key(ByteSet::weight),
+        HirKind::Alternation(branches) => {
+            let mut all = ByteSet([false; 256]);
+            for b in branches {
+                all = all.union(&required_set(b)?);
+            }
+            Some(all)
+        }
+        _ => None,
+    }
+}
+
 /// Case-folds an expression to lowercase: literals lowercased, each class replaced by its
 /// lowercase image (a class left with one byte becomes a literal).
 fn fold(hir: &Hir) -> Hir {
@@ -222,6 +311,32 @@ mod tests {
         // Every branch must contribute, or nothing is required.
         assert!(required_literals("(?:abc|\\d)").is_none());
         assert_eq!(lits("x*(?:abc|abd)"), ["abc", "abd"]);
+    }
+
+    #[test]
+    fn required_bytes_of_patterns_without_literals() {
+        // CRS 932230's shape: a separator, then a command with quotes allowed anywhere.
+        let p = "(?i)(?:[\\n\\r;`\\{]|\\|\\|?|&&?)[\\s\\x0b]*[\"'\\x5c]*l[\"'\\x5c]*s\\b";
+        let set = required_bytes(p).unwrap();
+        for clean in [
+            "第12号通知",
+            "12345",
+            "ls",
+            "zh-CN",
+            "Mozilla/5.0 (X11) Gecko/20100101",
+        ] {
+            assert!(!set.found_in(clean.as_bytes()), "{clean}");
+        }
+        let re = crate::operators::compile_pcre(p).unwrap();
+        for attack in ["a;ls", "x|l\\s", "`ls", "&&ls", "\nls"] {
+            assert!(re.is_match(attack.as_bytes()), "{attack}");
+            assert!(set.found_in(attack.as_bytes()), "{attack}");
+        }
+        // Letters, digits and "anything" filter nothing.
+        assert!(required_bytes("^\\d+$").is_none());
+        assert!(required_bytes("(?i)[a-z]+=").is_some_and(|s| s.found_in(b"a=")));
+        assert!(required_bytes("^.*$").is_none());
+        assert!(required_bytes("abc|\\d").is_none());
     }
 
     #[test]

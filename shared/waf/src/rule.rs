@@ -16,8 +16,11 @@ pub struct RuleOperator {
     /// literals (ASCII case-insensitively): one automaton pass instead of a regex run. Only
     /// ever set for non-negated operators.
     pub prefilter: Option<aho_corasick::AhoCorasick>,
-    /// The literals behind `prefilter`, for the rule set's grouped prefilter.
+    /// The literals behind `prefilter`, for the rule set's prefilter.
     pub literals: Vec<Vec<u8>>,
+    /// Without literals: bytes of which a value must hold one to match. Only ever set for
+    /// non-negated operators.
+    pub bytes: Option<crate::prefilter::ByteSet>,
 }
 
 #[derive(Debug)]
@@ -37,8 +40,8 @@ pub struct Rule {
     /// Identifies `transformations` (rules with equal lists share the id), for the
     /// per-transaction transformation cache.
     pub tchain: u32,
-    /// This link's bit in the grouped prefilter of its transformation chain (see
-    /// `RuleSet::groups`), when its operator has required literals.
+    /// This link's bit in the rule set's prefilter (see `RuleSet::prefilter`), when its
+    /// operator has required literals.
     pub slot: Option<u32>,
     /// The disruptive action after resolving defaults (`block` stays `Block` and is resolved
     /// against the phase default when it fires).

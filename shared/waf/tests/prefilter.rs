@@ -108,3 +108,47 @@ SecRule ARGS "@detectSQLi" "id:20,phase:2,deny,status:403,t:none"
         Some(20)
     );
 }
+
+/// The cheaper shortcuts: a regex with no literal filtered on the bytes every match holds
+/// (a command separator), values read in phase 1 and again in phase 2 (their transformations
+/// and prefilter hits are kept across the body's parsing), and chains sharing leading
+/// transformations that leave a value unchanged (remembered per value).
+#[test]
+fn byte_filters_and_kept_caches_never_hide_a_match() {
+    let rules = r#"
+SecRuleEngine On
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:User-Agent "@rx (?i)mozilla" "id:30,phase:1,pass,nolog,t:none,t:urlDecodeUni,t:lowercase"
+SecRule ARGS|REQUEST_HEADERS "@rx (?i)(?:[\n\r;`\{]|\|\|?|&&?)[\s\x0b]*[\"'\x5c]*c[\"'\x5c]*a[\"'\x5c]*t\b" "id:31,phase:2,deny,status:403,t:none,t:urlDecodeUni"
+SecRule ARGS|REQUEST_HEADERS "@rx (?i)evil" "id:32,phase:2,deny,status:403,t:none,t:urlDecodeUni,t:lowercase"
+SecRule ARGS "@rx \d{3}-\d{4}" "id:33,phase:2,deny,status:403,t:none,t:urlDecodeUni,t:htmlEntityDecode"
+"#;
+    let engine = Engine::from_text(rules, "shortcut-test.conf").unwrap();
+    let form = Some("application/x-www-form-urlencoded");
+    let post = |ua: &str, body: &[u8]| {
+        let mut tx = engine.transaction();
+        tx.process_uri(b"POST", b"/submit", b"HTTP/1.1");
+        tx.add_request_header(b"Host", b"www.demo.localhost");
+        tx.add_request_header(b"User-Agent", ua.as_bytes());
+        if let Some(c) = form {
+            tx.add_request_header(b"Content-Type", c.as_bytes());
+        }
+        assert!(tx.process_request_headers().is_none());
+        assert!(tx.append_request_body(body).is_none());
+        tx.process_request_body().map(|i| i.rule_id)
+    };
+    // Clean: no separator anywhere, so rule 31's regex never runs; nothing matches.
+    assert_eq!(post("Mozilla/5.0", b"title=%E9%80%9A%E7%9F%A5&n=12"), None);
+    // The separator arrives percent-encoded and obfuscated with quotes: decoded, found.
+    assert_eq!(
+        post("Mozilla/5.0", b"q=1%3Bc%22a%27t+/etc/passwd"),
+        Some(31)
+    );
+    // A header phase 1 already transformed and scanned: phase 2 still finds what is in it,
+    // under a longer chain that shares its leading transformations.
+    assert_eq!(post("Mozilla/5.0 EVIL", b"title=x"), Some(32));
+    assert_eq!(post("x;cat /etc/passwd", b"title=x"), Some(31));
+    // A chain whose first transformation changes the value: the rest still apply.
+    assert_eq!(post("Mozilla/5.0", b"tel=555%2D1234"), Some(33));
+    assert_eq!(post("Mozilla/5.0", b"tel=555%26%2345%3B1234"), Some(33));
+}

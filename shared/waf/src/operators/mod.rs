@@ -52,6 +52,12 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Bytes of which any input this operator matches holds at least one, when no literals
+    /// are known (a cheaper, coarser filter).
+    fn required_bytes(&self) -> Option<crate::prefilter::ByteSet> {
+        None
+    }
+
     /// Whether the answer depends on the input bytes alone (no transaction state) and is
     /// costly enough that a transaction remembers the inputs that did not match (JSON bodies
     /// repeat the same values many times).
@@ -144,9 +150,128 @@ pub(crate) fn read_list(arg: &str, ctx: &Context) -> Result<Vec<String>, String>
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::Engine;
+
+    /// Inputs for checking the libinjection shortcuts (`detect_sqli::one_token`,
+    /// `detect_xss::plain_text`): random runs of SQL, JavaScript and HTML words, numbers,
+    /// Chinese and every ASCII character — half of them without separators, so that many
+    /// pass the shortcuts' tests. Deterministic (a fixed xorshift seed).
+    pub(crate) fn corpus() -> Vec<Vec<u8>> {
+        const WORDS: &[&str] = &[
+            "union",
+            "select",
+            "or",
+            "and",
+            "not",
+            "sleep",
+            "benchmark",
+            "version",
+            "user",
+            "information_schema",
+            "from",
+            "where",
+            "having",
+            "drop",
+            "table",
+            "exec",
+            "xp_cmdshell",
+            "waitfor",
+            "delay",
+            "null",
+            "true",
+            "1",
+            "0",
+            "42",
+            "0x41",
+            "0b1",
+            "1e1",
+            "1.5",
+            "x",
+            "e",
+            "b",
+            "n",
+            "q",
+            "u",
+            "N",
+            "X",
+            "E",
+            "select1",
+            "script",
+            "javascript",
+            "vbscript",
+            "alert",
+            "onerror",
+            "onload",
+            "svg",
+            "img",
+            "src",
+            "href",
+            "style",
+            "expression",
+            "iframe",
+            "data",
+            "xmlns",
+            "formaction",
+            "通知",
+            "关于",
+            "第12号",
+            "蠠",
+            "工作",
+            "_",
+            "a",
+            "Z",
+            "9",
+        ];
+        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        let mut out = Vec::new();
+        for i in 0..60_000 {
+            let mut s = Vec::new();
+            for _ in 0..1 + next(6) {
+                s.extend_from_slice(WORDS[next(WORDS.len())].as_bytes());
+                if i % 2 == 1 {
+                    // Any byte as a separator: punctuation, space, controls, 0xA0.
+                    let sep = match next(4) {
+                        0 => 0xA0,
+                        1 => next(0x20) as u8,
+                        _ => 0x20 + next(0x60) as u8,
+                    };
+                    s.push(sep);
+                }
+            }
+            out.push(s);
+        }
+        out
+    }
+
+    pub(crate) fn known_sqli() -> Vec<&'static [u8]> {
+        vec![
+            b"1' or '1'='1",
+            b"1 union select password from users",
+            b"1) and sleep(5)-- ",
+            b"' or 1=1#",
+            b"admin'--",
+            b"1;drop table users",
+        ]
+    }
+
+    pub(crate) fn known_xss() -> Vec<&'static [u8]> {
+        vec![
+            b"<script>alert(1)</script>",
+            b"<img src=x onerror=alert(1)>",
+            b"\" onmouseover=alert(1) x=\"",
+            b"<a href=javascript:alert(1)>",
+            b"<svg/onload=alert(1)>",
+            b"<iframe src=javascript:alert(1)>",
+        ]
+    }
 
     fn op(name: &str, arg: &str) -> Box<dyn Operator> {
         build(

@@ -14,12 +14,20 @@ use crate::transaction::Transaction;
 struct Rx {
     re: Regex,
     literals: Option<Vec<Vec<u8>>>,
+    /// Only looked for when there are no literals.
+    bytes: Option<crate::prefilter::ByteSet>,
 }
 
 pub fn new(arg: &str, _: &Context) -> Result<Box<dyn Operator>, String> {
     let re = compile_pcre(arg)?;
+    let literals = crate::prefilter::required_literals(arg);
+    let bytes = match literals {
+        None => crate::prefilter::required_bytes(arg),
+        Some(_) => None,
+    };
     Ok(Box::new(Rx {
-        literals: crate::prefilter::required_literals(arg),
+        literals,
+        bytes,
         re,
     }))
 }
@@ -102,6 +110,10 @@ impl Operator for Rx {
 
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
         self.literals.clone()
+    }
+
+    fn required_bytes(&self) -> Option<crate::prefilter::ByteSet> {
+        self.bytes.clone()
     }
 }
 

@@ -554,11 +554,16 @@ fn compile_operator(spec: &str, dir: &Path) -> Result<RuleOperator, String> {
             .build(&literals)
             .ok()
     };
+    let bytes = match (negated, &prefilter) {
+        (false, None) => op.required_bytes(),
+        _ => None,
+    };
     Ok(RuleOperator {
         negated,
         op,
         prefilter,
         literals,
+        bytes,
     })
 }
 

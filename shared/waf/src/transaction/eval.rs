@@ -4,10 +4,10 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::{Cached, Found, InterruptAction, Interruption, MatchedRule, RuleSel, Transaction};
-use super::{apply_all, collection_key};
+use super::{RAW_CHAIN, apply_all, collection_key};
 use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVarOp};
 use crate::engine::EngineMode;
-use crate::engine::{Hits, PrefilterGroup};
+use crate::engine::Hits;
 use crate::rule::{Entry, Rule, RuleOperator};
 use crate::variables::{Each, Exclusion, Selector, Target, Value, Variable, atoi, collect};
 
@@ -165,11 +165,8 @@ impl Transaction {
                 && v.variable.is_stable()
                 && matches!(v.value, Cow::Borrowed(_))
             {
-                let group = rule.slot.and_then(|slot| {
-                    Some((slot, self.rules.groups.get(rule.tchain as usize)?.as_ref()?))
-                });
-                self.with_cached(rule, &v.value, group.map(|g| g.1), |input, hits| {
-                    if let (Some((slot, _)), Some(hits)) = (group, hits)
+                self.with_cached(rule, &v.value, rule.slot.is_some(), |input, hits| {
+                    if let (Some(slot), Some(hits)) = (rule.slot, hits)
                         && !hits.contains(slot)
                     {
                         return;
@@ -204,29 +201,47 @@ impl Transaction {
         found
     }
 
-    /// Runs `f` on a stable value transformed by the rule's chain, and on its prefilter hits
-    /// when a group is given; both are computed once per transaction and cached by address.
+    /// Runs `f` on a stable value transformed by the rule's chain, and on the prefilter's
+    /// hits in it when `want_hits`; both are computed once per transaction and cached by
+    /// address. A value the chain leaves unchanged but for ASCII case has the hits of the raw
+    /// value (literals match case-insensitively), so one scan serves most chains.
     fn with_cached<R>(
         &self,
         rule: &Rule,
         value: &[u8],
-        group: Option<&PrefilterGroup>,
+        want_hits: bool,
         f: impl FnOnce(&[u8], Option<&Hits>) -> R,
     ) -> R {
+        let prefilter = self.rules.prefilter.as_ref().filter(|_| want_hits);
         let key = (rule.tchain, value.as_ptr() as usize, value.len());
         let mut cache = self.tcache.borrow_mut();
-        let entry = cache.entry(key).or_insert_with(|| Cached {
-            value: apply_all(&rule.transformations, value).map(Arc::from),
-            hits: None,
-        });
-        if let Some(group) = group
-            && entry.hits.is_none()
+        if let Some(entry) = cache.get(&key)
+            && (prefilter.is_none() || entry.hits.is_some())
         {
-            let input: &[u8] = entry.value.as_deref().unwrap_or(value);
-            entry.hits = Some(group.hits(input));
+            return f(entry.value.as_deref().unwrap_or(value), entry.hits.as_ref());
         }
-        let input: &[u8] = entry.value.as_deref().unwrap_or(value);
-        f(input, entry.hits.as_ref())
+        let transformed = match cache.remove(&key) {
+            Some(entry) => entry.value,
+            None => self
+                .apply_chain(&rule.transformations, value)
+                .map(Arc::from),
+        };
+        let hits = prefilter.map(|p| match transformed.as_deref() {
+            Some(t) if !t.eq_ignore_ascii_case(value) => p.hits(t),
+            _ => {
+                let raw = (RAW_CHAIN, key.1, key.2);
+                let entry = cache.entry(raw).or_insert_with(|| Cached {
+                    value: None,
+                    hits: Some(p.hits(value)),
+                });
+                entry.hits.clone().unwrap_or_else(|| p.hits(value))
+            }
+        });
+        let entry = cache.entry(key).or_insert(Cached {
+            value: transformed,
+            hits,
+        });
+        f(entry.value.as_deref().unwrap_or(value), entry.hits.as_ref())
     }
 
     /// Whether a link with a prefilter slot can match at all: its slot must be among the
@@ -237,7 +252,7 @@ impl Transaction {
         if rule.actions.multi_match {
             return true;
         }
-        let Some(Some(group)) = self.rules.groups.get(rule.tchain as usize) else {
+        let Some(prefilter) = self.rules.prefilter.as_ref() else {
             return true;
         };
         for t in &rule.targets {
@@ -251,7 +266,7 @@ impl Transaction {
                 }
                 continue;
             }
-            let mut union = Hits::empty(group.slots);
+            let mut union = Hits::empty(prefilter.slots());
             // Every value the variable can yield: for XML, element text and attributes.
             let selectors = if t.variable == Variable::Xml {
                 vec![Selector::All, Selector::XPath("//@*".into())]
@@ -269,14 +284,14 @@ impl Transaction {
                     &all,
                     &|_, _| false,
                     &mut Each(|v: Value| match v.value {
-                        Cow::Borrowed(b) => self.with_cached(rule, b, Some(group), |_, h| {
+                        Cow::Borrowed(b) => self.with_cached(rule, b, true, |_, h| {
                             if let Some(h) = h {
                                 union.union(h);
                             }
                         }),
                         Cow::Owned(ref b) => {
                             let t = apply_all(&rule.transformations, b);
-                            union.union(&group.hits(t.as_deref().unwrap_or(b)));
+                            union.union(&prefilter.hits(t.as_deref().unwrap_or(b)));
                         }
                     }),
                 );
@@ -293,6 +308,11 @@ impl Transaction {
     fn test(&self, op: &RuleOperator, input: &[u8], caps: Option<&mut Vec<Vec<u8>>>) -> bool {
         if let Some(pre) = &op.prefilter
             && !pre.is_match(input)
+        {
+            return op.negated;
+        }
+        if let Some(bytes) = &op.bytes
+            && !bytes.found_in(input)
         {
             return op.negated;
         }

@@ -102,10 +102,17 @@ pub struct Transaction {
     /// every value of the variable. A rule link whose slot is in none of its targets' unions
     /// cannot match and is skipped without visiting a value. Cleared with `tcache`.
     ucache: RefCell<HashMap<(u32, crate::variables::Variable), crate::engine::Hits, FastHash>>,
+    /// Per stable value (address, length): which transformations are known to leave it
+    /// unchanged. Most chains start with transformations that do nothing to a clean value;
+    /// each is then run once per value, not once per chain. Cleared with `tcache`.
+    unchanged: RefCell<HashMap<(usize, usize), Unchanged, FastHash>>,
     /// Per costly operator (by address): inputs it did not match (see
     /// `Operator::memoize_misses`). Depends on input bytes only, so never invalidated.
     misses: RefCell<HashMap<usize, std::collections::HashSet<Vec<u8>>, FastHash>>,
 }
+
+/// The chain id under which the cache keeps the prefilter hits of untransformed values.
+const RAW_CHAIN: u32 = u32::MAX;
 
 /// The transformation cache of a transaction (see `Transaction::tcache`).
 pub(crate) type TCache = HashMap<(u32, usize, usize), Cached, FastHash>;
@@ -130,12 +137,20 @@ impl Drop for Transaction {
     }
 }
 
-/// A cached transformation result and its grouped-prefilter hits.
+/// Bits by `Transformation::index`: which transformations were tried on a value, and which
+/// of those left it unchanged.
+#[derive(Debug, Default, Clone, Copy)]
+pub(crate) struct Unchanged {
+    tried: u64,
+    unchanged: u64,
+}
+
+/// A cached transformation result and its prefilter hits.
 #[derive(Debug)]
 pub(crate) struct Cached {
     /// `None`: the chain leaves the value unchanged.
     value: Option<Arc<[u8]>>,
-    /// The chain's prefilter slots whose literals occur in the value.
+    /// The prefilter slots whose literals occur in the (transformed) value.
     hits: Option<crate::engine::Hits>,
 }
 
@@ -153,8 +168,15 @@ impl std::hash::BuildHasher for FastHash {
 pub(crate) struct FastHasher(u64);
 
 impl std::hash::Hasher for FastHasher {
+    /// Mixed down (murmur3's finaliser): the table indexes buckets by the low bits, which
+    /// the multiply alone leaves depending on the keys' low bits only (aligned addresses).
     fn finish(&self) -> u64 {
-        self.0
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+        h ^ (h >> 33)
     }
     fn write(&mut self, bytes: &[u8]) {
         for &b in bytes {
@@ -249,6 +271,7 @@ impl Transaction {
                     .unwrap_or_else(|| HashMap::with_capacity_and_hasher(256, FastHash)),
             ),
             ucache: RefCell::new(HashMap::default()),
+            unchanged: RefCell::new(HashMap::default()),
             misses: RefCell::new(HashMap::default()),
             rules,
         }
@@ -258,6 +281,36 @@ impl Transaction {
     fn invalidate_caches(&mut self) {
         self.tcache.get_mut().clear();
         self.ucache.get_mut().clear();
+        self.unchanged.get_mut().clear();
+    }
+
+    /// [`apply_all`] for a stable value: the leading transformations that leave the value
+    /// unchanged are remembered per value, so each runs once however many chains start with
+    /// it.
+    fn apply_chain(
+        &self,
+        chain: &[crate::transformations::Transformation],
+        value: &[u8],
+    ) -> Option<Vec<u8>> {
+        let mut memo = self.unchanged.borrow_mut();
+        let known = memo
+            .entry((value.as_ptr() as usize, value.len()))
+            .or_default();
+        for (i, t) in chain.iter().enumerate() {
+            let bit = 1u64 << t.index;
+            if known.unchanged & bit != 0 {
+                continue;
+            }
+            known.tried |= bit;
+            match (t.apply)(value) {
+                None => known.unchanged |= bit,
+                Some(changed) => {
+                    drop(memo);
+                    return Some(apply_all(&chain[i + 1..], &changed).unwrap_or(changed));
+                }
+            }
+        }
+        None
     }
 
     /// The id logs and block pages show for this transaction (`UNIQUE_ID`).
@@ -482,7 +535,11 @@ impl Transaction {
     /// limit, `SecRequestBodyLimitAction` decides: `Reject` interrupts with 413 (only logged in
     /// DetectionOnly), `ProcessPartial` keeps the part within the limit.
     pub fn append_request_body(&mut self, chunk: &[u8]) -> Option<Interruption> {
-        self.invalidate_caches();
+        // Before it is parsed the body is no variable's value (REQUEST_BODY appears with the
+        // parse), so nothing cached can point into it.
+        if self.request.body_variable {
+            self.invalidate_caches();
+        }
         if let Some(i) = &self.interruption {
             return Some(i.clone());
         }
@@ -589,7 +646,11 @@ impl Transaction {
                 .get_or_insert_with(|| format!("more than {limit} arguments"));
         }
         r.body = body;
-        self.invalidate_caches();
+        // Parsing only fills collections that were empty (ARGS_POST, FILES, XML, …) and puts
+        // the body back where it was: no value a cached transformation points at was freed or
+        // changed, so those stay valid (phase 2 reuses phase 1's work on headers and the URI).
+        // The per-variable unions of prefilter hits do not: variables gained values.
+        self.ucache.get_mut().clear();
     }
 
     /// Phase 3.

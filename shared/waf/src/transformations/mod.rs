@@ -86,6 +86,9 @@ pub fn lookup(name: &str) -> Option<TransformFn> {
 pub struct Transformation {
     pub name: &'static str,
     pub apply: TransformFn,
+    /// Position in [`TABLE`] (below 64): lets a transaction remember, per value, which
+    /// transformations leave it unchanged.
+    pub index: u8,
 }
 
 impl std::fmt::Debug for Transformation {
@@ -98,8 +101,12 @@ impl Transformation {
     pub fn by_name(name: &str) -> Option<Self> {
         TABLE
             .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(n, f)| Self { name: n, apply: *f })
+            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|i| Self {
+                name: TABLE[i].0,
+                apply: TABLE[i].1,
+                index: i as u8,
+            })
     }
 }
 
@@ -135,6 +142,12 @@ pub(crate) fn x2c(hi: u8, lo: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_table_fits_the_unchanged_masks() {
+        // `Transformation::index` is a bit in a u64.
+        assert!(TABLE.len() <= 64);
+    }
 
     #[test]
     fn table_names_are_unique_and_resolve() {
