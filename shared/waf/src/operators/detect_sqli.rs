@@ -3,6 +3,7 @@
 //!
 //! `SecRule ARGS "@detectSQLi" "id:942100,capture,block"`
 
+use libinjectionrs::sqli::TokenType;
 use libinjectionrs::{SqliFlags, SqliState};
 
 use super::{Captures, Context, Operator};
@@ -35,23 +36,33 @@ impl Operator for DetectSqli {
 }
 
 /// Whether libinjection's tokenizer sees at most one token in `input` however it reads it:
-/// digits only (one number), or a word — letters, digits, `_` and bytes above 0x7F other than
-/// 0xA0 (which it takes for a space), not starting with a digit. With no quote there is no
-/// second reading as a string, and with no `#` or `-` none as MySQL. Every fingerprint
-/// libinjection flags has two tokens or more, but `X`, which takes `/*` or `{`; so such input
-/// is never SQL injection and the detector (about 1 µs) need not run. Most argument values
-/// of ordinary traffic — numbers, identifiers, Chinese text — are one token.
+/// digits only (one number), or a word — letters, digits, `_`, `.` and bytes above 0x7F other
+/// than 0xA0 (which it takes for a space), not starting with a digit or `.`, where no part
+/// before a `.` is an SQL word (`select.1` is two tokens; `json.items.0.title` is one). With
+/// no quote there is no second reading as a string, and with no `#` or `-` none as MySQL.
+/// Every fingerprint libinjection flags has two tokens or more, but `X`, which takes `/*` or
+/// `{`; so such input is never SQL injection and the detector (about 1 µs) need not run. Most
+/// argument values and names of ordinary traffic — numbers, identifiers, Chinese text, JSON
+/// paths — are one token.
 fn one_token(input: &[u8]) -> bool {
     let Some(&first) = input.first() else {
         return true;
     };
     if first.is_ascii_digit() {
-        input.iter().all(u8::is_ascii_digit)
-    } else {
-        input
-            .iter()
-            .all(|&b| b.is_ascii_alphanumeric() || b == b'_' || (b >= 0x80 && b != 0xA0))
+        return input.iter().all(u8::is_ascii_digit);
     }
+    if first == b'.' {
+        return false;
+    }
+    input.iter().enumerate().all(|(i, &b)| match b {
+        b'.' => std::str::from_utf8(&input[..i]).map_or(true, |prefix| {
+            matches!(
+                libinjectionrs::sqli::sqli_data::lookup_word(prefix),
+                TokenType::Bareword | TokenType::None
+            )
+        }),
+        _ => b.is_ascii_alphanumeric() || b == b'_' || (b >= 0x80 && b != 0xA0),
+    })
 }
 
 #[cfg(test)]
@@ -80,7 +91,9 @@ mod tests {
             "第12号通知关于做好冬季安全生产工作的通知".as_bytes()
         ));
         assert!(one_token(b"12345") && one_token(b"union") && one_token(b"sid_2"));
+        assert!(one_token(b"json.items.12.title"));
         assert!(!one_token(b"1union") && !one_token(b"1 or 1") && !one_token(b"a'"));
+        assert!(!one_token(b"select.1") && !one_token(b".1") && !one_token(b"a.b c"));
     }
 
     #[test]

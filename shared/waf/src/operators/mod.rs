@@ -223,6 +223,15 @@ pub(crate) mod tests {
             "a",
             "Z",
             "9",
+            ".",
+            "json.items",
+            "select.",
+            "union.",
+            "a.b",
+            ".1",
+            "1.",
+            "sleep.",
+            "or.",
         ];
         let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
         let mut next = move |n: usize| {

@@ -4,7 +4,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use super::{Cached, Found, InterruptAction, Interruption, MatchedRule, RuleSel, Transaction};
-use super::{RAW_CHAIN, apply_all, collection_key};
+use super::{NO_HITS, RAW_CHAIN, apply_all, collection_key};
 use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVarOp};
 use crate::engine::EngineMode;
 use crate::engine::Hits;
@@ -214,34 +214,51 @@ impl Transaction {
     ) -> R {
         let prefilter = self.rules.prefilter.as_ref().filter(|_| want_hits);
         let key = (rule.tchain, value.as_ptr() as usize, value.len());
-        let mut cache = self.tcache.borrow_mut();
-        if let Some(entry) = cache.get(&key)
-            && (prefilter.is_none() || entry.hits.is_some())
-        {
-            return f(entry.value.as_deref().unwrap_or(value), entry.hits.as_ref());
-        }
-        let transformed = match cache.remove(&key) {
-            Some(entry) => entry.value,
-            None => self
-                .apply_chain(&rule.transformations, value)
-                .map(Arc::from),
-        };
-        let hits = prefilter.map(|p| match transformed.as_deref() {
-            Some(t) if !t.eq_ignore_ascii_case(value) => p.hits(t),
-            _ => {
-                let raw = (RAW_CHAIN, key.1, key.2);
-                let entry = cache.entry(raw).or_insert_with(|| Cached {
-                    value: None,
-                    hits: Some(p.hits(value)),
+        let mut guard = self.tcache.borrow_mut();
+        let cache = &mut *guard;
+        let at = match cache.index.get(&key) {
+            Some(&at) => at as usize,
+            None => {
+                let transformed = self.apply_chain(&rule.transformations, value);
+                cache.entries.push(Cached {
+                    value: transformed.map(Arc::from),
+                    hits: NO_HITS,
                 });
-                entry.hits.clone().unwrap_or_else(|| p.hits(value))
+                let at = cache.entries.len() - 1;
+                cache.index.insert(key, at as u32);
+                at
             }
-        });
-        let entry = cache.entry(key).or_insert(Cached {
-            value: transformed,
-            hits,
-        });
-        f(entry.value.as_deref().unwrap_or(value), entry.hits.as_ref())
+        };
+        if let Some(p) = prefilter
+            && cache.entries[at].hits == NO_HITS
+        {
+            let hits = match cache.entries[at].value.as_deref() {
+                Some(t) if !t.eq_ignore_ascii_case(value) => {
+                    cache.hits.push(p.hits(t));
+                    cache.hits.len() - 1
+                }
+                _ => {
+                    let raw = (RAW_CHAIN, key.1, key.2);
+                    match cache.index.get(&raw) {
+                        Some(&r) => cache.entries[r as usize].hits as usize,
+                        None => {
+                            cache.hits.push(p.hits(value));
+                            let h = cache.hits.len() - 1;
+                            cache.entries.push(Cached {
+                                value: None,
+                                hits: h as u32,
+                            });
+                            cache.index.insert(raw, (cache.entries.len() - 1) as u32);
+                            h
+                        }
+                    }
+                }
+            };
+            cache.entries[at].hits = hits as u32;
+        }
+        let entry = &cache.entries[at];
+        let hits = prefilter.and_then(|_| cache.hits.get(entry.hits as usize));
+        f(entry.value.as_deref().unwrap_or(value), hits)
     }
 
     /// Whether a link with a prefilter slot can match at all: its slot must be among the

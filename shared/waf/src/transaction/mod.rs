@@ -105,7 +105,8 @@ pub struct Transaction {
     /// Per stable value (address, length): which transformations are known to leave it
     /// unchanged. Most chains start with transformations that do nothing to a clean value;
     /// each is then run once per value, not once per chain. Cleared with `tcache`.
-    unchanged: RefCell<HashMap<(usize, usize), Unchanged, FastHash>>,
+    /// Bits by `Transformation::index`.
+    unchanged: RefCell<HashMap<(usize, usize), u64, FastHash>>,
     /// Per costly operator (by address): inputs it did not match (see
     /// `Operator::memoize_misses`). Depends on input bytes only, so never invalidated.
     misses: RefCell<HashMap<usize, std::collections::HashSet<Vec<u8>>, FastHash>>,
@@ -114,8 +115,34 @@ pub struct Transaction {
 /// The chain id under which the cache keeps the prefilter hits of untransformed values.
 const RAW_CHAIN: u32 = u32::MAX;
 
-/// The transformation cache of a transaction (see `Transaction::tcache`).
-pub(crate) type TCache = HashMap<(u32, usize, usize), Cached, FastHash>;
+/// The transformation cache of a transaction (see `Transaction::tcache`): an index by (chain
+/// id, value address, length) into compact entries, and the prefilter hits they point at
+/// (values a chain leaves unchanged but for case share the raw value's).
+#[derive(Debug, Default)]
+pub(crate) struct TCache {
+    index: HashMap<(u32, usize, usize), u32, FastHash>,
+    entries: Vec<Cached>,
+    hits: Vec<crate::engine::Hits>,
+}
+
+impl TCache {
+    fn with_capacity(n: usize) -> TCache {
+        TCache {
+            index: HashMap::with_capacity_and_hasher(n, FastHash),
+            entries: Vec::with_capacity(n),
+            hits: Vec::with_capacity(n / 4),
+        }
+    }
+
+    fn clear(&mut self) {
+        self.index.clear();
+        self.entries.clear();
+        self.hits.clear();
+    }
+}
+
+/// `Cached::hits` of an entry whose hits were not computed yet.
+const NO_HITS: u32 = u32::MAX;
 
 /// At most this many spare caches are kept per rule set (one per concurrent transaction is
 /// enough); larger ones than this many entries are dropped rather than kept.
@@ -125,7 +152,7 @@ const SPARE_CACHE_MAX_ENTRIES: usize = 1 << 16;
 impl Drop for Transaction {
     fn drop(&mut self) {
         let mut cache = std::mem::take(self.tcache.get_mut());
-        if cache.capacity() > SPARE_CACHE_MAX_ENTRIES {
+        if cache.index.capacity() > SPARE_CACHE_MAX_ENTRIES {
             return;
         }
         cache.clear();
@@ -137,21 +164,14 @@ impl Drop for Transaction {
     }
 }
 
-/// Bits by `Transformation::index`: which transformations were tried on a value, and which
-/// of those left it unchanged.
-#[derive(Debug, Default, Clone, Copy)]
-pub(crate) struct Unchanged {
-    tried: u64,
-    unchanged: u64,
-}
-
 /// A cached transformation result and its prefilter hits.
 #[derive(Debug)]
 pub(crate) struct Cached {
     /// `None`: the chain leaves the value unchanged.
     value: Option<Arc<[u8]>>,
-    /// The prefilter slots whose literals occur in the (transformed) value.
-    hits: Option<crate::engine::Hits>,
+    /// Index in `TCache::hits` of the prefilter slots whose literals occur in the
+    /// (transformed) value, or [`NO_HITS`].
+    hits: u32,
 }
 
 /// FxHash-style hashing for the cache's integer keys (SipHash costs more than the lookup).
@@ -268,7 +288,7 @@ impl Transaction {
                     .lock()
                     .ok()
                     .and_then(|mut s| s.pop())
-                    .unwrap_or_else(|| HashMap::with_capacity_and_hasher(256, FastHash)),
+                    .unwrap_or_else(|| TCache::with_capacity(256)),
             ),
             ucache: RefCell::new(HashMap::default()),
             unchanged: RefCell::new(HashMap::default()),
@@ -298,12 +318,11 @@ impl Transaction {
             .or_default();
         for (i, t) in chain.iter().enumerate() {
             let bit = 1u64 << t.index;
-            if known.unchanged & bit != 0 {
+            if *known & bit != 0 {
                 continue;
             }
-            known.tried |= bit;
             match (t.apply)(value) {
-                None => known.unchanged |= bit,
+                None => *known |= bit,
                 Some(changed) => {
                     drop(memo);
                     return Some(apply_all(&chain[i + 1..], &changed).unwrap_or(changed));
