@@ -152,3 +152,32 @@ SecRule ARGS "@rx \d{3}-\d{4}" "id:33,phase:2,deny,status:403,t:none,t:urlDecode
     assert_eq!(post("Mozilla/5.0", b"tel=555%2D1234"), Some(33));
     assert_eq!(post("Mozilla/5.0", b"tel=555%26%2345%3B1234"), Some(33));
 }
+
+/// A target naming one key has the prefilter union of that key's values only: the literal in
+/// another header does not make it run, the literal in its own header (any case of the name)
+/// is found. `TX:/^prefix/` selectors read the keys from the prefix on.
+#[test]
+fn one_key_targets_and_prefix_selectors() {
+    let rules = r#"
+SecRuleEngine On
+SecRule REQUEST_HEADERS:Referer "@rx (?i)evil\.example" "id:40,phase:1,deny,status:403,t:none,t:lowercase"
+SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:41,phase:1,pass,nolog,capture,t:none,t:lowercase,setvar:'tx.seen_%{tx.0}=%{tx.0}'"
+SecRule TX:/^seen_x-bad/ "@rx ." "id:42,phase:1,deny,status:403"
+"#;
+    let engine = Engine::from_text(rules, "key-test.conf").unwrap();
+    let get = |headers: &[(&str, &str)]| {
+        let mut tx = engine.transaction();
+        tx.process_uri(b"GET", b"/", b"HTTP/1.1");
+        for (k, v) in headers {
+            tx.add_request_header(k.as_bytes(), v.as_bytes());
+        }
+        tx.process_request_headers().map(|i| i.rule_id)
+    };
+    assert_eq!(get(&[("User-Agent", "evil.example")]), None);
+    assert_eq!(
+        get(&[("Accept", "*/*"), ("referer", "https://EVIL.example/")]),
+        Some(40)
+    );
+    assert_eq!(get(&[("X-Good", "1")]), None);
+    assert_eq!(get(&[("X-Good", "1"), ("X-Bad-Thing", "1")]), Some(42));
+}

@@ -1,6 +1,7 @@
 //! Rule evaluation: phases, chains, links, effects and disruptive actions.
 
 use std::borrow::Cow;
+use std::io::Write as _;
 use std::sync::Arc;
 
 use super::{Cached, Found, InterruptAction, Interruption, MatchedRule, RuleSel, Transaction};
@@ -103,20 +104,29 @@ impl Transaction {
         }
         for f in found {
             if let Some(caps) = f.captures {
+                const KEYS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
                 let tx = self.collections.tx();
-                for i in 0..10 {
-                    let key = i.to_string();
-                    match caps.get(i) {
-                        Some(c) => {
-                            tx.insert(key, c.clone());
+                for (i, key) in KEYS.iter().enumerate() {
+                    match (caps.get(i), tx.get_mut(*key)) {
+                        (Some(c), Some(slot)) => {
+                            slot.clear();
+                            slot.extend_from_slice(c);
                         }
-                        None => {
-                            tx.remove(&key);
+                        (Some(c), None) => {
+                            tx.insert((*key).to_string(), c.clone());
+                        }
+                        (None, _) => {
+                            tx.remove(*key);
                         }
                     }
                 }
             }
-            self.matched_var = Some((f.name.clone(), f.value.clone()));
+            // MATCHED_VAR outlives the rule (MATCHED_VARS does not): its buffers are reused.
+            let (name, value) = self.matched_var.get_or_insert_default();
+            name.clear();
+            name.extend_from_slice(&f.name);
+            value.clear();
+            value.extend_from_slice(&f.value);
             self.matched_vars.push((f.name, f.value));
             self.run_effects(rule);
         }
@@ -276,7 +286,14 @@ impl Transaction {
             if t.count || !t.variable.is_stable() {
                 return true;
             }
-            let key = (rule.tchain, t.variable);
+            // A target naming one key (`REQUEST_HEADERS:User-Agent`) needs the union over that
+            // key's values only; it is told apart by where its key is stored (rules are
+            // immutable, so the address is stable).
+            let one_key = match &t.selector {
+                Selector::Key(k) => k.as_ptr() as usize,
+                _ => 0,
+            };
+            let key = (rule.tchain, t.variable, one_key);
             if let Some(h) = self.ucache.borrow().get(&key) {
                 if h.contains(slot) {
                     return true;
@@ -287,6 +304,8 @@ impl Transaction {
             // Every value the variable can yield: for XML, element text and attributes.
             let selectors = if t.variable == Variable::Xml {
                 vec![Selector::All, Selector::XPath("//@*".into())]
+            } else if one_key != 0 {
+                vec![t.selector.clone()]
             } else {
                 vec![Selector::All]
             };
@@ -392,6 +411,17 @@ impl Transaction {
                             } else {
                                 cur.saturating_sub(delta)
                             };
+                            // Scores are added to all the time: written in place, no new
+                            // buffer.
+                            if let Some(slot) = self
+                                .collections
+                                .get_mut(coll)
+                                .and_then(|c| c.get_mut(key.as_ref()))
+                            {
+                                slot.clear();
+                                let _ = write!(slot, "{n}");
+                                continue;
+                            }
                             n.to_string().into_bytes()
                         }
                     };

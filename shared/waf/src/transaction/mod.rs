@@ -98,10 +98,11 @@ pub struct Transaction {
     /// result (`None`: the chain leaves the value unchanged). Cleared whenever request or
     /// response data change.
     tcache: RefCell<TCache>,
-    /// Per (transformation chain, variable): the union of the chain's prefilter hits over
-    /// every value of the variable. A rule link whose slot is in none of its targets' unions
+    /// Per (transformation chain, variable, one key or 0): the union of the chain's prefilter
+    /// hits over every value of the variable (or of that key). A rule link whose slot is in none of its targets' unions
     /// cannot match and is skipped without visiting a value. Cleared with `tcache`.
-    ucache: RefCell<HashMap<(u32, crate::variables::Variable), crate::engine::Hits, FastHash>>,
+    ucache:
+        RefCell<HashMap<(u32, crate::variables::Variable, usize), crate::engine::Hits, FastHash>>,
     /// Per stable value (address, length): which transformations are known to leave it
     /// unchanged. Most chains start with transformations that do nothing to a clean value;
     /// each is then run once per value, not once per chain. Cleared with `tcache`.
