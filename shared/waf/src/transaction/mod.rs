@@ -99,8 +99,9 @@ pub struct Transaction {
     /// response data change.
     tcache: RefCell<TCache>,
     /// Per (transformation chain, variable, one key or 0): the union of the chain's prefilter
-    /// hits over every value of the variable (or of that key). A rule link whose slot is in none of its targets' unions
-    /// cannot match and is skipped without visiting a value. Cleared with `tcache`.
+    /// hits over every value of the variable (or of that key). A rule link whose slot is in
+    /// none of its targets' unions cannot match and is skipped without visiting a value.
+    /// Cleared with `tcache`.
     ucache:
         RefCell<HashMap<(u32, crate::variables::Variable, usize), crate::engine::Hits, FastHash>>,
     /// Per stable value (address, length): which transformations are known to leave it
