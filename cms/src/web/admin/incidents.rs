@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use minijinja::{Value, context};
 use sea_orm::{EntityTrait, QueryOrder};
 
-use super::{render, user_ctx};
+use super::{redirect_or_refused, render, user_ctx};
 use crate::auth::Session;
 use crate::db::entities::{incident, site};
 use crate::error::{AppError, AppResult};
@@ -389,7 +389,7 @@ async fn save_plan(
     s.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let get = |k: &str| form.get(k).map_or("", String::as_str);
     let id = form.get("id").and_then(|v| v.parse().ok());
-    match inc::save_plan(
+    let result = inc::save_plan(
         &state,
         &actor,
         id,
@@ -399,22 +399,18 @@ async fn save_plan(
         get("steps"),
         get("documents"),
     )
+    .await;
+    redirect_or_refused(result, "/incidents/plans?notice=plan", |msg| {
+        plans_view(
+            &state,
+            &s,
+            &actor,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    })
     .await
-    {
-        Ok(_) => Ok(Redirect::to("/incidents/plans?notice=plan").into_response()),
-        Err(AppError::Invalid(msg)) => {
-            plans_view(
-                &state,
-                &s,
-                &actor,
-                None,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    }
 }
 
 async fn record_drill(
@@ -424,7 +420,7 @@ async fn record_drill(
 ) -> AppResult<Response> {
     s.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let get = |k: &str| form.get(k).map_or("", String::as_str);
-    match inc::record_drill(
+    let result = inc::record_drill(
         &state,
         &actor,
         site_field(&form),
@@ -434,20 +430,16 @@ async fn record_drill(
         get("findings"),
         get("follow_ups"),
     )
+    .await;
+    redirect_or_refused(result, "/incidents/plans?notice=drill", |msg| {
+        plans_view(
+            &state,
+            &s,
+            &actor,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    })
     .await
-    {
-        Ok(_) => Ok(Redirect::to("/incidents/plans?notice=drill").into_response()),
-        Err(AppError::Invalid(msg)) => {
-            plans_view(
-                &state,
-                &s,
-                &actor,
-                None,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    }
 }

@@ -184,6 +184,23 @@ pub(super) fn render(state: &SharedState, name: &str, ctx: Value) -> AppResult<H
     Ok(Html(state.admin_ui.get_template(name)?.render(ctx)?))
 }
 
+/// The answer to a form: on success a redirect to `to`; refused as invalid, the form's page
+/// again with the reason (`refused` renders it, 422); any other error as it is.
+pub(super) async fn redirect_or_refused<T, F>(
+    result: AppResult<T>,
+    to: &str,
+    refused: impl FnOnce(String) -> F,
+) -> AppResult<Response>
+where
+    F: std::future::Future<Output = AppResult<Response>>,
+{
+    match result {
+        Ok(_) => Ok(Redirect::to(to).into_response()),
+        Err(AppError::Invalid(msg)) => refused(msg).await,
+        Err(e) => Err(e),
+    }
+}
+
 /// A spreadsheet download: `name` is the file name offered (ASCII).
 pub(super) fn xlsx_download(name: &str, bytes: Vec<u8>) -> Response {
     (

@@ -12,7 +12,7 @@ use axum::routing::{get, post};
 use minijinja::{Value, context};
 use sea_orm::{EntityTrait, QueryOrder};
 
-use super::{render, user_ctx};
+use super::{redirect_or_refused, render, user_ctx};
 use crate::auth::Session;
 use crate::db::entities::{organization, site, site_registry};
 use crate::error::{AppError, AppResult};
@@ -590,21 +590,18 @@ async fn save_plan(
         note: field("note"),
         due_date: field("due_date"),
     };
-    match c::set_plan(&state, &actor, id, &plan).await {
-        Ok(()) => Ok(Redirect::to("/registry/consolidation?notice=plan").into_response()),
-        Err(AppError::Invalid(msg)) => {
-            consolidation_view(
-                &state,
-                &s,
-                &actor,
-                None,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    }
+    let result = c::set_plan(&state, &actor, id, &plan).await;
+    redirect_or_refused(result, "/registry/consolidation?notice=plan", |msg| {
+        consolidation_view(
+            &state,
+            &s,
+            &actor,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    })
+    .await
 }
 
 async fn close_site(
@@ -617,21 +614,18 @@ async fn close_site(
     s.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     guard(&actor)?;
     let redirect = form.get("redirect").cloned().unwrap_or_default();
-    match c::close(&state, &actor, id, &redirect).await {
-        Ok(_) => Ok(Redirect::to("/registry/consolidation?notice=closed").into_response()),
-        Err(AppError::Invalid(msg)) => {
-            consolidation_view(
-                &state,
-                &s,
-                &actor,
-                None,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    }
+    let result = c::close(&state, &actor, id, &redirect).await;
+    redirect_or_refused(result, "/registry/consolidation?notice=closed", |msg| {
+        consolidation_view(
+            &state,
+            &s,
+            &actor,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    })
+    .await
 }
 
 // ---- compliance: report deadlines and assessments ---------------------------------------------
@@ -721,7 +715,7 @@ async fn save_deadline(
     s.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let get = |k: &str| form.get(k).map_or("", String::as_str);
     let id = form.get("id").and_then(|v| v.parse().ok());
-    match c::save(
+    let result = c::save(
         &state,
         &actor,
         id,
@@ -730,26 +724,22 @@ async fn save_deadline(
         get("repeat"),
         get("remind_days"),
     )
-    .await
-    {
-        Ok(()) => {
-            // A deadline already within its window is reminded of at once.
-            let _ = c::round(&state).await;
-            Ok(Redirect::to("/registry/deadlines?notice=saved").into_response())
-        }
-        Err(AppError::Invalid(msg)) => {
-            deadlines_view(
-                &state,
-                &s,
-                &actor,
-                None,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e),
+    .await;
+    if result.is_ok() {
+        // A deadline already within its window is reminded of at once.
+        let _ = c::round(&state).await;
     }
+    redirect_or_refused(result, "/registry/deadlines?notice=saved", |msg| {
+        deadlines_view(
+            &state,
+            &s,
+            &actor,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    })
+    .await
 }
 
 async fn deadline_done(
@@ -760,21 +750,18 @@ async fn deadline_done(
 ) -> AppResult<Response> {
     use crate::service::registry::compliance as c;
     s.check_csrf(form.get("csrf").map_or("", String::as_str))?;
-    match c::done(&state, &actor, id).await {
-        Ok(()) => Ok(Redirect::to("/registry/deadlines?notice=done").into_response()),
-        Err(AppError::Invalid(msg)) => {
-            deadlines_view(
-                &state,
-                &s,
-                &actor,
-                None,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
-        Err(e) => Err(e),
-    }
+    let result = c::done(&state, &actor, id).await;
+    redirect_or_refused(result, "/registry/deadlines?notice=done", |msg| {
+        deadlines_view(
+            &state,
+            &s,
+            &actor,
+            None,
+            Some(msg),
+            StatusCode::UNPROCESSABLE_ENTITY,
+        )
+    })
+    .await
 }
 
 async fn deadline_delete(
