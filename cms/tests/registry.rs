@@ -266,26 +266,32 @@ async fn send_raw(
     env: &common::Env,
     req: Request<Body>,
 ) -> (axum::http::StatusCode, String, String) {
-    use tower::ServiceExt;
-    let res = sitegroup_cms::web::app(env.state.clone())
-        .oneshot(req)
-        .await
-        .unwrap();
-    let status = res.status();
-    let location = res
-        .headers()
+    let (status, headers, body) = common::respond(env, req, 8 << 20).await;
+    let location = headers
         .get(header::LOCATION)
         .and_then(|v| v.to_str().ok())
         .unwrap_or("")
         .to_string();
-    let body = axum::body::to_bytes(res.into_body(), 8 << 20)
-        .await
-        .unwrap();
     (
         status,
         String::from_utf8_lossy(&body).into_owned(),
         location,
     )
+}
+
+/// A signed-in download: status and bytes.
+async fn download(
+    env: &common::Env,
+    cookie: &str,
+    path: &str,
+) -> (axum::http::StatusCode, Vec<u8>) {
+    let req = Request::get(path)
+        .header(header::COOKIE, cookie)
+        .header("x-real-ip", "192.0.2.1")
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, body) = common::respond(env, req, 8 << 20).await;
+    (status, body)
 }
 
 #[tokio::test]
@@ -419,23 +425,8 @@ async fn export_then_import_round_trips_every_field() {
         .await
         .unwrap();
     let (cookie, csrf) = sign_in(&env, sys.id()).await;
-    let req = Request::get("/registry/export.xlsx")
-        .header(header::COOKIE, &cookie)
-        .header("x-real-ip", "192.0.2.1")
-        .body(Body::empty())
-        .unwrap();
-    let res = {
-        use tower::ServiceExt;
-        sitegroup_cms::web::app(env.state.clone())
-            .oneshot(req)
-            .await
-            .unwrap()
-    };
-    assert_eq!(res.status(), 200);
-    let bytes = axum::body::to_bytes(res.into_body(), 8 << 20)
-        .await
-        .unwrap()
-        .to_vec();
+    let (status, bytes) = download(&env, &cookie, "/registry/export.xlsx").await;
+    assert_eq!(status, 200);
     let table = rio::read_table(&bytes, "export.xlsx").unwrap();
     assert_eq!(table.len(), 3, "header and two records");
     assert_eq!(table[1][0], a.to_string());
@@ -470,22 +461,7 @@ async fn export_then_import_round_trips_every_field() {
         "only the two creations"
     );
     // The form layout: one sheet per site.
-    let req = Request::get("/registry/export.xlsx?layout=form")
-        .header(header::COOKIE, &cookie)
-        .header("x-real-ip", "192.0.2.1")
-        .body(Body::empty())
-        .unwrap();
-    let res = {
-        use tower::ServiceExt;
-        sitegroup_cms::web::app(env.state.clone())
-            .oneshot(req)
-            .await
-            .unwrap()
-    };
-    let forms = axum::body::to_bytes(res.into_body(), 8 << 20)
-        .await
-        .unwrap()
-        .to_vec();
+    let (_, forms) = download(&env, &cookie, "/registry/export.xlsx?layout=form").await;
     let text = String::from_utf8_lossy(&forms);
     assert!(
         text.contains("xl/worksheets/sheet2.xml") && !text.contains("xl/worksheets/sheet3.xml")

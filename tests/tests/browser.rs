@@ -119,25 +119,9 @@ fn user_id_in(page: &str, username: &str) -> String {
 async fn set_up_unit(p: &Platform) -> (String, String, SignedIn) {
     let admin = signed_in(p, "admin").await;
     let client = admin.http.clone();
-    let csrf = csrf_of(
-        &client
-            .get(p.url(ADMIN, "/"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap(),
-    );
+    let csrf = csrf_of(&text_of(&client, p.url(ADMIN, "/")).await);
     let edu_id = 2;
-    let settings = client
-        .get(p.url(ADMIN, &format!("/sites/{edu_id}/settings")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let settings = text_of(&client, p.url(ADMIN, &format!("/sites/{edu_id}/settings"))).await;
     assert!(settings.contains("示范市教育局"), "edu site is id 2");
     let r = client
         .post(p.url(ADMIN, &format!("/sites/{edu_id}/settings")))
@@ -175,14 +159,7 @@ async fn set_up_unit(p: &Platform) -> (String, String, SignedIn) {
         let end = start + page[start..].find('（').unwrap();
         passwords.push(page[start..end].trim().to_string());
     }
-    let users = client
-        .get(p.url(ADMIN, &format!("/sites/{edu_id}/users")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let users = text_of(&client, p.url(ADMIN, &format!("/sites/{edu_id}/users"))).await;
     for (username, role, level) in [
         ("zhang_editor", "editor", ""),
         ("li_reviewer", "reviewer", "1"),
@@ -548,14 +525,7 @@ async fn hand_over(c: &Client, p: &Platform, s: &SignedIn) {
 async fn registry_form(c: &Client, p: &Platform, admin: &SignedIn) {
     hand_over(c, p, admin).await;
     let http = &admin.http;
-    let page = http
-        .get(p.url(ADMIN, "/registry/new"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(http, p.url(ADMIN, "/registry/new")).await;
     let csrf = csrf_of(&page);
     let r = http
         .post(p.url(ADMIN, "/registry/new"))
@@ -600,14 +570,7 @@ async fn registry_form(c: &Client, p: &Platform, admin: &SignedIn) {
     axe_scan(c, &p.url(ADMIN, "/registry")).await;
 
     // The consolidation dashboard: the portal merged, a second site planned for closure.
-    let page = http
-        .get(p.url(ADMIN, "/registry/new"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(http, p.url(ADMIN, "/registry/new")).await;
     let r = http
         .post(p.url(ADMIN, "/registry/new"))
         .form(&[
@@ -655,14 +618,7 @@ async fn registry_form(c: &Client, p: &Platform, admin: &SignedIn) {
 /// browser already holds the 系统管理员's session).
 async fn incident_page(c: &Client, p: &Platform, admin: &SignedIn) {
     let http = &admin.http;
-    let page = http
-        .get(p.url(ADMIN, "/incidents"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(http, p.url(ADMIN, "/incidents")).await;
     let csrf = csrf_of(&page);
     let r = http
         .post(p.url(ADMIN, "/incidents"))

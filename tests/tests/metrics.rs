@@ -50,14 +50,7 @@ async fn metrics_count_requests_and_blocks() {
     let plain = reqwest::Client::new();
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     let text = loop {
-        let text = plain
-            .get(format!("http://{metrics}/metrics"))
-            .send()
-            .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
+        let text = text_of(&plain, format!("http://{metrics}/metrics")).await;
         // Logging runs after the response; wait until the last request is counted.
         // The health checks run every 5 s.
         if text.contains(r#"sitegroup_requests_total{site="1",status="403"} 1"#)

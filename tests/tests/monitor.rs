@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 
 use common::{
     ADMIN, PORTAL, Platform, SmtpSink, WebhookSink, save_monitor_settings, save_portal_settings,
-    sign_in_first_time, sign_in_first_time_as,
+    sign_in_first_time, sign_in_first_time_as, text_of,
 };
 use sha2::Digest;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -60,11 +60,6 @@ async fn origin_serving(port: u16, page: Arc<Mutex<String>>) -> tokio::task::Joi
             });
         }
     })
-}
-
-/// A page's text, through `client`.
-async fn text_of(client: &reqwest::Client, url: String) -> String {
-    client.get(url).send().await.unwrap().text().await.unwrap()
 }
 
 async fn secadmin(p: &Platform) -> reqwest::Client {
@@ -200,14 +195,7 @@ async fn a_published_file_altered_on_disk_is_restored_and_alerted() {
     )
     .await;
     let visitor = p.client();
-    let original = visitor
-        .get(p.url(PORTAL, "/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let original = text_of(&visitor, p.url(PORTAL, "/")).await;
     let hash = hex::encode(sha2::Sha256::digest(original.as_bytes()));
     let file = p
         .data_dir()

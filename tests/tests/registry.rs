@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{ADMIN, Platform, csrf_of, sign_in_first_time};
+use common::{ADMIN, Platform, csrf_of, sign_in_first_time, text_of};
 
 #[tokio::test]
 async fn closing_a_registered_site_redirects_its_domain_at_the_gateway() {
@@ -53,14 +53,7 @@ async fn closing_a_registered_site_redirects_its_domain_at_the_gateway() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let page = admin
-        .get(p.url(ADMIN, "/registry/consolidation"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&admin, p.url(ADMIN, "/registry/consolidation")).await;
     // The unit's portal is offered as where visitors go.
     assert!(
         page.contains("value=\"https://www.demo.localhost/\""),

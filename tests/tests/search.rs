@@ -53,14 +53,7 @@ async fn every_site_searches_through_the_gateway() {
     assert!(!sites.is_empty());
 
     // The published pages carry the search box.
-    let home = c
-        .get(p.url(PORTAL, "/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let home = text_of(&c, p.url(PORTAL, "/")).await;
     assert!(home.contains("action=\"/search/\""), "{home}");
 
     // An injection attempt in the query is the WAF's business.

@@ -36,25 +36,11 @@ async fn portal_unknown_host_and_admin_through_the_gateway() {
     let r = c.get(p.url(PORTAL, "/zwyw")).send().await.unwrap();
     assert_eq!(r.status(), 301);
     assert_eq!(location(&r), "/zwyw/");
-    let column = c
-        .get(p.url(PORTAL, "/zwyw/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let column = text_of(&c, p.url(PORTAL, "/zwyw/")).await;
     assert!(column.contains(r#"<meta name="ColumnName" content="政务要闻">"#));
 
     // The other sites answer on their own hostnames.
-    let edu = c
-        .get(p.url(EDU, "/"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let edu = text_of(&c, p.url(EDU, "/")).await;
     assert!(edu.contains("<title>示范市教育局</title>"));
 
     // A page the site does not have: the site's own 404 page.
@@ -337,24 +323,10 @@ async fn login_create_publish_and_see_it_through_the_gateway() {
         .await
         .unwrap();
     assert_eq!(r.status(), 303);
-    let edit = c
-        .get(p.url(ADMIN, &format!("/articles/{id}")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let edit = text_of(&c, p.url(ADMIN, &format!("/articles/{id}"))).await;
     assert!(edit.contains("有未发布的修改"), "{edit}");
     tokio::time::sleep(Duration::from_millis(1500)).await;
-    let page = c
-        .get(p.url(PORTAL, &format!("/zwyw/{id}.html")))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(&c, p.url(PORTAL, &format!("/zwyw/{id}.html"))).await;
     assert!(page.contains(title) && !page.contains("草稿中的新标题"));
 
     // Logging out ends the session.

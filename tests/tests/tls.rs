@@ -213,14 +213,7 @@ async fn sni_picks_uploaded_certificates_at_runtime_and_sites_redirect_to_https(
     assert!(r.text().await.unwrap().contains("does not belong"));
     let r = upload(key.clone()).await.unwrap();
     assert_eq!(r.status(), 303, "{}", r.text().await.unwrap());
-    let listing = c
-        .get(p.url(ADMIN, "/security/certificates"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let listing = text_of(&c, p.url(ADMIN, "/security/certificates")).await;
     assert!(listing.contains(PORTAL) && listing.contains("Test Upload CA"));
     let key_body = key.lines().nth(1).unwrap();
     assert!(!listing.contains(key_body), "the key is never shown");

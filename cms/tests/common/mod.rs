@@ -189,15 +189,24 @@ pub async fn sign_in(env: &Env, user_id: i32) -> (String, String) {
 
 /// Sends a request through the whole router (no socket): status and body text.
 pub async fn send(env: &Env, req: Request<Body>) -> (StatusCode, String) {
+    let (status, _, body) = respond(env, req, 4 << 20).await;
+    (status, String::from_utf8_lossy(&body).into_owned())
+}
+
+/// Sends a request through the whole router: status, headers and the body's bytes (at most
+/// `limit`).
+pub async fn respond(
+    env: &Env,
+    req: Request<Body>,
+    limit: usize,
+) -> (StatusCode, axum::http::HeaderMap, Vec<u8>) {
     let res = sitegroup_cms::web::app(env.state.clone())
         .oneshot(req)
         .await
         .unwrap();
-    let status = res.status();
-    let body = axum::body::to_bytes(res.into_body(), 4 << 20)
-        .await
-        .unwrap();
-    (status, String::from_utf8_lossy(&body).into_owned())
+    let (parts, body) = res.into_parts();
+    let body = axum::body::to_bytes(body, limit).await.unwrap();
+    (parts.status, parts.headers, body.to_vec())
 }
 
 /// Percent-encodes everything but unreserved characters (form values, query strings).

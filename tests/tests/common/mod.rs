@@ -399,6 +399,11 @@ pub async fn wait_with(
     }
 }
 
+/// A page's text, through `client`.
+pub async fn text_of(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
+    client.get(url).send().await.unwrap().text().await.unwrap()
+}
+
 /// The value of `<input type="hidden" name="csrf" value="…">` in a page.
 pub fn csrf_of(html: &str) -> String {
     let marker = "name=\"csrf\" value=\"";
@@ -422,14 +427,7 @@ pub async fn post_login(
     username: &str,
     password: &str,
 ) -> reqwest::Response {
-    let page = client
-        .get(p.url(ADMIN, "/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(client, p.url(ADMIN, "/login")).await;
     client
         .post(p.url(ADMIN, "/login"))
         .form(&[
@@ -454,14 +452,7 @@ pub fn totp_now(secret: &[u8]) -> String {
 /// Binds an authenticator on the enrolment page (platform administrators must): returns the
 /// secret.
 pub async fn enrol_totp(p: &Platform, client: &reqwest::Client) -> Vec<u8> {
-    let page = client
-        .get(p.url(ADMIN, "/account/2fa"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(client, p.url(ADMIN, "/account/2fa")).await;
     let start = page
         .find("id=\"totp-secret\">")
         .expect("enrolment page shows the secret")
@@ -513,14 +504,7 @@ pub async fn sign_in_first_time_as(p: &Platform, client: &reqwest::Client, user:
     // Any other page sends the user back to the password change.
     let r = client.get(p.url(ADMIN, "/")).send().await.unwrap();
     assert_eq!(location(&r), "/password");
-    let page = client
-        .get(p.url(ADMIN, "/password"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(client, p.url(ADMIN, "/password")).await;
     let csrf = csrf_of(&page);
     let r = client
         .post(p.url(ADMIN, "/password"))
@@ -997,14 +981,7 @@ fn webhook_request(
 /// Saves the detection settings as the 安全管理员's form does: `fields` over quiet defaults
 /// (probes every 5 minutes, tamper checks hourly, bans off, no channels).
 pub async fn save_monitor_settings(p: &Platform, sec: &reqwest::Client, fields: &[(&str, &str)]) {
-    let page = sec
-        .get(p.url(ADMIN, "/monitor/settings"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let page = text_of(sec, p.url(ADMIN, "/monitor/settings")).await;
     let csrf = csrf_of(&page);
     let mut form: Vec<(&str, &str)> = vec![
         ("csrf", csrf.as_str()),
