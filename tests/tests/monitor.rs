@@ -62,6 +62,16 @@ async fn origin_serving(port: u16, page: Arc<Mutex<String>>) -> tokio::task::Joi
     })
 }
 
+/// The 系统管理员's client, signed in, having made the portal a legacy site served by the
+/// server on `port`.
+async fn portal_served_by(p: &Platform, port: u16) -> reqwest::Client {
+    let admin = p.client();
+    let csrf = sign_in_first_time(p, &admin).await;
+    let upstream = format!("127.0.0.1:{port}");
+    save_portal_settings(p, &admin, &csrf, "运行", &[("origin_upstreams", &upstream)]).await;
+    admin
+}
+
 async fn secadmin(p: &Platform) -> reqwest::Client {
     let sec = p.client();
     sign_in_first_time_as(p, &sec, "secadmin").await;
@@ -101,17 +111,8 @@ async fn a_stopped_origin_is_reported_down_by_mail_and_webhook_then_recovers() {
     // The portal becomes a legacy site behind the gateway, served by its own server.
     let port = common::free_port();
     let server = origin(port).await;
-    let admin = p.client();
-    let csrf = sign_in_first_time(&p, &admin).await;
+    let admin = portal_served_by(&p, port).await;
     let upstream = format!("127.0.0.1:{port}");
-    save_portal_settings(
-        &p,
-        &admin,
-        &csrf,
-        "运行",
-        &[("origin_upstreams", &upstream)],
-    )
-    .await;
     p.wait_for(PORTAL, "/", Duration::from_secs(10), |s, body| {
         s == 200 && body.contains("legacy origin")
     })
@@ -497,17 +498,8 @@ async fn what_a_legacy_origin_gives_away_is_reported() {
     let p = Platform::start().await;
     let port = common::free_port();
     let _server = origin(port).await;
-    let admin = p.client();
-    let csrf = sign_in_first_time(&p, &admin).await;
+    portal_served_by(&p, port).await;
     let upstream = format!("127.0.0.1:{port}");
-    save_portal_settings(
-        &p,
-        &admin,
-        &csrf,
-        "运行",
-        &[("origin_upstreams", &upstream)],
-    )
-    .await;
     // Saving the detection settings starts every check anew.
     let sec = secadmin(&p).await;
     save_monitor_settings(&p, &sec, &[("probe_timeout_secs", "3")]).await;
@@ -548,17 +540,7 @@ async fn a_defaced_legacy_page_is_caught_against_its_baseline() {
     let port = common::free_port();
     let page = Arc::new(Mutex::new(PAGE.to_string()));
     let _server = origin_serving(port, page.clone()).await;
-    let admin = p.client();
-    let csrf = sign_in_first_time(&p, &admin).await;
-    let upstream = format!("127.0.0.1:{port}");
-    save_portal_settings(
-        &p,
-        &admin,
-        &csrf,
-        "运行",
-        &[("origin_upstreams", &upstream)],
-    )
-    .await;
+    portal_served_by(&p, port).await;
     // Once the gateways serve the portal from its own server:
     p.wait_for(PORTAL, "/", Duration::from_secs(15), |s, body| {
         s == 200 && body.contains("示范县人民政府")
