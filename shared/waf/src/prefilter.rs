@@ -23,14 +23,31 @@ const EXTRACT_DEPTH: usize = 3;
 
 type Set = Vec<Vec<u8>>;
 
-pub fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+/// A regex's filters, from one parse: its required literals, or else (none usable) the
+/// bytes every match holds one of (see [`ByteSet`]).
+pub fn filters(pattern: &str) -> (Option<Vec<Vec<u8>>>, Option<ByteSet>) {
+    let Some(hir) = folded(pattern) else {
+        return (None, None);
+    };
+    match literals_of(&hir) {
+        Some(literals) => (Some(literals), None),
+        None => (None, bytes_of(&hir)),
+    }
+}
+
+/// The pattern parsed as the engine compiles it (bytes, no Unicode) and case-folded.
+fn folded(pattern: &str) -> Option<Hir> {
     let hir = regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
         .build()
         .parse(&crate::operators::rewrite_for_syntax(pattern))
         .ok()?;
-    let mut set = required(&fold(&hir), 0)?;
+    Some(fold(&hir))
+}
+
+fn literals_of(folded: &Hir) -> Option<Vec<Vec<u8>>> {
+    let mut set = required(folded, 0)?;
     set.sort();
     set.dedup();
     Some(set)
@@ -179,16 +196,10 @@ impl ByteSet {
 /// Sets heavier than this filter too little to be worth a pass over the value.
 const MAX_BYTE_WEIGHT: u32 = 60;
 
-/// The lightest set of bytes every match of `pattern` holds one of, when there is a light
-/// enough one (see [`ByteSet::weight`]).
-pub fn required_bytes(pattern: &str) -> Option<ByteSet> {
-    let hir = regex_syntax::ParserBuilder::new()
-        .unicode(false)
-        .utf8(false)
-        .build()
-        .parse(&crate::operators::rewrite_for_syntax(pattern))
-        .ok()?;
-    required_set(&fold(&hir)).filter(|s| s.weight() <= MAX_BYTE_WEIGHT)
+/// The lightest set of bytes every match of a (folded) pattern holds one of, when there is a
+/// light enough one (see [`ByteSet::weight`]).
+fn bytes_of(folded: &Hir) -> Option<ByteSet> {
+    required_set(folded).filter(|s| s.weight() <= MAX_BYTE_WEIGHT)
 }
 
 fn required_set(hir: &Hir) -> Option<ByteSet> {
@@ -269,6 +280,14 @@ fn fold(hir: &Hir) -> Hir {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn required_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+        literals_of(&folded(pattern)?)
+    }
+
+    fn required_bytes(pattern: &str) -> Option<ByteSet> {
+        bytes_of(&folded(pattern)?)
+    }
 
     fn lits(p: &str) -> Vec<String> {
         required_literals(p)

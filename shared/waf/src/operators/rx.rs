@@ -20,11 +20,7 @@ struct Rx {
 
 pub fn new(arg: &str, _: &Context) -> Result<Box<dyn Operator>, String> {
     let re = compile_pcre(arg)?;
-    let literals = crate::prefilter::required_literals(arg);
-    let bytes = match literals {
-        None => crate::prefilter::required_bytes(arg),
-        Some(_) => None,
-    };
+    let (literals, bytes) = crate::prefilter::filters(arg);
     Ok(Box::new(Rx {
         literals,
         bytes,
