@@ -99,8 +99,9 @@ mod tests {
     #[test]
     fn injections_still_go_to_libinjection() {
         let op = DetectSqli;
-        let tx = crate::Engine::from_text("", "t").map(|e| e.transaction());
-        let tx = tx.unwrap_or_else(|e| panic!("{e}"));
+        let tx = crate::Engine::from_text("", "t.conf")
+            .unwrap()
+            .transaction();
         for s in known_sqli() {
             let mut caps = Vec::new();
             assert!(

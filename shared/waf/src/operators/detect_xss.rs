@@ -69,8 +69,9 @@ mod tests {
     #[test]
     fn attacks_still_go_to_libinjection() {
         let op = DetectXss;
-        let tx = crate::Engine::from_text("", "t").map(|e| e.transaction());
-        let tx = tx.unwrap_or_else(|e| panic!("{e}"));
+        let tx = crate::Engine::from_text("", "t.conf")
+            .unwrap()
+            .transaction();
         for s in known_xss() {
             assert!(
                 op.evaluate(&tx, s, None),
