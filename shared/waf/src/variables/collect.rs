@@ -270,22 +270,19 @@ fn collect_values<'a>(
                     return;
                 }
                 // `TX:/^name_prefix_/` (CRS keeps per-header and per-argument entries so):
-                // only the keys from the prefix on are candidates.
+                // only the keys from the prefix on are candidates (all of them for "").
                 let prefix = match sel {
-                    Selector::Regex(re) => literal_prefix(re.as_str()),
-                    _ => None,
+                    Selector::Regex(_, Some(p)) => p.as_str(),
+                    _ => "",
                 };
-                let candidates: Box<dyn Iterator<Item = (&String, &Vec<u8>)>> = match &prefix {
-                    Some(p) => Box::new(
-                        map.range::<str, _>((
-                            std::ops::Bound::Included(p.as_str()),
-                            std::ops::Bound::Unbounded,
-                        ))
-                        .take_while(move |(k, _)| k.starts_with(p.as_str())),
-                    ),
-                    None => Box::new(map.iter()),
-                };
-                for (k, v) in candidates {
+                let from = (
+                    std::ops::Bound::Included(prefix),
+                    std::ops::Bound::Unbounded,
+                );
+                for (k, v) in map
+                    .range::<str, _>(from)
+                    .take_while(|(k, _)| k.starts_with(prefix))
+                {
                     if !sel.matches(k.as_bytes()) || excluded(variable, k.as_bytes()) {
                         continue;
                     }
@@ -378,25 +375,6 @@ fn collect_values<'a>(
     }
 }
 
-/// The literal every key a `^literal…` selector matches starts with, lowercased (selectors
-/// match case-insensitively; collection keys are stored lowercased).
-fn literal_prefix(pattern: &str) -> Option<String> {
-    // `^abc|xyz` also matches keys that do not start with `abc`.
-    if pattern.contains('|') {
-        return None;
-    }
-    let rest = pattern.strip_prefix('^')?;
-    let mut prefix: String = rest
-        .chars()
-        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
-        .collect();
-    // A quantifier after the last character makes that character optional.
-    if matches!(rest[prefix.len()..].chars().next(), Some('?' | '*' | '{')) {
-        prefix.pop();
-    }
-    (!prefix.is_empty()).then(|| prefix.to_ascii_lowercase())
-}
-
 fn flag<'a>(variable: Variable, on: bool) -> Value<'a> {
     scalar(variable, if on { &b"1"[..] } else { &b"0"[..] })
 }
@@ -428,24 +406,5 @@ fn time_value(variable: Variable) -> String {
         Variable::TimeWday => ((days + 4) % 7).to_string(),
         Variable::TimeYear => year.to_string(),
         _ => format!("{h:02}:{m:02}:{s:02}"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::literal_prefix;
-
-    #[test]
-    fn literal_prefixes_of_selectors() {
-        assert_eq!(
-            literal_prefix("^header_name_920450_").as_deref(),
-            Some("header_name_920450_")
-        );
-        assert_eq!(literal_prefix("^MSC_x").as_deref(), Some("msc_x"));
-        assert_eq!(literal_prefix("^abc?d").as_deref(), Some("ab"));
-        assert_eq!(literal_prefix("^a*"), None);
-        assert_eq!(literal_prefix("header_"), None);
-        assert_eq!(literal_prefix("^(?:a|b)"), None);
-        assert_eq!(literal_prefix("^abc|xyz"), None);
     }
 }

@@ -350,7 +350,8 @@ pub enum Selector {
     All,
     /// An exact key, lowercased.
     Key(Vec<u8>),
-    Regex(regex::bytes::Regex),
+    /// With the literal every matching key starts with, when the pattern is `^literal…`.
+    Regex(regex::bytes::Regex, Option<String>),
     /// An XPath expression for `XML:`.
     XPath(String),
 }
@@ -364,7 +365,8 @@ impl Selector {
                 .unicode(false)
                 .build()
                 .map_err(|e| format!("invalid selector regex {spec}: {e}"))?;
-            return Ok(Selector::Regex(re));
+            let prefix = literal_prefix(pattern);
+            return Ok(Selector::Regex(re, prefix));
         }
         let key = spec.trim_matches('\'');
         Ok(Selector::Key(key.as_bytes().to_ascii_lowercase()))
@@ -374,7 +376,7 @@ impl Selector {
         match self {
             Selector::All => true,
             Selector::Key(k) => k.eq_ignore_ascii_case(key),
-            Selector::Regex(re) => re.is_match(key),
+            Selector::Regex(re, _) => re.is_match(key),
             Selector::XPath(_) => true,
         }
     }
@@ -383,11 +385,30 @@ impl Selector {
         match (self, other) {
             (Selector::All, Selector::All) => true,
             (Selector::Key(a), Selector::Key(b)) => a == b,
-            (Selector::Regex(a), Selector::Regex(b)) => a.as_str() == b.as_str(),
+            (Selector::Regex(a, _), Selector::Regex(b, _)) => a.as_str() == b.as_str(),
             (Selector::XPath(a), Selector::XPath(b)) => a == b,
             _ => false,
         }
     }
+}
+
+/// The literal every key a `^literal…` selector matches starts with, lowercased (selectors
+/// match case-insensitively; collection keys are stored lowercased).
+fn literal_prefix(pattern: &str) -> Option<String> {
+    // `^abc|xyz` also matches keys that do not start with `abc`.
+    if pattern.contains('|') {
+        return None;
+    }
+    let rest = pattern.strip_prefix('^')?;
+    let mut prefix: String = rest
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '-')
+        .collect();
+    // A quantifier after the last character makes that character optional.
+    if matches!(rest[prefix.len()..].chars().next(), Some('?' | '*' | '{')) {
+        prefix.pop();
+    }
+    (!prefix.is_empty()).then(|| prefix.to_ascii_lowercase())
 }
 
 /// One entry of a rule's target list.
@@ -546,7 +567,7 @@ mod tests {
         assert!(matches!(&t[4].selector, Selector::XPath(p) if p == "//@*"));
         assert_eq!(e.len(), 1);
         assert!(t[1].count);
-        assert!(matches!(&t[2].selector, Selector::Regex(r) if r.is_match(b"X-A")));
+        assert!(matches!(&t[2].selector, Selector::Regex(r, _) if r.is_match(b"X-A")));
         assert!(matches!(&t[3].selector, Selector::XPath(p) if p == "/*"));
         assert!(e[0].excludes(Variable::Args, b"FOO"));
         assert!(parse_targets("NOPE").is_err());
@@ -559,5 +580,19 @@ mod tests {
         assert_eq!(atoi(b" 42abc"), 42);
         assert_eq!(atoi(b"-3"), -3);
         assert_eq!(atoi(b"x"), 0);
+    }
+
+    #[test]
+    fn literal_prefixes_of_selectors() {
+        assert_eq!(
+            literal_prefix("^header_name_920450_").as_deref(),
+            Some("header_name_920450_")
+        );
+        assert_eq!(literal_prefix("^MSC_x").as_deref(), Some("msc_x"));
+        assert_eq!(literal_prefix("^abc?d").as_deref(), Some("ab"));
+        assert_eq!(literal_prefix("^a*"), None);
+        assert_eq!(literal_prefix("header_"), None);
+        assert_eq!(literal_prefix("^(?:a|b)"), None);
+        assert_eq!(literal_prefix("^abc|xyz"), None);
     }
 }
