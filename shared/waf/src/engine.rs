@@ -113,7 +113,7 @@ pub struct RuleSet {
     pub(crate) tags: Vec<String>,
     /// Transformation caches of finished transactions, emptied but with their capacity, so
     /// that a large request does not pay for growing (and faulting in) a fresh table.
-    pub(crate) spare_caches: std::sync::Mutex<Vec<crate::transaction::TCache>>,
+    pub(crate) spare_caches: std::sync::Mutex<Vec<crate::transaction::Spare>>,
 }
 
 /// The prefilter of the whole rule set: every link whose operator has required literals owns
@@ -235,6 +235,25 @@ fn assign_slots(rule: &mut crate::rule::Rule, raw: &mut RawPrefilter) {
     }
 }
 
+/// Gives each one-key target of every link the id of its key (see `Rule::union_keys`).
+fn assign_union_keys(rule: &mut crate::rule::Rule, ids: &mut HashMap<Vec<u8>, u32>) {
+    let mut link = Some(rule);
+    while let Some(r) = link {
+        r.union_keys = r
+            .targets
+            .iter()
+            .map(|t| match &t.selector {
+                crate::variables::Selector::Key(k) => {
+                    let next = ids.len() as u32 + 1;
+                    *ids.entry(k.clone()).or_insert(next)
+                }
+                _ => 0,
+            })
+            .collect();
+        link = r.chain.as_deref_mut();
+    }
+}
+
 /// Forgets every link's prefilter slot (when the prefilter could not be built).
 fn clear_slots(phases: &mut [Vec<Entry>; 5]) {
     for entry in phases.iter_mut().flatten() {
@@ -253,9 +272,11 @@ impl RuleSet {
         let mut raw = RawPrefilter::default();
         let mut tags: Vec<String> = Vec::new();
         let mut tag_index: HashMap<String, u16> = HashMap::new();
+        let mut key_ids: HashMap<Vec<u8>, u32> = HashMap::new();
         for entry in phases.iter_mut().flatten() {
             if let Entry::Rule(r) = entry {
                 assign_slots(r, &mut raw);
+                assign_union_keys(r, &mut key_ids);
                 r.tag_ids = r
                     .actions
                     .tags

@@ -43,6 +43,11 @@ pub struct Rule {
     /// This link's bit in the rule set's prefilter (see `RuleSet::prefilter`), when its
     /// operator has required literals.
     pub slot: Option<u32>,
+    /// Per target: which key a one-key target (`REQUEST_HEADERS:User-Agent`) names, as an id
+    /// shared by every rule naming the same key (0 for other targets); set when the rule set
+    /// is built. Keys the per-transaction prefilter unions, so rules naming one header share
+    /// its union.
+    pub union_keys: Vec<u32>,
     /// The disruptive action after resolving defaults (`block` stays `Block` and is resolved
     /// against the phase default when it fires).
     pub disruptive: Disruptive,

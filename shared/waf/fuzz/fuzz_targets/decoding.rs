@@ -25,7 +25,7 @@ const SHRINKING: &[&str] = &[
 ];
 
 fuzz_target!(|data: &[u8]| {
-    for (name, f) in sitegroup_waf::transformations::TABLE {
+    for (name, f, _) in sitegroup_waf::transformations::TABLE {
         if let Some(out) = f(data)
             && SHRINKING.contains(name)
         {

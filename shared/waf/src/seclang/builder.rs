@@ -503,6 +503,7 @@ impl Builder {
             block_as: defaults.disruptive.clone(),
             default_status: defaults.status,
             slot: None,
+            union_keys: Vec::new(),
             disruptive,
             log,
             chain: None,

@@ -4,13 +4,35 @@ use std::borrow::Cow;
 use std::io::Write as _;
 use std::sync::Arc;
 
-use super::{Cached, Found, InterruptAction, Interruption, MatchedRule, RuleSel, Transaction};
+use super::{
+    Cached, Found, InterruptAction, Interruption, MatchedRule, RuleSel, TCache, Transaction,
+};
+use super::{Group, Groups, OWNED};
 use super::{NO_HITS, RAW_CHAIN, apply_all, collection_key};
 use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVarOp};
 use crate::engine::EngineMode;
-use crate::engine::Hits;
+use crate::engine::{Hits, Prefilter};
 use crate::rule::{Entry, Rule, RuleOperator};
 use crate::variables::{Each, Exclusion, Selector, Target, Value, Variable, atoi, collect};
+
+/// The index in `cache.hits` of an untransformed stable value's prefilter hits, computed
+/// once per transaction.
+fn raw_hits(cache: &mut TCache, p: &Prefilter, value: &[u8]) -> usize {
+    let raw = (RAW_CHAIN, value.as_ptr() as usize, value.len());
+    match cache.index.get(&raw) {
+        Some(&r) => cache.entries[r as usize].hits as usize,
+        None => {
+            cache.hits.push(p.hits(value));
+            let h = cache.hits.len() - 1;
+            cache.entries.push(Cached {
+                value: None,
+                hits: h as u32,
+            });
+            cache.index.insert(raw, (cache.entries.len() - 1) as u32);
+            h
+        }
+    }
+}
 
 impl Transaction {
     pub(super) fn run_phase(&mut self, phase: u8) -> Option<Interruption> {
@@ -247,28 +269,20 @@ impl Transaction {
                     cache.hits.push(p.hits(t));
                     cache.hits.len() - 1
                 }
-                _ => {
-                    let raw = (RAW_CHAIN, key.1, key.2);
-                    match cache.index.get(&raw) {
-                        Some(&r) => cache.entries[r as usize].hits as usize,
-                        None => {
-                            cache.hits.push(p.hits(value));
-                            let h = cache.hits.len() - 1;
-                            cache.entries.push(Cached {
-                                value: None,
-                                hits: h as u32,
-                            });
-                            cache.index.insert(raw, (cache.entries.len() - 1) as u32);
-                            h
-                        }
-                    }
-                }
+                _ => raw_hits(cache, p, value),
             };
             cache.entries[at].hits = hits as u32;
         }
         let entry = &cache.entries[at];
         let hits = prefilter.and_then(|_| cache.hits.get(entry.hits as usize));
         f(entry.value.as_deref().unwrap_or(value), hits)
+    }
+
+    /// Runs `f` on the prefilter hits of an untransformed stable value (cached).
+    fn with_raw_hits<R>(&self, value: &[u8], p: &Prefilter, f: impl FnOnce(&Hits) -> R) -> R {
+        let mut guard = self.tcache.borrow_mut();
+        let at = raw_hits(&mut guard, p, value);
+        f(&guard.hits[at])
     }
 
     /// Whether a link with a prefilter slot can match at all: its slot must be among the
@@ -282,15 +296,17 @@ impl Transaction {
         let Some(prefilter) = self.rules.prefilter.as_ref() else {
             return true;
         };
-        for t in &rule.targets {
+        if rule.union_keys.len() != rule.targets.len() {
+            return true;
+        }
+        for (t, &one_key) in rule.targets.iter().zip(&rule.union_keys) {
             if t.count || !t.variable.is_stable() {
                 return true;
             }
             // A target naming one key (`REQUEST_HEADERS:User-Agent`) needs the union over that
-            // key's values only; it is told apart by where its key is stored (rules are
-            // immutable, so the address is stable).
+            // key's values only; rules naming the same key share it (`Rule::union_keys`).
             let one_key = match &t.selector {
-                Selector::Key(k) => k.as_ptr() as usize,
+                Selector::Key(_) => one_key,
                 _ => 0,
             };
             let key = (rule.tchain, t.variable, one_key);
@@ -300,38 +316,7 @@ impl Transaction {
                 }
                 continue;
             }
-            let mut union = Hits::empty(prefilter.slots());
-            // Every value the variable can yield: for XML, element text and attributes.
-            let selectors = if t.variable == Variable::Xml {
-                vec![Selector::All, Selector::XPath("//@*".into())]
-            } else if one_key != 0 {
-                vec![t.selector.clone()]
-            } else {
-                vec![Selector::All]
-            };
-            for selector in selectors {
-                let all = Target {
-                    variable: t.variable,
-                    selector,
-                    count: false,
-                };
-                collect(
-                    self,
-                    &all,
-                    &|_, _| false,
-                    &mut Each(|v: Value| match v.value {
-                        Cow::Borrowed(b) => self.with_cached(rule, b, true, |_, h| {
-                            if let Some(h) = h {
-                                union.union(h);
-                            }
-                        }),
-                        Cow::Owned(ref b) => {
-                            let t = apply_all(&rule.transformations, b);
-                            union.union(&prefilter.hits(t.as_deref().unwrap_or(b)));
-                        }
-                    }),
-                );
-            }
+            let union = self.union_of(rule, t, one_key, prefilter);
             let hit = union.contains(slot);
             self.ucache.borrow_mut().insert(key, union);
             if hit {
@@ -339,6 +324,113 @@ impl Transaction {
             }
         }
         false
+    }
+
+    /// The prefilter hits of a target's values (all of the variable, or one key's) after the
+    /// rule's transformations: groups of values the chain cannot change (case aside) give
+    /// their raw hits at once; only the values of the other groups are transformed.
+    fn union_of(&self, rule: &Rule, t: &Target, one_key: u32, prefilter: &Prefilter) -> Hits {
+        let mut union = Hits::empty(prefilter.slots());
+        let chain = rule
+            .transformations
+            .iter()
+            .fold(0u64, |m, x| m | 1 << x.index)
+            & !crate::transformations::case_only();
+        self.ensure_groups(t, one_key, prefilter);
+        let gcache = self.gcache.borrow();
+        let Some(groups) = gcache.get(&(t.variable, one_key)) else {
+            return union;
+        };
+        let mut visit = Vec::with_capacity(groups.groups.len());
+        for g in &groups.groups {
+            let changed = g.may_change & chain != 0;
+            if !changed {
+                union.union(&g.raw);
+            }
+            visit.push(changed);
+        }
+        if !visit.iter().any(|&v| v) && !groups.of_value.contains(&OWNED) {
+            return union;
+        }
+        let mut i = 0;
+        self.each_value(t, one_key, &mut |v: Value| {
+            let group = groups.of_value.get(i).copied().unwrap_or(OWNED);
+            i += 1;
+            match v.value {
+                Cow::Borrowed(b) if group != OWNED => {
+                    if visit[usize::from(group)] {
+                        self.with_cached(rule, b, true, |_, h| {
+                            if let Some(h) = h {
+                                union.union(h);
+                            }
+                        });
+                    }
+                }
+                value => {
+                    let t = apply_all(&rule.transformations, &value);
+                    union.union(&prefilter.hits(t.as_deref().unwrap_or(&value)));
+                }
+            }
+        });
+        union
+    }
+
+    /// Groups a target's values by the transformations that may change them (see `Groups`).
+    fn ensure_groups(&self, t: &Target, one_key: u32, prefilter: &Prefilter) {
+        if self.gcache.borrow().contains_key(&(t.variable, one_key)) {
+            return;
+        }
+        let mut groups = Groups::default();
+        self.each_value(t, one_key, &mut |v: Value| {
+            let Cow::Borrowed(b) = v.value else {
+                groups.of_value.push(OWNED);
+                return;
+            };
+            let may_change = !self.known_unchanged(b);
+            let at = match groups
+                .groups
+                .iter()
+                .position(|g| g.may_change == may_change)
+            {
+                Some(at) => at,
+                None if groups.groups.len() < usize::from(OWNED) => {
+                    groups.groups.push(Group {
+                        may_change,
+                        raw: Hits::empty(prefilter.slots()),
+                    });
+                    groups.groups.len() - 1
+                }
+                None => {
+                    groups.of_value.push(OWNED);
+                    return;
+                }
+            };
+            self.with_raw_hits(b, prefilter, |h| groups.groups[at].raw.union(h));
+            groups.of_value.push(at as u16);
+        });
+        self.gcache
+            .borrow_mut()
+            .insert((t.variable, one_key), groups);
+    }
+
+    /// Every value a target can yield, whatever its selector (but for one-key targets): for
+    /// XML, element text and attributes. Always in the same order while the data stay.
+    fn each_value<'a>(&'a self, t: &Target, one_key: u32, f: &mut dyn FnMut(Value<'a>)) {
+        let selectors = if t.variable == Variable::Xml {
+            vec![Selector::All, Selector::XPath("//@*".into())]
+        } else if one_key != 0 {
+            vec![t.selector.clone()]
+        } else {
+            vec![Selector::All]
+        };
+        for selector in selectors {
+            let all = Target {
+                variable: t.variable,
+                selector,
+                count: false,
+            };
+            collect(self, &all, &|_, _| false, &mut Each(&mut *f));
+        }
     }
 
     fn test(&self, op: &RuleOperator, input: &[u8], caps: Option<&mut Vec<Vec<u8>>>) -> bool {

@@ -36,6 +36,14 @@ fn apply_all(chain: &[crate::transformations::Transformation], input: &[u8]) -> 
     cur
 }
 
+/// The transformations a value's byte classes show will leave it unchanged.
+fn initially_unchanged(value: &[u8]) -> u64 {
+    if value.len() > CLASSIFY_MAX {
+        return 0;
+    }
+    !crate::transformations::may_change(crate::transformations::classify(value))
+}
+
 /// Which rules a runtime exclusion (`ctl:ruleRemoveTarget…`) applies to.
 #[derive(Debug)]
 enum RuleSel {
@@ -102,16 +110,64 @@ pub struct Transaction {
     /// hits over every value of the variable (or of that key). A rule link whose slot is in
     /// none of its targets' unions cannot match and is skipped without visiting a value.
     /// Cleared with `tcache`.
-    ucache:
-        RefCell<HashMap<(u32, crate::variables::Variable, usize), crate::engine::Hits, FastHash>>,
+    ucache: RefCell<Unions>,
     /// Per stable value (address, length): which transformations are known to leave it
     /// unchanged. Most chains start with transformations that do nothing to a clean value;
     /// each is then run once per value, not once per chain. Cleared with `tcache`.
     /// Bits by `Transformation::index`.
-    unchanged: RefCell<HashMap<(usize, usize), u64, FastHash>>,
+    unchanged: RefCell<Unchanged>,
+    /// Per (variable, one-key id): its values grouped by which transformations may change
+    /// them (see `Groups`). Cleared with `tcache`.
+    gcache: RefCell<GroupCache>,
     /// Per costly operator (by address): inputs it did not match (see
     /// `Operator::memoize_misses`). Depends on input bytes only, so never invalidated.
     misses: RefCell<HashMap<usize, std::collections::HashSet<Vec<u8>>, FastHash>>,
+}
+
+/// See `Transaction::ucache`: (chain id, variable, key id of a one-key target or 0) → hits.
+pub(crate) type Unions =
+    HashMap<(u32, crate::variables::Variable, u32), crate::engine::Hits, FastHash>;
+
+/// See `Transaction::unchanged`.
+pub(crate) type Unchanged = HashMap<(usize, usize), u64, FastHash>;
+
+/// See `Transaction::gcache`.
+pub(crate) type GroupCache = HashMap<(crate::variables::Variable, u32), Groups, FastHash>;
+
+/// The values of a variable (or of one key) in collection order, grouped by the set of
+/// transformations that may change them, with the union of each group's raw prefilter hits.
+/// A chain none of whose transformations (case aside) may change a group's values has that
+/// group's raw hits: a union over a variable is then a few bitset unions, not a visit of
+/// every value per chain.
+#[derive(Debug, Default)]
+pub(crate) struct Groups {
+    groups: Vec<Group>,
+    /// Group of each value ([`OWNED`] for values made on the fly, which every chain visits).
+    of_value: Vec<u16>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Group {
+    /// Transformations (bits by `Transformation::index`) that may change the values.
+    may_change: u64,
+    raw: crate::engine::Hits,
+}
+
+/// `Groups::of_value` of a value that is not stored in the transaction.
+const OWNED: u16 = u16::MAX;
+
+/// Values longer than this are not classified (see `transformations::classify`): every
+/// transformation is assumed to change them, and runs once to find out.
+const CLASSIFY_MAX: usize = 16 * 1024;
+
+/// A finished transaction's caches, emptied, kept for the next one (no allocation and no
+/// table growth per request).
+#[derive(Debug, Default)]
+pub(crate) struct Spare {
+    tcache: TCache,
+    ucache: Unions,
+    unchanged: Unchanged,
+    gcache: GroupCache,
 }
 
 /// The chain id under which the cache keeps the prefilter hits of untransformed values.
@@ -158,10 +214,21 @@ impl Drop for Transaction {
             return;
         }
         cache.clear();
+        let mut ucache = std::mem::take(self.ucache.get_mut());
+        ucache.clear();
+        let mut unchanged = std::mem::take(self.unchanged.get_mut());
+        unchanged.clear();
+        let mut gcache = std::mem::take(self.gcache.get_mut());
+        gcache.clear();
         if let Ok(mut spare) = self.rules.spare_caches.lock()
             && spare.len() < SPARE_CACHES
         {
-            spare.push(cache);
+            spare.push(Spare {
+                tcache: cache,
+                ucache,
+                unchanged,
+                gcache,
+            });
         }
     }
 }
@@ -259,6 +326,15 @@ impl Transaction {
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_nanos());
         let c = &rules.config;
+        let spare = rules
+            .spare_caches
+            .lock()
+            .ok()
+            .and_then(|mut s| s.pop())
+            .unwrap_or_else(|| Spare {
+                tcache: TCache::with_capacity(256),
+                ..Spare::default()
+            });
         Transaction {
             mode: c.mode,
             request_body_access: c.request_body_access,
@@ -284,16 +360,10 @@ impl Transaction {
             interruption: None,
             allow: None,
             phases_done: [false; 5],
-            tcache: RefCell::new(
-                rules
-                    .spare_caches
-                    .lock()
-                    .ok()
-                    .and_then(|mut s| s.pop())
-                    .unwrap_or_else(|| TCache::with_capacity(256)),
-            ),
-            ucache: RefCell::new(HashMap::default()),
-            unchanged: RefCell::new(HashMap::default()),
+            tcache: RefCell::new(spare.tcache),
+            ucache: RefCell::new(spare.ucache),
+            unchanged: RefCell::new(spare.unchanged),
+            gcache: RefCell::new(spare.gcache),
             misses: RefCell::new(HashMap::default()),
             rules,
         }
@@ -304,6 +374,7 @@ impl Transaction {
         self.tcache.get_mut().clear();
         self.ucache.get_mut().clear();
         self.unchanged.get_mut().clear();
+        self.gcache.get_mut().clear();
     }
 
     /// [`apply_all`] for a stable value: the leading transformations that leave the value
@@ -317,7 +388,7 @@ impl Transaction {
         let mut memo = self.unchanged.borrow_mut();
         let known = memo
             .entry((value.as_ptr() as usize, value.len()))
-            .or_default();
+            .or_insert_with(|| initially_unchanged(value));
         for (i, t) in chain.iter().enumerate() {
             let bit = 1u64 << t.index;
             if *known & bit != 0 {
@@ -325,6 +396,7 @@ impl Transaction {
             }
             match (t.apply)(value) {
                 None => *known |= bit,
+                Some(same) if same == value => *known |= bit,
                 Some(changed) => {
                     drop(memo);
                     return Some(apply_all(&chain[i + 1..], &changed).unwrap_or(changed));
@@ -332,6 +404,15 @@ impl Transaction {
             }
         }
         None
+    }
+
+    /// Which transformations are known to leave a stable value unchanged (see `unchanged`).
+    fn known_unchanged(&self, value: &[u8]) -> u64 {
+        *self
+            .unchanged
+            .borrow_mut()
+            .entry((value.as_ptr() as usize, value.len()))
+            .or_insert_with(|| initially_unchanged(value))
     }
 
     /// The id logs and block pages show for this transaction (`UNIQUE_ID`).
@@ -670,8 +751,10 @@ impl Transaction {
         // Parsing only fills collections that were empty (ARGS_POST, FILES, XML, …) and puts
         // the body back where it was: no value a cached transformation points at was freed or
         // changed, so those stay valid (phase 2 reuses phase 1's work on headers and the URI).
-        // The per-variable unions of prefilter hits do not: variables gained values.
+        // The per-variable unions of prefilter hits and groups of values do not: variables
+        // gained values.
         self.ucache.get_mut().clear();
+        self.gcache.get_mut().clear();
     }
 
     /// Phase 3.

@@ -33,47 +33,234 @@ mod utf8_to_unicode;
 /// A transformation: `None` means "unchanged".
 pub type TransformFn = fn(&[u8]) -> Option<Vec<u8>>;
 
-/// Every transformation, by its SecLang name. `none` is handled by the parser (it clears the
-/// list), so it is not here.
-pub static TABLE: &[(&str, TransformFn)] = &[
-    ("base64Decode", base64_decode::base64_decode),
-    ("base64DecodeExt", base64_decode::base64_decode_ext),
-    ("cmdLine", cmd_line::cmd_line),
+/// Every transformation, by its SecLang name, with the byte classes (see [`class`]) without
+/// which it leaves a value unchanged ([`ALWAYS`]: it may change any value). `none` is handled
+/// by the parser (it clears the list), so it is not here.
+pub static TABLE: &[(&str, TransformFn, u32)] = &[
+    ("base64Decode", base64_decode::base64_decode, ALWAYS),
+    ("base64DecodeExt", base64_decode::base64_decode_ext, ALWAYS),
+    (
+        "cmdLine",
+        cmd_line::cmd_line,
+        class::BACKSLASH
+            | class::QUOTES
+            | class::CARET
+            | class::SPACE
+            | class::OTHER_WS
+            | class::COMMA_SEMI
+            | class::UPPER,
+    ),
     (
         "compressWhitespace",
         compress_whitespace::compress_whitespace,
+        class::SPACE | class::OTHER_WS | class::NBSP,
     ),
-    ("cssDecode", css_decode::css_decode),
-    ("escapeSeqDecode", escape_seq_decode::escape_seq_decode),
-    ("hexDecode", hex_decode::hex_decode),
-    ("hexEncode", hex_encode::hex_encode),
-    ("htmlEntityDecode", html_entity_decode::html_entity_decode),
-    ("jsDecode", js_decode::js_decode),
-    ("length", length::length),
-    ("lowercase", lowercase::lowercase),
-    ("normalisePath", normalize_path::normalize_path),
-    ("normalizePath", normalize_path::normalize_path),
-    ("normalisePathWin", normalize_path_win::normalize_path_win),
-    ("normalizePathWin", normalize_path_win::normalize_path_win),
-    ("removeComments", remove_comments::remove_comments),
+    ("cssDecode", css_decode::css_decode, class::BACKSLASH),
+    (
+        "escapeSeqDecode",
+        escape_seq_decode::escape_seq_decode,
+        class::BACKSLASH,
+    ),
+    ("hexDecode", hex_decode::hex_decode, ALWAYS),
+    ("hexEncode", hex_encode::hex_encode, ALWAYS),
+    (
+        "htmlEntityDecode",
+        html_entity_decode::html_entity_decode,
+        class::AMP,
+    ),
+    ("jsDecode", js_decode::js_decode, class::BACKSLASH),
+    ("length", length::length, ALWAYS),
+    ("lowercase", lowercase::lowercase, class::UPPER),
+    (
+        "normalisePath",
+        normalize_path::normalize_path,
+        class::SLASH | class::DOTS,
+    ),
+    (
+        "normalizePath",
+        normalize_path::normalize_path,
+        class::SLASH | class::DOTS,
+    ),
+    (
+        "normalisePathWin",
+        normalize_path_win::normalize_path_win,
+        class::SLASH | class::BACKSLASH | class::DOTS,
+    ),
+    (
+        "normalizePathWin",
+        normalize_path_win::normalize_path_win,
+        class::SLASH | class::BACKSLASH | class::DOTS,
+    ),
+    (
+        "removeComments",
+        remove_comments::remove_comments,
+        class::SLASH | class::LT | class::DASH | class::HASH,
+    ),
     (
         "removeCommentsChar",
         remove_comments_char::remove_comments_char,
+        class::SLASH | class::STAR | class::LT | class::DASH | class::HASH,
     ),
-    ("removeNulls", remove_nulls::remove_nulls),
-    ("removeWhitespace", remove_whitespace::remove_whitespace),
-    ("replaceComments", replace_comments::replace_comments),
-    ("replaceNulls", replace_nulls::replace_nulls),
-    ("sha1", sha1::sha1),
-    ("trim", trim::trim),
-    ("trimLeft", trim::trim_left),
-    ("trimRight", trim::trim_right),
-    ("uppercase", uppercase::uppercase),
-    ("urlDecode", url_decode::url_decode),
-    ("urlDecodeUni", url_decode_uni::url_decode_uni),
-    ("urlEncode", url_encode::url_encode),
-    ("utf8toUnicode", utf8_to_unicode::utf8_to_unicode),
+    ("removeNulls", remove_nulls::remove_nulls, class::NUL),
+    (
+        "removeWhitespace",
+        remove_whitespace::remove_whitespace,
+        class::SPACE | class::OTHER_WS | class::NBSP,
+    ),
+    (
+        "replaceComments",
+        replace_comments::replace_comments,
+        class::SLASH,
+    ),
+    ("replaceNulls", replace_nulls::replace_nulls, class::NUL),
+    ("sha1", sha1::sha1, ALWAYS),
+    ("trim", trim::trim, class::SPACE | class::OTHER_WS),
+    ("trimLeft", trim::trim_left, class::SPACE | class::OTHER_WS),
+    (
+        "trimRight",
+        trim::trim_right,
+        class::SPACE | class::OTHER_WS,
+    ),
+    ("uppercase", uppercase::uppercase, class::LOWER),
+    (
+        "urlDecode",
+        url_decode::url_decode,
+        class::PERCENT | class::PLUS,
+    ),
+    (
+        "urlDecodeUni",
+        url_decode_uni::url_decode_uni,
+        class::PERCENT | class::PLUS,
+    ),
+    ("urlEncode", url_encode::url_encode, ALWAYS),
+    (
+        "utf8toUnicode",
+        utf8_to_unicode::utf8_to_unicode,
+        class::HIGH,
+    ),
 ];
+
+/// Triggers of a transformation that may change any value (`length`, `base64Decode`…).
+pub const ALWAYS: u32 = u32::MAX;
+
+/// Byte classes: a value's classes ([`classify`]) tell, without running a transformation,
+/// that it would leave the value unchanged (its triggers in [`TABLE`] are absent), so a chain
+/// that cannot change a value is known at once. Case changes (`UPPER`/`LOWER`) trigger only
+/// the case transformations and `cmdLine`.
+pub mod class {
+    pub const UPPER: u32 = 1 << 0;
+    pub const LOWER: u32 = 1 << 1;
+    pub const PERCENT: u32 = 1 << 2;
+    pub const PLUS: u32 = 1 << 3;
+    pub const AMP: u32 = 1 << 4;
+    pub const BACKSLASH: u32 = 1 << 5;
+    pub const NUL: u32 = 1 << 6;
+    /// Bytes 0x80 and above.
+    pub const HIGH: u32 = 1 << 7;
+    pub const SPACE: u32 = 1 << 8;
+    /// `\t \n \v \f \r`.
+    pub const OTHER_WS: u32 = 1 << 9;
+    /// 0xa0 (also `HIGH`), which the whitespace transformations treat as a space.
+    pub const NBSP: u32 = 1 << 10;
+    pub const SLASH: u32 = 1 << 11;
+    /// `'` and `"`.
+    pub const QUOTES: u32 = 1 << 12;
+    pub const CARET: u32 = 1 << 13;
+    /// `,` and `;`.
+    pub const COMMA_SEMI: u32 = 1 << 14;
+    pub const STAR: u32 = 1 << 15;
+    pub const DASH: u32 = 1 << 16;
+    pub const HASH: u32 = 1 << 17;
+    pub const LT: u32 = 1 << 18;
+    /// Not a byte: the whole value is `.` or `..` (which path normalisation changes).
+    pub const DOTS: u32 = 1 << 19;
+}
+
+/// The class of each byte.
+static CLASS: [u32; 256] = {
+    let mut t = [0u32; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        t[b] = match c {
+            b'A'..=b'Z' => class::UPPER,
+            b'a'..=b'z' => class::LOWER,
+            b'%' => class::PERCENT,
+            b'+' => class::PLUS,
+            b'&' => class::AMP,
+            b'\\' => class::BACKSLASH,
+            0 => class::NUL,
+            0xa0 => class::HIGH | class::NBSP,
+            0x80..=0xff => class::HIGH,
+            b' ' => class::SPACE,
+            b'\t' | b'\n' | 0x0b | 0x0c | b'\r' => class::OTHER_WS,
+            b'/' => class::SLASH,
+            b'\'' | b'"' => class::QUOTES,
+            b'^' => class::CARET,
+            b',' | b';' => class::COMMA_SEMI,
+            b'*' => class::STAR,
+            b'-' => class::DASH,
+            b'#' => class::HASH,
+            b'<' => class::LT,
+            _ => 0,
+        };
+        b += 1;
+    }
+    t
+};
+
+/// The byte classes present in a value (see [`class`]).
+pub fn classify(value: &[u8]) -> u32 {
+    let mut c = 0;
+    for &b in value {
+        c |= CLASS[usize::from(b)];
+    }
+    if value == b"." || value == b".." {
+        c |= class::DOTS;
+    }
+    c
+}
+
+/// The transformations of [`TABLE`] (bits by `Transformation::index`) that may change a
+/// value of these classes; the others leave it unchanged.
+pub fn may_change(classes: u32) -> u64 {
+    static BY_CLASS: std::sync::LazyLock<[u64; 33]> = std::sync::LazyLock::new(|| {
+        // [c]: the transformations class bit c triggers; [32]: those any value triggers.
+        let mut t = [0u64; 33];
+        for (i, (_, _, triggers)) in TABLE.iter().enumerate() {
+            if *triggers == ALWAYS {
+                t[32] |= 1 << i;
+                continue;
+            }
+            for (c, slot) in t.iter_mut().take(32).enumerate() {
+                if triggers & (1 << c) != 0 {
+                    *slot |= 1 << i;
+                }
+            }
+        }
+        t
+    });
+    let mut mask = BY_CLASS[32];
+    let mut c = classes;
+    while c != 0 {
+        mask |= BY_CLASS[c.trailing_zeros() as usize];
+        c &= c - 1;
+    }
+    mask
+}
+
+/// The transformations (bits by `Transformation::index`) that change only ASCII case, which
+/// the prefilter (ASCII case-insensitive) does not see.
+pub fn case_only() -> u64 {
+    static MASK: std::sync::LazyLock<u64> = std::sync::LazyLock::new(|| {
+        TABLE
+            .iter()
+            .enumerate()
+            .filter(|(_, (name, _, _))| *name == "lowercase" || *name == "uppercase")
+            .fold(0, |m, (i, _)| m | 1 << i)
+    });
+    *MASK
+}
 
 /// Looks a transformation up by name, case-insensitively (CRS writes both `base64Decode` and
 /// `base64decode`).
@@ -101,7 +288,7 @@ impl Transformation {
     pub fn by_name(name: &str) -> Option<Self> {
         TABLE
             .iter()
-            .position(|(n, _)| n.eq_ignore_ascii_case(name))
+            .position(|(n, _, _)| n.eq_ignore_ascii_case(name))
             .map(|i| Self {
                 name: TABLE[i].0,
                 apply: TABLE[i].1,
@@ -151,17 +338,87 @@ mod tests {
 
     #[test]
     fn table_names_are_unique_and_resolve() {
-        for (i, (name, _)) in TABLE.iter().enumerate() {
+        for (i, (name, _, _)) in TABLE.iter().enumerate() {
             assert!(
                 TABLE[i + 1..]
                     .iter()
-                    .all(|(other, _)| !other.eq_ignore_ascii_case(name)),
+                    .all(|(other, _, _)| !other.eq_ignore_ascii_case(name)),
                 "duplicate {name}"
             );
             assert!(lookup(name).is_some());
             assert!(lookup(&name.to_lowercase()).is_some());
         }
         assert!(lookup("nonsense").is_none());
+    }
+
+    /// A transformation whose trigger classes are absent from a value leaves it unchanged:
+    /// every string of up to two bytes, and random strings drawn mostly from the bytes that
+    /// trigger nothing (with the path normaliser's dots and a few trigger bytes mixed in).
+    #[test]
+    fn triggers_are_the_only_bytes_that_change_a_value() {
+        let unchanged = |f: TransformFn, v: &[u8]| f(v).is_none_or(|out| out == v);
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for (name, f, triggers) in TABLE {
+            if *triggers == ALWAYS {
+                continue;
+            }
+            let quiet: Vec<u8> = (0..=255u8)
+                .filter(|&b| CLASS[usize::from(b)] & triggers == 0)
+                .collect();
+            let mut checked = 0;
+            for a in 0..=255u8 {
+                for v in [&[a][..], &[a, b'.'][..], &[b'.', a][..], &[a, a][..]] {
+                    if classify(v) & triggers == 0 {
+                        assert!(unchanged(*f, v), "{name} changed {v:?}");
+                        checked += 1;
+                    }
+                }
+                for b in 0..=255u8 {
+                    let v = [a, b];
+                    if classify(&v) & triggers == 0 {
+                        assert!(unchanged(*f, &v), "{name} changed {v:?}");
+                        checked += 1;
+                    }
+                }
+            }
+            for _ in 0..20_000 {
+                let len = (next() % 24) as usize;
+                let v: Vec<u8> = (0..len)
+                    .map(|_| match next() % 16 {
+                        0 => b'.',
+                        1 => (next() % 256) as u8,
+                        _ => quiet[(next() % quiet.len() as u64) as usize],
+                    })
+                    .collect();
+                if classify(&v) & triggers == 0 {
+                    assert!(unchanged(*f, &v), "{name} changed {v:?}");
+                    checked += 1;
+                }
+            }
+            assert!(checked > 10_000, "{name}: only {checked} values checked");
+        }
+    }
+
+    #[test]
+    fn may_change_follows_the_triggers() {
+        let lower = Transformation::by_name("lowercase").unwrap();
+        let decode = Transformation::by_name("urlDecodeUni").unwrap();
+        let length = Transformation::by_name("length").unwrap();
+        let m = may_change(classify(b"Hello"));
+        assert_ne!(m & 1 << lower.index, 0);
+        assert_eq!(m & 1 << decode.index, 0);
+        assert_ne!(m & 1 << length.index, 0);
+        assert_ne!(may_change(classify(b"a%20b")) & 1 << decode.index, 0);
+        assert_eq!(
+            case_only(),
+            1 << lower.index | 1 << Transformation::by_name("uppercase").unwrap().index
+        );
     }
 
     /// Vectors: (transformation, input, expected output).
