@@ -113,6 +113,8 @@ pub struct RuleSet {
     pub(crate) tags: Vec<String>,
     /// Transformation caches of finished transactions, emptied but with their capacity, so
     /// that a large request does not pay for growing (and faulting in) a fresh table.
+    /// Number of distinct unions of prefilter hits rules use (see `Rule::union_ids`).
+    pub(crate) union_count: usize,
     pub(crate) spare_caches: std::sync::Mutex<Vec<crate::transaction::Spare>>,
 }
 
@@ -235,8 +237,13 @@ fn assign_slots(rule: &mut crate::rule::Rule, raw: &mut RawPrefilter) {
     }
 }
 
-/// Gives each one-key target of every link the id of its key (see `Rule::union_keys`).
-fn assign_union_keys(rule: &mut crate::rule::Rule, ids: &mut HashMap<Vec<u8>, u32>) {
+/// Gives each one-key target of every link the id of its key (see `Rule::union_keys`), and
+/// each target with a union the index of that union (see `Rule::union_ids`).
+fn assign_union_keys(
+    rule: &mut crate::rule::Rule,
+    ids: &mut HashMap<Vec<u8>, u32>,
+    unions: &mut HashMap<(u32, crate::variables::Variable, u32), u32>,
+) {
     let mut link = Some(rule);
     while let Some(r) = link {
         r.union_keys = r
@@ -248,6 +255,18 @@ fn assign_union_keys(rule: &mut crate::rule::Rule, ids: &mut HashMap<Vec<u8>, u3
                     *ids.entry(k.clone()).or_insert(next)
                 }
                 _ => 0,
+            })
+            .collect();
+        r.union_ids = r
+            .targets
+            .iter()
+            .zip(&r.union_keys)
+            .map(|(t, &key)| {
+                if t.count || !t.variable.is_stable() {
+                    return crate::rule::NO_UNION;
+                }
+                let next = unions.len() as u32;
+                *unions.entry((r.tchain, t.variable, key)).or_insert(next)
             })
             .collect();
         link = r.chain.as_deref_mut();
@@ -273,10 +292,11 @@ impl RuleSet {
         let mut tags: Vec<String> = Vec::new();
         let mut tag_index: HashMap<String, u16> = HashMap::new();
         let mut key_ids: HashMap<Vec<u8>, u32> = HashMap::new();
+        let mut union_ids = HashMap::new();
         for entry in phases.iter_mut().flatten() {
             if let Entry::Rule(r) = entry {
                 assign_slots(r, &mut raw);
-                assign_union_keys(r, &mut key_ids);
+                assign_union_keys(r, &mut key_ids, &mut union_ids);
                 r.tag_ids = r
                     .actions
                     .tags
@@ -323,6 +343,7 @@ impl RuleSet {
         });
         RuleSet {
             config,
+            union_count: union_ids.len(),
             phases,
             markers,
             prefilter,

@@ -62,6 +62,22 @@ impl Macro {
         if let Some(l) = self.literal() {
             return Cow::Borrowed(l);
         }
+        // One reference (`%{tx.inbound_anomaly_score_threshold}`): its value as it is stored,
+        // without a copy.
+        if let [Part::Var(t)] = self.parts.as_slice() {
+            let mut first: Option<Cow<'t, [u8]>> = None;
+            collect(
+                tx,
+                t,
+                &|_, _| false,
+                &mut Each(|v: crate::variables::Value<'t>| {
+                    if first.is_none() {
+                        first = Some(v.value);
+                    }
+                }),
+            );
+            return first.unwrap_or(Cow::Borrowed(b""));
+        }
         let mut out = Vec::new();
         for part in &self.parts {
             match part {

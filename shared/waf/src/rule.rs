@@ -23,6 +23,9 @@ pub struct RuleOperator {
     pub bytes: Option<crate::prefilter::ByteSet>,
 }
 
+/// `Rule::union_ids` of a target without a union.
+pub const NO_UNION: u32 = u32::MAX;
+
 #[derive(Debug)]
 pub struct Rule {
     /// 0 for chain links.
@@ -48,6 +51,10 @@ pub struct Rule {
     /// is built. Keys the per-transaction prefilter unions, so rules naming one header share
     /// its union.
     pub union_keys: Vec<u32>,
+    /// Per target: the index of its union of prefilter hits in a transaction's union cache
+    /// (one per distinct chain, variable and key), or [`NO_UNION`] for targets without one
+    /// (counted or volatile); set when the rule set is built.
+    pub union_ids: Vec<u32>,
     /// The disruptive action after resolving defaults (`block` stays `Block` and is resolved
     /// against the phase default when it fires).
     pub disruptive: Disruptive,

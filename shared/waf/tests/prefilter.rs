@@ -181,3 +181,73 @@ SecRule TX:/^seen_x-bad/ "@rx ." "id:42,phase:1,deny,status:403"
     assert_eq!(get(&[("X-Good", "1")]), None);
     assert_eq!(get(&[("X-Good", "1"), ("X-Bad-Thing", "1")]), Some(42));
 }
+
+/// Selectors without a `^prefix` (`TX:/name_*/`) are read against every key, a literal every
+/// match holds checked first; captures set TX:0… and clear the ones a later, shorter capture
+/// does not set — also when a rule set one of them with `setvar`.
+#[test]
+fn unanchored_selectors_and_capture_keys() {
+    let rules = r#"
+SecRuleEngine On
+SecAction "id:1,phase:1,pass,nolog,setvar:tx.counter_a=1,setvar:tx.other=1,setvar:tx.3=stale"
+SecRule REQUEST_HEADERS:X-Pair "@rx ^(\w+)-(\w+)$" "id:2,phase:1,pass,nolog,capture"
+SecRule REQUEST_HEADERS:X-One "@rx ^(\w+)$" "id:3,phase:1,pass,nolog,capture"
+SecRule &TX:2 "@eq 1" "id:4,phase:1,deny,status:403"
+SecRule &TX:3 "@eq 1" "id:5,phase:1,deny,status:404"
+SecRule TX:/MULTIPART_HEADERS_CONTENT_TYPES_*/ "@rx ." "id:6,phase:2,deny,status:405"
+SecRule TX:/counter_.*/ "@streq 2" "id:7,phase:2,deny,status:406"
+SecRule REQUEST_HEADERS:X-Type "@rx (.+)" "id:8,phase:1,pass,nolog,capture,setvar:'tx.multipart_headers_content_types_%{tx.0}=%{tx.0}'"
+SecRule REQUEST_HEADERS:X-Count "@rx (.+)" "id:9,phase:1,pass,nolog,capture,setvar:'tx.counter_b=%{tx.1}'"
+"#;
+    let engine = Engine::from_text(rules, "selector-test.conf").unwrap();
+    let status = |headers: &[(&str, &str)]| {
+        let mut tx = engine.transaction();
+        tx.process_uri(b"GET", b"/", b"HTTP/1.1");
+        for (k, v) in headers {
+            tx.add_request_header(k.as_bytes(), v.as_bytes());
+        }
+        tx.process_request_headers()
+            .or_else(|| tx.process_request_body())
+            .map(|i| i.status)
+    };
+    // No capture: the `setvar` TX:3 is there.
+    assert_eq!(status(&[]), Some(404));
+    // Two groups then one: TX:2 and TX:3 are gone.
+    assert_eq!(status(&[("X-Pair", "a-b"), ("X-One", "c")]), None);
+    // Two groups only: TX:2 is there.
+    assert_eq!(status(&[("X-Pair", "a-b")]), Some(403));
+    // The unanchored selectors find their keys, in any case.
+    assert_eq!(status(&[("X-One", "c"), ("X-Type", "Text")]), Some(405));
+    assert_eq!(status(&[("X-One", "c"), ("X-Count", "2")]), Some(406));
+    assert_eq!(status(&[("X-One", "c"), ("X-Count", "3")]), None);
+}
+
+/// A runtime exclusion removes a scalar target too (CRS's 941010 takes REQUEST_FILENAME away
+/// from the `xss-perf-disable` rules when the path holds only plain characters), on the
+/// prefiltered path and on the `multiMatch` one.
+#[test]
+fn runtime_exclusions_remove_scalar_targets() {
+    let exclude = r#"
+SecRuleEngine On
+SecRule REQUEST_FILENAME "!@validateByteRange 20,45-47,48-57,65-90,95,97-122" "id:1,phase:1,pass,nolog,ctl:ruleRemoveTargetByTag=perf;REQUEST_FILENAME"
+"#;
+    for rule in [
+        r#"SecRule REQUEST_FILENAME|ARGS "@pm document.cookie" "id:2,phase:2,deny,status:403,t:none,t:lowercase,tag:perf""#,
+        r#"SecRule REQUEST_FILENAME|ARGS "@pm document.cookie" "id:3,phase:2,deny,status:403,t:none,t:lowercase,multiMatch,tag:perf""#,
+    ] {
+        let engine =
+            Engine::from_text(&format!("{exclude}{rule}\n"), "exclusion-test.conf").unwrap();
+        let status = |uri: &str| {
+            let mut tx = engine.transaction();
+            tx.process_uri(b"GET", uri.as_bytes(), b"HTTP/1.1");
+            tx.process_request_headers()
+                .or_else(|| tx.process_request_body())
+                .map(|i| i.status)
+        };
+        assert_eq!(status("/manual/document.cookie"), None, "{rule}");
+        // Not plain: the target stays.
+        assert_eq!(status("/manual/document.cookie%3C"), Some(403), "{rule}");
+        // Arguments are not excluded.
+        assert_eq!(status("/manual?q=document.cookie"), Some(403), "{rule}");
+    }
+}

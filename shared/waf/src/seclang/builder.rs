@@ -504,6 +504,7 @@ impl Builder {
             default_status: defaults.status,
             slot: None,
             union_keys: Vec::new(),
+            union_ids: Vec::new(),
             disruptive,
             log,
             chain: None,

@@ -7,13 +7,30 @@ use std::sync::Arc;
 use super::{
     Cached, Found, InterruptAction, Interruption, MatchedRule, RuleSel, TCache, Transaction,
 };
-use super::{Group, Groups, OWNED};
+use super::{Group, Groups, OWNED, Union};
 use super::{NO_HITS, RAW_CHAIN, apply_all, collection_key};
 use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVarOp};
 use crate::engine::EngineMode;
 use crate::engine::{Hits, Prefilter};
-use crate::rule::{Entry, Rule, RuleOperator};
+use crate::rule::{Entry, NO_UNION, Rule, RuleOperator};
 use crate::variables::{Each, Exclusion, Selector, Target, Value, Variable, atoi, collect};
+
+/// At most this many groups of values per variable (a bit each in `union_of`); values that
+/// would make more are treated as made on the fly.
+const MAX_GROUPS: usize = 64;
+
+/// The union (see `Transaction::ucache`) that lists a target's values in the order the
+/// target yields them, for the targets where there is one: stable, all values or one key's,
+/// not XML, not counted, in a link that is not `multiMatch`.
+fn walks_union(rule: &Rule, i: usize, t: &Target) -> Option<u32> {
+    if rule.actions.multi_match
+        || t.variable == Variable::Xml
+        || !matches!(t.selector, Selector::All | Selector::Key(_))
+    {
+        return None;
+    }
+    rule.union_ids.get(i).copied().filter(|&id| id != NO_UNION)
+}
 
 /// The index in `cache.hits` of an untransformed stable value's prefilter hits, computed
 /// once per transaction.
@@ -129,17 +146,26 @@ impl Transaction {
                 const KEYS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
                 let tx = self.collections.tx();
                 for (i, key) in KEYS.iter().enumerate() {
-                    match (caps.get(i), tx.get_mut(*key)) {
-                        (Some(c), Some(slot)) => {
-                            slot.clear();
-                            slot.extend_from_slice(c);
+                    let bit = 1 << i;
+                    match caps.get(i) {
+                        Some(c) => {
+                            match tx.get_mut(*key) {
+                                Some(slot) => {
+                                    slot.clear();
+                                    slot.extend_from_slice(c);
+                                }
+                                None => {
+                                    tx.insert((*key).to_string(), c.clone());
+                                }
+                            }
+                            self.digit_keys |= bit;
                         }
-                        (Some(c), None) => {
-                            tx.insert((*key).to_string(), c.clone());
-                        }
-                        (None, _) => {
+                        // Only keys that may be there are looked for (see `digit_keys`).
+                        None if self.digit_keys & bit != 0 => {
                             tx.remove(*key);
+                            self.digit_keys &= !bit;
                         }
+                        None => {}
                     }
                 }
             }
@@ -227,8 +253,51 @@ impl Transaction {
                 test(&cur, &mut found);
             }
         };
-        for t in &rule.targets {
-            collect(self, t, &excluded, &mut Each(&mut handle));
+        for (i, t) in rule.targets.iter().enumerate() {
+            // With the target's union at hand, values whose hits lack the link's slot are
+            // passed over without a look at their transformation (the union lists each
+            // value's hits in collection order; exclusions are applied here so that the
+            // order is the union's).
+            let unions = self.ucache.borrow();
+            let union = rule
+                .slot
+                .zip(walks_union(rule, i, t))
+                .and_then(|(slot, id)| Some((slot, unions.get(id)?)));
+            let Some((slot, union)) = union else {
+                drop(unions);
+                collect(self, t, &excluded, &mut Each(&mut handle));
+                continue;
+            };
+            let gcache;
+            let at = match &union.at {
+                Some(at) => at.as_slice(),
+                None => {
+                    let one_key = match t.selector {
+                        Selector::Key(_) => rule.union_keys[i],
+                        _ => 0,
+                    };
+                    gcache = self.gcache.borrow();
+                    gcache
+                        .get(&(t.variable, one_key))
+                        .map_or(&[][..], |g| g.raw_at.as_slice())
+                }
+            };
+            let mut at = at.iter();
+            collect(
+                self,
+                t,
+                &|_, _| false,
+                &mut Each(|v: Value| {
+                    let hits = at.next().copied().unwrap_or(NO_HITS);
+                    if excluded(v.variable, &v.key)
+                        || hits != NO_HITS
+                            && !self.tcache.borrow().hits[hits as usize].contains(slot)
+                    {
+                        return;
+                    }
+                    handle(v);
+                }),
+            );
         }
         found
     }
@@ -245,6 +314,16 @@ impl Transaction {
         f: impl FnOnce(&[u8], Option<&Hits>) -> R,
     ) -> R {
         let prefilter = self.rules.prefilter.as_ref().filter(|_| want_hits);
+        let at = self.cached_entry(rule, value, prefilter);
+        let cache = self.tcache.borrow();
+        let entry = &cache.entries[at];
+        let hits = prefilter.and_then(|_| cache.hits.get(entry.hits as usize));
+        f(entry.value.as_deref().unwrap_or(value), hits)
+    }
+
+    /// The transformation cache's entry for a stable value under the rule's chain (made if
+    /// missing), with its prefilter hits computed when `prefilter` is given.
+    fn cached_entry(&self, rule: &Rule, value: &[u8], prefilter: Option<&Prefilter>) -> usize {
         let key = (rule.tchain, value.as_ptr() as usize, value.len());
         let mut guard = self.tcache.borrow_mut();
         let cache = &mut *guard;
@@ -273,16 +352,14 @@ impl Transaction {
             };
             cache.entries[at].hits = hits as u32;
         }
-        let entry = &cache.entries[at];
-        let hits = prefilter.and_then(|_| cache.hits.get(entry.hits as usize));
-        f(entry.value.as_deref().unwrap_or(value), hits)
+        at
     }
 
-    /// Runs `f` on the prefilter hits of an untransformed stable value (cached).
-    fn with_raw_hits<R>(&self, value: &[u8], p: &Prefilter, f: impl FnOnce(&Hits) -> R) -> R {
-        let mut guard = self.tcache.borrow_mut();
-        let at = raw_hits(&mut guard, p, value);
-        f(&guard.hits[at])
+    /// The index in `TCache::hits` of a stable value's prefilter hits after the rule's
+    /// transformations (as [`Self::with_cached`] finds them).
+    fn hits_index(&self, rule: &Rule, value: &[u8], p: &Prefilter) -> u32 {
+        let at = self.cached_entry(rule, value, Some(p));
+        self.tcache.borrow().entries[at].hits
     }
 
     /// Whether a link with a prefilter slot can match at all: its slot must be among the
@@ -296,29 +373,29 @@ impl Transaction {
         let Some(prefilter) = self.rules.prefilter.as_ref() else {
             return true;
         };
-        if rule.union_keys.len() != rule.targets.len() {
+        if rule.union_ids.len() != rule.targets.len() {
             return true;
         }
-        for (t, &one_key) in rule.targets.iter().zip(&rule.union_keys) {
-            if t.count || !t.variable.is_stable() {
+        for (i, t) in rule.targets.iter().enumerate() {
+            let id = rule.union_ids[i];
+            if id == NO_UNION {
                 return true;
             }
-            // A target naming one key (`REQUEST_HEADERS:User-Agent`) needs the union over that
-            // key's values only; rules naming the same key share it (`Rule::union_keys`).
-            let one_key = match &t.selector {
-                Selector::Key(_) => one_key,
-                _ => 0,
-            };
-            let key = (rule.tchain, t.variable, one_key);
-            if let Some(h) = self.ucache.borrow().get(&key) {
-                if h.contains(slot) {
+            if let Some(u) = self.ucache.borrow().get(id) {
+                if u.all.contains(slot) {
                     return true;
                 }
                 continue;
             }
+            // A target naming one key (`REQUEST_HEADERS:User-Agent`) needs the union over that
+            // key's values only; rules naming the same key share it (`Rule::union_keys`).
+            let one_key = match &t.selector {
+                Selector::Key(_) => rule.union_keys[i],
+                _ => 0,
+            };
             let union = self.union_of(rule, t, one_key, prefilter);
-            let hit = union.contains(slot);
-            self.ucache.borrow_mut().insert(key, union);
+            let hit = union.all.contains(slot);
+            self.ucache.borrow_mut().insert(id, union);
             if hit {
                 return true;
             }
@@ -329,8 +406,8 @@ impl Transaction {
     /// The prefilter hits of a target's values (all of the variable, or one key's) after the
     /// rule's transformations: groups of values the chain cannot change (case aside) give
     /// their raw hits at once; only the values of the other groups are transformed.
-    fn union_of(&self, rule: &Rule, t: &Target, one_key: u32, prefilter: &Prefilter) -> Hits {
-        let mut union = Hits::empty(prefilter.slots());
+    fn union_of(&self, rule: &Rule, t: &Target, one_key: u32, prefilter: &Prefilter) -> Union {
+        let mut all = Hits::empty(prefilter.slots());
         let chain = rule
             .transformations
             .iter()
@@ -339,40 +416,45 @@ impl Transaction {
         self.ensure_groups(t, one_key, prefilter);
         let gcache = self.gcache.borrow();
         let Some(groups) = gcache.get(&(t.variable, one_key)) else {
-            return union;
+            return Union {
+                all,
+                at: Some(Vec::new()),
+            };
         };
-        let mut visit = Vec::with_capacity(groups.groups.len());
-        for g in &groups.groups {
-            let changed = g.may_change & chain != 0;
-            if !changed {
-                union.union(&g.raw);
+        // Bit g: the chain may change group g's values, which are then transformed.
+        let mut visit = 0u64;
+        for (g, group) in groups.groups.iter().enumerate() {
+            if group.may_change & chain != 0 {
+                visit |= 1 << g;
+            } else {
+                all.union(&group.raw);
             }
-            visit.push(changed);
         }
-        if !visit.iter().any(|&v| v) && !groups.of_value.contains(&OWNED) {
-            return union;
+        if visit == 0 && !groups.has_owned {
+            return Union { all, at: None };
         }
-        let mut i = 0;
+        let mut at = Vec::with_capacity(groups.of_value.len());
         self.each_value(t, one_key, &mut |v: Value| {
+            let i = at.len();
             let group = groups.of_value.get(i).copied().unwrap_or(OWNED);
-            i += 1;
             match v.value {
                 Cow::Borrowed(b) if group != OWNED => {
-                    if visit[usize::from(group)] {
-                        self.with_cached(rule, b, true, |_, h| {
-                            if let Some(h) = h {
-                                union.union(h);
-                            }
-                        });
+                    if visit & 1 << group != 0 {
+                        let h = self.hits_index(rule, b, prefilter);
+                        all.union(&self.tcache.borrow().hits[h as usize]);
+                        at.push(h);
+                    } else {
+                        at.push(groups.raw_at[i]);
                     }
                 }
                 value => {
                     let t = apply_all(&rule.transformations, &value);
-                    union.union(&prefilter.hits(t.as_deref().unwrap_or(&value)));
+                    all.union(&prefilter.hits(t.as_deref().unwrap_or(&value)));
+                    at.push(NO_HITS);
                 }
             }
         });
-        union
+        Union { all, at: Some(at) }
     }
 
     /// Groups a target's values by the transformations that may change them (see `Groups`).
@@ -384,6 +466,8 @@ impl Transaction {
         self.each_value(t, one_key, &mut |v: Value| {
             let Cow::Borrowed(b) = v.value else {
                 groups.of_value.push(OWNED);
+                groups.raw_at.push(NO_HITS);
+                groups.has_owned = true;
                 return;
             };
             let may_change = !self.known_unchanged(b);
@@ -393,7 +477,7 @@ impl Transaction {
                 .position(|g| g.may_change == may_change)
             {
                 Some(at) => at,
-                None if groups.groups.len() < usize::from(OWNED) => {
+                None if groups.groups.len() < MAX_GROUPS => {
                     groups.groups.push(Group {
                         may_change,
                         raw: Hits::empty(prefilter.slots()),
@@ -402,11 +486,15 @@ impl Transaction {
                 }
                 None => {
                     groups.of_value.push(OWNED);
+                    groups.raw_at.push(NO_HITS);
+                    groups.has_owned = true;
                     return;
                 }
             };
-            self.with_raw_hits(b, prefilter, |h| groups.groups[at].raw.union(h));
+            let raw = raw_hits(&mut self.tcache.borrow_mut(), prefilter, b);
+            groups.groups[at].raw.union(&self.tcache.borrow().hits[raw]);
             groups.of_value.push(at as u16);
+            groups.raw_at.push(raw as u32);
         });
         self.gcache
             .borrow_mut()
@@ -476,6 +564,7 @@ impl Transaction {
                     let Some(coll) = collection_key(&sv.collection) else {
                         continue;
                     };
+                    let digit_key = coll == "tx";
                     // Keys are lowercased when parsed; most are literal.
                     let key: Cow<str> = match sv.key.literal() {
                         Some(k) => String::from_utf8_lossy(k),
@@ -483,6 +572,9 @@ impl Transaction {
                             String::from_utf8_lossy(&sv.key.expand(self)).to_ascii_lowercase(),
                         ),
                     };
+                    if digit_key {
+                        self.note_tx_key(&key);
+                    }
                     let value = match &sv.op {
                         SetVarOp::Delete => {
                             if let Some(m) = self.collections.get_mut(coll) {

@@ -87,6 +87,9 @@ pub struct Transaction {
     pub(crate) unique_id: String,
     pub(crate) started: Instant,
     current_rule: Option<(u32, u8)>,
+    /// TX keys `0`…`9` (bit by digit) that may be set: captures remove the ones they do not
+    /// set, and look only for these.
+    digit_keys: u16,
     mode: EngineMode,
     request_body_access: bool,
     response_body_access: bool,
@@ -124,9 +127,60 @@ pub struct Transaction {
     misses: RefCell<HashMap<usize, std::collections::HashSet<Vec<u8>>, FastHash>>,
 }
 
-/// See `Transaction::ucache`: (chain id, variable, key id of a one-key target or 0) → hits.
-pub(crate) type Unions =
-    HashMap<(u32, crate::variables::Variable, u32), crate::engine::Hits, FastHash>;
+/// See `Transaction::ucache`: by `Rule::union_ids`, valid while their generation is the
+/// cache's (clearing is a new generation, not a pass over every entry).
+#[derive(Debug, Default)]
+pub(crate) struct Unions {
+    generation: u32,
+    slots: Vec<(u32, Option<Union>)>,
+}
+
+impl Unions {
+    fn sized(mut self, n: usize) -> Unions {
+        if self.slots.len() < n {
+            self.slots.resize_with(n, || (0, None));
+        }
+        if self.generation == 0 {
+            self.generation = 1;
+        }
+        self
+    }
+
+    pub(crate) fn get(&self, id: u32) -> Option<&Union> {
+        match self.slots.get(id as usize) {
+            Some((g, Some(u))) if *g == self.generation => Some(u),
+            _ => None,
+        }
+    }
+
+    pub(crate) fn insert(&mut self, id: u32, union: Union) {
+        if let Some(slot) = self.slots.get_mut(id as usize) {
+            *slot = (self.generation, Some(union));
+        }
+    }
+
+    fn clear(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            for slot in &mut self.slots {
+                *slot = (0, None);
+            }
+            self.generation = 1;
+        }
+    }
+}
+
+/// The prefilter hits of a variable's values (or one key's) after a transformation chain.
+#[derive(Debug)]
+pub(crate) struct Union {
+    /// All of them together.
+    all: crate::engine::Hits,
+    /// Per value, in collection order: its hits (index in `TCache::hits`), or [`NO_HITS`]
+    /// for a value made on the fly. A link whose slot passed `all` visits only the values
+    /// whose hits hold it. `None`: the chain changes no value (case aside), so these are the
+    /// raw hits (`Groups::raw_at`).
+    at: Option<Vec<u32>>,
+}
 
 /// See `Transaction::unchanged`.
 pub(crate) type Unchanged = HashMap<(usize, usize), u64, FastHash>;
@@ -144,6 +198,10 @@ pub(crate) struct Groups {
     groups: Vec<Group>,
     /// Group of each value ([`OWNED`] for values made on the fly, which every chain visits).
     of_value: Vec<u16>,
+    /// Raw hits of each value (index in `TCache::hits`; [`NO_HITS`] with `OWNED`).
+    raw_at: Vec<u32>,
+    /// Whether some value is `OWNED`.
+    has_owned: bool,
 }
 
 #[derive(Debug)]
@@ -351,6 +409,7 @@ impl Transaction {
             unique_id: format!("{:x}{:06x}", nanos as u64, n & 0xff_ffff),
             started: Instant::now(),
             current_rule: None,
+            digit_keys: 0,
             force_body_variable: false,
             body_processor_override: None,
             removed_ids: Vec::new(),
@@ -361,7 +420,7 @@ impl Transaction {
             allow: None,
             phases_done: [false; 5],
             tcache: RefCell::new(spare.tcache),
-            ucache: RefCell::new(spare.ucache),
+            ucache: RefCell::new(spare.ucache.sized(rules.union_count)),
             unchanged: RefCell::new(spare.unchanged),
             gcache: RefCell::new(spare.gcache),
             misses: RefCell::new(HashMap::default()),
@@ -404,6 +463,13 @@ impl Transaction {
             }
         }
         None
+    }
+
+    /// Notes a TX key being written: a capture key (`0`…`9`) is then in `digit_keys`.
+    pub(crate) fn note_tx_key(&mut self, key: &str) {
+        if let [d @ b'0'..=b'9'] = key.as_bytes() {
+            self.digit_keys |= 1 << (d - b'0');
+        }
     }
 
     /// Which transformations are known to leave a stable value unchanged (see `unchanged`).
@@ -479,6 +545,7 @@ impl Transaction {
     /// Sets a transaction variable before rules run (per-site policy such as the paranoia
     /// level is handed to the rules this way).
     pub fn set_tx_var(&mut self, name: &str, value: &[u8]) {
+        self.note_tx_key(name);
         self.collections
             .tx()
             .insert(name.to_ascii_lowercase(), value.to_vec());

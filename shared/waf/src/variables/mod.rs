@@ -344,14 +344,54 @@ impl Variable {
     }
 }
 
+/// What every key a selector regex matches holds, found when the rule is compiled: keys
+/// without it are passed over without a regex run (CRS's `TX:/…/` selectors are read against
+/// a hundred or so TX keys, few of which they select).
+#[derive(Debug, Clone, Default)]
+pub struct KeyHints {
+    /// The literal every matching key starts with (lowercased), when the pattern is
+    /// `^literal…`.
+    pub prefix: Option<String>,
+    /// Literals one of which every matching key contains (ASCII case-insensitively), and the
+    /// length of the shortest.
+    needles: Option<(aho_corasick::AhoCorasick, usize)>,
+}
+
+impl KeyHints {
+    fn of(pattern: &str) -> KeyHints {
+        let needles = match crate::prefilter::filters(pattern).0 {
+            Some(lits) if !lits.is_empty() && lits.iter().all(|l| !l.is_empty()) => {
+                let shortest = lits.iter().map(Vec::len).min().unwrap_or(0);
+                aho_corasick::AhoCorasick::builder()
+                    .ascii_case_insensitive(true)
+                    .build(&lits)
+                    .ok()
+                    .map(|ac| (ac, shortest))
+            }
+            _ => None,
+        };
+        KeyHints {
+            prefix: literal_prefix(pattern),
+            needles,
+        }
+    }
+
+    /// Whether a key may match (it holds what every match holds).
+    fn admits(&self, key: &[u8]) -> bool {
+        self.needles
+            .as_ref()
+            .is_none_or(|(ac, shortest)| key.len() >= *shortest && ac.is_match(key))
+    }
+}
+
 /// Narrows a collection.
 #[derive(Debug, Clone)]
 pub enum Selector {
     All,
     /// An exact key, lowercased.
     Key(Vec<u8>),
-    /// With the literal every matching key starts with, when the pattern is `^literal…`.
-    Regex(regex::bytes::Regex, Option<String>),
+    /// With what every matching key holds (see [`KeyHints`]).
+    Regex(regex::bytes::Regex, KeyHints),
     /// An XPath expression for `XML:`.
     XPath(String),
 }
@@ -365,8 +405,7 @@ impl Selector {
                 .unicode(false)
                 .build()
                 .map_err(|e| format!("invalid selector regex {spec}: {e}"))?;
-            let prefix = literal_prefix(pattern);
-            return Ok(Selector::Regex(re, prefix));
+            return Ok(Selector::Regex(re, KeyHints::of(pattern)));
         }
         let key = spec.trim_matches('\'');
         Ok(Selector::Key(key.as_bytes().to_ascii_lowercase()))
@@ -376,7 +415,7 @@ impl Selector {
         match self {
             Selector::All => true,
             Selector::Key(k) => k.eq_ignore_ascii_case(key),
-            Selector::Regex(re, _) => re.is_match(key),
+            Selector::Regex(re, hints) => hints.admits(key) && re.is_match(key),
             Selector::XPath(_) => true,
         }
     }

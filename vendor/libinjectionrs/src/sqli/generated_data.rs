@@ -9687,7 +9687,12 @@ fn keyword_type(upper: &[u8]) -> Option<u8> {
 }
 
 pub fn lookup_word(word: &str) -> TokenType {
-    let bytes = word.as_bytes();
+    lookup_word_bytes(word.as_bytes())
+}
+
+/// [`lookup_word`] on bytes: keywords are ASCII, so a word that is not UTF-8 is a bareword
+/// either way (sitegroup patch: the tokenizer no longer checks UTF-8 before each lookup).
+pub fn lookup_word_bytes(bytes: &[u8]) -> TokenType {
     if bytes.len() > MAX_WORD {
         return TokenType::Bareword;
     }

@@ -528,18 +528,23 @@ impl<'a> SqliState<'a> {
                     
                     if sz3 < 32 { // make sure there is room for ending null
                         // Create merged string: a.val + ' ' + b.val
-                        let a_val = self.token_vec[left].value_as_str();
-                        let b_val = self.token_vec[left + 1].value_as_str();
-                        let merged_original = format!("{} {}", a_val, b_val);
-                        let merged_upper = merged_original.to_ascii_uppercase();
-                        
-                        let lookup_result = sqli_data::lookup_word(&merged_upper);
+                        // sitegroup patch: "a b" in a stack buffer, not two Strings
+                        // (lookup_word uppercases by itself).
+                        let a_val = self.token_vec[left].value_as_str().as_bytes();
+                        let b_val = self.token_vec[left + 1].value_as_str().as_bytes();
+                        let mut merged = [0u8; 72];
+                        let n = a_val.len() + 1 + b_val.len();
+                        merged[..a_val.len()].copy_from_slice(a_val);
+                        merged[a_val.len()] = b' ';
+                        merged[a_val.len() + 1..n].copy_from_slice(b_val);
+
+                        let lookup_result = sqli_data::lookup_word_bytes(&merged[..n]);
                         
                         if lookup_result != TokenType::Bareword {
                             // Update the first token with merged value and new type
                             self.token_vec[left].token_type = lookup_result;
                             // Update the value - store the original case version, not uppercase
-                            let merged_bytes = merged_original.as_bytes();
+                            let merged_bytes = &merged[..n];
                             let copy_len = merged_bytes.len().min(31); // Leave space for null terminator
                             self.token_vec[left].val[..copy_len].copy_from_slice(&merged_bytes[..copy_len]);
                             self.token_vec[left].len = copy_len;

@@ -284,6 +284,17 @@ impl<'a> SqliTokenizer<'a> {
             sqli_data::lookup_word(word)
         }
     }
+
+    /// sitegroup patch: a lookup of bytes. Without a custom lookup function, no UTF-8 check:
+    /// keywords are ASCII, so a word that is not UTF-8 is a bareword either way. With one,
+    /// as before (the function sees only UTF-8 words).
+    fn lookup_bytes(&self, word: &[u8]) -> Option<TokenType> {
+        if self.lookup_fn.is_some() {
+            std::str::from_utf8(word).ok().map(|w| self.lookup_word(w))
+        } else {
+            Some(sqli_data::lookup_word_bytes(word))
+        }
+    }
     
     // Main tokenization function - matches libinjection_sqli_tokenize
     pub fn next_token(&mut self) -> Option<Token> {
@@ -482,8 +493,7 @@ impl<'a> SqliTokenizer<'a> {
         // Try 2-character operator lookup using the comprehensive table
         // Only attempt lookup if bytes form valid UTF-8, since operators are ASCII-only
         let two_char = &self.input[pos..pos + 2];
-        if let Ok(two_char_str) = std::str::from_utf8(two_char) {
-            let token_type = self.lookup_word(two_char_str);
+        if let Some(token_type) = self.lookup_bytes(two_char) {
             if token_type != TokenType::None && token_type != TokenType::Bareword {
                 // Found a 2-character operator in the lookup table
                 let type_byte = match token_type {
@@ -933,8 +943,7 @@ impl<'a> SqliTokenizer<'a> {
                 // form a valid keyword. Since libinjection keywords are ASCII-only,
                 // if the slice contains any non-UTF8 bytes (like 0xFF), it can't be 
                 // a keyword anyway, so we can safely skip the lookup.
-                if let Ok(partial_word) = std::str::from_utf8(&word_slice[..i]) {
-                    let token_type = self.lookup_word(partial_word);
+                if let Some(token_type) = self.lookup_bytes(&word_slice[..i]) {
                     if token_type != TokenType::None && token_type != TokenType::Bareword {
                         self.current.clear();
                         let type_byte = token_type_to_byte(token_type);
@@ -948,8 +957,7 @@ impl<'a> SqliTokenizer<'a> {
         
         // Do full word lookup - only for valid UTF-8 sequences since keywords are ASCII-only
         if word_len < LIBINJECTION_SQLI_TOKEN_SIZE {
-            if let Ok(word_str) = std::str::from_utf8(word_slice) {
-                let token_type = self.lookup_word(word_str);
+            if let Some(token_type) = self.lookup_bytes(word_slice) {
                 if token_type != TokenType::None {
                     self.current.token_type = token_type;
                 }
