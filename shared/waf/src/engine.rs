@@ -126,7 +126,9 @@ pub struct RuleSet {
 /// case-insensitively: then one scan of the raw value answers for every chain.
 #[derive(Debug)]
 pub(crate) struct Prefilter {
-    ac: aho_corasick::AhoCorasick,
+    /// Walked byte by byte (`hits`): the overlapping iterator's per-match bookkeeping cost
+    /// more than the walk itself on short values full of short literals.
+    dfa: aho_corasick::dfa::DFA,
     /// Pattern index → slot (rule link) it belongs to.
     slot_of: Vec<u32>,
     slots: usize,
@@ -135,11 +137,24 @@ pub(crate) struct Prefilter {
 impl Prefilter {
     /// The slots whose literals occur in `value`.
     pub fn hits(&self, value: &[u8]) -> Hits {
+        use aho_corasick::Anchored;
+        use aho_corasick::automaton::Automaton;
         let mut hits = Hits::empty(self.slots);
         let words = hits.words_mut();
-        for m in self.ac.find_overlapping_iter(value) {
-            let s = self.slot_of[m.pattern().as_usize()] as usize;
-            words[s / 64] |= 1 << (s % 64);
+        let dfa = &self.dfa;
+        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+            // Cannot happen (the DFA is built unanchored); every slot then passes.
+            words.fill(u64::MAX);
+            return hits;
+        };
+        for &b in value {
+            sid = dfa.next_state(Anchored::No, sid, b);
+            if dfa.is_special(sid) && dfa.is_match(sid) {
+                for i in 0..dfa.match_len(sid) {
+                    let s = self.slot_of[dfa.match_pattern(sid, i).as_usize()] as usize;
+                    words[s / 64] |= 1 << (s % 64);
+                }
+            }
         }
         hits
     }
@@ -313,14 +328,14 @@ impl RuleSet {
         let prefilter = if raw.slots == 0 {
             None
         } else {
-            let built = aho_corasick::AhoCorasickBuilder::new()
+            let built = aho_corasick::dfa::Builder::new()
                 .ascii_case_insensitive(true)
                 .match_kind(aho_corasick::MatchKind::Standard)
-                .kind(Some(aho_corasick::AhoCorasickKind::DFA))
+                .start_kind(aho_corasick::StartKind::Unanchored)
                 .build(&raw.patterns);
             match built {
-                Ok(ac) => Some(Prefilter {
-                    ac,
+                Ok(dfa) => Some(Prefilter {
+                    dfa,
                     slot_of: raw.slot_of,
                     slots: raw.slots,
                 }),
