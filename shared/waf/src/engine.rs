@@ -104,8 +104,6 @@ pub struct RuleSet {
     pub config: Config,
     /// Phases 1–5 at indexes 0–4.
     pub(crate) phases: [Vec<Entry>; 5],
-    /// Per phase: marker name → index of the marker entry.
-    pub(crate) markers: [HashMap<String, usize>; 5],
     /// One automaton over the required literals of every rule link. One pass over a
     /// (transformed) value tells which links can match it at all.
     pub(crate) prefilter: Option<Prefilter>,
@@ -346,7 +344,8 @@ impl RuleSet {
                 }
             }
         };
-        let markers = std::array::from_fn(|p| {
+        // `skipAfter` resolved to the marker's position once (see `Rule::skip_to`).
+        let markers: [HashMap<String, usize>; 5] = std::array::from_fn(|p| {
             phases[p]
                 .iter()
                 .enumerate()
@@ -356,11 +355,21 @@ impl RuleSet {
                 })
                 .collect()
         });
+        for (p, entries) in phases.iter_mut().enumerate() {
+            for entry in entries {
+                if let Entry::Rule(r) = entry
+                    && let Some(marker) = &r.actions.skip_after
+                {
+                    r.skip_to = markers[p]
+                        .get(marker)
+                        .map_or(crate::rule::NO_MARKER, |&at| at as u32);
+                }
+            }
+        }
         RuleSet {
             config,
             union_count: union_ids.len(),
             phases,
-            markers,
             prefilter,
             tags,
             spare_caches: std::sync::Mutex::new(Vec::new()),

@@ -23,6 +23,9 @@ pub struct RuleOperator {
     pub bytes: Option<crate::prefilter::ByteSet>,
 }
 
+/// `Rule::skip_to` when the marker is not in the phase.
+pub const NO_MARKER: u32 = u32::MAX;
+
 /// `Rule::union_ids` of a target without a union.
 pub const NO_UNION: u32 = u32::MAX;
 
@@ -55,6 +58,10 @@ pub struct Rule {
     /// (one per distinct chain, variable and key), or [`NO_UNION`] for targets without one
     /// (counted or volatile); set when the rule set is built.
     pub union_ids: Vec<u32>,
+    /// With `skipAfter`: the position of its marker in the phase's entries, or
+    /// [`NO_MARKER`] when the phase has none of that name (the rest of the phase is skipped);
+    /// set when the rule set is built.
+    pub skip_to: u32,
     /// The disruptive action after resolving defaults (`block` stays `Block` and is resolved
     /// against the phase default when it fires).
     pub disruptive: Disruptive,

@@ -505,6 +505,7 @@ impl Builder {
             slot: None,
             union_keys: Vec::new(),
             union_ids: Vec::new(),
+            skip_to: crate::rule::NO_MARKER,
             disruptive,
             log,
             chain: None,
@@ -638,14 +639,25 @@ mod tests {
     fn chains_markers_and_removal() {
         let e = Engine::from_text(
             "SecRule ARGS \"@rx a\" \"id:1,phase:1,chain\"\n  SecRule ARGS \"@rx b\" \"t:none\"\n\
+             SecAction \"id:4,phase:1,pass,skipAfter:END\"\nSecAction \"id:5,phase:1,pass,skipAfter:NONE\"\n\
              SecMarker END\nSecAction \"id:2,phase:2,pass\"\nSecAction \"id:3,phase:2,pass\"\n\
              SecRuleRemoveById 3",
             "t.conf",
         )
         .unwrap();
         let rules = e.rules();
-        assert_eq!(rules.rule_ids(), vec![1, 2]);
-        assert!(rules.markers.iter().all(|m| m.contains_key("END")));
+        assert_eq!(rules.rule_ids(), vec![1, 4, 5, 2]);
+        // The marker is in every phase; `skipAfter` knows its position, or that it has none.
+        assert!(rules.phases.iter().all(|p| {
+            p.iter()
+                .any(|e| matches!(e, Entry::Marker(m) if m == "END"))
+        }));
+        let skip_to = |i: usize| match &rules.phases[0][i] {
+            Entry::Rule(r) => r.skip_to,
+            Entry::Marker(_) => panic!("a rule"),
+        };
+        assert_eq!(skip_to(1), 3);
+        assert_eq!(skip_to(2), crate::rule::NO_MARKER);
         let Entry::Rule(r) = &rules.phases[0][0] else {
             panic!()
         };

@@ -5,14 +5,14 @@ use std::io::Write as _;
 use std::sync::Arc;
 
 use super::{
-    Cached, Found, InterruptAction, Interruption, MatchedRule, RuleSel, TCache, Transaction,
+    Cached, InterruptAction, Interruption, MatchedRule, Matches, RuleSel, TCache, Transaction,
 };
 use super::{Group, Groups, OWNED, Union};
 use super::{NO_HITS, RAW_CHAIN, apply_all, collection_key};
 use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVarOp};
 use crate::engine::EngineMode;
 use crate::engine::{Hits, Prefilter};
-use crate::rule::{Entry, NO_UNION, Rule, RuleOperator};
+use crate::rule::{Entry, NO_MARKER, NO_UNION, Rule, RuleOperator};
 use crate::variables::{Each, Exclusion, Selector, Target, Value, Variable, atoi, collect};
 
 /// At most this many groups of values per variable (a bit each in `union_of`); values that
@@ -84,7 +84,7 @@ impl Transaction {
                 continue;
             }
             self.current_rule = Some((rule.id, phase));
-            self.matched_vars.clear();
+            self.matched_len = 0;
             if !self.eval_chain(rule) {
                 continue;
             }
@@ -95,10 +95,12 @@ impl Transaction {
             if stop {
                 break;
             }
-            if let Some(marker) = &rule.actions.skip_after {
-                i = match rules.markers[p].get(marker) {
-                    Some(&at) if at >= i => at + 1,
-                    _ => entries.len(),
+            if rule.actions.skip_after.is_some() {
+                let at = rule.skip_to as usize;
+                i = if rule.skip_to != NO_MARKER && at >= i {
+                    at + 1
+                } else {
+                    entries.len()
                 };
             } else if rule.actions.skip > 0 {
                 let mut left = rule.actions.skip;
@@ -137,12 +139,15 @@ impl Transaction {
     /// Evaluates one link; on a match, records it and runs the link's non-disruptive actions
     /// once per matching value.
     fn eval_link(&mut self, starter: &Rule, rule: &Rule) -> bool {
-        let found = self.find_matches(starter, rule);
-        if found.is_empty() {
+        let mut found = std::mem::take(&mut self.found);
+        found.len = 0;
+        self.find_matches(starter, rule, &mut found);
+        if found.len == 0 {
+            self.found = found;
             return false;
         }
-        for f in found {
-            if let Some(caps) = f.captures {
+        for f in &mut found.items[..found.len] {
+            if let Some(caps) = f.captures.take() {
                 const KEYS: [&str; 10] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9"];
                 let tx = self.collections.tx();
                 for (i, key) in KEYS.iter().enumerate() {
@@ -175,22 +180,30 @@ impl Transaction {
             name.extend_from_slice(&f.name);
             value.clear();
             value.extend_from_slice(&f.value);
-            self.matched_vars.push((f.name, f.value));
+            if self.matched_len == self.matched_vars.len() {
+                self.matched_vars.push(Default::default());
+            }
+            let (name, value) = &mut self.matched_vars[self.matched_len];
+            self.matched_len += 1;
+            name.clear();
+            name.extend_from_slice(&f.name);
+            value.clear();
+            value.extend_from_slice(&f.value);
             self.run_effects(rule);
         }
+        self.found = found;
         true
     }
 
-    fn find_matches(&self, starter: &Rule, rule: &Rule) -> Vec<Found> {
+    /// Puts the link's matches in `found` (empty on entry).
+    fn find_matches(&self, starter: &Rule, rule: &Rule, found: &mut Matches) {
         let Some(op) = &rule.operator else {
-            return vec![Found {
-                name: Vec::new(),
-                value: Vec::new(),
-                captures: None,
-            }];
+            // `SecAction`: one match, of nothing.
+            found.next();
+            return;
         };
         if !self.link_may_match(rule) {
-            return Vec::new();
+            return;
         }
         // Runtime exclusions (`ctl:ruleRemoveTarget…`) that concern this rule, decided once.
         let runtime: Vec<&Exclusion> = self
@@ -203,17 +216,12 @@ impl Transaction {
             rule.exclusions.iter().any(|x| x.excludes(v, k))
                 || runtime.iter().any(|x| x.excludes(v, k))
         };
-        let mut found = Vec::new();
         let capture = rule.actions.capture;
         let mut handle = |v: Value| {
-            let test = |input: &[u8], found: &mut Vec<Found>| {
+            let test = |input: &[u8], found: &mut Matches| {
                 let mut caps = capture.then(Vec::new);
                 if self.test(op, input, caps.as_mut()) {
-                    found.push(Found {
-                        name: v.full_name(),
-                        value: input.to_vec(),
-                        captures: caps.filter(|c| !c.is_empty()),
-                    });
+                    found.push(&v, input, caps.filter(|c| !c.is_empty()));
                     true
                 } else {
                     false
@@ -229,19 +237,19 @@ impl Transaction {
                     {
                         return;
                     }
-                    test(input, &mut found);
+                    test(input, found);
                 });
                 return;
             }
             let mut cur: Cow<[u8]> = Cow::Borrowed(&v.value);
             if rule.actions.multi_match {
-                test(&cur, &mut found);
+                test(&cur, found);
                 for t in &rule.transformations {
                     if let Some(next) = (t.apply)(&cur)
                         && next != *cur
                     {
                         cur = Cow::Owned(next);
-                        test(&cur, &mut found);
+                        test(&cur, found);
                     }
                 }
             } else {
@@ -250,7 +258,7 @@ impl Transaction {
                         cur = Cow::Owned(next);
                     }
                 }
-                test(&cur, &mut found);
+                test(&cur, found);
             }
         };
         for (i, t) in rule.targets.iter().enumerate() {
@@ -299,7 +307,6 @@ impl Transaction {
                 }),
             );
         }
-        found
     }
 
     /// Runs `f` on a stable value transformed by the rule's chain, and on the prefilter's

@@ -65,10 +65,41 @@ impl RuleSel {
 }
 
 /// One match of a rule link, found while the transaction is only read.
+#[derive(Default)]
 struct Found {
     name: Vec<u8>,
     value: Vec<u8>,
     captures: Option<Vec<Vec<u8>>>,
+}
+
+/// The matches of one link: the first `len` of `items`, whose buffers are reused from link to
+/// link (a match allocates nothing once a transaction has seen as many at once).
+#[derive(Default)]
+struct Matches {
+    items: Vec<Found>,
+    len: usize,
+}
+
+impl Matches {
+    /// The next match, emptied.
+    fn next(&mut self) -> &mut Found {
+        if self.len == self.items.len() {
+            self.items.push(Found::default());
+        }
+        let f = &mut self.items[self.len];
+        self.len += 1;
+        f.name.clear();
+        f.value.clear();
+        f.captures = None;
+        f
+    }
+
+    fn push(&mut self, v: &crate::variables::Value, input: &[u8], captures: Option<Vec<Vec<u8>>>) {
+        let f = self.next();
+        v.write_full_name(&mut f.name);
+        f.value.extend_from_slice(input);
+        f.captures = captures;
+    }
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(1);
@@ -82,7 +113,11 @@ pub struct Transaction {
     pub(crate) collections: Collections,
     pub(crate) env: BTreeMap<String, Vec<u8>>,
     pub(crate) matched_var: Option<(Vec<u8>, Vec<u8>)>,
-    pub(crate) matched_vars: Vec<(Vec<u8>, Vec<u8>)>,
+    /// MATCHED_VARS: the first `matched_len` (buffers reused from rule to rule).
+    matched_vars: Vec<(Vec<u8>, Vec<u8>)>,
+    matched_len: usize,
+    /// The current link's matches (see `Matches`).
+    found: Matches,
     pub(crate) highest_severity: u8,
     pub(crate) unique_id: String,
     pub(crate) started: Instant,
@@ -405,6 +440,8 @@ impl Transaction {
             env: BTreeMap::new(),
             matched_var: None,
             matched_vars: Vec::new(),
+            matched_len: 0,
+            found: Matches::default(),
             highest_severity: 255,
             unique_id: format!("{:x}{:06x}", nanos as u64, n & 0xff_ffff),
             started: Instant::now(),
@@ -463,6 +500,11 @@ impl Transaction {
             }
         }
         None
+    }
+
+    /// MATCHED_VARS of the current rule: name and value of each match so far.
+    pub(crate) fn matched_vars(&self) -> &[(Vec<u8>, Vec<u8>)] {
+        &self.matched_vars[..self.matched_len]
     }
 
     /// Notes a TX key being written: a capture key (`0`…`9`) is then in `digit_keys`.

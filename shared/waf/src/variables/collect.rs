@@ -15,12 +15,18 @@ pub struct Value<'a> {
 impl Value<'_> {
     /// `ARGS:id`, `REQUEST_URI`, as logs and `MATCHED_VAR_NAME` show it.
     pub fn full_name(&self) -> Vec<u8> {
-        let mut name = self.variable.name().as_bytes().to_vec();
-        if !self.key.is_empty() || self.variable.is_collection() {
-            name.push(b':');
-            name.extend_from_slice(&self.key);
-        }
+        let mut name = Vec::new();
+        self.write_full_name(&mut name);
         name
+    }
+
+    /// [`Self::full_name`] appended to a buffer.
+    pub fn write_full_name(&self, out: &mut Vec<u8>) {
+        out.extend_from_slice(self.variable.name().as_bytes());
+        if !self.key.is_empty() || self.variable.is_collection() {
+            out.push(b':');
+            out.extend_from_slice(&self.key);
+        }
     }
 }
 
@@ -78,7 +84,16 @@ fn scalar<'a>(variable: Variable, v: impl Into<Cow<'a, [u8]>>) -> Value<'a> {
 }
 
 fn num<'a>(variable: Variable, n: usize) -> Value<'a> {
-    scalar(variable, n.to_string().into_bytes())
+    scalar(variable, decimal(n))
+}
+
+/// A number as a value; the usual small ones without an allocation.
+fn decimal(n: usize) -> Cow<'static, [u8]> {
+    const DIGITS: [&[u8]; 10] = [b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8", b"9"];
+    match DIGITS.get(n) {
+        Some(d) => Cow::Borrowed(d),
+        None => Cow::Owned(n.to_string().into_bytes()),
+    }
 }
 
 /// Appends the values of one collection that the selector allows and no exclusion removes.
@@ -122,7 +137,7 @@ pub fn collect<'a>(
                 Selector::Key(k) => Cow::Owned(k.clone()),
                 _ => Cow::Borrowed(b""),
             },
-            value: Cow::Owned(n.0.to_string().into_bytes()),
+            value: decimal(n.0),
         });
     } else {
         let mut sink = Unexcluded { out, excluded };
@@ -355,7 +370,7 @@ fn collect_values<'a>(
             }
         }
         V::MatchedVars | V::MatchedVarsNames => {
-            for (n, v) in &tx.matched_vars {
+            for (n, v) in tx.matched_vars() {
                 if !sel.matches(n) || excluded(variable, n) {
                     continue;
                 }
