@@ -541,25 +541,25 @@ impl Transaction {
         }
         // Inputs this costly operator already found clean in this transaction.
         let memo = op.op.memoize_misses() && input.len() <= 4096;
-        let key = std::ptr::from_ref(op) as usize;
-        if memo
-            && self
-                .misses
-                .borrow()
-                .get(&key)
-                .is_some_and(|m| m.contains(input))
+        let key = memo.then(|| {
+            use std::hash::BuildHasher;
+            (
+                std::ptr::from_ref(op) as usize,
+                self.miss_key.hash_one(input),
+            )
+        });
+        if let Some(key) = key
+            && self.misses.borrow().contains_key(&key)
         {
             return op.negated;
         }
         let hit = op
             .op
             .evaluate(self, input, if op.negated { None } else { caps });
-        if memo && !hit {
-            self.misses
-                .borrow_mut()
-                .entry(key)
-                .or_default()
-                .insert(input.to_vec());
+        if let Some(key) = key
+            && !hit
+        {
+            self.misses.borrow_mut().insert(key, ());
         }
         hit != op.negated
     }

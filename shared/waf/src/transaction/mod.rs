@@ -159,7 +159,11 @@ pub struct Transaction {
     gcache: RefCell<GroupCache>,
     /// Per costly operator (by address): inputs it did not match (see
     /// `Operator::memoize_misses`). Depends on input bytes only, so never invalidated.
-    misses: RefCell<HashMap<usize, std::collections::HashSet<Vec<u8>>, FastHash>>,
+    /// Inputs are kept as keyed hashes (SipHash, a key per transaction: no copy of the input,
+    /// and no collision an attacker could make to pass a value off as one seen clean).
+    misses: RefCell<HashMap<(usize, u64), (), FastHash>>,
+    /// The key of `misses`' hashes.
+    miss_key: std::hash::RandomState,
 }
 
 /// See `Transaction::ucache`: by `Rule::union_ids`, valid while their generation is the
@@ -461,6 +465,7 @@ impl Transaction {
             unchanged: RefCell::new(spare.unchanged),
             gcache: RefCell::new(spare.gcache),
             misses: RefCell::new(HashMap::default()),
+            miss_key: std::hash::RandomState::new(),
             rules,
         }
     }
