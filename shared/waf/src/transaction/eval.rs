@@ -205,16 +205,29 @@ impl Transaction {
         if !self.link_may_match(rule) {
             return;
         }
-        // Runtime exclusions (`ctl:ruleRemoveTarget…`) that concern this rule, decided once.
-        let runtime: Vec<&Exclusion> = self
+        // Runtime exclusions (`ctl:ruleRemoveTarget…`) that concern this rule, decided once
+        // (a bit each; beyond 64 of them, the rest are asked every time).
+        let applies = self
             .removed_targets
             .iter()
-            .filter(|(sel, _)| sel.applies(starter))
-            .flat_map(|(_, xs)| xs)
-            .collect();
+            .take(64)
+            .enumerate()
+            .filter(|(_, (sel, _))| sel.applies(starter))
+            .fold(0u64, |m, (i, _)| m | 1 << i);
         let excluded = |v: Variable, k: &[u8]| {
             rule.exclusions.iter().any(|x| x.excludes(v, k))
-                || runtime.iter().any(|x| x.excludes(v, k))
+                || self
+                    .removed_targets
+                    .iter()
+                    .enumerate()
+                    .filter(|(i, (sel, _))| {
+                        if *i < 64 {
+                            applies & 1 << i != 0
+                        } else {
+                            sel.applies(starter)
+                        }
+                    })
+                    .any(|(_, (_, xs))| xs.iter().any(|x: &Exclusion| x.excludes(v, k)))
         };
         let capture = rule.actions.capture;
         let mut handle = |v: Value| {
@@ -511,20 +524,20 @@ impl Transaction {
     /// Every value a target can yield, whatever its selector (but for one-key targets): for
     /// XML, element text and attributes. Always in the same order while the data stay.
     fn each_value<'a>(&'a self, t: &Target, one_key: u32, f: &mut dyn FnMut(Value<'a>)) {
-        let selectors = if t.variable == Variable::Xml {
-            vec![Selector::All, Selector::XPath("//@*".into())]
-        } else if one_key != 0 {
-            vec![t.selector.clone()]
-        } else {
-            vec![Selector::All]
+        let all = |selector| Target {
+            variable: t.variable,
+            selector,
+            count: false,
         };
-        for selector in selectors {
-            let all = Target {
-                variable: t.variable,
-                selector,
-                count: false,
-            };
-            collect(self, &all, &|_, _| false, &mut Each(&mut *f));
+        if t.variable == Variable::Xml {
+            for selector in [Selector::All, Selector::XPath("//@*".into())] {
+                collect(self, &all(selector), &|_, _| false, &mut Each(&mut *f));
+            }
+        } else if one_key != 0 {
+            // The target itself (one key, not counted: targets with a union never are).
+            collect(self, t, &|_, _| false, &mut Each(&mut *f));
+        } else {
+            collect(self, &all(Selector::All), &|_, _| false, &mut Each(&mut *f));
         }
     }
 
