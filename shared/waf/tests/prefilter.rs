@@ -251,3 +251,38 @@ SecRule REQUEST_FILENAME "!@validateByteRange 20,45-47,48-57,65-90,95,97-122" "i
         assert_eq!(status("/manual?q=document.cookie"), Some(403), "{rule}");
     }
 }
+
+/// A transaction's collections and caches are reused by the next one (emptied, buffers kept):
+/// nothing the first one set — TX variables, captures, per-header keys, matched variables — is
+/// seen by the second.
+#[test]
+fn reused_transactions_share_no_state() {
+    let rules = r#"
+SecRuleEngine On
+SecRule &TX:seen "@eq 1" "id:1,phase:1,deny,status:401"
+SecRule &TX:0 "@eq 1" "id:2,phase:1,deny,status:402"
+SecRule &TX:/^hdr_/ "@gt 0" "id:3,phase:1,deny,status:403"
+SecRule REQUEST_HEADERS:X-Mark "@rx (.+)" "id:10,phase:1,pass,nolog,capture,setvar:tx.seen=1"
+SecRule REQUEST_HEADERS_NAMES "@rx ^x-h" "id:11,phase:1,pass,nolog,setvar:'tx.hdr_%{MATCHED_VAR}=1'"
+SecRule REQUEST_HEADERS:X-Mark "@rx ." "id:12,phase:1,pass,nolog,setvar:tx.mark_count=+1"
+SecRule TX:mark_count "@gt 1" "id:13,phase:1,deny,status:404"
+"#;
+    let engine = Engine::from_text(rules, "reuse-test.conf").unwrap();
+    let status = |headers: &[(&str, &str)]| {
+        let mut tx = engine.transaction();
+        tx.process_uri(b"GET", b"/", b"HTTP/1.1");
+        for (k, v) in headers {
+            tx.add_request_header(k.as_bytes(), v.as_bytes());
+        }
+        let s = tx.process_request_headers().map(|i| i.status);
+        tx.process_logging();
+        s
+    };
+    for _ in 0..3 {
+        // Sets TX:seen, TX:0, TX:hdr_x-h1 and counts once: nothing fires in this transaction.
+        assert_eq!(status(&[("X-Mark", "a"), ("X-H1", "1")]), None);
+        // A fresh one sees none of it (and its count starts again from nothing).
+        assert_eq!(status(&[]), None);
+        assert_eq!(status(&[("X-Mark", "b")]), None);
+    }
+}

@@ -7,13 +7,15 @@ use std::sync::Arc;
 use super::{
     Cached, InterruptAction, Interruption, MatchedRule, Matches, RuleSel, TCache, Transaction,
 };
-use super::{Group, Groups, OWNED, Union};
+use super::{Group, OWNED, Union};
 use super::{NO_HITS, RAW_CHAIN, apply_all, collection_key};
 use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVarOp};
 use crate::engine::EngineMode;
 use crate::engine::{Hits, Prefilter};
 use crate::rule::{Entry, NO_MARKER, NO_UNION, Rule, RuleOperator};
-use crate::variables::{Each, Exclusion, Selector, Target, Value, Variable, atoi, collect};
+use crate::variables::{
+    Each, Exclusion, Selector, Target, Value, Variable, atoi, collect, count, decimal,
+};
 
 /// At most this many groups of values per variable (a bit each in `union_of`); values that
 /// would make more are treated as made on the fly.
@@ -154,20 +156,12 @@ impl Transaction {
                     let bit = 1 << i;
                     match caps.get(i) {
                         Some(c) => {
-                            match tx.get_mut(*key) {
-                                Some(slot) => {
-                                    slot.clear();
-                                    slot.extend_from_slice(c);
-                                }
-                                None => {
-                                    tx.insert((*key).to_string(), c.clone());
-                                }
-                            }
+                            tx.set(key, c);
                             self.digit_keys |= bit;
                         }
                         // Only keys that may be there are looked for (see `digit_keys`).
                         None if self.digit_keys & bit != 0 => {
-                            tx.remove(*key);
+                            tx.remove(key);
                             self.digit_keys &= !bit;
                         }
                         None => {}
@@ -286,6 +280,18 @@ impl Transaction {
                 .and_then(|(slot, id)| Some((slot, unions.get(id)?)));
             let Some((slot, union)) = union else {
                 drop(unions);
+                if t.count {
+                    // `&TX:name`: the count, under the name the rule gives (borrowed from it).
+                    handle(Value {
+                        variable: t.variable,
+                        key: match &t.selector {
+                            Selector::Key(k) => Cow::Borrowed(k.as_slice()),
+                            _ => Cow::Borrowed(b""),
+                        },
+                        value: decimal(count(self, t, &excluded)),
+                    });
+                    continue;
+                }
                 collect(self, t, &excluded, &mut Each(&mut handle));
                 continue;
             };
@@ -479,10 +485,11 @@ impl Transaction {
 
     /// Groups a target's values by the transformations that may change them (see `Groups`).
     fn ensure_groups(&self, t: &Target, one_key: u32, prefilter: &Prefilter) {
-        if self.gcache.borrow().contains_key(&(t.variable, one_key)) {
+        let key = (t.variable, one_key);
+        if self.gcache.borrow().get(&key).is_some() {
             return;
         }
-        let mut groups = Groups::default();
+        let mut groups = self.gcache.borrow_mut().take_stale(&key);
         self.each_value(t, one_key, &mut |v: Value| {
             let Cow::Borrowed(b) = v.value else {
                 groups.of_value.push(OWNED);
@@ -516,9 +523,7 @@ impl Transaction {
             groups.of_value.push(at as u16);
             groups.raw_at.push(raw as u32);
         });
-        self.gcache
-            .borrow_mut()
-            .insert((t.variable, one_key), groups);
+        self.gcache.borrow_mut().map.insert(key, groups);
     }
 
     /// Every value a target can yield, whatever its selector (but for one-key targets): for
@@ -602,7 +607,16 @@ impl Transaction {
                             }
                             continue;
                         }
-                        SetVarOp::Set(m) => m.expand(self).into_owned(),
+                        SetVarOp::Set(m) => match m.literal() {
+                            // Most values are literal: written into the entry's buffer.
+                            Some(literal) => {
+                                if let Some(c) = self.collections.get_mut(coll) {
+                                    c.set(&key, literal);
+                                }
+                                continue;
+                            }
+                            None => m.expand(self).into_owned(),
+                        },
                         SetVarOp::Add(m) | SetVarOp::Sub(m) => {
                             let delta = atoi(&m.expand(self));
                             let cur = self
@@ -630,12 +644,7 @@ impl Transaction {
                         }
                     };
                     if let Some(m) = self.collections.get_mut(coll) {
-                        match m.get_mut(key.as_ref()) {
-                            Some(slot) => *slot = value,
-                            None => {
-                                m.insert(key.into_owned(), value);
-                            }
-                        }
+                        m.insert(&key, value);
                     }
                 }
                 Effect::Ctl(ctl) => self.apply_ctl(ctl),

@@ -18,6 +18,7 @@ use crate::engine::{EngineMode, LimitAction, RuleSet};
 use crate::rule::Rule;
 use crate::variables::Exclusion;
 
+mod collection;
 mod data;
 mod eval;
 mod records;
@@ -65,7 +66,7 @@ impl RuleSel {
 }
 
 /// One match of a rule link, found while the transaction is only read.
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Found {
     name: Vec<u8>,
     value: Vec<u8>,
@@ -74,7 +75,7 @@ struct Found {
 
 /// The matches of one link: the first `len` of `items`, whose buffers are reused from link to
 /// link (a match allocates nothing once a transaction has seen as many at once).
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct Matches {
     items: Vec<Found>,
     len: usize,
@@ -224,8 +225,39 @@ pub(crate) struct Union {
 /// See `Transaction::unchanged`.
 pub(crate) type Unchanged = HashMap<(usize, usize), u64, FastHash>;
 
-/// See `Transaction::gcache`.
-pub(crate) type GroupCache = HashMap<(crate::variables::Variable, u32), Groups, FastHash>;
+/// See `Transaction::gcache`: groups are current while their generation is the cache's;
+/// older ones keep their buffers for the next build (clearing is a new generation).
+#[derive(Debug, Default)]
+pub(crate) struct GroupCache {
+    generation: u32,
+    map: HashMap<(crate::variables::Variable, u32), Groups, FastHash>,
+}
+
+impl GroupCache {
+    fn get(&self, key: &(crate::variables::Variable, u32)) -> Option<&Groups> {
+        self.map
+            .get(key)
+            .filter(|g| g.generation == self.generation)
+    }
+
+    /// An emptied `Groups` to build `key`'s into (a stale one's buffers when there is one).
+    fn take_stale(&mut self, key: &(crate::variables::Variable, u32)) -> Groups {
+        let mut g = self.map.remove(key).unwrap_or_default();
+        g.groups.clear();
+        g.of_value.clear();
+        g.raw_at.clear();
+        g.has_owned = false;
+        g.generation = self.generation;
+        g
+    }
+
+    fn clear(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 || self.map.len() > 256 {
+            self.map.clear();
+        }
+    }
+}
 
 /// The values of a variable (or of one key) in collection order, grouped by the set of
 /// transformations that may change them, with the union of each group's raw prefilter hits.
@@ -241,6 +273,8 @@ pub(crate) struct Groups {
     raw_at: Vec<u32>,
     /// Whether some value is `OWNED`.
     has_owned: bool,
+    /// See `GroupCache`.
+    generation: u32,
 }
 
 #[derive(Debug)]
@@ -261,6 +295,9 @@ const CLASSIFY_MAX: usize = 16 * 1024;
 /// table growth per request).
 #[derive(Debug, Default)]
 pub(crate) struct Spare {
+    collections: Collections,
+    found: Matches,
+    matched_vars: Vec<(Vec<u8>, Vec<u8>)>,
     tcache: TCache,
     ucache: Unions,
     unchanged: Unchanged,
@@ -317,10 +354,17 @@ impl Drop for Transaction {
         unchanged.clear();
         let mut gcache = std::mem::take(self.gcache.get_mut());
         gcache.clear();
+        let mut collections = std::mem::take(&mut self.collections);
+        collections.reset();
+        let found = std::mem::take(&mut self.found);
+        let matched_vars = std::mem::take(&mut self.matched_vars);
         if let Ok(mut spare) = self.rules.spare_caches.lock()
             && spare.len() < SPARE_CACHES
         {
             spare.push(Spare {
+                collections,
+                found,
+                matched_vars,
                 tcache: cache,
                 ucache,
                 unchanged,
@@ -392,9 +436,11 @@ fn collection_key(name: &str) -> Option<&'static str> {
     })
 }
 
+pub(crate) use collection::Collection;
+
 /// The transaction's variable collections, in a fixed array (no hashing on the hot path).
 #[derive(Debug, Default)]
-pub(crate) struct Collections([BTreeMap<String, Vec<u8>>; 6]);
+pub(crate) struct Collections([Collection; 6]);
 
 impl Collections {
     fn index(name: &str) -> Option<usize> {
@@ -403,15 +449,22 @@ impl Collections {
             .position(|n| *n == name)
     }
 
-    pub fn get(&self, name: &str) -> Option<&BTreeMap<String, Vec<u8>>> {
+    pub fn get(&self, name: &str) -> Option<&Collection> {
         Self::index(name).map(|i| &self.0[i])
     }
 
-    pub fn get_mut(&mut self, name: &str) -> Option<&mut BTreeMap<String, Vec<u8>>> {
+    pub fn get_mut(&mut self, name: &str) -> Option<&mut Collection> {
         Self::index(name).map(|i| &mut self.0[i])
     }
 
-    fn tx(&mut self) -> &mut BTreeMap<String, Vec<u8>> {
+    /// Empties every collection for the next transaction (see `Collection::reset`).
+    fn reset(&mut self) {
+        for c in &mut self.0 {
+            c.reset();
+        }
+    }
+
+    fn tx(&mut self) -> &mut Collection {
         &mut self.0[0]
     }
 }
@@ -440,12 +493,12 @@ impl Transaction {
             response_body_limit: c.response_body_limit,
             request: Request::default(),
             response: Response::default(),
-            collections: Collections::default(),
+            collections: spare.collections,
             env: BTreeMap::new(),
             matched_var: None,
-            matched_vars: Vec::new(),
+            matched_vars: spare.matched_vars,
             matched_len: 0,
-            found: Matches::default(),
+            found: spare.found,
             highest_severity: 255,
             unique_id: format!("{:x}{:06x}", nanos as u64, n & 0xff_ffff),
             started: Instant::now(),
@@ -593,9 +646,7 @@ impl Transaction {
     /// level is handed to the rules this way).
     pub fn set_tx_var(&mut self, name: &str, value: &[u8]) {
         self.note_tx_key(name);
-        self.collections
-            .tx()
-            .insert(name.to_ascii_lowercase(), value.to_vec());
+        self.collections.tx().set(&name.to_ascii_lowercase(), value);
     }
 
     /// Excludes a target from some rules for this transaction, as `ctl:ruleRemoveTargetById`.
@@ -644,7 +695,7 @@ impl Transaction {
             r.body_variable
         );
         if let Some(tx) = self.collections.get("tx") {
-            for (k, v) in tx {
+            for (k, v) in tx.iter() {
                 out.push_str(&format!("  tx.{k}={}\n", String::from_utf8_lossy(v)));
             }
         }

@@ -88,7 +88,7 @@ fn num<'a>(variable: Variable, n: usize) -> Value<'a> {
 }
 
 /// A number as a value; the usual small ones without an allocation.
-fn decimal(n: usize) -> Cow<'static, [u8]> {
+pub fn decimal(n: usize) -> Cow<'static, [u8]> {
     const DIGITS: [&[u8]; 10] = [b"0", b"1", b"2", b"3", b"4", b"5", b"6", b"7", b"8", b"9"];
     match DIGITS.get(n) {
         Some(d) => Cow::Borrowed(d),
@@ -117,6 +117,21 @@ fn push_kv<'a>(
     }
 }
 
+/// The number of values a target's variable and selector yield (what `&VAR` reads).
+pub fn count(
+    tx: &Transaction,
+    target: &Target,
+    excluded: &dyn Fn(Variable, &[u8]) -> bool,
+) -> usize {
+    let mut n = Count(0);
+    let mut sink = Unexcluded {
+        out: &mut n,
+        excluded,
+    };
+    collect_values(tx, target.variable, &target.selector, excluded, &mut sink);
+    n.0
+}
+
 /// Reads a target's values from the transaction into `out` (counting if `&`).
 pub fn collect<'a>(
     tx: &'a Transaction,
@@ -125,19 +140,14 @@ pub fn collect<'a>(
     out: &mut dyn Sink<'a>,
 ) {
     if target.count {
-        let mut n = Count(0);
-        let mut sink = Unexcluded {
-            out: &mut n,
-            excluded,
-        };
-        collect_values(tx, target.variable, &target.selector, excluded, &mut sink);
+        let n = count(tx, target, excluded);
         out.push(Value {
             variable: target.variable,
             key: match &target.selector {
                 Selector::Key(k) => Cow::Owned(k.clone()),
                 _ => Cow::Borrowed(b""),
             },
-            value: decimal(n.0),
+            value: decimal(n),
         });
     } else {
         let mut sink = Unexcluded { out, excluded };
@@ -311,7 +321,7 @@ fn collect_values<'a>(
                     Selector::Regex(_, hints) => hints.prefix.as_deref().unwrap_or(""),
                     _ => "",
                 };
-                let mut visit = |k: &'a String, v: &'a Vec<u8>| {
+                let mut visit = |(k, v): (&'a String, &'a Vec<u8>)| {
                     if sel.matches(k.as_bytes()) && !excluded(variable, k.as_bytes()) {
                         out.push(Value {
                             variable,
@@ -321,16 +331,9 @@ fn collect_values<'a>(
                     }
                 };
                 if prefix.is_empty() {
-                    // (A range from "" walked the map about ten times slower than `iter`.)
-                    map.iter().for_each(|(k, v)| visit(k, v));
+                    map.iter().for_each(visit);
                 } else {
-                    let from = (
-                        std::ops::Bound::Included(prefix),
-                        std::ops::Bound::Unbounded,
-                    );
-                    map.range::<str, _>(from)
-                        .take_while(|(k, _)| k.starts_with(prefix))
-                        .for_each(|(k, v)| visit(k, v));
+                    map.with_prefix(prefix).for_each(&mut visit);
                 }
             }
         }

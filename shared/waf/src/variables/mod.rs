@@ -6,7 +6,7 @@
 
 mod collect;
 
-pub use collect::{Each, Sink, Value, collect};
+pub use collect::{Each, Sink, Value, collect, count, decimal};
 
 /// A SecLang variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

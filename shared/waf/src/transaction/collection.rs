@@ -1,0 +1,165 @@
+//! A variable collection (TX, IP, …) whose entries outlive the transaction that made them.
+//!
+//! CRS sets some sixty TX variables at the start of every request. A transaction's
+//! collections go back to the rule set's pool when it ends (see `Spare`), emptied but with their
+//! keys and value buffers: the next transaction setting the same variables allocates nothing.
+//! An entry is there when `present`; every read below sees present entries only.
+
+use std::collections::BTreeMap;
+
+/// Entries kept (present or not) across transactions at most; a collection that grew past
+/// this (keys made from request data, such as CRS's per-header TX entries) is emptied whole.
+const KEPT: usize = 512;
+
+#[derive(Debug, Default)]
+pub(crate) struct Collection {
+    map: BTreeMap<String, Slot>,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    present: bool,
+    value: Vec<u8>,
+}
+
+impl Collection {
+    pub fn get(&self, key: &str) -> Option<&Vec<u8>> {
+        self.map.get(key).filter(|s| s.present).map(|s| &s.value)
+    }
+
+    pub fn get_key_value(&self, key: &str) -> Option<(&String, &Vec<u8>)> {
+        self.map
+            .get_key_value(key)
+            .filter(|(_, s)| s.present)
+            .map(|(k, s)| (k, &s.value))
+    }
+
+    pub fn get_mut(&mut self, key: &str) -> Option<&mut Vec<u8>> {
+        self.map
+            .get_mut(key)
+            .filter(|s| s.present)
+            .map(|s| &mut s.value)
+    }
+
+    /// Sets a value, reusing the entry's buffer when there is one.
+    pub fn set(&mut self, key: &str, value: &[u8]) {
+        match self.map.get_mut(key) {
+            Some(slot) => {
+                slot.present = true;
+                slot.value.clear();
+                slot.value.extend_from_slice(value);
+            }
+            None => {
+                self.map.insert(
+                    key.to_string(),
+                    Slot {
+                        present: true,
+                        value: value.to_vec(),
+                    },
+                );
+            }
+        }
+    }
+
+    /// Sets a value made for it.
+    pub fn insert(&mut self, key: &str, value: Vec<u8>) {
+        match self.map.get_mut(key) {
+            Some(slot) => {
+                slot.present = true;
+                slot.value = value;
+            }
+            None => {
+                self.map.insert(
+                    key.to_string(),
+                    Slot {
+                        present: true,
+                        value,
+                    },
+                );
+            }
+        }
+    }
+
+    pub fn remove(&mut self, key: &str) {
+        if let Some(slot) = self.map.get_mut(key) {
+            slot.present = false;
+            slot.value.clear();
+        }
+    }
+
+    /// Present entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<u8>)> {
+        self.map
+            .iter()
+            .filter(|(_, s)| s.present)
+            .map(|(k, s)| (k, &s.value))
+    }
+
+    /// Present entries whose keys start with `prefix`, in key order.
+    pub fn with_prefix<'a, 'p>(
+        &'a self,
+        prefix: &'p str,
+    ) -> impl Iterator<Item = (&'a String, &'a Vec<u8>)> + use<'a, 'p> {
+        let from = (
+            std::ops::Bound::Included(prefix),
+            std::ops::Bound::Unbounded,
+        );
+        self.map
+            .range::<str, _>(from)
+            .take_while(move |(k, _)| k.starts_with(prefix))
+            .filter(|(_, s)| s.present)
+            .map(|(k, s)| (k, &s.value))
+    }
+
+    /// Empties the collection for the next transaction, keeping keys and buffers unless
+    /// there are too many.
+    pub fn reset(&mut self) {
+        if self.map.len() > KEPT {
+            self.map.clear();
+            return;
+        }
+        for slot in self.map.values_mut() {
+            slot.present = false;
+            slot.value.clear();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reset_entries_are_gone_but_reused() {
+        let mut c = Collection::default();
+        c.set("a", b"1");
+        c.insert("b_x", b"2".to_vec());
+        c.set("b_y", b"3");
+        c.remove("b_y");
+        assert_eq!(c.get("a").map(Vec::as_slice), Some(&b"1"[..]));
+        assert_eq!(c.get("b_y"), None);
+        assert_eq!(
+            c.with_prefix("b_")
+                .map(|(k, _)| k.as_str())
+                .collect::<Vec<_>>(),
+            ["b_x"]
+        );
+        c.reset();
+        assert_eq!(c.iter().count(), 0);
+        assert_eq!(c.get("a"), None);
+        assert_eq!(c.get_key_value("a"), None);
+        assert!(c.get_mut("a").is_none());
+        c.set("a", b"4");
+        assert_eq!(
+            c.iter()
+                .map(|(k, v)| (k.as_str(), v.as_slice()))
+                .collect::<Vec<_>>(),
+            [("a", &b"4"[..])]
+        );
+        for i in 0..=KEPT {
+            c.set(&format!("k{i}"), b"x");
+        }
+        c.reset();
+        assert!(c.map.is_empty());
+    }
+}
