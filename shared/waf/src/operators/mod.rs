@@ -371,5 +371,11 @@ pub(crate) mod tests {
         let mut caps = Vec::new();
         assert!(op("rx", "(a)(b)?c").evaluate(&tx, b"xxacyy", Some(&mut caps)));
         assert_eq!(caps, vec![b"ac".to_vec(), b"a".to_vec(), Vec::new()]);
+        // Without groups, the whole match only (leftmost-first, as with groups).
+        assert!(op("rx", "a+|b").evaluate(&tx, b"xbaay", Some(&mut caps)));
+        assert_eq!(caps, vec![b"b".to_vec()]);
+        assert!(op("rx", "(?:a|ab)c?").evaluate(&tx, b"xabc", Some(&mut caps)));
+        assert_eq!(caps, vec![b"a".to_vec()]);
+        assert!(!op("rx", "^z").evaluate(&tx, b"xabc", Some(&mut caps)));
     }
 }

@@ -88,6 +88,16 @@ impl Operator for Rx {
     fn evaluate(&self, _: &Transaction, input: &[u8], c: Option<&mut Captures>) -> bool {
         match c {
             None => self.re.is_match(input),
+            // No groups (CRS writes `(?:…)`): only TX:0, the whole match, which `find`
+            // gives without the slower capturing engines.
+            Some(c) if self.re.captures_len() == 1 => match self.re.find(input) {
+                Some(m) => {
+                    c.clear();
+                    c.push(m.as_bytes().to_vec());
+                    true
+                }
+                None => false,
+            },
             // The lazy DFA answers "no" far faster than a capturing search.
             Some(_) if !self.re.is_match(input) => false,
             Some(c) => match self.re.captures(input) {

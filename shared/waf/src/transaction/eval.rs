@@ -2,7 +2,6 @@
 
 use std::borrow::Cow;
 use std::io::Write as _;
-use std::sync::Arc;
 
 use super::{
     Cached, InterruptAction, Interruption, MatchedRule, Matches, RuleSel, TCache, Transaction,
@@ -358,7 +357,7 @@ impl Transaction {
             None => {
                 let transformed = self.apply_chain(&rule.transformations, value);
                 cache.entries.push(Cached {
-                    value: transformed.map(Arc::from),
+                    value: transformed,
                     hits: NO_HITS,
                 });
                 let at = cache.entries.len() - 1;

@@ -378,7 +378,7 @@ impl Drop for Transaction {
 #[derive(Debug)]
 pub(crate) struct Cached {
     /// `None`: the chain leaves the value unchanged.
-    value: Option<Arc<[u8]>>,
+    value: Option<Vec<u8>>,
     /// Index in `TCache::hits` of the prefilter slots whose literals occur in the
     /// (transformed) value, or [`NO_HITS`].
     hits: u32,
