@@ -233,6 +233,12 @@ impl Transaction {
                     false
                 }
             };
+            // No transformation: the value as it is (the operator's own literal check stands
+            // in for the prefilter's where the walk did not already apply it).
+            if rule.transformations.is_empty() {
+                test(&v.value, found);
+                return;
+            }
             if !rule.actions.multi_match
                 && v.variable.is_stable()
                 && matches!(v.value, Cow::Borrowed(_))
