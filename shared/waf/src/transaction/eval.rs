@@ -598,9 +598,13 @@ impl Transaction {
                     // Keys are lowercased when parsed; most are literal.
                     let key: Cow<str> = match sv.key.literal() {
                         Some(k) => String::from_utf8_lossy(k),
-                        None => Cow::Owned(
-                            String::from_utf8_lossy(&sv.key.expand(self)).to_ascii_lowercase(),
-                        ),
+                        None => {
+                            let mut k = sv.key.expand(self).into_owned();
+                            k.make_ascii_lowercase();
+                            Cow::Owned(String::from_utf8(k).unwrap_or_else(|e| {
+                                String::from_utf8_lossy(e.as_bytes()).into_owned()
+                            }))
+                        }
                     };
                     if digit_key {
                         self.note_tx_key(&key);
