@@ -33,6 +33,10 @@ impl Operator for DetectSqli {
     fn memoize_misses(&self) -> bool {
         true
     }
+
+    fn quick_miss(&self, input: &[u8]) -> bool {
+        one_token(input)
+    }
 }
 
 /// Whether libinjection's tokenizer sees at most one token in `input` however it reads it:

@@ -28,6 +28,10 @@ impl Operator for DetectXss {
     fn memoize_misses(&self) -> bool {
         true
     }
+
+    fn quick_miss(&self, input: &[u8]) -> bool {
+        plain_text(input)
+    }
 }
 
 /// Whether `input` reads as one run of text in every context libinjection tries (page text,

@@ -64,6 +64,12 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
     fn memoize_misses(&self) -> bool {
         false
     }
+
+    /// Whether `input` certainly does not match, found cheaply (checked before the memo of
+    /// `memoize_misses`, which hashes the input).
+    fn quick_miss(&self, _input: &[u8]) -> bool {
+        false
+    }
 }
 
 /// What operators may need from where their rule was written.

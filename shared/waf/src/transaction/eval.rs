@@ -256,7 +256,18 @@ impl Transaction {
             let mut cur: Cow<[u8]> = Cow::Borrowed(&v.value);
             if rule.actions.multi_match {
                 test(&cur, found);
+                // While the value is still the stored one, transformations its byte classes
+                // rule out are passed over (`known_unchanged`).
+                let stable = v.variable.is_stable() && matches!(v.value, Cow::Borrowed(_));
+                let known = if stable {
+                    self.known_unchanged(&v.value)
+                } else {
+                    0
+                };
                 for t in &rule.transformations {
+                    if matches!(cur, Cow::Borrowed(_)) && known & 1 << t.index != 0 {
+                        continue;
+                    }
                     if let Some(next) = (t.apply)(&cur)
                         && next != *cur
                     {
@@ -563,6 +574,9 @@ impl Transaction {
             return op.negated;
         }
         // Inputs this costly operator already found clean in this transaction.
+        if op.op.quick_miss(input) {
+            return op.negated;
+        }
         let memo = op.op.memoize_misses() && input.len() <= 4096;
         let key = memo.then(|| {
             use std::hash::BuildHasher;
