@@ -113,6 +113,8 @@ pub struct RuleSet {
     /// that a large request does not pay for growing (and faulting in) a fresh table.
     /// Number of distinct unions of prefilter hits rules use (see `Rule::union_ids`).
     pub(crate) union_count: usize,
+    /// See `tag_mask`.
+    tag_masks: HashMap<String, Arc<[bool]>>,
     pub(crate) spare_caches: std::sync::Mutex<Vec<crate::transaction::Spare>>,
 }
 
@@ -286,6 +288,35 @@ fn assign_union_keys(
     }
 }
 
+fn mask_of(tags: &[String], pattern: &regex::bytes::Regex) -> Arc<[bool]> {
+    tags.iter()
+        .map(|t| pattern.is_match(t.as_bytes()))
+        .collect()
+}
+
+/// The tag masks of every `ctl:ruleRemove…ByTag` in the rules (see `RuleSet::tag_mask`).
+fn ctl_tag_masks(phases: &[Vec<Entry>; 5], tags: &[String]) -> HashMap<String, Arc<[bool]>> {
+    use crate::actions::{Ctl, Effect};
+    let mut masks = HashMap::new();
+    for entry in phases.iter().flatten() {
+        let Entry::Rule(r) = entry else { continue };
+        let mut link = Some(&**r);
+        while let Some(l) = link {
+            for effect in &l.actions.effects {
+                if let Effect::Ctl(Ctl::RuleRemoveByTag(re) | Ctl::RuleRemoveTargetByTag(re, _)) =
+                    effect
+                {
+                    masks
+                        .entry(re.as_str().to_string())
+                        .or_insert_with(|| mask_of(tags, re));
+                }
+            }
+            link = l.chain.as_deref();
+        }
+    }
+    masks
+}
+
 /// Forgets every link's prefilter slot (when the prefilter could not be built).
 fn clear_slots(phases: &mut [Vec<Entry>; 5]) {
     for entry in phases.iter_mut().flatten() {
@@ -369,6 +400,7 @@ impl RuleSet {
         RuleSet {
             config,
             union_count: union_ids.len(),
+            tag_masks: ctl_tag_masks(&phases, &tags),
             phases,
             prefilter,
             tags,
@@ -376,12 +408,13 @@ impl RuleSet {
         }
     }
 
-    /// Which tags match a tag pattern (`ctl:ruleRemoveByTag=…`), as a mask over `tags`.
-    pub(crate) fn tag_mask(&self, pattern: &regex::bytes::Regex) -> Vec<bool> {
-        self.tags
-            .iter()
-            .map(|t| pattern.is_match(t.as_bytes()))
-            .collect()
+    /// Which tags match a tag pattern (`ctl:ruleRemoveByTag=…`), as a mask over `tags`;
+    /// for the patterns of the rules' own `ctl` actions, worked out when the set was built.
+    pub(crate) fn tag_mask(&self, pattern: &regex::bytes::Regex) -> Arc<[bool]> {
+        match self.tag_masks.get(pattern.as_str()) {
+            Some(mask) => mask.clone(),
+            None => mask_of(&self.tags, pattern),
+        }
     }
 
     /// Number of rules (chains count once).

@@ -50,7 +50,7 @@ fn initially_unchanged(value: &[u8]) -> u64 {
 enum RuleSel {
     Ids(Vec<IdRange>),
     /// Mask over the rule set's tags (see `RuleSet::tag_mask`).
-    Tags(Vec<bool>),
+    Tags(Arc<[bool]>),
 }
 
 impl RuleSel {
@@ -135,7 +135,7 @@ pub struct Transaction {
     response_body_limit: usize,
     removed_ids: Vec<IdRange>,
     /// Masks over the rule set's tags (`ctl:ruleRemoveByTag`).
-    removed_tags: Vec<Vec<bool>>,
+    removed_tags: Vec<Arc<[bool]>>,
     removed_targets: Vec<(RuleSel, Vec<Exclusion>)>,
     matched: Vec<MatchedRule>,
     interruption: Option<Interruption>,
