@@ -7,6 +7,10 @@ pub fn normalize_path(input: &[u8]) -> Option<Vec<u8>> {
     if input.is_empty() {
         return None;
     }
+    // Without a slash only "." and ".." change (see the `DOTS` class).
+    if !input.contains(&b'/') && input != b"." && input != b".." {
+        return None;
+    }
     let absolute = input[0] == b'/';
     let trailing = input.ends_with(b"/")
         || input.ends_with(b"/.")
@@ -31,7 +35,12 @@ pub fn normalize_path(input: &[u8]) -> Option<Vec<u8>> {
     if absolute {
         out.push(b'/');
     }
-    out.extend(segs.join(&b'/'));
+    for (i, seg) in segs.iter().enumerate() {
+        if i > 0 {
+            out.push(b'/');
+        }
+        out.extend_from_slice(seg);
+    }
     if trailing && !segs.is_empty() {
         out.push(b'/');
     }

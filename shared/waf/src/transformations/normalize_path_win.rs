@@ -4,6 +4,9 @@
 //! `SecRule REQUEST_FILENAME "@rx /windows/win.ini" "t:normalizePathWin"`
 
 pub fn normalize_path_win(input: &[u8]) -> Option<Vec<u8>> {
+    if !input.contains(&b'\\') {
+        return super::normalize_path::normalize_path(input);
+    }
     let slashed: Vec<u8> = input
         .iter()
         .map(|&b| if b == b'\\' { b'/' } else { b })
