@@ -18,11 +18,17 @@ use crate::engine::{EngineMode, LimitAction, RuleSet};
 use crate::rule::Rule;
 use crate::variables::Exclusion;
 
+mod caches;
 mod collection;
 mod data;
 mod eval;
 mod records;
 
+use caches::{
+    Cached, Group, GroupCache, NO_HITS, OWNED, RAW_CHAIN, Unchanged, Union, Unions,
+    initially_unchanged,
+};
+pub(crate) use caches::{FastHash, Spare, TCache};
 pub(crate) use data::{Kv, Request, Response};
 pub use records::{InterruptAction, Interruption, MatchedRule};
 
@@ -35,14 +41,6 @@ fn apply_all(chain: &[crate::transformations::Transformation], input: &[u8]) -> 
         }
     }
     cur
-}
-
-/// The transformations a value's byte classes show will leave it unchanged.
-fn initially_unchanged(value: &[u8]) -> u64 {
-    if value.len() > CLASSIFY_MAX {
-        return 0;
-    }
-    !crate::transformations::may_change(crate::transformations::classify(value))
 }
 
 /// Which rules a runtime exclusion (`ctl:ruleRemoveTarget…`) applies to.
@@ -165,263 +163,6 @@ pub struct Transaction {
     misses: RefCell<HashMap<(usize, u64), (), FastHash>>,
     /// The key of `misses`' hashes.
     miss_key: std::hash::RandomState,
-}
-
-/// See `Transaction::ucache`: by `Rule::union_ids`, valid while their generation is the
-/// cache's (clearing is a new generation, not a pass over every entry).
-#[derive(Debug, Default)]
-pub(crate) struct Unions {
-    generation: u32,
-    slots: Vec<(u32, Option<Union>)>,
-}
-
-impl Unions {
-    fn sized(mut self, n: usize) -> Unions {
-        if self.slots.len() < n {
-            self.slots.resize_with(n, || (0, None));
-        }
-        if self.generation == 0 {
-            self.generation = 1;
-        }
-        self
-    }
-
-    pub(crate) fn get(&self, id: u32) -> Option<&Union> {
-        match self.slots.get(id as usize) {
-            Some((g, Some(u))) if *g == self.generation => Some(u),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn insert(&mut self, id: u32, union: Union) {
-        if let Some(slot) = self.slots.get_mut(id as usize) {
-            *slot = (self.generation, Some(union));
-        }
-    }
-
-    fn clear(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            for slot in &mut self.slots {
-                *slot = (0, None);
-            }
-            self.generation = 1;
-        }
-    }
-}
-
-/// The prefilter hits of a variable's values (or one key's) after a transformation chain.
-#[derive(Debug)]
-pub(crate) struct Union {
-    /// All of them together.
-    all: crate::engine::Hits,
-    /// Per value, in collection order: its hits (index in `TCache::hits`), or [`NO_HITS`]
-    /// for a value made on the fly. A link whose slot passed `all` visits only the values
-    /// whose hits hold it. `None`: the chain changes no value (case aside), so these are the
-    /// raw hits (`Groups::raw_at`).
-    at: Option<Vec<u32>>,
-}
-
-/// See `Transaction::unchanged`.
-pub(crate) type Unchanged = HashMap<(usize, usize), u64, FastHash>;
-
-/// See `Transaction::gcache`: groups are current while their generation is the cache's;
-/// older ones keep their buffers for the next build (clearing is a new generation).
-#[derive(Debug, Default)]
-pub(crate) struct GroupCache {
-    generation: u32,
-    map: HashMap<(crate::variables::Variable, u32), Groups, FastHash>,
-}
-
-impl GroupCache {
-    fn get(&self, key: &(crate::variables::Variable, u32)) -> Option<&Groups> {
-        self.map
-            .get(key)
-            .filter(|g| g.generation == self.generation)
-    }
-
-    /// An emptied `Groups` to build `key`'s into (a stale one's buffers when there is one).
-    fn take_stale(&mut self, key: &(crate::variables::Variable, u32)) -> Groups {
-        let mut g = self.map.remove(key).unwrap_or_default();
-        g.groups.clear();
-        g.of_value.clear();
-        g.raw_at.clear();
-        g.has_owned = false;
-        g.generation = self.generation;
-        g
-    }
-
-    fn clear(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 || self.map.len() > 256 {
-            self.map.clear();
-        }
-    }
-}
-
-/// The values of a variable (or of one key) in collection order, grouped by the set of
-/// transformations that may change them, with the union of each group's raw prefilter hits.
-/// A chain none of whose transformations (case aside) may change a group's values has that
-/// group's raw hits: a union over a variable is then a few bitset unions, not a visit of
-/// every value per chain.
-#[derive(Debug, Default)]
-pub(crate) struct Groups {
-    groups: Vec<Group>,
-    /// Group of each value ([`OWNED`] for values made on the fly, which every chain visits).
-    of_value: Vec<u16>,
-    /// Raw hits of each value (index in `TCache::hits`; [`NO_HITS`] with `OWNED`).
-    raw_at: Vec<u32>,
-    /// Whether some value is `OWNED`.
-    has_owned: bool,
-    /// See `GroupCache`.
-    generation: u32,
-}
-
-#[derive(Debug)]
-pub(crate) struct Group {
-    /// Transformations (bits by `Transformation::index`) that may change the values.
-    may_change: u64,
-    raw: crate::engine::Hits,
-}
-
-/// `Groups::of_value` of a value that is not stored in the transaction.
-const OWNED: u16 = u16::MAX;
-
-/// Values longer than this are not classified (see `transformations::classify`): every
-/// transformation is assumed to change them, and runs once to find out.
-const CLASSIFY_MAX: usize = 16 * 1024;
-
-/// A finished transaction's caches, emptied, kept for the next one (no allocation and no
-/// table growth per request).
-#[derive(Debug, Default)]
-pub(crate) struct Spare {
-    collections: Collections,
-    found: Matches,
-    matched_vars: Vec<(Vec<u8>, Vec<u8>)>,
-    tcache: TCache,
-    ucache: Unions,
-    unchanged: Unchanged,
-    gcache: GroupCache,
-}
-
-/// The chain id under which the cache keeps the prefilter hits of untransformed values.
-const RAW_CHAIN: u32 = u32::MAX;
-
-/// The transformation cache of a transaction (see `Transaction::tcache`): an index by (chain
-/// id, value address, length) into compact entries, and the prefilter hits they point at
-/// (values a chain leaves unchanged but for case share the raw value's).
-#[derive(Debug, Default)]
-pub(crate) struct TCache {
-    index: HashMap<(u32, usize, usize), u32, FastHash>,
-    entries: Vec<Cached>,
-    hits: Vec<crate::engine::Hits>,
-}
-
-impl TCache {
-    fn with_capacity(n: usize) -> TCache {
-        TCache {
-            index: HashMap::with_capacity_and_hasher(n, FastHash),
-            entries: Vec::with_capacity(n),
-            hits: Vec::with_capacity(n / 4),
-        }
-    }
-
-    fn clear(&mut self) {
-        self.index.clear();
-        self.entries.clear();
-        self.hits.clear();
-    }
-}
-
-/// `Cached::hits` of an entry whose hits were not computed yet.
-const NO_HITS: u32 = u32::MAX;
-
-/// At most this many spare caches are kept per rule set (one per concurrent transaction is
-/// enough); larger ones than this many entries are dropped rather than kept.
-const SPARE_CACHES: usize = 64;
-const SPARE_CACHE_MAX_ENTRIES: usize = 1 << 16;
-
-impl Drop for Transaction {
-    fn drop(&mut self) {
-        let mut cache = std::mem::take(self.tcache.get_mut());
-        if cache.index.capacity() > SPARE_CACHE_MAX_ENTRIES {
-            return;
-        }
-        cache.clear();
-        let mut ucache = std::mem::take(self.ucache.get_mut());
-        ucache.clear();
-        let mut unchanged = std::mem::take(self.unchanged.get_mut());
-        unchanged.clear();
-        let mut gcache = std::mem::take(self.gcache.get_mut());
-        gcache.clear();
-        let mut collections = std::mem::take(&mut self.collections);
-        collections.reset();
-        let found = std::mem::take(&mut self.found);
-        let matched_vars = std::mem::take(&mut self.matched_vars);
-        if let Ok(mut spare) = self.rules.spare_caches.lock()
-            && spare.len() < SPARE_CACHES
-        {
-            spare.push(Spare {
-                collections,
-                found,
-                matched_vars,
-                tcache: cache,
-                ucache,
-                unchanged,
-                gcache,
-            });
-        }
-    }
-}
-
-/// A cached transformation result and its prefilter hits.
-#[derive(Debug)]
-pub(crate) struct Cached {
-    /// `None`: the chain leaves the value unchanged.
-    value: Option<Vec<u8>>,
-    /// Index in `TCache::hits` of the prefilter slots whose literals occur in the
-    /// (transformed) value, or [`NO_HITS`].
-    hits: u32,
-}
-
-/// FxHash-style hashing for the cache's integer keys (SipHash costs more than the lookup).
-#[derive(Default, Clone, Copy)]
-pub(crate) struct FastHash;
-
-impl std::hash::BuildHasher for FastHash {
-    type Hasher = FastHasher;
-    fn build_hasher(&self) -> FastHasher {
-        FastHasher(0)
-    }
-}
-
-pub(crate) struct FastHasher(u64);
-
-impl std::hash::Hasher for FastHasher {
-    /// Mixed down (murmur3's finaliser): the table indexes buckets by the low bits, which
-    /// the multiply alone leaves depending on the keys' low bits only (aligned addresses).
-    fn finish(&self) -> u64 {
-        let mut h = self.0;
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
-        h ^= h >> 33;
-        h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-        h ^ (h >> 33)
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
-    fn write_u32(&mut self, n: u32) {
-        self.write_u64(u64::from(n));
-    }
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
 }
 
 fn collection_key(name: &str) -> Option<&'static str> {
