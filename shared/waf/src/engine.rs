@@ -109,12 +109,13 @@ pub struct RuleSet {
     pub(crate) prefilter: Option<Prefilter>,
     /// Every distinct tag of every rule; rules refer to them by index.
     pub(crate) tags: Vec<String>,
-    /// Transformation caches of finished transactions, emptied but with their capacity, so
-    /// that a large request does not pay for growing (and faulting in) a fresh table.
     /// Number of distinct unions of prefilter hits rules use (see `Rule::union_ids`).
     pub(crate) union_count: usize,
     /// See `tag_mask`.
     tag_masks: HashMap<String, Arc<[bool]>>,
+    /// Caches, collections and match buffers of finished transactions, emptied but with their
+    /// capacity and keys, so that a request does not pay for growing (and faulting in) fresh
+    /// ones (see `transaction::Spare`).
     pub(crate) spare_caches: std::sync::Mutex<Vec<crate::transaction::Spare>>,
 }
 
@@ -288,6 +289,7 @@ fn assign_union_keys(
     }
 }
 
+/// Which of `tags` a tag pattern matches.
 fn mask_of(tags: &[String], pattern: &regex::bytes::Regex) -> Arc<[bool]> {
     tags.iter()
         .map(|t| pattern.is_match(t.as_bytes()))
