@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::{Form, Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use minijinja::{Value, context};
@@ -62,8 +61,8 @@ async fn list_view(
     s: &Session,
     actor: &Actor,
     error: Option<String>,
-    status: StatusCode,
 ) -> AppResult<Response> {
+    let status = super::page_status(&error);
     let items = inc::list(state, actor).await?;
     let names = site_names(state).await?;
     let sites: Vec<Value> = site::Entity::find()
@@ -95,7 +94,7 @@ async fn list_page(
     State(state): State<SharedState>,
     Authed(s, actor): Authed,
 ) -> AppResult<Response> {
-    list_view(&state, &s, &actor, None, StatusCode::OK).await
+    list_view(&state, &s, &actor, None).await
 }
 
 async fn open(
@@ -120,16 +119,7 @@ async fn open(
     .await
     {
         Ok(id) => Ok(Redirect::to(&format!("/incidents/{id}")).into_response()),
-        Err(AppError::Invalid(msg)) => {
-            list_view(
-                &state,
-                &s,
-                &actor,
-                Some(msg),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
-        }
+        Err(AppError::Invalid(msg)) => list_view(&state, &s, &actor, Some(msg)).await,
         Err(e) => Err(e),
     }
 }
@@ -141,8 +131,8 @@ async fn incident_view(
     id: i32,
     template: &str,
     (notice, error): (Option<String>, Option<String>),
-    status: StatusCode,
 ) -> AppResult<Response> {
+    let status = super::page_status(&error);
     let (i, events) = inc::get(state, actor, id).await?;
     let names = site_names(state).await?;
     let timeline: Vec<Value> = events
@@ -185,16 +175,7 @@ async fn incident_page(
     let notice = q
         .get("done")
         .map(|_| "已执行，见处置记录；网站状态和封禁在各网关 5 秒内生效。".to_string());
-    incident_view(
-        &state,
-        &s,
-        &actor,
-        id,
-        "incident.html",
-        (notice, None),
-        StatusCode::OK,
-    )
-    .await
+    incident_view(&state, &s, &actor, id, "incident.html", (notice, None)).await
 }
 
 /// The report for superiors (网络安全事件报告): printable.
@@ -203,16 +184,7 @@ async fn report_page(
     Authed(s, actor): Authed,
     Path(id): Path<i32>,
 ) -> AppResult<Response> {
-    incident_view(
-        &state,
-        &s,
-        &actor,
-        id,
-        "incident_report.html",
-        (None, None),
-        StatusCode::OK,
-    )
-    .await
+    incident_view(&state, &s, &actor, id, "incident_report.html", (None, None)).await
 }
 
 /// The report as XLSX (the record, the timeline).
@@ -243,16 +215,7 @@ async fn refused(
 ) -> AppResult<Response> {
     match e {
         AppError::Invalid(msg) => {
-            incident_view(
-                state,
-                s,
-                actor,
-                id,
-                "incident.html",
-                (None, Some(msg)),
-                StatusCode::UNPROCESSABLE_ENTITY,
-            )
-            .await
+            incident_view(state, s, actor, id, "incident.html", (None, Some(msg))).await
         }
         e => Err(e),
     }
@@ -322,8 +285,8 @@ async fn plans_view(
     actor: &Actor,
     notice: Option<&str>,
     error: Option<String>,
-    status: StatusCode,
 ) -> AppResult<Response> {
+    let status = super::page_status(&error);
     let names = site_names(state).await?;
     let sites: Vec<Value> = site::Entity::find()
         .order_by_asc(site::Column::Id)
@@ -372,7 +335,7 @@ async fn plans_page(
         Some("drill") => Some("演练已记录。"),
         _ => None,
     };
-    plans_view(&state, &s, &actor, notice, None, StatusCode::OK).await
+    plans_view(&state, &s, &actor, notice, None).await
 }
 
 fn site_field(form: &HashMap<String, String>) -> Option<i32> {
@@ -401,14 +364,7 @@ async fn save_plan(
     )
     .await;
     redirect_or_refused(result, "/incidents/plans?notice=plan", |msg| {
-        plans_view(
-            &state,
-            &s,
-            &actor,
-            None,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
+        plans_view(&state, &s, &actor, None, Some(msg))
     })
     .await
 }
@@ -432,14 +388,7 @@ async fn record_drill(
     )
     .await;
     redirect_or_refused(result, "/incidents/plans?notice=drill", |msg| {
-        plans_view(
-            &state,
-            &s,
-            &actor,
-            None,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
+        plans_view(&state, &s, &actor, None, Some(msg))
     })
     .await
 }

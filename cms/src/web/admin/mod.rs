@@ -184,6 +184,16 @@ pub(super) fn render(state: &SharedState, name: &str, ctx: Value) -> AppResult<H
     Ok(Html(state.admin_ui.get_template(name)?.render(ctx)?))
 }
 
+/// The status of a form's page: 422 when it is shown again with the reason a submission was
+/// refused, 200 otherwise.
+pub(super) fn page_status<T>(error: &Option<T>) -> axum::http::StatusCode {
+    if error.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    }
+}
+
 /// The answer to a form: on success a redirect to `to`; refused as invalid, the form's page
 /// again with the reason (`refused` renders it, 422); any other error as it is.
 pub(super) async fn redirect_or_refused<T, F>(

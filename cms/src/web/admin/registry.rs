@@ -6,7 +6,6 @@ use std::collections::HashMap;
 
 use axum::Router;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, Query, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use minijinja::{Value, context};
@@ -77,8 +76,8 @@ async fn list_view(
     notice: Option<String>,
     error: Option<String>,
     import_errors: Vec<String>,
-    status: StatusCode,
 ) -> AppResult<Response> {
+    let status = super::page_status(&error);
     guard(actor)?;
     let records = registry::list(state, actor).await?;
     let names = Names::load(state).await?;
@@ -127,7 +126,7 @@ async fn list_page(
         )),
         _ => None,
     };
-    list_view(&state, &s, &actor, notice, None, Vec::new(), StatusCode::OK).await
+    list_view(&state, &s, &actor, notice, None, Vec::new()).await
 }
 
 /// The form: sections of fields, the values, and the problems of a refused save.
@@ -141,8 +140,8 @@ async fn form_view(
     site_id: Option<i32>,
     values: &Values,
     (notice, error): (Option<&str>, Option<String>),
-    status: StatusCode,
 ) -> AppResult<Response> {
+    let status = super::page_status(&error);
     let editable = match record {
         Some(r) => registry::may_edit(state, actor, r.org_id).await?,
         None => true,
@@ -249,7 +248,6 @@ async fn new_page(
         None,
         &Values::new(),
         (None, None),
-        StatusCode::OK,
     )
     .await
 }
@@ -277,7 +275,6 @@ async fn record_page(
                 .map(|_| "已保存。"),
             None,
         ),
-        StatusCode::OK,
     )
     .await
 }
@@ -320,7 +317,6 @@ async fn save_form(
                 site_id,
                 &values,
                 (None, Some("请选择所属单位。".into())),
-                StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await;
         }
@@ -343,7 +339,6 @@ async fn save_form(
                 site_id,
                 &values,
                 (None, Some(msg)),
-                StatusCode::UNPROCESSABLE_ENTITY,
             )
             .await
         }
@@ -430,15 +425,7 @@ async fn import(
         return Err(AppError::Forbidden);
     }
     let refused = |error: String, errors: Vec<String>| {
-        list_view(
-            &state,
-            &s,
-            &actor,
-            None,
-            Some(error),
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
+        list_view(&state, &s, &actor, None, Some(error), errors)
     };
     let Some((name, bytes)) = file else {
         return refused("请选择要导入的文件。".into(), Vec::new()).await;
@@ -469,16 +456,7 @@ async fn import(
             report.unchanged,
             report.errors.len()
         );
-        return list_view(
-            &state,
-            &s,
-            &actor,
-            Some(msg),
-            None,
-            report.errors,
-            StatusCode::OK,
-        )
-        .await;
+        return list_view(&state, &s, &actor, Some(msg), None, report.errors).await;
     }
     Ok(Redirect::to(&format!(
         "/registry?notice=imported&created={}&updated={}&unchanged={}",
@@ -495,9 +473,9 @@ async fn consolidation_view(
     actor: &Actor,
     notice: Option<&str>,
     error: Option<String>,
-    status: StatusCode,
 ) -> AppResult<Response> {
     use crate::service::registry::consolidation::{self as c, DECISIONS, PROGRESS};
+    let status = super::page_status(&error);
     guard(actor)?;
     let records = registry::list(state, actor).await?;
     let sites: HashMap<i32, site::Model> = site::Entity::find()
@@ -571,7 +549,7 @@ async fn consolidation_page(
         }
         _ => None,
     };
-    consolidation_view(&state, &s, &actor, notice, None, StatusCode::OK).await
+    consolidation_view(&state, &s, &actor, notice, None).await
 }
 
 async fn save_plan(
@@ -592,14 +570,7 @@ async fn save_plan(
     };
     let result = c::set_plan(&state, &actor, id, &plan).await;
     redirect_or_refused(result, "/registry/consolidation?notice=plan", |msg| {
-        consolidation_view(
-            &state,
-            &s,
-            &actor,
-            None,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
+        consolidation_view(&state, &s, &actor, None, Some(msg))
     })
     .await
 }
@@ -616,14 +587,7 @@ async fn close_site(
     let redirect = form.get("redirect").cloned().unwrap_or_default();
     let result = c::close(&state, &actor, id, &redirect).await;
     redirect_or_refused(result, "/registry/consolidation?notice=closed", |msg| {
-        consolidation_view(
-            &state,
-            &s,
-            &actor,
-            None,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
+        consolidation_view(&state, &s, &actor, None, Some(msg))
     })
     .await
 }
@@ -636,9 +600,9 @@ async fn deadlines_view(
     actor: &Actor,
     notice: Option<&str>,
     error: Option<String>,
-    status: StatusCode,
 ) -> AppResult<Response> {
     use crate::service::registry::compliance::{self as c, REPEATS};
+    let status = super::page_status(&error);
     if !c::may_manage(actor) {
         return Err(AppError::Forbidden);
     }
@@ -703,7 +667,7 @@ async fn deadlines_page(
     Query(q): Query<HashMap<String, String>>,
 ) -> AppResult<Response> {
     let notice = q.get("notice").map(|_| "已保存。");
-    deadlines_view(&state, &s, &actor, notice, None, StatusCode::OK).await
+    deadlines_view(&state, &s, &actor, notice, None).await
 }
 
 async fn save_deadline(
@@ -730,14 +694,7 @@ async fn save_deadline(
         let _ = c::round(&state).await;
     }
     redirect_or_refused(result, "/registry/deadlines?notice=saved", |msg| {
-        deadlines_view(
-            &state,
-            &s,
-            &actor,
-            None,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
+        deadlines_view(&state, &s, &actor, None, Some(msg))
     })
     .await
 }
@@ -752,14 +709,7 @@ async fn deadline_done(
     s.check_csrf(form.get("csrf").map_or("", String::as_str))?;
     let result = c::done(&state, &actor, id).await;
     redirect_or_refused(result, "/registry/deadlines?notice=done", |msg| {
-        deadlines_view(
-            &state,
-            &s,
-            &actor,
-            None,
-            Some(msg),
-            StatusCode::UNPROCESSABLE_ENTITY,
-        )
+        deadlines_view(&state, &s, &actor, None, Some(msg))
     })
     .await
 }
