@@ -18,9 +18,6 @@ pub fn new(_: &str, _: &Context) -> Result<Box<dyn Operator>, String> {
 
 impl Operator for DetectSqli {
     fn evaluate(&self, _: &Transaction, input: &[u8], c: Option<&mut Captures>) -> bool {
-        if one_token(input) {
-            return false;
-        }
         let mut state = SqliState::new(input, SqliFlags::FLAG_NONE);
         let hit = state.detect();
         if hit && let Some(c) = c {

@@ -15,9 +15,6 @@ pub fn new(_: &str, _: &Context) -> Result<Box<dyn Operator>, String> {
 
 impl Operator for DetectXss {
     fn evaluate(&self, _: &Transaction, input: &[u8], c: Option<&mut Captures>) -> bool {
-        if plain_text(input) {
-            return false;
-        }
         let hit = libinjectionrs::detect_xss(input).is_injection();
         if hit && let Some(c) = c {
             *c = vec![input.to_vec()];

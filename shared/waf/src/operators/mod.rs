@@ -65,8 +65,9 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
         false
     }
 
-    /// Whether `input` certainly does not match, found cheaply (checked before the memo of
-    /// `memoize_misses`, which hashes the input).
+    /// Whether `input` certainly does not match, found cheaply: the engine asks this before
+    /// `evaluate` (and before the memo of `memoize_misses`, which hashes the input), so
+    /// `evaluate` need not repeat it.
     fn quick_miss(&self, _input: &[u8]) -> bool {
         false
     }

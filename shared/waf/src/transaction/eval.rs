@@ -315,13 +315,9 @@ impl Transaction {
             let at = match &union.at {
                 Some(at) => at.as_slice(),
                 None => {
-                    let one_key = match t.selector {
-                        Selector::Key(_) => rule.union_keys[i],
-                        _ => 0,
-                    };
                     gcache = self.gcache.borrow();
                     gcache
-                        .get(&(t.variable, one_key))
+                        .get(&(t.variable, rule.union_keys[i]))
                         .map_or(&[][..], |g| g.raw_at.as_slice())
                 }
             };
@@ -430,12 +426,9 @@ impl Transaction {
                 continue;
             }
             // A target naming one key (`REQUEST_HEADERS:User-Agent`) needs the union over that
-            // key's values only; rules naming the same key share it (`Rule::union_keys`).
-            let one_key = match &t.selector {
-                Selector::Key(_) => rule.union_keys[i],
-                _ => 0,
-            };
-            let union = self.union_of(rule, t, one_key, prefilter);
+            // key's values only; rules naming the same key share it (`Rule::union_keys`, 0 for
+            // the others).
+            let union = self.union_of(rule, t, rule.union_keys[i], prefilter);
             let hit = union.all.contains(slot);
             self.ucache.borrow_mut().insert(id, union);
             if hit {

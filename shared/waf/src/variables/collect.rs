@@ -13,14 +13,8 @@ pub struct Value<'a> {
 }
 
 impl Value<'_> {
-    /// `ARGS:id`, `REQUEST_URI`, as logs and `MATCHED_VAR_NAME` show it.
-    pub fn full_name(&self) -> Vec<u8> {
-        let mut name = Vec::new();
-        self.write_full_name(&mut name);
-        name
-    }
-
-    /// [`Self::full_name`] appended to a buffer.
+    /// Appends the value's name as logs and `MATCHED_VAR_NAME` show it: `ARGS:id`,
+    /// `REQUEST_URI`.
     pub fn write_full_name(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(self.variable.name().as_bytes());
         if !self.key.is_empty() || self.variable.is_collection() {
