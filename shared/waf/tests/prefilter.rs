@@ -2,7 +2,7 @@
 //! is skipped without visiting a value, and every match that the rule would find without the
 //! prefilter is still found — across phases, body processors, selectors and XML attributes.
 
-use sitegroup_waf::Engine;
+use sitegroup_waf::{Engine, Interruption};
 
 const RULES: &str = r#"
 SecRuleEngine On
@@ -15,6 +15,21 @@ SecRule XML:/*/@* "@rx (?i)javascript:" "id:12,phase:2,deny,status:403,t:none,t:
 SecRule ARGS_GET "@rx (?i)union\s+select" "id:13,phase:1,deny,status:403,t:none,t:urlDecodeUni"
 SecRule REQUEST_HEADERS|ARGS "@rx [\n\r]" "id:14,phase:2,deny,status:403,t:none,t:urlDecodeUni"
 "#;
+
+/// A GET of `uri` with `headers` through phases 1 and 2 (and logging, which ends the
+/// transaction as the gateway does); its interruption, if any.
+fn get(engine: &Engine, uri: &str, headers: &[(&str, &str)]) -> Option<Interruption> {
+    let mut tx = engine.transaction();
+    tx.process_uri(b"GET", uri.as_bytes(), b"HTTP/1.1");
+    for (k, v) in headers {
+        tx.add_request_header(k.as_bytes(), v.as_bytes());
+    }
+    let interruption = tx
+        .process_request_headers()
+        .or_else(|| tx.process_request_body());
+    tx.process_logging();
+    interruption
+}
 
 fn run(engine: &Engine, uri: &str, ctype: Option<&str>, body: &[u8]) -> Option<u32> {
     let mut tx = engine.transaction();
@@ -165,21 +180,14 @@ SecRule REQUEST_HEADERS_NAMES "@rx ^.*$" "id:41,phase:1,pass,nolog,capture,t:non
 SecRule TX:/^seen_x-bad/ "@rx ." "id:42,phase:1,deny,status:403"
 "#;
     let engine = Engine::from_text(rules, "key-test.conf").unwrap();
-    let get = |headers: &[(&str, &str)]| {
-        let mut tx = engine.transaction();
-        tx.process_uri(b"GET", b"/", b"HTTP/1.1");
-        for (k, v) in headers {
-            tx.add_request_header(k.as_bytes(), v.as_bytes());
-        }
-        tx.process_request_headers().map(|i| i.rule_id)
-    };
-    assert_eq!(get(&[("User-Agent", "evil.example")]), None);
+    let rule = |headers: &[(&str, &str)]| get(&engine, "/", headers).map(|i| i.rule_id);
+    assert_eq!(rule(&[("User-Agent", "evil.example")]), None);
     assert_eq!(
-        get(&[("Accept", "*/*"), ("referer", "https://EVIL.example/")]),
+        rule(&[("Accept", "*/*"), ("referer", "https://EVIL.example/")]),
         Some(40)
     );
-    assert_eq!(get(&[("X-Good", "1")]), None);
-    assert_eq!(get(&[("X-Good", "1"), ("X-Bad-Thing", "1")]), Some(42));
+    assert_eq!(rule(&[("X-Good", "1")]), None);
+    assert_eq!(rule(&[("X-Good", "1"), ("X-Bad-Thing", "1")]), Some(42));
 }
 
 /// Selectors without a `^prefix` (`TX:/name_*/`) are read against every key, a literal every
@@ -200,16 +208,7 @@ SecRule REQUEST_HEADERS:X-Type "@rx (.+)" "id:8,phase:1,pass,nolog,capture,setva
 SecRule REQUEST_HEADERS:X-Count "@rx (.+)" "id:9,phase:1,pass,nolog,capture,setvar:'tx.counter_b=%{tx.1}'"
 "#;
     let engine = Engine::from_text(rules, "selector-test.conf").unwrap();
-    let status = |headers: &[(&str, &str)]| {
-        let mut tx = engine.transaction();
-        tx.process_uri(b"GET", b"/", b"HTTP/1.1");
-        for (k, v) in headers {
-            tx.add_request_header(k.as_bytes(), v.as_bytes());
-        }
-        tx.process_request_headers()
-            .or_else(|| tx.process_request_body())
-            .map(|i| i.status)
-    };
+    let status = |headers: &[(&str, &str)]| get(&engine, "/", headers).map(|i| i.status);
     // No capture: the `setvar` TX:3 is there.
     assert_eq!(status(&[]), Some(404));
     // Two groups then one: TX:2 and TX:3 are gone.
@@ -237,13 +236,7 @@ SecRule REQUEST_FILENAME "!@validateByteRange 20,45-47,48-57,65-90,95,97-122" "i
     ] {
         let engine =
             Engine::from_text(&format!("{exclude}{rule}\n"), "exclusion-test.conf").unwrap();
-        let status = |uri: &str| {
-            let mut tx = engine.transaction();
-            tx.process_uri(b"GET", uri.as_bytes(), b"HTTP/1.1");
-            tx.process_request_headers()
-                .or_else(|| tx.process_request_body())
-                .map(|i| i.status)
-        };
+        let status = |uri: &str| get(&engine, uri, &[]).map(|i| i.status);
         assert_eq!(status("/manual/document.cookie"), None, "{rule}");
         // Not plain: the target stays.
         assert_eq!(status("/manual/document.cookie%3C"), Some(403), "{rule}");
@@ -268,16 +261,7 @@ SecRule REQUEST_HEADERS:X-Mark "@rx ." "id:12,phase:1,pass,nolog,setvar:tx.mark_
 SecRule TX:mark_count "@gt 1" "id:13,phase:1,deny,status:404"
 "#;
     let engine = Engine::from_text(rules, "reuse-test.conf").unwrap();
-    let status = |headers: &[(&str, &str)]| {
-        let mut tx = engine.transaction();
-        tx.process_uri(b"GET", b"/", b"HTTP/1.1");
-        for (k, v) in headers {
-            tx.add_request_header(k.as_bytes(), v.as_bytes());
-        }
-        let s = tx.process_request_headers().map(|i| i.status);
-        tx.process_logging();
-        s
-    };
+    let status = |headers: &[(&str, &str)]| get(&engine, "/", headers).map(|i| i.status);
     for _ in 0..3 {
         // Sets TX:seen, TX:0, TX:hdr_x-h1 and counts once: nothing fires in this transaction.
         assert_eq!(status(&[("X-Mark", "a"), ("X-H1", "1")]), None);
