@@ -117,6 +117,9 @@ pub struct RuleSet {
     /// capacity and keys, so that a request does not pay for growing (and faulting in) fresh
     /// ones (see `transaction::Spare`).
     pub(crate) spare_caches: std::sync::Mutex<Vec<crate::transaction::Spare>>,
+    /// Per distinct start of a transaction, which rules of phases 1–2 depend on constants
+    /// only, evaluated once (see `transaction::plan`).
+    pub(crate) plans: crate::transaction::Plans,
 }
 
 /// The prefilter of the whole rule set: every link whose operator has required literals owns
@@ -226,11 +229,23 @@ struct RawPrefilter {
     slots: usize,
 }
 
+/// A link whose operator has no literals but a byte set (`RuleOperator::bytes`) of at most
+/// this many bytes gets a slot too, each byte a one-byte literal: then the unions tell
+/// whether any value holds one of them, and the link is skipped without a look at a value
+/// (CRS's command-injection rules, whose byte sets are command separators).
+const MAX_SLOT_BYTES: usize = 16;
+
 fn assign_slots(rule: &mut crate::rule::Rule, raw: &mut RawPrefilter) {
     let mut link = Some(rule);
     while let Some(r) = link {
+        let bytes: Vec<Vec<u8>> = match r.operator.as_ref().and_then(|op| op.bytes.as_ref()) {
+            Some(set) if set.bytes().count() <= MAX_SLOT_BYTES => {
+                set.bytes().map(|b| vec![b]).collect()
+            }
+            _ => Vec::new(),
+        };
         if let Some(op) = &r.operator
-            && !op.literals.is_empty()
+            && (!op.literals.is_empty() || !bytes.is_empty())
         {
             let slot = raw.slots as u32;
             raw.slots += 1;
@@ -239,6 +254,7 @@ fn assign_slots(rule: &mut crate::rule::Rule, raw: &mut RawPrefilter) {
             let mut cut: Vec<&[u8]> = op
                 .literals
                 .iter()
+                .chain(&bytes)
                 .map(|l| &l[..l.len().min(PREFIX_BYTES)])
                 .collect();
             cut.sort_unstable_by_key(|l| l.to_ascii_lowercase());
@@ -407,6 +423,7 @@ impl RuleSet {
             prefilter,
             tags,
             spare_caches: std::sync::Mutex::new(Vec::new()),
+            plans: Default::default(),
         }
     }
 

@@ -58,6 +58,22 @@ impl Macro {
         }
     }
 
+    /// The variables the macro names, in order.
+    pub fn references(&self) -> impl Iterator<Item = &Target> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Var(t) => Some(t),
+            Part::Lit(_) => None,
+        })
+    }
+
+    /// The literal text before the first reference (all of it when there is none).
+    pub fn literal_prefix(&self) -> &[u8] {
+        match self.parts.first() {
+            Some(Part::Lit(l)) => l,
+            _ => b"",
+        }
+    }
+
     pub fn expand<'t>(&'t self, tx: &'t Transaction) -> Cow<'t, [u8]> {
         if let Some(l) = self.literal() {
             return Cow::Borrowed(l);

@@ -159,6 +159,11 @@ impl ByteSet {
         input.iter().any(|&b| self.0[usize::from(b)])
     }
 
+    /// The bytes of the set, in order.
+    pub fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
+        (0..=255u8).filter(|&b| self.0[usize::from(b)])
+    }
+
     fn of(bytes: impl IntoIterator<Item = u8>) -> ByteSet {
         let mut set = [false; 256];
         for b in bytes {

@@ -47,7 +47,7 @@ pub struct Rule {
     /// per-transaction transformation cache.
     pub tchain: u32,
     /// This link's bit in the rule set's prefilter (see `RuleSet::prefilter`), when its
-    /// operator has required literals.
+    /// operator has required literals or a small set of required bytes.
     pub slot: Option<u32>,
     /// Per target: which key a one-key target (`REQUEST_HEADERS:User-Agent`) names, as an id
     /// shared by every rule naming the same key (0 for other targets); set when the rule set

@@ -21,4 +21,8 @@ impl Operator for Contains {
         }
         hit
     }
+
+    fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
+        Some(Some(self.0.as_macro()))
+    }
 }

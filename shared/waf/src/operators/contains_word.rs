@@ -34,4 +34,8 @@ impl Operator for ContainsWord {
         }
         hit
     }
+
+    fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
+        Some(Some(self.0.as_macro()))
+    }
 }

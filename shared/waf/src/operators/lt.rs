@@ -22,4 +22,8 @@ impl Operator for Lt {
         }
         hit
     }
+
+    fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
+        Some(Some(self.0.as_macro()))
+    }
 }

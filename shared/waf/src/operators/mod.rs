@@ -71,6 +71,14 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
     fn quick_miss(&self, _input: &[u8]) -> bool {
         false
     }
+
+    /// For plans (`transaction::plan`), which evaluate rules on constants once per rule set:
+    /// `Some(argument)` when the answer depends on nothing but the input and the variables
+    /// the argument's macros name (`Some(None)`: on the input alone); `None` when it may
+    /// depend on anything else (the default).
+    fn depends_on(&self) -> Option<Option<&Macro>> {
+        None
+    }
 }
 
 /// What operators may need from where their rule was written.
@@ -132,6 +140,10 @@ impl Param {
 
     pub fn get<'t>(&'t self, tx: &'t Transaction) -> std::borrow::Cow<'t, [u8]> {
         self.0.expand(tx)
+    }
+
+    pub fn as_macro(&self) -> &Macro {
+        &self.0
     }
 }
 

@@ -16,4 +16,8 @@ impl Operator for NoMatch {
     fn evaluate(&self, _: &Transaction, _: &[u8], _: Option<&mut Captures>) -> bool {
         false
     }
+
+    fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
+        Some(None)
+    }
 }

@@ -51,4 +51,8 @@ impl Operator for Pm {
     fn required_literals(&self) -> Option<Vec<Vec<u8>>> {
         Some(self.phrases.clone())
     }
+
+    fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
+        Some(None)
+    }
 }

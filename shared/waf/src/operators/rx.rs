@@ -121,6 +121,10 @@ impl Operator for Rx {
     fn required_bytes(&self) -> Option<crate::prefilter::ByteSet> {
         self.bytes.clone()
     }
+
+    fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
+        Some(None)
+    }
 }
 
 #[cfg(test)]

@@ -20,4 +20,8 @@ impl Operator for StrEq {
         }
         hit
     }
+
+    fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
+        Some(Some(self.0.as_macro()))
+    }
 }

@@ -19,4 +19,8 @@ impl Operator for UnconditionalMatch {
         }
         true
     }
+
+    fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
+        Some(None)
+    }
 }

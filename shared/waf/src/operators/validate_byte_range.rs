@@ -39,4 +39,8 @@ impl Operator for ValidateByteRange {
         }
         bad.is_some()
     }
+
+    fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
+        Some(None)
+    }
 }

@@ -39,4 +39,8 @@ impl Operator for ValidateUrlEncoding {
         }
         true
     }
+
+    fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
+        Some(None)
+    }
 }

@@ -26,4 +26,8 @@ impl Operator for ValidateUtf8Encoding {
             }
         }
     }
+
+    fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
+        Some(None)
+    }
 }

@@ -7,11 +7,11 @@ use super::{
     Cached, InterruptAction, Interruption, MatchedRule, Matches, RuleSel, TCache, Transaction,
 };
 use super::{Group, OWNED, Union};
-use super::{NO_HITS, RAW_CHAIN, apply_all, collection_key};
+use super::{NO_HITS, RAW_CHAIN, apply_all, collection_key, plan};
 use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVarOp};
 use crate::engine::EngineMode;
 use crate::engine::{Hits, Prefilter};
-use crate::rule::{Entry, NO_MARKER, NO_UNION, Rule, RuleOperator};
+use crate::rule::{Entry, NO_UNION, Rule, RuleOperator};
 use crate::variables::{
     Each, Exclusion, Selector, Target, Value, Variable, atoi, collect, count, decimal,
 };
@@ -74,45 +74,49 @@ impl Transaction {
         }
         let rules = self.rules.clone();
         let entries = &rules.phases[p];
+        // Rules on constants are replayed from the plan (see `plan`).
+        let plan = match phase {
+            1 => {
+                self.plan = self.find_plan();
+                self.plan.clone()
+            }
+            2 if self.plan_holds => self.plan.clone(),
+            _ => None,
+        };
+        self.plan_holds = false;
+        let steps = plan.as_deref().map_or(&[][..], |plan| &plan.steps[p]);
         let mut i = 0;
+        let mut allowed = false;
         while i < entries.len() {
+            if let Some(Some(folded)) = steps.get(i) {
+                self.replay(folded);
+                i = folded.next as usize;
+                continue;
+            }
             let Entry::Rule(rule) = &entries[i] else {
                 i += 1;
                 continue;
             };
-            i += 1;
             if self.is_removed(rule) {
+                i += 1;
                 continue;
             }
             self.current_rule = Some((rule.id, phase));
             self.matched_len = 0;
             if !self.eval_chain(rule) {
+                i += 1;
                 continue;
             }
-            let stop = self.on_match(rule, phase);
+            allowed = self.on_match(rule, phase);
             if self.interruption.is_some() && phase < 5 {
                 return self.interruption.clone();
             }
-            if stop {
+            if allowed {
                 break;
             }
-            if rule.actions.skip_after.is_some() {
-                let at = rule.skip_to as usize;
-                i = if rule.skip_to != NO_MARKER && at >= i {
-                    at + 1
-                } else {
-                    entries.len()
-                };
-            } else if rule.actions.skip > 0 {
-                let mut left = rule.actions.skip;
-                while left > 0 && i < entries.len() {
-                    if matches!(entries[i], Entry::Rule(_)) {
-                        left -= 1;
-                    }
-                    i += 1;
-                }
-            }
+            i = plan::next_after_match(entries, i, rule);
         }
+        self.plan_holds = phase == 1 && plan.is_some() && !allowed;
         self.current_rule = None;
         self.interruption.clone()
     }
@@ -126,7 +130,7 @@ impl Transaction {
             })
     }
 
-    fn eval_chain(&mut self, starter: &Rule) -> bool {
+    pub(super) fn eval_chain(&mut self, starter: &Rule) -> bool {
         let mut link = Some(starter);
         while let Some(rule) = link {
             if !self.eval_link(starter, rule) {

@@ -22,6 +22,7 @@ mod caches;
 mod collection;
 mod data;
 mod eval;
+mod plan;
 mod records;
 
 use caches::{
@@ -30,6 +31,7 @@ use caches::{
 };
 pub(crate) use caches::{FastHash, Spare, TCache};
 pub(crate) use data::{Kv, Request, Response};
+pub(crate) use plan::Plans;
 pub use records::{InterruptAction, Interruption, MatchedRule};
 
 /// Applies a transformation chain; `None` when nothing changed.
@@ -44,7 +46,7 @@ fn apply_all(chain: &[crate::transformations::Transformation], input: &[u8]) -> 
 }
 
 /// Which rules a runtime exclusion (`ctl:ruleRemoveTarget…`) applies to.
-#[derive(Debug)]
+#[derive(Debug, Clone, PartialEq)]
 enum RuleSel {
     Ids(Vec<IdRange>),
     /// Mask over the rule set's tags (see `RuleSet::tag_mask`).
@@ -139,6 +141,11 @@ pub struct Transaction {
     interruption: Option<Interruption>,
     allow: Option<AllowScope>,
     phases_done: [bool; 5],
+    /// The plan for this transaction's start (see `plan`), found when phase 1 starts.
+    plan: Option<Arc<plan::Plan>>,
+    /// Whether phase 2 may follow the plan: phase 1 ran to its end by the plan, and TX and
+    /// the removed rules have not been changed from outside since.
+    plan_holds: bool,
     /// Transformed values of stable variables: (chain id, value address, length) → the
     /// result (`None`: the chain leaves the value unchanged). Cleared whenever request or
     /// response data change.
@@ -254,6 +261,8 @@ impl Transaction {
             interruption: None,
             allow: None,
             phases_done: [false; 5],
+            plan: None,
+            plan_holds: false,
             tcache: RefCell::new(spare.tcache),
             ucache: RefCell::new(spare.ucache.sized(rules.union_count)),
             unchanged: RefCell::new(spare.unchanged),
@@ -386,25 +395,30 @@ impl Transaction {
     /// Sets a transaction variable before rules run (per-site policy such as the paranoia
     /// level is handed to the rules this way).
     pub fn set_tx_var(&mut self, name: &str, value: &[u8]) {
+        self.plan_holds = false;
         self.note_tx_key(name);
         self.collections.tx().set(&name.to_ascii_lowercase(), value);
     }
 
     /// Excludes a target from some rules for this transaction, as `ctl:ruleRemoveTargetById`.
     pub fn remove_target_by_id(&mut self, ids: Vec<IdRange>, exclusions: Vec<Exclusion>) {
+        self.plan_holds = false;
         self.removed_targets.push((RuleSel::Ids(ids), exclusions));
     }
 
     pub fn remove_target_by_tag(&mut self, tag: Regex, exclusions: Vec<Exclusion>) {
+        self.plan_holds = false;
         let mask = self.rules.tag_mask(&tag);
         self.removed_targets.push((RuleSel::Tags(mask), exclusions));
     }
 
     pub fn remove_rules_by_id(&mut self, ids: Vec<IdRange>) {
+        self.plan_holds = false;
         self.removed_ids.extend(ids);
     }
 
     pub fn remove_rules_by_tag(&mut self, tag: Regex) {
+        self.plan_holds = false;
         let mask = self.rules.tag_mask(&tag);
         self.removed_tags.push(mask);
     }
