@@ -88,7 +88,9 @@ impl Transaction {
         let mut i = 0;
         let mut allowed = false;
         while i < entries.len() {
-            if let Some(Some(folded)) = steps.get(i) {
+            if !self.off_plan
+                && let Some(Some(folded)) = steps.get(i)
+            {
                 self.replay(folded);
                 i = folded.next as usize;
                 continue;
@@ -116,7 +118,7 @@ impl Transaction {
             }
             i = plan::next_after_match(entries, i, rule);
         }
-        self.plan_holds = phase == 1 && plan.is_some() && !allowed;
+        self.plan_holds = phase == 1 && plan.is_some() && !allowed && !self.off_plan;
         self.current_rule = None;
         self.interruption.clone()
     }
@@ -680,15 +682,22 @@ impl Transaction {
     fn apply_ctl(&mut self, ctl: &Ctl) {
         match ctl {
             Ctl::RuleEngine(m) => self.mode = *m,
-            Ctl::RuleRemoveById(ids) => self.removed_ids.extend(ids.iter().copied()),
+            Ctl::RuleRemoveById(ids) => {
+                self.off_plan = true;
+                self.removed_ids.extend(ids.iter().copied());
+            }
             Ctl::RuleRemoveByTag(re) => {
+                self.off_plan = true;
                 let mask = self.rules.tag_mask(re);
                 self.removed_tags.push(mask);
             }
-            Ctl::RuleRemoveTargetById(ids, xs) => self
-                .removed_targets
-                .push((RuleSel::Ids(ids.clone()), xs.clone())),
+            Ctl::RuleRemoveTargetById(ids, xs) => {
+                self.off_plan |= plan::names_tx(xs);
+                self.removed_targets
+                    .push((RuleSel::Ids(ids.clone()), xs.clone()));
+            }
             Ctl::RuleRemoveTargetByTag(re, xs) => {
+                self.off_plan |= plan::names_tx(xs);
                 let mask = self.rules.tag_mask(re);
                 self.removed_targets.push((RuleSel::Tags(mask), xs.clone()));
             }

@@ -146,6 +146,9 @@ pub struct Transaction {
     /// Whether phase 2 may follow the plan: phase 1 ran to its end by the plan, and TX and
     /// the removed rules have not been changed from outside since.
     plan_holds: bool,
+    /// A rule removed rules (or TX targets) at runtime: the plan, which assumes no such
+    /// removal, is not followed from there on.
+    off_plan: bool,
     /// Transformed values of stable variables: (chain id, value address, length) → the
     /// result (`None`: the chain leaves the value unchanged). Cleared whenever request or
     /// response data change.
@@ -263,6 +266,7 @@ impl Transaction {
             phases_done: [false; 5],
             plan: None,
             plan_holds: false,
+            off_plan: false,
             tcache: RefCell::new(spare.tcache),
             ucache: RefCell::new(spare.ucache.sized(rules.union_count)),
             unchanged: RefCell::new(spare.unchanged),

@@ -17,7 +17,7 @@
 //! - it writes only TX, by literal keys, and has no `ctl`, `setenv`, `capture` or exclusion;
 //! - on a match, it neither logs nor disrupts (`pass`, `nolog`): such a match has no
 //!   effect but its writes, MATCHED_VAR and the severity;
-//! - no rule that may run before it can remove it (`ctl:ruleRemove…`), nor did the caller.
+//! - the caller did not remove it.
 //!
 //! Every other rule is evaluated per transaction and makes every key it may write unknown
 //! (a `setvar` key built from a macro makes every key with its literal prefix unknown). Where
@@ -25,15 +25,27 @@
 //! target: a key stays known only with the same value on both. Phase 2 starts from the end
 //! of phase 1, so its plan holds only when phase 1 ran to its end (no `allow`) and the
 //! caller set no TX variable in between (see `Transaction::plan_holds`).
+//!
+//! Rules removing rules (`ctl:ruleRemoveById`, `…ByTag`, and target removals naming TX) are
+//! assumed not to match: CRS has some (REQUEST-905 removes every CRS rule for Apache's
+//! internal requests from localhost), and counting them would keep nearly every rule out of
+//! every plan. When one does match, the transaction leaves its plan (`Transaction::off_plan`)
+//! and evaluates every rule from there on: what was replayed before stands, as the removal
+//! concerns only the rules after it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::{RuleSel, Transaction};
-use crate::actions::{Ctl, Disruptive, Effect, IdRange, SetVarOp};
+use crate::actions::{Disruptive, Effect, IdRange, SetVarOp};
 use crate::engine::RuleSet;
 use crate::rule::{Entry, Rule};
 use crate::variables::{Selector, Target, Variable};
+
+/// Whether target exclusions concern TX (the only variable folded rules read).
+pub(super) fn names_tx(exclusions: &[crate::variables::Exclusion]) -> bool {
+    exclusions.iter().any(|x| x.variable == Variable::Tx)
+}
 
 /// Plans kept per rule set at most; a start beyond them is evaluated rule by rule.
 const MAX_PLANS: usize = 16;
@@ -78,11 +90,7 @@ impl Transaction {
     /// start rules plans out: a runtime exclusion of TX targets, or more distinct starts
     /// than are kept.
     pub(super) fn find_plan(&self) -> Option<Arc<Plan>> {
-        if self
-            .removed_targets
-            .iter()
-            .any(|(_, xs)| xs.iter().any(|x| x.variable == Variable::Tx))
-        {
+        if self.removed_targets.iter().any(|(_, xs)| names_tx(xs)) {
             return None;
         }
         let tx = self.collections.get("tx")?;
@@ -149,7 +157,7 @@ struct State {
     unknown: BTreeSet<String>,
     /// Every key starting with one of these is unknown.
     unknown_prefixes: Vec<String>,
-    /// Rules that may have been removed (`ctl:ruleRemove…` of rules that may have run).
+    /// Rules the caller removed.
     removals: Vec<RuleSel>,
 }
 
@@ -170,12 +178,6 @@ impl State {
         }
     }
 
-    fn may_remove(&mut self, sel: RuleSel) {
-        if !self.removals.contains(&sel) {
-            self.removals.push(sel);
-        }
-    }
-
     /// What holds on both paths.
     fn join(mut self, other: State) -> State {
         let keys: BTreeSet<String> = self
@@ -193,11 +195,6 @@ impl State {
         for p in other.unknown_prefixes {
             if !self.unknown_prefixes.contains(&p) {
                 self.unknown_prefixes.push(p);
-            }
-        }
-        for r in other.removals {
-            if !self.removals.contains(&r) {
-                self.removals.push(r);
             }
         }
         self
@@ -299,9 +296,8 @@ pub(super) fn next_after_match(entries: &[Entry], i: usize, rule: &Rule) -> usiz
     next
 }
 
-/// Makes every key a rule evaluated per transaction may write unknown, and notes the rules
-/// it may remove.
-fn forget_writes(rule: &Rule, state: &mut State, rules: &RuleSet) {
+/// Makes every key a rule evaluated per transaction may write unknown.
+fn forget_writes(rule: &Rule, state: &mut State) {
     for link in links(rule) {
         if link.actions.capture {
             for d in 0..10 {
@@ -316,22 +312,6 @@ fn forget_writes(rule: &Rule, state: &mut State, rules: &RuleSet) {
                         &String::from_utf8_lossy(sv.key.literal_prefix()).to_ascii_lowercase(),
                     ),
                 },
-                Effect::Ctl(Ctl::RuleRemoveById(ids)) => {
-                    state.may_remove(RuleSel::Ids(ids.clone()));
-                }
-                Effect::Ctl(Ctl::RuleRemoveByTag(re)) => {
-                    state.may_remove(RuleSel::Tags(rules.tag_mask(re)));
-                }
-                Effect::Ctl(Ctl::RuleRemoveTargetById(ids, xs))
-                    if xs.iter().any(|x| x.variable == Variable::Tx) =>
-                {
-                    state.may_remove(RuleSel::Ids(ids.clone()));
-                }
-                Effect::Ctl(Ctl::RuleRemoveTargetByTag(re, xs))
-                    if xs.iter().any(|x| x.variable == Variable::Tx) =>
-                {
-                    state.may_remove(RuleSel::Tags(rules.tag_mask(re)));
-                }
                 _ => {}
             }
         }
@@ -381,7 +361,7 @@ fn make(
                 steps[i] = Some(folded);
                 continue;
             }
-            forget_writes(rule, &mut st, rules);
+            forget_writes(rule, &mut st);
             if rule.actions.skip_after.is_some() || rule.actions.skip > 0 {
                 let next = next_after_match(entries, i, rule);
                 arriving[next] = join(arriving[next].take(), Some(st.clone()));
@@ -595,7 +575,7 @@ SecRule TX:seen "@eq 1" "id:7,phase:2,deny,status:406"
     }
 
     #[test]
-    fn removed_rules_are_not_folded() {
+    fn removals_leave_the_plan_or_make_their_own() {
         let e = engine(
             r#"
 SecRule ARGS:off "@rx ." "id:1,phase:1,pass,nolog,ctl:ruleRemoveById=10"
@@ -604,7 +584,9 @@ SecRule TX:on "@eq 1" "id:11,phase:2,deny,status:403"
 SecAction "id:12,phase:2,pass,nolog,setvar:tx.z=1"
 "#,
         );
-        assert_eq!(folded(&e, &[]), [vec![], vec![12]]);
+        // Rule 10 is folded, as if rule 1 never matched; when it does, the transaction
+        // leaves the plan and rule 10 is removed.
+        assert_eq!(folded(&e, &[]), [vec![10], vec![12]]);
         assert_eq!(run(&e, "/?off=1", &[]).0, 0);
         assert_eq!(run(&e, "/", &[]).0, 403);
         // Removed by the caller (a per-path exclusion): a plan of its own.
