@@ -278,6 +278,8 @@ fn assign_union_keys(
 ) {
     let mut link = Some(rule);
     while let Some(r) = link {
+        r.changes = r.transformations.iter().fold(0u64, |m, x| m | 1 << x.index)
+            & !crate::transformations::case_only();
         r.union_keys = r
             .targets
             .iter()

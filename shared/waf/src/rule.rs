@@ -46,6 +46,9 @@ pub struct Rule {
     /// Identifies `transformations` (rules with equal lists share the id), for the
     /// per-transaction transformation cache.
     pub tchain: u32,
+    /// The transformations of `transformations` that may change more than ASCII case (bits
+    /// by `Transformation::index`); set when the rule set is built.
+    pub changes: u64,
     /// This link's bit in the rule set's prefilter (see `RuleSet::prefilter`), when its
     /// operator has required literals or a small set of required bytes.
     pub slot: Option<u32>,

@@ -500,6 +500,7 @@ impl Builder {
             operator,
             transformations,
             tchain,
+            changes: 0,
             block_as: defaults.disruptive.clone(),
             default_status: defaults.status,
             slot: None,

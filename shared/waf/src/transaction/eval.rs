@@ -408,12 +408,10 @@ impl Transaction {
 
     /// Whether a link with a prefilter slot can match at all: its slot must be among the
     /// hits of some value of some target (unions per chain and variable, cached). Links
-    /// without a slot, counting targets, volatile variables or `multiMatch` always can.
+    /// without a slot, counting targets or volatile variables always can; `multiMatch` links
+    /// (which test every stage of the chain) can unless no value may change.
     fn link_may_match(&self, rule: &Rule) -> bool {
         let Some(slot) = rule.slot else { return true };
-        if rule.actions.multi_match {
-            return true;
-        }
         let Some(prefilter) = self.rules.prefilter.as_ref() else {
             return true;
         };
@@ -425,8 +423,12 @@ impl Transaction {
             if id == NO_UNION {
                 return true;
             }
+            // A `multiMatch` link tests every stage of the chain, which the union (hits of the
+            // last) covers only when the chain changes no value (case aside): `at` is `None`.
+            let may =
+                |u: &Union| u.all.contains(slot) || rule.actions.multi_match && u.at.is_some();
             if let Some(u) = self.ucache.borrow().get(id) {
-                if u.all.contains(slot) {
+                if may(u) {
                     return true;
                 }
                 continue;
@@ -435,7 +437,7 @@ impl Transaction {
             // key's values only; rules naming the same key share it (`Rule::union_keys`, 0 for
             // the others).
             let union = self.union_of(rule, t, rule.union_keys[i], prefilter);
-            let hit = union.all.contains(slot);
+            let hit = may(&union);
             self.ucache.borrow_mut().insert(id, union);
             if hit {
                 return true;
@@ -449,11 +451,7 @@ impl Transaction {
     /// their raw hits at once; only the values of the other groups are transformed.
     fn union_of(&self, rule: &Rule, t: &Target, one_key: u32, prefilter: &Prefilter) -> Union {
         let mut all = Hits::empty(prefilter.slots());
-        let chain = rule
-            .transformations
-            .iter()
-            .fold(0u64, |m, x| m | 1 << x.index)
-            & !crate::transformations::case_only();
+        let chain = rule.changes;
         self.ensure_groups(t, one_key, prefilter);
         let gcache = self.gcache.borrow();
         let Some(groups) = gcache.get(&(t.variable, one_key)) else {
