@@ -111,6 +111,8 @@ pub struct RuleSet {
     pub(crate) tags: Vec<String>,
     /// Number of distinct unions of prefilter hits rules use (see `Rule::union_ids`).
     pub(crate) union_count: usize,
+    /// The variable of each union, by id.
+    pub(crate) union_vars: Vec<crate::variables::Variable>,
     /// See `tag_mask`.
     tag_masks: HashMap<String, Arc<[bool]>>,
     /// Caches, collections and match buffers of finished transactions, emptied but with their
@@ -417,9 +419,14 @@ impl RuleSet {
                 }
             }
         }
+        let mut union_vars = vec![crate::variables::Variable::Args; union_ids.len()];
+        for (&(_, variable, _), &id) in &union_ids {
+            union_vars[id as usize] = variable;
+        }
         RuleSet {
             config,
             union_count: union_ids.len(),
+            union_vars,
             tag_masks: ctl_tag_masks(&phases, &tags),
             phases,
             prefilter,

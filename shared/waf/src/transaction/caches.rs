@@ -55,6 +55,15 @@ impl Unions {
             self.generation = 1;
         }
     }
+
+    /// Forgets the unions `keep` does not keep (by id).
+    pub(super) fn clear_except(&mut self, keep: impl Fn(u32) -> bool) {
+        for (id, slot) in self.slots.iter_mut().enumerate() {
+            if !keep(id as u32) {
+                *slot = (0, None);
+            }
+        }
+    }
 }
 
 /// The prefilter hits of a variable's values (or one key's) after a transformation chain.
@@ -103,6 +112,11 @@ impl GroupCache {
         if self.generation == 0 || self.map.len() > 256 {
             self.map.clear();
         }
+    }
+
+    /// Forgets the groups of the variables `keep` does not keep.
+    pub(super) fn clear_except(&mut self, keep: impl Fn(crate::variables::Variable) -> bool) {
+        self.map.retain(|(v, _), _| keep(*v));
     }
 }
 

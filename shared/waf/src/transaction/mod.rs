@@ -675,10 +675,16 @@ impl Transaction {
         // Parsing only fills collections that were empty (ARGS_POST, FILES, XML, …) and puts
         // the body back where it was: no value a cached transformation points at was freed or
         // changed, so those stay valid (phase 2 reuses phase 1's work on headers and the URI).
-        // The per-variable unions of prefilter hits and groups of values do not: variables
-        // gained values.
-        self.ucache.get_mut().clear();
-        self.gcache.get_mut().clear();
+        // The per-variable unions of prefilter hits and groups of values stay for the
+        // variables of the request line and headers; the others may have gained values.
+        let vars = &self.rules.union_vars;
+        self.ucache.get_mut().clear_except(|id| {
+            vars.get(id as usize)
+                .is_some_and(|v| v.from_request_head())
+        });
+        self.gcache
+            .get_mut()
+            .clear_except(crate::variables::Variable::from_request_head);
     }
 
     /// Phase 3.

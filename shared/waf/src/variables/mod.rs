@@ -295,6 +295,29 @@ impl Variable {
         )
     }
 
+    /// Whether the values come from the request line and headers alone, so that parsing the
+    /// request body leaves them as they were.
+    pub fn from_request_head(self) -> bool {
+        use Variable::*;
+        matches!(
+            self,
+            ArgsGet
+                | ArgsGetNames
+                | QueryString
+                | RequestBasename
+                | RequestCookies
+                | RequestCookiesNames
+                | RequestFilename
+                | RequestHeaders
+                | RequestHeadersNames
+                | RequestLine
+                | RequestMethod
+                | RequestProtocol
+                | RequestUri
+                | RequestUriRaw
+        )
+    }
+
     /// Whether values of this variable stay put (same bytes, same address) from the end of
     /// request-body parsing on, so transformed copies can be cached by address.
     pub fn is_stable(self) -> bool {
