@@ -638,6 +638,8 @@ impl Transaction {
                             None => m.expand(self).into_owned(),
                         },
                         SetVarOp::Add(m) | SetVarOp::Sub(m) => {
+                            // Plans assume TX is never added to (see `plan`).
+                            self.off_plan |= coll == "tx";
                             let delta = atoi(&m.expand(self));
                             let cur = self
                                 .collections

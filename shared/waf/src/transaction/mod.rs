@@ -678,10 +678,9 @@ impl Transaction {
         // The per-variable unions of prefilter hits and groups of values stay for the
         // variables of the request line and headers; the others may have gained values.
         let vars = &self.rules.union_vars;
-        self.ucache.get_mut().clear_except(|id| {
-            vars.get(id as usize)
-                .is_some_and(|v| v.from_request_head())
-        });
+        self.ucache
+            .get_mut()
+            .clear_except(|id| vars.get(id as usize).is_some_and(|v| v.from_request_head()));
         self.gcache
             .get_mut()
             .clear_except(crate::variables::Variable::from_request_head);

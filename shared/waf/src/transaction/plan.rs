@@ -26,18 +26,20 @@
 //! of phase 1, so its plan holds only when phase 1 ran to its end (no `allow`) and the
 //! caller set no TX variable in between (see `Transaction::plan_holds`).
 //!
-//! Rules removing rules (`ctl:ruleRemoveById`, `…ByTag`, and target removals naming TX) are
-//! assumed not to match: CRS has some (REQUEST-905 removes every CRS rule for Apache's
-//! internal requests from localhost), and counting them would keep nearly every rule out of
-//! every plan. When one does match, the transaction leaves its plan (`Transaction::off_plan`)
-//! and evaluates every rule from there on: what was replayed before stands, as the removal
-//! concerns only the rules after it.
+//! Two kinds of effect are assumed not to happen, as on clean requests they do not: rules
+//! removing rules (`ctl:ruleRemoveById`, `…ByTag`, and target removals naming TX; CRS's
+//! REQUEST-905 removes every CRS rule for Apache's internal requests from localhost), and
+//! additions to TX variables (`setvar:tx.x=+5`: the anomaly scores, which a detection adds
+//! to). Counting them would keep nearly every rule out of every plan, the scoring rules
+//! (REQUEST-949) above all. When one happens, the transaction leaves its plan
+//! (`Transaction::off_plan`) and evaluates every rule from there on: what was replayed
+//! before stands, as the effect concerns only the rules after it.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::{RuleSel, Transaction};
-use crate::actions::{Disruptive, Effect, IdRange, SetVarOp};
+use crate::actions::{Disruptive, Effect, IdRange, SetVar, SetVarOp};
 use crate::engine::RuleSet;
 use crate::rule::{Entry, Rule};
 use crate::variables::{Selector, Target, Variable};
@@ -306,6 +308,11 @@ fn forget_writes(rule: &Rule, state: &mut State) {
         }
         for effect in &link.actions.effects {
             match effect {
+                // Scores: assumed unchanged (see the module's documentation).
+                Effect::SetVar(SetVar {
+                    op: SetVarOp::Add(_) | SetVarOp::Sub(_),
+                    ..
+                }) => {}
                 Effect::SetVar(sv) if sv.collection == "tx" => match sv.key.literal() {
                     Some(k) => state.forget(&String::from_utf8_lossy(k)),
                     None => state.forget_prefix(
@@ -519,11 +526,13 @@ SecRule ARGS "@rx bad" "id:6,phase:1,pass,log,setvar:tx.score=+%{tx.threshold}"
 SecRule TX:score "@ge %{tx.threshold}" "id:7,phase:2,deny,status:403,log"
 "#,
         );
-        assert_eq!(folded(&e, &[]), [vec![1, 2, 3, 4], vec![]]);
+        // Rule 7 reads a score: folded as if nothing added to it (it does not match), until
+        // rule 5 or 6 adds to it and the transaction leaves the plan.
+        assert_eq!(folded(&e, &[]), [vec![1, 2, 3, 4], vec![7]]);
         assert_eq!(run(&e, "/?q=evil", &[]), (0, vec![]));
         assert_eq!(run(&e, "/?q=bad", &[]), (403, vec![6, 7]));
         // Another start, another plan: at level 2, rule 5 runs.
-        assert_eq!(folded(&e, &[("pl", "2")]), [vec![1, 2, 3, 4], vec![]]);
+        assert_eq!(folded(&e, &[("pl", "2")]), [vec![1, 2, 3, 4], vec![7]]);
         assert_eq!(run(&e, "/?q=evil", &[("pl", "2")]), (403, vec![5, 7]));
         assert_eq!(run(&e, "/?q=ok", &[("pl", "2")]), (0, vec![]));
         // The replayed writes are there for the caller to read.
