@@ -75,16 +75,21 @@ impl Transaction {
         let rules = self.rules.clone();
         let entries = &rules.phases[p];
         // Rules on constants are replayed from the plan (see `plan`).
-        let plan = match phase {
-            1 => {
+        let at = match (phase, self.plan_done) {
+            (1, _) => {
                 self.plan = self.find_plan();
-                self.plan.clone()
+                Some(0)
             }
-            2 if self.plan_holds => self.plan.clone(),
+            (2..=5, done) if done == phase - 1 => Some(p),
+            (5, 2) => Some(5),
             _ => None,
         };
-        self.plan_holds = false;
-        let steps = plan.as_deref().map_or(&[][..], |plan| &plan.steps[p]);
+        self.plan_done = 0;
+        let plan = at.and(self.plan.clone());
+        let steps = plan
+            .as_deref()
+            .zip(at)
+            .map_or(&[][..], |(plan, at)| &plan.steps[at]);
         let mut i = 0;
         let mut allowed = false;
         while i < entries.len() {
@@ -118,7 +123,9 @@ impl Transaction {
             }
             i = plan::next_after_match(entries, i, rule);
         }
-        self.plan_holds = phase == 1 && plan.is_some() && !allowed && !self.off_plan;
+        if plan.is_some() && !allowed && !self.off_plan {
+            self.plan_done = phase;
+        }
         self.current_rule = None;
         self.interruption.clone()
     }

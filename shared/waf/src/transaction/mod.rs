@@ -143,9 +143,9 @@ pub struct Transaction {
     phases_done: [bool; 5],
     /// The plan for this transaction's start (see `plan`), found when phase 1 starts.
     plan: Option<Arc<plan::Plan>>,
-    /// Whether phase 2 may follow the plan: phase 1 ran to its end by the plan, and TX and
-    /// the removed rules have not been changed from outside since.
-    plan_holds: bool,
+    /// The last phase that ran to its end by the plan (0: none), when TX and the removed
+    /// rules have not been changed from outside since: the next phase may follow the plan.
+    plan_done: u8,
     /// A rule removed rules (or TX targets) at runtime: the plan, which assumes no such
     /// removal, is not followed from there on.
     off_plan: bool,
@@ -265,7 +265,7 @@ impl Transaction {
             allow: None,
             phases_done: [false; 5],
             plan: None,
-            plan_holds: false,
+            plan_done: 0,
             off_plan: false,
             tcache: RefCell::new(spare.tcache),
             ucache: RefCell::new(spare.ucache.sized(rules.union_count)),
@@ -399,30 +399,30 @@ impl Transaction {
     /// Sets a transaction variable before rules run (per-site policy such as the paranoia
     /// level is handed to the rules this way).
     pub fn set_tx_var(&mut self, name: &str, value: &[u8]) {
-        self.plan_holds = false;
+        self.plan_done = 0;
         self.note_tx_key(name);
         self.collections.tx().set(&name.to_ascii_lowercase(), value);
     }
 
     /// Excludes a target from some rules for this transaction, as `ctl:ruleRemoveTargetById`.
     pub fn remove_target_by_id(&mut self, ids: Vec<IdRange>, exclusions: Vec<Exclusion>) {
-        self.plan_holds = false;
+        self.plan_done = 0;
         self.removed_targets.push((RuleSel::Ids(ids), exclusions));
     }
 
     pub fn remove_target_by_tag(&mut self, tag: Regex, exclusions: Vec<Exclusion>) {
-        self.plan_holds = false;
+        self.plan_done = 0;
         let mask = self.rules.tag_mask(&tag);
         self.removed_targets.push((RuleSel::Tags(mask), exclusions));
     }
 
     pub fn remove_rules_by_id(&mut self, ids: Vec<IdRange>) {
-        self.plan_holds = false;
+        self.plan_done = 0;
         self.removed_ids.extend(ids);
     }
 
     pub fn remove_rules_by_tag(&mut self, tag: Regex) {
-        self.plan_holds = false;
+        self.plan_done = 0;
         let mask = self.rules.tag_mask(&tag);
         self.removed_tags.push(mask);
     }

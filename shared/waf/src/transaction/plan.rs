@@ -1,4 +1,4 @@
-//! Plans: the rules of phases 1 and 2 that depend on constants only, evaluated once.
+//! Plans: the rules that depend on constants only, evaluated once.
 //!
 //! Much of CRS reads nothing but TX variables every request sets to the same values:
 //! REQUEST-901 fills in some forty defaults (`SecRule &TX:x "@eq 0" "setvar:tx.x=…"`) and
@@ -9,8 +9,8 @@
 //! records, per phase entry, what such a rule does: its TX writes and the entry evaluation
 //! goes on at. Transactions replay that instead of evaluating the rule.
 //!
-//! Making a plan is an abstract interpretation of phases 1 and 2 over TX: each key is
-//! known (a value, or absent) or unknown. A rule is *folded* when
+//! Making a plan is an abstract interpretation of the phases over TX: each key is known (a
+//! value, or absent) or unknown. A rule is *folded* when
 //! - it reads only known TX keys: targets `TX:key` or `&TX:key`, the macros of its operator's
 //!   argument and of its `setvar` values, the keys it adds to;
 //! - its operator depends on nothing else (`Operator::depends_on`);
@@ -22,9 +22,11 @@
 //! Every other rule is evaluated per transaction and makes every key it may write unknown
 //! (a `setvar` key built from a macro makes every key with its literal prefix unknown). Where
 //! such a rule may jump (`skipAfter`, `skip`), the states of both paths are joined at the
-//! target: a key stays known only with the same value on both. Phase 2 starts from the end
-//! of phase 1, so its plan holds only when phase 1 ran to its end (no `allow`) and the
-//! caller set no TX variable in between (see `Transaction::plan_holds`).
+//! target: a key stays known only with the same value on both. Each phase starts from the
+//! end of the one before, so its plan holds only when that phase ran to its end by the plan
+//! (no `allow`, no interruption) and the caller set no TX variable in between (see
+//! `Transaction::plan_done`). Phase 5 has two: after phase 4, and after phase 2 for callers
+//! that do not inspect responses.
 //!
 //! Two kinds of effect are assumed not to happen, as on clean requests they do not: rules
 //! removing rules (`ctl:ruleRemoveById`, `…ByTag`, and target removals naming TX; CRS's
@@ -79,8 +81,9 @@ pub(crate) struct Plan {
     tx: Vec<(String, Vec<u8>)>,
     removed_ids: Vec<IdRange>,
     removed_tags: Vec<Arc<[bool]>>,
-    /// Phases 1 and 2: per entry, `Some` when the rule is folded.
-    pub steps: [Vec<Option<Folded>>; 2],
+    /// Phases 1 to 5 (at 0–4), then phase 5 when it follows phase 2 (no response phases):
+    /// per entry, `Some` when the rule is folded.
+    pub steps: [Vec<Option<Folded>>; 6],
 }
 
 /// The plans of a rule set (see `RuleSet::plans`).
@@ -342,71 +345,88 @@ fn make(
             .collect(),
         ..State::default()
     });
-    let steps = [0, 1].map(|p| {
-        let entries = &rules.phases[p];
-        let mut steps: Vec<Option<Folded>> = entries.iter().map(|_| None).collect();
-        // States arriving by jumps, per target entry (the last one: the phase's end).
-        let mut arriving: Vec<Option<State>> = vec![None; entries.len() + 1];
-        for (i, entry) in entries.iter().enumerate() {
-            let Some(mut st) = join(state.take(), arriving[i].take()) else {
-                // Not reached whatever the request: never evaluated.
-                continue;
-            };
-            let Entry::Rule(rule) = entry else {
-                state = Some(st);
-                continue;
-            };
-            if foldable(rule, &st)
-                && let Some(folded) = scratch.fold(rule, &mut st, entries, i)
-            {
-                let next = folded.next as usize;
-                if next == i + 1 {
-                    state = Some(st);
-                } else {
-                    arriving[next] = join(arriving[next].take(), Some(st));
-                }
-                steps[i] = Some(folded);
-                continue;
-            }
-            forget_writes(rule, &mut st);
-            if rule.actions.skip_after.is_some() || rule.actions.skip > 0 {
-                let next = next_after_match(entries, i, rule);
-                arriving[next] = join(arriving[next].take(), Some(st.clone()));
-            }
-            state = Some(st);
+    // Phases 1 to 5 in order, and phase 5 straight after phase 2 (no response phases).
+    let mut steps: [Vec<Option<Folded>>; 6] = Default::default();
+    let mut after_two = None;
+    for p in 0..5 {
+        steps[p] = plan_phase(rules, &mut scratch, p, &mut state);
+        if p == 1 {
+            after_two = state.clone();
         }
-        state = join(state.take(), arriving[entries.len()].take());
-        // Runs of folded rules that do nothing are passed over at once (backwards: every
-        // later step is settled first).
-        for i in (0..entries.len()).rev() {
-            let Some(f) = &steps[i] else { continue };
-            if !f.does_nothing() {
-                continue;
-            }
-            let mut next = f.next as usize;
-            loop {
-                if matches!(entries.get(next), Some(Entry::Marker(_))) {
-                    next += 1;
-                } else if let Some(Some(g)) = steps.get(next)
-                    && g.does_nothing()
-                {
-                    next = g.next as usize;
-                } else {
-                    break;
-                }
-            }
-            if let Some(f) = &mut steps[i] {
-                f.next = next as u32;
-            }
-        }
-        steps
-    });
+    }
+    steps[5] = plan_phase(rules, &mut scratch, 4, &mut after_two);
     Plan {
         tx,
         removed_ids,
         removed_tags,
         steps,
     }
+}
+
+/// The steps of one phase, from `state` (its start; brought to its end).
+fn plan_phase(
+    rules: &RuleSet,
+    scratch: &mut Transaction,
+    p: usize,
+    state: &mut Option<State>,
+) -> Vec<Option<Folded>> {
+    let entries = &rules.phases[p];
+    let mut steps: Vec<Option<Folded>> = entries.iter().map(|_| None).collect();
+    // States arriving by jumps, per target entry (the last one: the phase's end).
+    let mut arriving: Vec<Option<State>> = vec![None; entries.len() + 1];
+    for (i, entry) in entries.iter().enumerate() {
+        let Some(mut st) = join(state.take(), arriving[i].take()) else {
+            // Not reached whatever the request: never evaluated.
+            continue;
+        };
+        let Entry::Rule(rule) = entry else {
+            *state = Some(st);
+            continue;
+        };
+        if foldable(rule, &st)
+            && let Some(folded) = scratch.fold(rule, &mut st, entries, i)
+        {
+            let next = folded.next as usize;
+            if next == i + 1 {
+                *state = Some(st);
+            } else {
+                arriving[next] = join(arriving[next].take(), Some(st));
+            }
+            steps[i] = Some(folded);
+            continue;
+        }
+        forget_writes(rule, &mut st);
+        if rule.actions.skip_after.is_some() || rule.actions.skip > 0 {
+            let next = next_after_match(entries, i, rule);
+            arriving[next] = join(arriving[next].take(), Some(st.clone()));
+        }
+        *state = Some(st);
+    }
+    *state = join(state.take(), arriving[entries.len()].take());
+    // Runs of folded rules that do nothing are passed over at once (backwards: every
+    // later step is settled first).
+    for i in (0..entries.len()).rev() {
+        let Some(f) = &steps[i] else { continue };
+        if !f.does_nothing() {
+            continue;
+        }
+        let mut next = f.next as usize;
+        loop {
+            if matches!(entries.get(next), Some(Entry::Marker(_))) {
+                next += 1;
+            } else if let Some(Some(g)) = steps.get(next)
+                && g.does_nothing()
+            {
+                next = g.next as usize;
+            } else {
+                break;
+            }
+        }
+        if let Some(f) = &mut steps[i] {
+            f.next = next as u32;
+        }
+    }
+    steps
 }
 
 impl Transaction {
@@ -606,6 +626,36 @@ SecAction "id:12,phase:2,pass,nolog,setvar:tx.z=1"
         assert!(tx.process_request_body().is_none());
         assert_eq!(tx.tx_var("on"), None);
         assert_eq!(tx.tx_var("z"), Some(&b"1"[..]));
+    }
+
+    #[test]
+    fn logging_follows_the_plan_after_the_request_or_the_response() {
+        let e = engine(
+            r#"
+SecAction "id:1,phase:1,pass,nolog,setvar:tx.a=1"
+SecRule RESPONSE_STATUS "@streq 500" "id:2,phase:3,pass,nolog,setvar:tx.a=2"
+SecRule TX:a "@eq 1" "id:3,phase:5,pass,nolog,setvar:tx.b=1"
+"#,
+        );
+        let logged = |status: Option<u16>| {
+            let mut tx = e.transaction();
+            tx.process_uri(b"GET", b"/", b"HTTP/1.1");
+            assert!(tx.process_request_headers().is_none());
+            assert!(tx.process_request_body().is_none());
+            if let Some(status) = status {
+                assert!(tx.process_response_headers(status, b"HTTP/1.1").is_none());
+                assert!(tx.process_response_body().is_none());
+            }
+            tx.process_logging();
+            tx.tx_var("b").map(<[u8]>::to_vec)
+        };
+        assert_eq!(logged(None), Some(b"1".to_vec()));
+        assert_eq!(logged(Some(200)), Some(b"1".to_vec()));
+        assert_eq!(logged(Some(500)), None);
+        let plan = e.transaction().find_plan().expect("a plan");
+        // After the response phases, rule 3 reads a key rule 2 may have set.
+        assert!(plan.steps[4].iter().all(Option::is_none));
+        assert!(plan.steps[5].iter().any(Option::is_some));
     }
 
     #[test]
