@@ -95,6 +95,12 @@ impl Macro {
             return first.unwrap_or(Cow::Borrowed(b""));
         }
         let mut out = Vec::new();
+        self.expand_into(tx, &mut out);
+        Cow::Owned(out)
+    }
+
+    /// Appends the expansion to `out` (a buffer the caller reuses).
+    pub fn expand_into(&self, tx: &Transaction, out: &mut Vec<u8>) {
         for part in &self.parts {
             match part {
                 Part::Lit(l) => out.extend_from_slice(l),
@@ -115,7 +121,6 @@ impl Macro {
                 }
             }
         }
-        Cow::Owned(out)
     }
 
     pub fn expand_string(&self, tx: &Transaction) -> String {

@@ -8,7 +8,7 @@ use super::{
 };
 use super::{Group, OWNED, Union};
 use super::{NO_HITS, RAW_CHAIN, apply_all, collection_key, plan};
-use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVarOp};
+use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVar, SetVarOp};
 use crate::engine::EngineMode;
 use crate::engine::{Hits, Prefilter};
 use crate::rule::{Entry, NO_UNION, Rule, RuleOperator};
@@ -609,72 +609,9 @@ impl Transaction {
         for effect in &rule.actions.effects {
             match effect {
                 Effect::SetVar(sv) => {
-                    let Some(coll) = collection_key(&sv.collection) else {
-                        continue;
-                    };
-                    let digit_key = coll == "tx";
-                    // Keys are lowercased when parsed; most are literal.
-                    let key: Cow<str> = match sv.key.literal() {
-                        Some(k) => String::from_utf8_lossy(k),
-                        None => {
-                            let mut k = sv.key.expand(self).into_owned();
-                            k.make_ascii_lowercase();
-                            Cow::Owned(String::from_utf8(k).unwrap_or_else(|e| {
-                                String::from_utf8_lossy(e.as_bytes()).into_owned()
-                            }))
-                        }
-                    };
-                    if digit_key {
-                        self.note_tx_key(&key);
-                    }
-                    let value = match &sv.op {
-                        SetVarOp::Delete => {
-                            if let Some(m) = self.collections.get_mut(coll) {
-                                m.remove(key.as_ref());
-                            }
-                            continue;
-                        }
-                        SetVarOp::Set(m) => match m.literal() {
-                            // Most values are literal: written into the entry's buffer.
-                            Some(literal) => {
-                                if let Some(c) = self.collections.get_mut(coll) {
-                                    c.set(&key, literal);
-                                }
-                                continue;
-                            }
-                            None => m.expand(self).into_owned(),
-                        },
-                        SetVarOp::Add(m) | SetVarOp::Sub(m) => {
-                            // Plans assume TX is never added to (see `plan`).
-                            self.off_plan |= coll == "tx";
-                            let delta = atoi(&m.expand(self));
-                            let cur = self
-                                .collections
-                                .get(coll)
-                                .and_then(|c| c.get(key.as_ref()))
-                                .map_or(0, |v| atoi(v));
-                            let n = if matches!(sv.op, SetVarOp::Add(_)) {
-                                cur.saturating_add(delta)
-                            } else {
-                                cur.saturating_sub(delta)
-                            };
-                            // Scores are added to all the time: written in place, no new
-                            // buffer.
-                            if let Some(slot) = self
-                                .collections
-                                .get_mut(coll)
-                                .and_then(|c| c.get_mut(key.as_ref()))
-                            {
-                                slot.clear();
-                                let _ = write!(slot, "{n}");
-                                continue;
-                            }
-                            n.to_string().into_bytes()
-                        }
-                    };
-                    if let Some(m) = self.collections.get_mut(coll) {
-                        m.insert(&key, value);
-                    }
+                    let mut scratch = std::mem::take(&mut self.scratch);
+                    self.set_var(sv, &mut scratch);
+                    self.scratch = scratch;
                 }
                 Effect::Ctl(ctl) => self.apply_ctl(ctl),
                 Effect::SetEnv(k, v) => {
@@ -683,6 +620,82 @@ impl Transaction {
                     self.env.insert(key, value);
                 }
             }
+        }
+    }
+
+    /// Runs a `setvar`; `scratch` holds expanded keys and values (buffers reused from
+    /// effect to effect).
+    fn set_var(&mut self, sv: &SetVar, scratch: &mut (Vec<u8>, Vec<u8>)) {
+        let Some(coll) = collection_key(&sv.collection) else {
+            return;
+        };
+        let is_tx = coll == "tx";
+        // Keys are lowercased when parsed; most are literal. Others are expanded into a
+        // buffer kept from effect to effect (CRS's 920450 makes one per request header).
+        let key: Cow<str> = match sv.key.literal() {
+            Some(k) => String::from_utf8_lossy(k),
+            None => {
+                scratch.0.clear();
+                sv.key.expand_into(self, &mut scratch.0);
+                scratch.0.make_ascii_lowercase();
+                String::from_utf8_lossy(&scratch.0)
+            }
+        };
+        if is_tx {
+            self.note_tx_key(&key);
+        }
+        let value = match &sv.op {
+            SetVarOp::Delete => {
+                if let Some(m) = self.collections.get_mut(coll) {
+                    m.remove(key.as_ref());
+                }
+                return;
+            }
+            // Written into the entry's buffer.
+            SetVarOp::Set(m) => {
+                let value = match m.literal() {
+                    Some(literal) => literal,
+                    None => {
+                        scratch.1.clear();
+                        m.expand_into(self, &mut scratch.1);
+                        &scratch.1
+                    }
+                };
+                if let Some(c) = self.collections.get_mut(coll) {
+                    c.set(&key, value);
+                }
+                return;
+            }
+            SetVarOp::Add(m) | SetVarOp::Sub(m) => {
+                // Plans assume TX is never added to (see `plan`).
+                self.off_plan |= is_tx;
+                let delta = atoi(&m.expand(self));
+                let cur = self
+                    .collections
+                    .get(coll)
+                    .and_then(|c| c.get(key.as_ref()))
+                    .map_or(0, |v| atoi(v));
+                let n = if matches!(sv.op, SetVarOp::Add(_)) {
+                    cur.saturating_add(delta)
+                } else {
+                    cur.saturating_sub(delta)
+                };
+                // Scores are added to all the time: written in place, no new
+                // buffer.
+                if let Some(slot) = self
+                    .collections
+                    .get_mut(coll)
+                    .and_then(|c| c.get_mut(key.as_ref()))
+                {
+                    slot.clear();
+                    let _ = write!(slot, "{n}");
+                    return;
+                }
+                n.to_string().into_bytes()
+            }
+        };
+        if let Some(m) = self.collections.get_mut(coll) {
+            m.insert(&key, value);
         }
     }
 

@@ -119,6 +119,8 @@ pub struct Transaction {
     matched_len: usize,
     /// The current link's matches (see `Matches`).
     found: Matches,
+    /// Buffers for `setvar` keys and values made from macros (see `set_var`).
+    scratch: (Vec<u8>, Vec<u8>),
     pub(crate) highest_severity: u8,
     pub(crate) unique_id: String,
     pub(crate) started: Instant,
@@ -250,6 +252,7 @@ impl Transaction {
             matched_vars: spare.matched_vars,
             matched_len: 0,
             found: spare.found,
+            scratch: Default::default(),
             highest_severity: 255,
             unique_id: format!("{:x}{:06x}", nanos as u64, n & 0xff_ffff),
             started: Instant::now(),
