@@ -103,6 +103,7 @@ impl GroupCache {
         g.of_value.clear();
         g.raw_at.clear();
         g.has_owned = false;
+        g.may_change = 0;
         g.generation = self.generation;
         g
     }
@@ -134,6 +135,8 @@ pub(crate) struct Groups {
     pub(super) raw_at: Vec<u32>,
     /// Whether some value is `OWNED`.
     pub(super) has_owned: bool,
+    /// Every transformation that may change some value (the groups' `may_change` together).
+    pub(super) may_change: u64,
     /// See `GroupCache`.
     pub(super) generation: u32,
 }

@@ -443,7 +443,20 @@ impl Transaction {
             // A target naming one key (`REQUEST_HEADERS:User-Agent`) needs the union over that
             // key's values only; rules naming the same key share it (`Rule::union_keys`, 0 for
             // the others).
-            let union = self.union_of(rule, t, rule.union_keys[i], prefilter);
+            let one_key = rule.union_keys[i];
+            if rule.actions.multi_match {
+                // No union is made only to find that it does not cover every stage.
+                self.ensure_groups(t, one_key, prefilter);
+                let changes = self
+                    .gcache
+                    .borrow()
+                    .get(&(t.variable, one_key))
+                    .is_none_or(|g| g.has_owned || g.may_change & rule.changes != 0);
+                if changes {
+                    return true;
+                }
+            }
+            let union = self.union_of(rule, t, one_key, prefilter);
             let hit = may(&union);
             self.ucache.borrow_mut().insert(id, union);
             if hit {
@@ -542,6 +555,7 @@ impl Transaction {
             groups.groups[at].raw.union(&self.tcache.borrow().hits[raw]);
             groups.of_value.push(at as u16);
             groups.raw_at.push(raw as u32);
+            groups.may_change |= may_change;
         });
         self.gcache.borrow_mut().map.insert(key, groups);
     }
