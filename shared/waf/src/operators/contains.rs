@@ -15,7 +15,7 @@ pub fn new(arg: &str, _: &Context) -> Result<Box<dyn Operator>, String> {
 impl Operator for Contains {
     fn evaluate(&self, tx: &Transaction, input: &[u8], c: Option<&mut Captures>) -> bool {
         let p = self.0.get(tx);
-        let hit = memchr::memmem::find(input, &p).is_some();
+        let hit = super::occurs(input, &p);
         if hit && let Some(c) = c {
             *c = vec![p.to_vec()];
         }

@@ -147,6 +147,22 @@ impl Param {
     }
 }
 
+/// Whether `needle` occurs in `hay`. Unlike `memchr::memmem::find`, builds no searcher: for
+/// the short values operators compare (`@within %{tx.allowed_methods}`), building one costs
+/// more than the search.
+pub(crate) fn occurs(hay: &[u8], needle: &[u8]) -> bool {
+    let n = needle.len();
+    match needle.first() {
+        None => true,
+        Some(_) if n > hay.len() => false,
+        // Compared byte by byte: the needles are short, a call to `memcmp` per candidate
+        // costs more.
+        Some(&first) if hay.len() <= 512 => memchr::memchr_iter(first, &hay[..=hay.len() - n])
+            .any(|i| hay[i..i + n].iter().zip(needle).all(|(a, b)| a == b)),
+        Some(_) => memchr::memmem::find(hay, needle).is_some(),
+    }
+}
+
 /// Reads a data file (`@pmFromFile`, `@ipMatchFromFile`): one entry per line, blank lines and
 /// `#` comments skipped.
 pub(crate) fn read_list(arg: &str, ctx: &Context) -> Result<Vec<String>, String> {
@@ -396,5 +412,31 @@ pub(crate) mod tests {
         assert!(op("rx", "(?:a|ab)c?").evaluate(&tx, b"xabc", Some(&mut caps)));
         assert_eq!(caps, vec![b"a".to_vec()]);
         assert!(!op("rx", "^z").evaluate(&tx, b"xabc", Some(&mut caps)));
+    }
+
+    #[test]
+    fn occurs_agrees_with_memmem() {
+        let corpus = corpus();
+        let mut checked = 0;
+        for hay in &corpus {
+            for needle in corpus.iter().map(|c| &c[..c.len().min(12)]).take(40) {
+                assert_eq!(
+                    occurs(hay, needle),
+                    memchr::memmem::find(hay, needle).is_some(),
+                    "{hay:?} / {needle:?}"
+                );
+                checked += 1;
+            }
+            // Needles taken from the haystack itself, so that many are found.
+            for at in (0..hay.len()).step_by(7) {
+                let needle = &hay[at..hay.len().min(at + 5)];
+                assert!(occurs(hay, needle));
+                checked += 1;
+            }
+        }
+        assert!(checked > 10_000);
+        let long = vec![b'a'; 2000];
+        assert!(occurs(&long, b"aaa") && !occurs(&long, b"ab"));
+        assert!(occurs(b"x", b"") && !occurs(b"", b"x"));
     }
 }

@@ -16,7 +16,7 @@ pub fn new(arg: &str, _: &Context) -> Result<Box<dyn Operator>, String> {
 impl Operator for Within {
     fn evaluate(&self, tx: &Transaction, input: &[u8], c: Option<&mut Captures>) -> bool {
         let hay = self.0.get(tx);
-        let hit = memchr::memmem::find(&hay, input).is_some();
+        let hit = super::occurs(&hay, input);
         if hit && let Some(c) = c {
             *c = vec![input.to_vec()];
         }

@@ -375,6 +375,9 @@ pub struct KeyHints {
     /// The literal every matching key starts with (lowercased), when the pattern is
     /// `^literal…`.
     pub prefix: Option<String>,
+    /// Whether the pattern is that prefix and nothing more (`^header_name_920450_`): a key
+    /// matches when it starts with it.
+    prefix_only: bool,
     /// Literals one of which every matching key contains (ASCII case-insensitively), and the
     /// length of the shortest.
     needles: Option<(aho_corasick::AhoCorasick, usize)>,
@@ -393,8 +396,12 @@ impl KeyHints {
             }
             _ => None,
         };
+        let prefix = literal_prefix(pattern);
         KeyHints {
-            prefix: literal_prefix(pattern),
+            prefix_only: prefix
+                .as_ref()
+                .is_some_and(|p| pattern.len() == p.len() + 1),
+            prefix,
             needles,
         }
     }
@@ -438,6 +445,14 @@ impl Selector {
         match self {
             Selector::All => true,
             Selector::Key(k) => k.eq_ignore_ascii_case(key),
+            Selector::Regex(
+                _,
+                KeyHints {
+                    prefix: Some(p),
+                    prefix_only: true,
+                    ..
+                },
+            ) => key.len() >= p.len() && key[..p.len()].eq_ignore_ascii_case(p.as_bytes()),
             Selector::Regex(re, hints) => hints.admits(key) && re.is_match(key),
             Selector::XPath(_) => true,
         }
@@ -642,6 +657,22 @@ mod tests {
         assert_eq!(atoi(b" 42abc"), 42);
         assert_eq!(atoi(b"-3"), -3);
         assert_eq!(atoi(b"x"), 0);
+    }
+
+    #[test]
+    fn prefix_only_selectors_need_no_regex() {
+        let sel = Selector::parse("/^header_name_920450_/").unwrap();
+        assert!(matches!(&sel, Selector::Regex(_, h) if h.prefix_only));
+        assert!(sel.matches(b"header_name_920450_host"));
+        assert!(sel.matches(b"HEADER_NAME_920450_"));
+        assert!(!sel.matches(b"header_name_920450"));
+        assert!(!sel.matches(b"x_header_name_920450_host"));
+        // More than a prefix: the expression decides.
+        let sel = Selector::parse("/^abc?d/").unwrap();
+        assert!(matches!(&sel, Selector::Regex(_, h) if !h.prefix_only));
+        assert!(sel.matches(b"abd") && sel.matches(b"abcd") && !sel.matches(b"abx"));
+        let sel = Selector::parse("/^ab$/").unwrap();
+        assert!(sel.matches(b"ab") && !sel.matches(b"abc"));
     }
 
     #[test]
