@@ -148,6 +148,9 @@ pub struct Transaction {
     /// The last phase that ran to its end by the plan (0: none), when TX and the removed
     /// rules have not been changed from outside since: the next phase may follow the plan.
     plan_done: u8,
+    /// Whether the caller set a TX variable (`set_tx_var`): TX is empty at the start
+    /// otherwise.
+    tx_preset: bool,
     /// A rule removed rules (or TX targets) at runtime: the plan, which assumes no such
     /// removal, is not followed from there on.
     off_plan: bool,
@@ -269,6 +272,7 @@ impl Transaction {
             phases_done: [false; 5],
             plan: None,
             plan_done: 0,
+            tx_preset: false,
             off_plan: false,
             tcache: RefCell::new(spare.tcache),
             ucache: RefCell::new(spare.ucache.sized(rules.union_count)),
@@ -403,6 +407,7 @@ impl Transaction {
     /// level is handed to the rules this way).
     pub fn set_tx_var(&mut self, name: &str, value: &[u8]) {
         self.plan_done = 0;
+        self.tx_preset = true;
         self.note_tx_key(name);
         self.collections.tx().set(&name.to_ascii_lowercase(), value);
     }

@@ -83,7 +83,7 @@ pub(crate) struct Plan {
     removed_tags: Vec<Arc<[bool]>>,
     /// Phases 1 to 5 (at 0–4), then phase 5 when it follows phase 2 (no response phases):
     /// per entry, `Some` when the rule is folded.
-    pub steps: [Vec<Option<Folded>>; 6],
+    pub steps: [Vec<Option<Box<Folded>>>; 6],
 }
 
 /// The plans of a rule set (see `RuleSet::plans`).
@@ -99,14 +99,20 @@ impl Transaction {
             return None;
         }
         let tx = self.collections.get("tx")?;
+        // TX is empty unless the caller set a variable (a pooled collection keeps emptied
+        // entries, which `iter` passes over one by one).
         let same = |p: &Plan| {
             p.removed_ids == self.removed_ids
                 && p.removed_tags == self.removed_tags
-                && p.tx.len() == tx.iter().count()
-                && p.tx
-                    .iter()
-                    .zip(tx.iter())
-                    .all(|((k, v), (k2, v2))| k == k2 && v == v2)
+                && if self.tx_preset {
+                    p.tx.len() == tx.iter().count()
+                        && p.tx
+                            .iter()
+                            .zip(tx.iter())
+                            .all(|((k, v), (k2, v2))| k == k2 && v == v2)
+                } else {
+                    p.tx.is_empty()
+                }
         };
         let plans = &self.rules.plans.0;
         if let Ok(kept) = plans.read()
@@ -346,7 +352,7 @@ fn make(
         ..State::default()
     });
     // Phases 1 to 5 in order, and phase 5 straight after phase 2 (no response phases).
-    let mut steps: [Vec<Option<Folded>>; 6] = Default::default();
+    let mut steps: [Vec<Option<Box<Folded>>>; 6] = Default::default();
     let mut after_two = None;
     for p in 0..5 {
         steps[p] = plan_phase(rules, &mut scratch, p, &mut state);
@@ -369,9 +375,9 @@ fn plan_phase(
     scratch: &mut Transaction,
     p: usize,
     state: &mut Option<State>,
-) -> Vec<Option<Folded>> {
+) -> Vec<Option<Box<Folded>>> {
     let entries = &rules.phases[p];
-    let mut steps: Vec<Option<Folded>> = entries.iter().map(|_| None).collect();
+    let mut steps: Vec<Option<Box<Folded>>> = entries.iter().map(|_| None).collect();
     // States arriving by jumps, per target entry (the last one: the phase's end).
     let mut arriving: Vec<Option<State>> = vec![None; entries.len() + 1];
     for (i, entry) in entries.iter().enumerate() {
@@ -392,7 +398,7 @@ fn plan_phase(
             } else {
                 arriving[next] = join(arriving[next].take(), Some(st));
             }
-            steps[i] = Some(folded);
+            steps[i] = Some(Box::new(folded));
             continue;
         }
         forget_writes(rule, &mut st);
