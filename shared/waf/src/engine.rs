@@ -113,6 +113,8 @@ pub struct RuleSet {
     pub(crate) union_count: usize,
     /// The variable of each union, by id.
     pub(crate) union_vars: Vec<crate::variables::Variable>,
+    /// The variable of each group of values (see `Rule::group_ids`), by id.
+    pub(crate) group_vars: Vec<crate::variables::Variable>,
     /// See `tag_mask`.
     tag_masks: HashMap<String, Arc<[bool]>>,
     /// Caches, collections and match buffers of finished transactions, emptied but with their
@@ -277,6 +279,7 @@ fn assign_union_keys(
     rule: &mut crate::rule::Rule,
     ids: &mut HashMap<Vec<u8>, u32>,
     unions: &mut HashMap<(u32, crate::variables::Variable, u32), u32>,
+    groups: &mut HashMap<(crate::variables::Variable, u32), u32>,
 ) {
     let mut link = Some(rule);
     while let Some(r) = link {
@@ -303,6 +306,19 @@ fn assign_union_keys(
                 }
                 let next = unions.len() as u32;
                 *unions.entry((r.tchain, t.variable, key)).or_insert(next)
+            })
+            .collect();
+        r.group_ids = r
+            .targets
+            .iter()
+            .zip(&r.union_keys)
+            .zip(&r.union_ids)
+            .map(|((t, &key), &union)| {
+                if union == crate::rule::NO_UNION {
+                    return crate::rule::NO_UNION;
+                }
+                let next = groups.len() as u32;
+                *groups.entry((t.variable, key)).or_insert(next)
             })
             .collect();
         link = r.chain.as_deref_mut();
@@ -359,10 +375,11 @@ impl RuleSet {
         let mut tag_index: HashMap<String, u16> = HashMap::new();
         let mut key_ids: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut union_ids = HashMap::new();
+        let mut group_ids = HashMap::new();
         for entry in phases.iter_mut().flatten() {
             if let Entry::Rule(r) = entry {
                 assign_slots(r, &mut raw);
-                assign_union_keys(r, &mut key_ids, &mut union_ids);
+                assign_union_keys(r, &mut key_ids, &mut union_ids, &mut group_ids);
                 r.tag_ids = r
                     .actions
                     .tags
@@ -423,10 +440,15 @@ impl RuleSet {
         for (&(_, variable, _), &id) in &union_ids {
             union_vars[id as usize] = variable;
         }
+        let mut group_vars = vec![crate::variables::Variable::Args; group_ids.len()];
+        for (&(variable, _), &id) in &group_ids {
+            group_vars[id as usize] = variable;
+        }
         RuleSet {
             config,
             union_count: union_ids.len(),
             union_vars,
+            group_vars,
             tag_masks: ctl_tag_masks(&phases, &tags),
             phases,
             prefilter,

@@ -61,6 +61,10 @@ pub struct Rule {
     /// (one per distinct chain, variable and key), or [`NO_UNION`] for targets without one
     /// (counted or volatile); set when the rule set is built.
     pub union_ids: Vec<u32>,
+    /// Per target with a union: the index of its variable's (or key's) groups of values in
+    /// a transaction's group cache (one per distinct variable and key; see `Groups`), else
+    /// [`NO_UNION`]; set when the rule set is built.
+    pub group_ids: Vec<u32>,
     /// With `skipAfter`: the position of its marker in the phase's entries, or
     /// [`NO_MARKER`] when the phase has none of that name (the rest of the phase is skipped);
     /// set when the rule set is built.

@@ -506,6 +506,7 @@ impl Builder {
             slot: None,
             union_keys: Vec::new(),
             union_ids: Vec::new(),
+            group_ids: Vec::new(),
             skip_to: crate::rule::NO_MARKER,
             disruptive,
             log,

@@ -81,43 +81,72 @@ pub(crate) struct Union {
 /// See `Transaction::unchanged`.
 pub(crate) type Unchanged = HashMap<(usize, usize), u64, FastHash>;
 
-/// See `Transaction::gcache`: groups are current while their generation is the cache's;
-/// older ones keep their buffers for the next build (clearing is a new generation).
+/// See `Transaction::gcache`: by `Rule::group_ids`, current while their generation is the
+/// cache's (never 0); older ones keep their buffers for the next build (clearing is a new
+/// generation, not a pass over every entry).
 #[derive(Debug, Default)]
 pub(crate) struct GroupCache {
     generation: u32,
-    pub(super) map: HashMap<(crate::variables::Variable, u32), Groups, FastHash>,
+    slots: Vec<Groups>,
 }
 
 impl GroupCache {
-    pub(super) fn get(&self, key: &(crate::variables::Variable, u32)) -> Option<&Groups> {
-        self.map
-            .get(key)
+    pub(super) fn sized(mut self, n: usize) -> GroupCache {
+        if self.slots.len() < n {
+            self.slots.resize_with(n, Groups::default);
+        }
+        if self.generation == 0 {
+            self.generation = 1;
+        }
+        self
+    }
+
+    pub(super) fn get(&self, id: u32) -> Option<&Groups> {
+        self.slots
+            .get(id as usize)
             .filter(|g| g.generation == self.generation)
     }
 
-    /// An emptied `Groups` to build `key`'s into (a stale one's buffers when there is one).
-    pub(super) fn take_stale(&mut self, key: &(crate::variables::Variable, u32)) -> Groups {
-        let mut g = self.map.remove(key).unwrap_or_default();
+    /// An emptied `Groups` to build group `id` into (with the stale one's buffers).
+    pub(super) fn take_stale(&mut self, id: u32) -> Groups {
+        let mut g = self
+            .slots
+            .get_mut(id as usize)
+            .map(std::mem::take)
+            .unwrap_or_default();
         g.groups.clear();
         g.of_value.clear();
         g.raw_at.clear();
         g.has_owned = false;
         g.may_change = 0;
+        g.raw = None;
         g.generation = self.generation;
         g
     }
 
-    pub(super) fn clear(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 || self.map.len() > 256 {
-            self.map.clear();
+    pub(super) fn insert(&mut self, id: u32, groups: Groups) {
+        if let Some(slot) = self.slots.get_mut(id as usize) {
+            *slot = groups;
         }
     }
 
-    /// Forgets the groups of the variables `keep` does not keep.
-    pub(super) fn clear_except(&mut self, keep: impl Fn(crate::variables::Variable) -> bool) {
-        self.map.retain(|(v, _), _| keep(*v));
+    pub(super) fn clear(&mut self) {
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            for g in &mut self.slots {
+                g.generation = 0;
+            }
+            self.generation = 1;
+        }
+    }
+
+    /// Forgets the groups `keep` does not keep (by id).
+    pub(super) fn clear_except(&mut self, keep: impl Fn(u32) -> bool) {
+        for (id, g) in self.slots.iter_mut().enumerate() {
+            if !keep(id as u32) {
+                g.generation = 0;
+            }
+        }
     }
 }
 
@@ -137,6 +166,9 @@ pub(crate) struct Groups {
     pub(super) has_owned: bool,
     /// Every transformation that may change some value (the groups' `may_change` together).
     pub(super) may_change: u64,
+    /// The raw hits of every value together: the union of any chain that changes no value
+    /// (none of `may_change` but for case, no `OWNED` value), without a union of its own.
+    pub(super) raw: Option<crate::engine::Hits>,
     /// See `GroupCache`.
     pub(super) generation: u32,
 }

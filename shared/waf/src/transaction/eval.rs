@@ -303,12 +303,28 @@ impl Transaction {
             // value's hits in collection order; exclusions are applied here so that the
             // order is the union's).
             let unions = self.ucache.borrow();
-            let union = rule
+            let gcache = self.gcache.borrow();
+            let walk = rule
                 .slot
                 .zip(walks_union(rule, i, t))
-                .and_then(|(slot, id)| Some((slot, unions.get(id)?)));
-            let Some((slot, union)) = union else {
+                .and_then(|(slot, id)| {
+                    let groups = gcache.get(rule.group_ids.get(i).copied().unwrap_or(NO_UNION));
+                    let at = match unions.get(id) {
+                        Some(Union { at: Some(at), .. }) => at.as_slice(),
+                        Some(Union { at: None, .. }) => groups.map_or(&[][..], |g| &g.raw_at),
+                        // No union: the chain changes no value, whose raw hits stand for its
+                        // (see `link_may_match`).
+                        None => groups
+                            .filter(|g| {
+                                g.raw.is_some() && !g.has_owned && g.may_change & rule.changes == 0
+                            })
+                            .map(|g| g.raw_at.as_slice())?,
+                    };
+                    Some((slot, at))
+                });
+            let Some((slot, at)) = walk else {
                 drop(unions);
+                drop(gcache);
                 if t.count {
                     // `&TX:name`: the count, under the name the rule gives (borrowed from it).
                     handle(Value {
@@ -323,16 +339,6 @@ impl Transaction {
                 }
                 collect(self, t, &excluded, &mut Each(&mut handle));
                 continue;
-            };
-            let gcache;
-            let at = match &union.at {
-                Some(at) => at.as_slice(),
-                None => {
-                    gcache = self.gcache.borrow();
-                    gcache
-                        .get(&(t.variable, rule.union_keys[i]))
-                        .map_or(&[][..], |g| g.raw_at.as_slice())
-                }
             };
             let mut at = at.iter();
             collect(
@@ -443,20 +449,24 @@ impl Transaction {
             // A target naming one key (`REQUEST_HEADERS:User-Agent`) needs the union over that
             // key's values only; rules naming the same key share it (`Rule::union_keys`, 0 for
             // the others).
-            let one_key = rule.union_keys[i];
-            if rule.actions.multi_match {
-                // No union is made only to find that it does not cover every stage.
-                self.ensure_groups(t, one_key, prefilter);
-                let changes = self
-                    .gcache
-                    .borrow()
-                    .get(&(t.variable, one_key))
-                    .is_none_or(|g| g.has_owned || g.may_change & rule.changes != 0);
-                if changes {
-                    return true;
+            let (one_key, group) = (rule.union_keys[i], rule.group_ids[i]);
+            self.ensure_groups(t, one_key, group, prefilter);
+            // A chain that changes no value (case aside) has the values' raw hits: most
+            // chains on clean requests, without a union of their own. A `multiMatch` link
+            // makes no union either when it would not cover every stage.
+            let raw = match self.gcache.borrow().get(group) {
+                Some(g) if !g.has_owned && g.may_change & rule.changes == 0 => {
+                    g.raw.as_ref().map(|raw| raw.contains(slot))
                 }
+                _ => None,
+            };
+            match raw {
+                Some(true) => return true,
+                Some(false) => continue,
+                None if rule.actions.multi_match => return true,
+                None => {}
             }
-            let union = self.union_of(rule, t, one_key, prefilter);
+            let union = self.union_of(rule, t, one_key, group, prefilter);
             let hit = may(&union);
             self.ucache.borrow_mut().insert(id, union);
             if hit {
@@ -469,12 +479,19 @@ impl Transaction {
     /// The prefilter hits of a target's values (all of the variable, or one key's) after the
     /// rule's transformations: groups of values the chain cannot change (case aside) give
     /// their raw hits at once; only the values of the other groups are transformed.
-    fn union_of(&self, rule: &Rule, t: &Target, one_key: u32, prefilter: &Prefilter) -> Union {
+    fn union_of(
+        &self,
+        rule: &Rule,
+        t: &Target,
+        one_key: u32,
+        group: u32,
+        prefilter: &Prefilter,
+    ) -> Union {
         let mut all = Hits::empty(prefilter.slots());
         let chain = rule.changes;
-        self.ensure_groups(t, one_key, prefilter);
+        self.ensure_groups(t, one_key, group, prefilter);
         let gcache = self.gcache.borrow();
-        let Some(groups) = gcache.get(&(t.variable, one_key)) else {
+        let Some(groups) = gcache.get(group) else {
             return Union {
                 all,
                 at: Some(Vec::new()),
@@ -517,12 +534,11 @@ impl Transaction {
     }
 
     /// Groups a target's values by the transformations that may change them (see `Groups`).
-    fn ensure_groups(&self, t: &Target, one_key: u32, prefilter: &Prefilter) {
-        let key = (t.variable, one_key);
-        if self.gcache.borrow().get(&key).is_some() {
+    fn ensure_groups(&self, t: &Target, one_key: u32, id: u32, prefilter: &Prefilter) {
+        if self.gcache.borrow().get(id).is_some() {
             return;
         }
-        let mut groups = self.gcache.borrow_mut().take_stale(&key);
+        let mut groups = self.gcache.borrow_mut().take_stale(id);
         self.each_value(t, one_key, &mut |v: Value| {
             let Cow::Borrowed(b) = v.value else {
                 groups.of_value.push(OWNED);
@@ -557,7 +573,12 @@ impl Transaction {
             groups.raw_at.push(raw as u32);
             groups.may_change |= may_change;
         });
-        self.gcache.borrow_mut().map.insert(key, groups);
+        let mut raw = Hits::empty(prefilter.slots());
+        for g in &groups.groups {
+            raw.union(&g.raw);
+        }
+        groups.raw = Some(raw);
+        self.gcache.borrow_mut().insert(id, groups);
     }
 
     /// Every value a target can yield, whatever its selector (but for one-key targets): for

@@ -168,8 +168,8 @@ pub struct Transaction {
     /// each is then run once per value, not once per chain. Cleared with `tcache`.
     /// Bits by `Transformation::index`.
     unchanged: RefCell<Unchanged>,
-    /// Per (variable, one-key id): its values grouped by which transformations may change
-    /// them (see `Groups`). Cleared with `tcache`.
+    /// Per variable, or one key of it (by `Rule::group_ids`): its values grouped by which
+    /// transformations may change them (see `Groups`). Cleared with `tcache`.
     gcache: RefCell<GroupCache>,
     /// Per costly operator (by address): inputs it did not match (see
     /// `Operator::memoize_misses`). Depends on input bytes only, so never invalidated.
@@ -277,7 +277,7 @@ impl Transaction {
             tcache: RefCell::new(spare.tcache),
             ucache: RefCell::new(spare.ucache.sized(rules.union_count)),
             unchanged: RefCell::new(spare.unchanged),
-            gcache: RefCell::new(spare.gcache),
+            gcache: RefCell::new(spare.gcache.sized(rules.group_vars.len())),
             misses: RefCell::new(HashMap::default()),
             miss_key: std::hash::RandomState::new(),
             rules,
@@ -689,9 +689,10 @@ impl Transaction {
         self.ucache
             .get_mut()
             .clear_except(|id| vars.get(id as usize).is_some_and(|v| v.from_request_head()));
+        let vars = &self.rules.group_vars;
         self.gcache
             .get_mut()
-            .clear_except(crate::variables::Variable::from_request_head);
+            .clear_except(|id| vars.get(id as usize).is_some_and(|v| v.from_request_head()));
     }
 
     /// Phase 3.
