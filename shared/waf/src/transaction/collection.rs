@@ -61,25 +61,6 @@ impl Collection {
         }
     }
 
-    /// Sets a value made for it.
-    pub fn insert(&mut self, key: &str, value: Vec<u8>) {
-        match self.map.get_mut(key) {
-            Some(slot) => {
-                slot.present = true;
-                slot.value = value;
-            }
-            None => {
-                self.map.insert(
-                    key.to_string(),
-                    Slot {
-                        present: true,
-                        value,
-                    },
-                );
-            }
-        }
-    }
-
     pub fn remove(&mut self, key: &str) {
         if let Some(slot) = self.map.get_mut(key) {
             slot.present = false;
@@ -133,7 +114,7 @@ mod tests {
     fn reset_entries_are_gone_but_reused() {
         let mut c = Collection::default();
         c.set("a", b"1");
-        c.insert("b_x", b"2".to_vec());
+        c.set("b_x", b"2");
         c.set("b_y", b"3");
         c.remove("b_y");
         assert_eq!(c.get("a").map(Vec::as_slice), Some(&b"1"[..]));

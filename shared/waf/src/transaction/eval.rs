@@ -679,12 +679,11 @@ impl Transaction {
         if is_tx {
             self.note_tx_key(&key);
         }
-        let value = match &sv.op {
+        match &sv.op {
             SetVarOp::Delete => {
                 if let Some(m) = self.collections.get_mut(coll) {
                     m.remove(key.as_ref());
                 }
-                return;
             }
             // Written into the entry's buffer.
             SetVarOp::Set(m) => {
@@ -699,38 +698,29 @@ impl Transaction {
                 if let Some(c) = self.collections.get_mut(coll) {
                     c.set(&key, value);
                 }
-                return;
             }
             SetVarOp::Add(m) | SetVarOp::Sub(m) => {
                 // Plans assume TX is never added to (see `plan`).
                 self.off_plan |= is_tx;
                 let delta = atoi(&m.expand(self));
-                let cur = self
-                    .collections
-                    .get(coll)
-                    .and_then(|c| c.get(key.as_ref()))
-                    .map_or(0, |v| atoi(v));
+                let Some(c) = self.collections.get_mut(coll) else {
+                    return;
+                };
+                let cur = c.get(key.as_ref()).map_or(0, |v| atoi(v));
                 let n = if matches!(sv.op, SetVarOp::Add(_)) {
                     cur.saturating_add(delta)
                 } else {
                     cur.saturating_sub(delta)
                 };
-                // Scores are added to all the time: written in place, no new
-                // buffer.
-                if let Some(slot) = self
-                    .collections
-                    .get_mut(coll)
-                    .and_then(|c| c.get_mut(key.as_ref()))
-                {
-                    slot.clear();
-                    let _ = write!(slot, "{n}");
-                    return;
+                // Scores are added to all the time: written in place, no new buffer.
+                match c.get_mut(key.as_ref()) {
+                    Some(slot) => {
+                        slot.clear();
+                        let _ = write!(slot, "{n}");
+                    }
+                    None => c.set(&key, n.to_string().as_bytes()),
                 }
-                n.to_string().into_bytes()
             }
-        };
-        if let Some(m) = self.collections.get_mut(coll) {
-            m.insert(&key, value);
         }
     }
 
