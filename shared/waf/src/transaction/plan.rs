@@ -115,25 +115,30 @@ impl Transaction {
                 }
         };
         let plans = &self.rules.plans.0;
-        if let Ok(kept) = plans.read()
-            && let Some(p) = kept.iter().find(|p| same(p))
         {
-            return Some(p.clone());
+            let kept = plans.read().ok()?;
+            if let Some(p) = kept.iter().find(|p| same(p)) {
+                return Some(p.clone());
+            }
+            if kept.len() >= MAX_PLANS {
+                return None;
+            }
         }
-        let mut kept = plans.write().ok()?;
-        if let Some(p) = kept.iter().find(|p| same(p)) {
-            return Some(p.clone());
-        }
-        if kept.len() >= MAX_PLANS {
-            return None;
-        }
+        // Made without the lock (a few milliseconds for CRS), so that transactions with
+        // other starts are not held up; a plan another transaction made meanwhile wins.
         let plan = Arc::new(make(
             &self.rules,
             tx.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
             self.removed_ids.clone(),
             self.removed_tags.clone(),
         ));
-        kept.push(plan.clone());
+        let mut kept = plans.write().ok()?;
+        if let Some(p) = kept.iter().find(|p| same(p)) {
+            return Some(p.clone());
+        }
+        if kept.len() < MAX_PLANS {
+            kept.push(plan.clone());
+        }
         Some(plan)
     }
 
