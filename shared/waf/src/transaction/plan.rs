@@ -359,8 +359,8 @@ fn make(
     // Phases 1 to 5 in order, and phase 5 straight after phase 2 (no response phases).
     let mut steps: [Vec<Option<Box<Folded>>>; 6] = Default::default();
     let mut after_two = None;
-    for p in 0..5 {
-        steps[p] = plan_phase(rules, &mut scratch, p, &mut state);
+    for (p, phase) in steps.iter_mut().take(5).enumerate() {
+        *phase = plan_phase(rules, &mut scratch, p, &mut state);
         if p == 1 {
             after_two = state.clone();
         }
