@@ -164,6 +164,15 @@ impl ByteSet {
         (0..=255u8).filter(|&b| self.0[usize::from(b)])
     }
 
+    /// The set of exactly these bytes (no case folding).
+    pub(crate) fn exact(bytes: impl IntoIterator<Item = u8>) -> ByteSet {
+        let mut set = [false; 256];
+        for b in bytes {
+            set[usize::from(b)] = true;
+        }
+        ByteSet(set)
+    }
+
     fn of(bytes: impl IntoIterator<Item = u8>) -> ByteSet {
         let mut set = [false; 256];
         for b in bytes {
@@ -202,9 +211,14 @@ impl ByteSet {
 const MAX_BYTE_WEIGHT: u32 = 60;
 
 /// The lightest set of bytes every match of a (folded) pattern holds one of, when there is a
-/// light enough one (see [`ByteSet::weight`]).
+/// light enough one (see [`ByteSet::weight`]), or one of two bytes at most, neither a letter,
+/// digit or space (CRS 941310's `<` or 0xBC: frequent in Chinese text, but a union of
+/// prefilter hits still picks out the values that hold one).
 fn bytes_of(folded: &Hir) -> Option<ByteSet> {
-    required_set(folded).filter(|s| s.weight() <= MAX_BYTE_WEIGHT)
+    required_set(folded).filter(|s| {
+        s.weight() <= MAX_BYTE_WEIGHT
+            || s.bytes().count() <= 2 && s.bytes().all(|b| !b.is_ascii_alphanumeric() && b != b' ')
+    })
 }
 
 fn required_set(hir: &Hir) -> Option<ByteSet> {
@@ -361,6 +375,10 @@ mod tests {
         assert!(required_bytes("(?i)[a-z]+=").is_some_and(|s| s.found_in(b"a=")));
         assert!(required_bytes("^.*$").is_none());
         assert!(required_bytes("abc|\\d").is_none());
+        // Two bytes frequent in Chinese text, but no letter: a set still (CRS 941310).
+        let set = required_bytes("\\xbc[^>\\xbe]*[>\\xbe]|<[^\\xbe]*\\xbe").unwrap();
+        assert_eq!(set.bytes().collect::<Vec<_>>(), [b'<', 0xbc]);
+        assert!(required_bytes("a|b").is_none());
     }
 
     #[test]

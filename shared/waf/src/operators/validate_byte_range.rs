@@ -43,4 +43,38 @@ impl Operator for ValidateByteRange {
     fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
         Some(None)
     }
+
+    /// The bytes outside the list, when they are few (CRS 920270's `1-255`: NUL alone) —
+    /// then the rule set's prefilter looks for them and most values are never tested.
+    fn required_bytes(&self) -> Option<crate::prefilter::ByteSet> {
+        let outside = (0..=255u8).filter(|&b| !self.0[usize::from(b)]);
+        (outside.clone().count() <= 16).then(|| crate::prefilter::ByteSet::exact(outside))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn few_bytes_outside_the_list_are_required() {
+        let ctx = Context {
+            dir: std::path::Path::new("."),
+        };
+        let nul = new("1-255", &ctx).unwrap().required_bytes().unwrap();
+        assert_eq!(nul.bytes().collect::<Vec<_>>(), [0]);
+        let ascii = new("32-126", &ctx).unwrap();
+        assert!(ascii.required_bytes().is_none(), "161 bytes outside");
+        let tx = crate::Engine::from_text("", "t.conf")
+            .unwrap()
+            .transaction();
+        for input in [&b"a\0b"[..], b"abc", b"", "第".as_bytes()] {
+            let op = new("1-255", &ctx).unwrap();
+            assert_eq!(
+                op.evaluate(&tx, input, None),
+                nul.found_in(input),
+                "{input:?}"
+            );
+        }
+    }
 }
