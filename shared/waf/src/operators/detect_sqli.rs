@@ -32,8 +32,31 @@ impl Operator for DetectSqli {
     }
 
     fn quick_miss(&self, input: &[u8]) -> bool {
-        one_token(input) || unicode_escapes(input)
+        one_token(input) || unicode_escapes(input) || words_of_text(input)
     }
+}
+
+/// Whether `input` is words separated by spaces, each starting with a byte above 0x7F —
+/// Chinese phrases (`关于开展工作 关于开展工作`, `第12号 通知`): libinjection reads each as a
+/// word that is no SQL word (those are ASCII), so every such input is a run of words, which
+/// libinjection never flags (checked for every run up to 2,000 words).
+fn words_of_text(input: &[u8]) -> bool {
+    let mut words = 0;
+    let mut at_start = true;
+    for &b in input {
+        match b {
+            b' ' => at_start = true,
+            // 0xA0 is a space to libinjection.
+            0xA0 => return false,
+            0x80..=0xFF => {
+                words += usize::from(at_start);
+                at_start = false;
+            }
+            b'0'..=b'9' | b'a'..=b'z' | b'A'..=b'Z' if !at_start => {}
+            _ => return false,
+        }
+    }
+    words > 0
 }
 
 /// Whether `input` is `%uXXXX` escapes, each maybe followed by ASCII letters and digits,
@@ -128,6 +151,44 @@ mod tests {
         assert!(one_token(b"json.items.12.title"));
         assert!(!one_token(b"1union") && !one_token(b"1 or 1") && !one_token(b"a'"));
         assert!(!one_token(b"select.1") && !one_token(b".1") && !one_token(b"a.b c"));
+    }
+
+    #[test]
+    fn runs_of_words_of_text_are_never_flagged() {
+        const WORDS: &[&str] = &[
+            "关于",
+            "开展工作",
+            "第12号",
+            "通知",
+            "安全Python",
+            "中文ab1",
+        ];
+        let mut x: u64 = 0x5851_f42d_4c95_7f2d;
+        let mut next = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as usize
+        };
+        for count in 1..=2000 {
+            for _ in 0..2 {
+                let mut input = String::new();
+                for i in 0..count {
+                    if i > 0 || next() % 4 == 0 {
+                        input.push_str(&" ".repeat(1 + next() % 2));
+                    }
+                    input.push_str(WORDS[next() % WORDS.len()]);
+                }
+                assert!(words_of_text(input.as_bytes()), "{input}");
+                assert!(
+                    !libinjectionrs::detect_sqli(input.as_bytes()).is_injection(),
+                    "libinjection flags {input:?}"
+                );
+            }
+        }
+        assert!(!words_of_text(b"") && !words_of_text(b"   ") && !words_of_text(b"a b"));
+        assert!(!words_of_text("12号".as_bytes()) && !words_of_text("关于 or 1".as_bytes()));
+        assert!(!words_of_text(b"\xe5\x85\xb3\xa0") && !words_of_text("关于'".as_bytes()));
     }
 
     #[test]
