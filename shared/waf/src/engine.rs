@@ -121,8 +121,8 @@ pub struct RuleSet {
     /// capacity and keys, so that a request does not pay for growing (and faulting in) fresh
     /// ones (see `transaction::Spare`).
     pub(crate) spare_caches: std::sync::Mutex<Vec<crate::transaction::Spare>>,
-    /// Per distinct start of a transaction, which rules of phases 1–2 depend on constants
-    /// only, evaluated once (see `transaction::plan`).
+    /// Per distinct start of a transaction (TX the caller set, rules it removed), the rules
+    /// that depend on constants only, evaluated once (see `transaction::plan`).
     pub(crate) plans: crate::transaction::Plans,
 }
 

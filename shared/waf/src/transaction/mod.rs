@@ -46,7 +46,7 @@ fn apply_all(chain: &[crate::transformations::Transformation], input: &[u8]) -> 
 }
 
 /// Which rules a runtime exclusion (`ctl:ruleRemoveTarget…`) applies to.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 enum RuleSel {
     Ids(Vec<IdRange>),
     /// Mask over the rule set's tags (see `RuleSet::tag_mask`).
@@ -151,8 +151,8 @@ pub struct Transaction {
     /// Whether the caller set a TX variable (`set_tx_var`): TX is empty at the start
     /// otherwise.
     tx_preset: bool,
-    /// A rule removed rules (or TX targets) at runtime: the plan, which assumes no such
-    /// removal, is not followed from there on.
+    /// A rule removed rules (or TX targets) or added to a TX variable: the plan, which
+    /// assumes neither, is not followed from there on.
     off_plan: bool,
     /// Transformed values of stable variables: (chain id, value address, length) → the
     /// result (`None`: the chain leaves the value unchanged). Cleared whenever request or
