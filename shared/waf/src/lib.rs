@@ -31,6 +31,18 @@ mod transaction;
 pub mod transformations;
 pub mod variables;
 
+/// Deterministic pseudo-random numbers for the tests that compare a shortcut with what it
+/// stands in for on generated inputs (xorshift64; the same seed, the same inputs).
+#[cfg(test)]
+pub(crate) fn xorshift(mut seed: u64) -> impl FnMut() -> u64 {
+    move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    }
+}
+
 pub use engine::{BUILTIN_RULES, Config, Engine, EngineMode, LimitAction, RuleSet};
 pub use seclang::ParseError;
 pub use transaction::{InterruptAction, Interruption, MatchedRule, Transaction};

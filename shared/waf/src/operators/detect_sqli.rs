@@ -163,13 +163,8 @@ mod tests {
             "安全Python",
             "中文ab1",
         ];
-        let mut x: u64 = 0x5851_f42d_4c95_7f2d;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as usize
-        };
+        let mut rng = crate::xorshift(0x5851_f42d_4c95_7f2d);
+        let mut next = move || rng() as usize;
         for count in 1..=2000 {
             for _ in 0..2 {
                 let mut input = String::new();
@@ -215,13 +210,7 @@ mod tests {
 
     #[test]
     fn runs_of_unicode_escapes_are_never_flagged() {
-        let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
         for count in 1..=2000 {
             for _ in 0..2 {
                 let mut input = Vec::with_capacity(count * 8);

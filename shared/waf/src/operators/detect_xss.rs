@@ -116,13 +116,7 @@ mod tests {
             "xmlns",
             "a b",
         ];
-        let mut x: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
+        let mut next = crate::xorshift(0x2545_f491_4f6c_dd1d);
         let mut with_handler = 0;
         for _ in 0..200_000 {
             let mut input = Vec::new();

@@ -268,13 +268,8 @@ pub(crate) mod tests {
             "sleep.",
             "or.",
         ];
-        let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut rng = crate::xorshift(0x2545_f491_4f6c_dd1d);
+        let mut next = move |n: usize| (rng() % n as u64) as usize;
         let mut out = Vec::new();
         for i in 0..60_000 {
             let mut s = Vec::new();

@@ -357,13 +357,7 @@ mod tests {
     #[test]
     fn triggers_are_the_only_bytes_that_change_a_value() {
         let unchanged = |f: TransformFn, v: &[u8]| f(v).is_none_or(|out| out == v);
-        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
-        let mut next = move || {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            seed
-        };
+        let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
         for (name, f, triggers) in TABLE {
             if *triggers == ALWAYS {
                 continue;
