@@ -14,18 +14,19 @@ pub(super) fn initially_unchanged(value: &[u8]) -> u64 {
     !crate::transformations::may_change(crate::transformations::classify(value))
 }
 
-/// See `Transaction::ucache`: by `Rule::union_ids`, valid while their generation is the
-/// cache's (clearing is a new generation, not a pass over every entry).
+/// Values by dense id (`Rule::union_ids`, `Rule::group_ids`), current while their
+/// generation is the cache's (never 0): clearing is a new generation, not a pass over every
+/// slot, and a stale value keeps its buffers for the next build (`take`).
 #[derive(Debug, Default)]
-pub(crate) struct Unions {
+pub(crate) struct Slots<T> {
     generation: u32,
-    slots: Vec<(u32, Option<Union>)>,
+    slots: Vec<(u32, T)>,
 }
 
-impl Unions {
-    pub(super) fn sized(mut self, n: usize) -> Unions {
+impl<T: Default> Slots<T> {
+    pub(super) fn sized(mut self, n: usize) -> Slots<T> {
         if self.slots.len() < n {
-            self.slots.resize_with(n, || (0, None));
+            self.slots.resize_with(n, Default::default);
         }
         if self.generation == 0 {
             self.generation = 1;
@@ -33,38 +34,52 @@ impl Unions {
         self
     }
 
-    pub(crate) fn get(&self, id: u32) -> Option<&Union> {
+    pub(crate) fn get(&self, id: u32) -> Option<&T> {
         match self.slots.get(id as usize) {
-            Some((g, Some(u))) if *g == self.generation => Some(u),
+            Some((g, value)) if *g == self.generation => Some(value),
             _ => None,
         }
     }
 
-    pub(crate) fn insert(&mut self, id: u32, union: Union) {
+    /// What slot `id` holds, current or stale (its buffers, for a new value), left empty.
+    pub(super) fn take(&mut self, id: u32) -> T {
+        self.slots
+            .get_mut(id as usize)
+            .map(|(g, value)| {
+                *g = 0;
+                std::mem::take(value)
+            })
+            .unwrap_or_default()
+    }
+
+    pub(crate) fn insert(&mut self, id: u32, value: T) {
         if let Some(slot) = self.slots.get_mut(id as usize) {
-            *slot = (self.generation, Some(union));
+            *slot = (self.generation, value);
         }
     }
 
     pub(super) fn clear(&mut self) {
         self.generation = self.generation.wrapping_add(1);
         if self.generation == 0 {
-            for slot in &mut self.slots {
-                *slot = (0, None);
+            for (g, _) in &mut self.slots {
+                *g = 0;
             }
             self.generation = 1;
         }
     }
 
-    /// Forgets the unions `keep` does not keep (by id).
+    /// Forgets the values `keep` does not keep (by id).
     pub(super) fn clear_except(&mut self, keep: impl Fn(u32) -> bool) {
-        for (id, slot) in self.slots.iter_mut().enumerate() {
+        for (id, (g, _)) in self.slots.iter_mut().enumerate() {
             if !keep(id as u32) {
-                *slot = (0, None);
+                *g = 0;
             }
         }
     }
 }
+
+/// See `Transaction::ucache`.
+pub(crate) type Unions = Slots<Union>;
 
 /// The prefilter hits of a variable's values (or one key's) after a transformation chain.
 #[derive(Debug)]
@@ -78,77 +93,21 @@ pub(crate) struct Union {
     pub(super) at: Option<Vec<u32>>,
 }
 
+/// An empty slot's (never read: `Slots::get` answers only for current ones).
+impl Default for Union {
+    fn default() -> Union {
+        Union {
+            all: crate::engine::Hits::empty(0),
+            at: None,
+        }
+    }
+}
+
 /// See `Transaction::unchanged`.
 pub(crate) type Unchanged = HashMap<(usize, usize), u64, FastHash>;
 
-/// See `Transaction::gcache`: by `Rule::group_ids`, current while their generation is the
-/// cache's (never 0); older ones keep their buffers for the next build (clearing is a new
-/// generation, not a pass over every entry).
-#[derive(Debug, Default)]
-pub(crate) struct GroupCache {
-    generation: u32,
-    slots: Vec<Groups>,
-}
-
-impl GroupCache {
-    pub(super) fn sized(mut self, n: usize) -> GroupCache {
-        if self.slots.len() < n {
-            self.slots.resize_with(n, Groups::default);
-        }
-        if self.generation == 0 {
-            self.generation = 1;
-        }
-        self
-    }
-
-    pub(super) fn get(&self, id: u32) -> Option<&Groups> {
-        self.slots
-            .get(id as usize)
-            .filter(|g| g.generation == self.generation)
-    }
-
-    /// An emptied `Groups` to build group `id` into (with the stale one's buffers).
-    pub(super) fn take_stale(&mut self, id: u32) -> Groups {
-        let mut g = self
-            .slots
-            .get_mut(id as usize)
-            .map(std::mem::take)
-            .unwrap_or_default();
-        g.groups.clear();
-        g.of_value.clear();
-        g.raw_at.clear();
-        g.has_owned = false;
-        g.may_change = 0;
-        g.raw = None;
-        g.generation = self.generation;
-        g
-    }
-
-    pub(super) fn insert(&mut self, id: u32, groups: Groups) {
-        if let Some(slot) = self.slots.get_mut(id as usize) {
-            *slot = groups;
-        }
-    }
-
-    pub(super) fn clear(&mut self) {
-        self.generation = self.generation.wrapping_add(1);
-        if self.generation == 0 {
-            for g in &mut self.slots {
-                g.generation = 0;
-            }
-            self.generation = 1;
-        }
-    }
-
-    /// Forgets the groups `keep` does not keep (by id).
-    pub(super) fn clear_except(&mut self, keep: impl Fn(u32) -> bool) {
-        for (id, g) in self.slots.iter_mut().enumerate() {
-            if !keep(id as u32) {
-                g.generation = 0;
-            }
-        }
-    }
-}
+/// See `Transaction::gcache`.
+pub(crate) type GroupCache = Slots<Groups>;
 
 /// The values of a variable (or of one key) in collection order, grouped by the set of
 /// transformations that may change them, with the union of each group's raw prefilter hits.
@@ -169,8 +128,18 @@ pub(crate) struct Groups {
     /// The raw hits of every value together: the union of any chain that changes no value
     /// (none of `may_change` but for case, no `OWNED` value), without a union of its own.
     pub(super) raw: Option<crate::engine::Hits>,
-    /// See `GroupCache`.
-    pub(super) generation: u32,
+}
+
+impl Groups {
+    /// Emptied for a new build, keeping its buffers.
+    pub(super) fn reset(&mut self) {
+        self.groups.clear();
+        self.of_value.clear();
+        self.raw_at.clear();
+        self.has_owned = false;
+        self.may_change = 0;
+        self.raw = None;
+    }
 }
 
 #[derive(Debug)]

@@ -538,7 +538,8 @@ impl Transaction {
         if self.gcache.borrow().get(id).is_some() {
             return;
         }
-        let mut groups = self.gcache.borrow_mut().take_stale(id);
+        let mut groups = self.gcache.borrow_mut().take(id);
+        groups.reset();
         self.each_value(t, one_key, &mut |v: Value| {
             let Cow::Borrowed(b) = v.value else {
                 groups.of_value.push(OWNED);
