@@ -338,18 +338,14 @@ fn ctl_tag_masks(phases: &[Vec<Entry>; 5], tags: &[String]) -> HashMap<String, A
     let mut masks = HashMap::new();
     for entry in phases.iter().flatten() {
         let Entry::Rule(r) = entry else { continue };
-        let mut link = Some(&**r);
-        while let Some(l) = link {
-            for effect in &l.actions.effects {
-                if let Effect::Ctl(Ctl::RuleRemoveByTag(re) | Ctl::RuleRemoveTargetByTag(re, _)) =
-                    effect
-                {
-                    masks
-                        .entry(re.as_str().to_string())
-                        .or_insert_with(|| mask_of(tags, re));
-                }
+        for effect in r.links().flat_map(|l| &l.actions.effects) {
+            if let Effect::Ctl(Ctl::RuleRemoveByTag(re) | Ctl::RuleRemoveTargetByTag(re, _)) =
+                effect
+            {
+                masks
+                    .entry(re.as_str().to_string())
+                    .or_insert_with(|| mask_of(tags, re));
             }
-            link = l.chain.as_deref();
         }
     }
     masks

@@ -89,6 +89,11 @@ impl Rule {
     pub fn tags(&self) -> &[String] {
         &self.actions.tags
     }
+
+    /// The links of the chain this rule starts: itself, then each `chain` link in turn.
+    pub fn links(&self) -> impl Iterator<Item = &Rule> {
+        std::iter::successors(Some(self), |r| r.chain.as_deref())
+    }
 }
 
 /// One entry of a phase's rule list.

@@ -140,14 +140,7 @@ impl Transaction {
     }
 
     pub(super) fn eval_chain(&mut self, starter: &Rule) -> bool {
-        let mut link = Some(starter);
-        while let Some(rule) = link {
-            if !self.eval_link(starter, rule) {
-                return false;
-            }
-            link = rule.chain.as_deref();
-        }
-        true
+        starter.links().all(|rule| self.eval_link(starter, rule))
     }
 
     /// Evaluates one link; on a match, records it and runs the link's non-disruptive actions

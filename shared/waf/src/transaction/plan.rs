@@ -105,11 +105,7 @@ impl Transaction {
             p.removed_ids == self.removed_ids
                 && p.removed_tags == self.removed_tags
                 && if self.tx_preset {
-                    p.tx.len() == tx.iter().count()
-                        && p.tx
-                            .iter()
-                            .zip(tx.iter())
-                            .all(|((k, v), (k2, v2))| k == k2 && v == v2)
+                    p.tx.iter().map(|(k, v)| (k, v)).eq(tx.iter())
                 } else {
                     p.tx.is_empty()
                 }
@@ -224,11 +220,6 @@ fn join(a: Option<State>, b: Option<State>) -> Option<State> {
     }
 }
 
-/// The links of a chain.
-fn links(rule: &Rule) -> impl Iterator<Item = &Rule> {
-    std::iter::successors(Some(rule), |r| r.chain.as_deref())
-}
-
 /// The TX key a target or macro reference names, when it names one TX key.
 fn tx_key(t: &Target) -> Option<&str> {
     match &t.selector {
@@ -244,7 +235,7 @@ fn foldable(rule: &Rule, state: &State) -> bool {
         return false;
     }
     let known = |t: &Target| tx_key(t).is_some_and(|k| state.is_known(k));
-    links(rule).all(|link| {
+    rule.links().all(|link| {
         if link.actions.capture || !link.exclusions.is_empty() {
             return false;
         }
@@ -314,7 +305,7 @@ pub(super) fn next_after_match(entries: &[Entry], i: usize, rule: &Rule) -> usiz
 
 /// Makes every key a rule evaluated per transaction may write unknown.
 fn forget_writes(rule: &Rule, state: &mut State) {
-    for link in links(rule) {
+    for link in rule.links() {
         if link.actions.capture {
             for d in 0..10 {
                 state.forget(&d.to_string());
@@ -349,9 +340,7 @@ fn make(
     let mut scratch = Transaction::new(rules.clone());
     let mut state = Some(State {
         known: tx.iter().cloned().collect(),
-        removals: removed_ids
-            .iter()
-            .map(|r| RuleSel::Ids(vec![*r]))
+        removals: std::iter::once(RuleSel::Ids(removed_ids.clone()))
             .chain(removed_tags.iter().map(|m| RuleSel::Tags(m.clone())))
             .collect(),
         ..State::default()
