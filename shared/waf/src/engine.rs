@@ -237,7 +237,7 @@ struct RawPrefilter {
 /// this many bytes gets a slot too, each byte a one-byte literal: then the unions tell
 /// whether any value holds one of them, and the link is skipped without a look at a value
 /// (CRS's command-injection rules, whose byte sets are command separators).
-const MAX_SLOT_BYTES: usize = 16;
+pub(crate) const MAX_SLOT_BYTES: usize = 16;
 
 fn assign_slots(rule: &mut crate::rule::Rule, raw: &mut RawPrefilter) {
     let mut link = Some(rule);

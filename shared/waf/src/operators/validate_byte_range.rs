@@ -44,11 +44,12 @@ impl Operator for ValidateByteRange {
         Some(None)
     }
 
-    /// The bytes outside the list, when they are few (CRS 920270's `1-255`: NUL alone) —
-    /// then the rule set's prefilter looks for them and most values are never tested.
+    /// The bytes outside the list, when they are few enough for a prefilter slot (CRS
+    /// 920270's `1-255`: NUL alone): then most values are never tested.
     fn required_bytes(&self) -> Option<crate::prefilter::ByteSet> {
         let outside = (0..=255u8).filter(|&b| !self.0[usize::from(b)]);
-        (outside.clone().count() <= 16).then(|| crate::prefilter::ByteSet::exact(outside))
+        (outside.clone().count() <= crate::engine::MAX_SLOT_BYTES)
+            .then(|| crate::prefilter::ByteSet::exact(outside))
     }
 }
 
@@ -68,8 +69,8 @@ mod tests {
         let tx = crate::Engine::from_text("", "t.conf")
             .unwrap()
             .transaction();
+        let op = new("1-255", &ctx).unwrap();
         for input in [&b"a\0b"[..], b"abc", b"", "第".as_bytes()] {
-            let op = new("1-255", &ctx).unwrap();
             assert_eq!(
                 op.evaluate(&tx, input, None),
                 nul.found_in(input),
