@@ -131,6 +131,14 @@ pub(crate) struct Groups {
 }
 
 impl Groups {
+    /// The values' raw hits, when they are a chain's: it changes none of the values but
+    /// for case (`changes`: its transformations that may change more, see `Rule::changes`).
+    pub(super) fn raw_for(&self, changes: u64) -> Option<&crate::engine::Hits> {
+        self.raw
+            .as_ref()
+            .filter(|_| !self.has_owned && self.may_change & changes == 0)
+    }
+
     /// Emptied for a new build, keeping its buffers.
     pub(super) fn reset(&mut self) {
         self.groups.clear();

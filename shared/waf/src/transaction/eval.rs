@@ -308,9 +308,7 @@ impl Transaction {
                         // No union: the chain changes no value, whose raw hits stand for its
                         // (see `link_may_match`).
                         None => groups
-                            .filter(|g| {
-                                g.raw.is_some() && !g.has_owned && g.may_change & rule.changes == 0
-                            })
+                            .filter(|g| g.raw_for(rule.changes).is_some())
                             .map(|g| g.raw_at.as_slice())?,
                     };
                     Some((slot, at))
@@ -447,12 +445,12 @@ impl Transaction {
             // A chain that changes no value (case aside) has the values' raw hits: most
             // chains on clean requests, without a union of their own. A `multiMatch` link
             // makes no union either when it would not cover every stage.
-            let raw = match self.gcache.borrow().get(group) {
-                Some(g) if !g.has_owned && g.may_change & rule.changes == 0 => {
-                    g.raw.as_ref().map(|raw| raw.contains(slot))
-                }
-                _ => None,
-            };
+            let raw = self
+                .gcache
+                .borrow()
+                .get(group)
+                .and_then(|g| g.raw_for(rule.changes))
+                .map(|raw| raw.contains(slot));
             match raw {
                 Some(true) => return true,
                 Some(false) => continue,
