@@ -24,6 +24,7 @@ mod data;
 mod eval;
 mod plan;
 mod records;
+mod unions;
 
 use caches::{
     Cached, Group, GroupCache, NO_HITS, OWNED, RAW_CHAIN, Unchanged, Union, Unions,
