@@ -204,8 +204,20 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
+    // A fixed number of requests instead (for `perf stat`: instructions per request are
+    // steadier than time on a shared machine): SITEGROUP_BENCH_ITERS=1000.
+    let iters: Option<u32> = std::env::var("SITEGROUP_BENCH_ITERS")
+        .ok()
+        .and_then(|s| s.parse().ok());
     for r in requests() {
         if only.as_deref().is_some_and(|o| !r.name.starts_with(o)) {
+            continue;
+        }
+        if let Some(n) = iters {
+            for _ in 0..n {
+                black_box(run(&engine, &r));
+            }
+            println!("| {} | {n} requests |", r.name);
             continue;
         }
         // Warm up, then run for about a second (or SITEGROUP_BENCH_SECS) in batches.

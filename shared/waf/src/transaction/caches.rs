@@ -180,13 +180,22 @@ pub(crate) struct Spare {
 /// The chain id under which the cache keeps the prefilter hits of untransformed values.
 pub(super) const RAW_CHAIN: u32 = u32::MAX;
 
-/// The transformation cache of a transaction (see `Transaction::tcache`): an index by (chain
-/// id, value address, length) into compact entries, and the prefilter hits they point at
-/// (values a chain leaves unchanged but for case share the raw value's).
+/// The transformation cache of a transaction (see `Transaction::tcache`).
+///
+/// Its entries are the *states* a stable value passes through under transformations: the
+/// value as stored (the raw state, indexed under [`RAW_CHAIN`]), and each distinct value a
+/// transformation makes of a state (`steps`). A transformation that leaves a state as it is
+/// leads back to the same entry, so chains that differ only by transformations that do
+/// nothing to a value (most of CRS's, on most values) end in one entry: it is transformed,
+/// and scanned by the prefilter, once. `index` maps (chain id, value address, length) to the
+/// entry a whole chain ends in; values that differ only by ASCII case share prefilter hits
+/// (`Cached::hits_like`).
 #[derive(Debug, Default)]
 pub(crate) struct TCache {
     pub(super) index: HashMap<(u32, usize, usize), u32, FastHash>,
     pub(super) entries: Vec<Cached>,
+    /// (state, transformation index) → the state it leads to (only where it changes it).
+    pub(super) steps: HashMap<(u32, u32), u32, FastHash>,
     pub(super) hits: Vec<crate::engine::Hits>,
 }
 
@@ -195,6 +204,7 @@ impl TCache {
         TCache {
             index: HashMap::with_capacity_and_hasher(n, FastHash),
             entries: Vec::with_capacity(n),
+            steps: HashMap::with_capacity_and_hasher(n / 4, FastHash),
             hits: Vec::with_capacity(n / 4),
         }
     }
@@ -202,7 +212,30 @@ impl TCache {
     pub(super) fn clear(&mut self) {
         self.index.clear();
         self.entries.clear();
+        self.steps.clear();
         self.hits.clear();
+    }
+
+    /// The raw state of a stable value (made if missing).
+    pub(super) fn raw_state(&mut self, value: &[u8]) -> u32 {
+        let raw = (RAW_CHAIN, value.as_ptr() as usize, value.len());
+        if let Some(&r) = self.index.get(&raw) {
+            return r;
+        }
+        let at = self.entries.len() as u32;
+        self.entries.push(Cached {
+            value: None,
+            hits: NO_HITS,
+            hits_like: at,
+            known: 0,
+        });
+        self.index.insert(raw, at);
+        at
+    }
+
+    /// A state's value: `raw` for the raw state.
+    pub(super) fn value<'a>(&'a self, state: u32, raw: &'a [u8]) -> &'a [u8] {
+        self.entries[state as usize].value.as_deref().unwrap_or(raw)
     }
 }
 
@@ -247,14 +280,20 @@ impl Drop for Transaction {
     }
 }
 
-/// A cached transformation result and its prefilter hits.
+/// A state of a stable value under transformations (see [`TCache`]) and its prefilter hits.
 #[derive(Debug)]
 pub(crate) struct Cached {
-    /// `None`: the chain leaves the value unchanged.
+    /// `None`: the raw state (the value as stored).
     pub(super) value: Option<Vec<u8>>,
     /// Index in `TCache::hits` of the prefilter slots whose literals occur in the
     /// (transformed) value, or [`NO_HITS`].
     pub(super) hits: u32,
+    /// The entry whose hits stand for this one's (itself, or the state a case-only
+    /// transformation was applied to: literals match case-insensitively).
+    pub(super) hits_like: u32,
+    /// Transformations (bits by `Transformation::index`) known to leave the value unchanged,
+    /// for states other than the raw one (whose bits are in `Transaction::unchanged`).
+    pub(super) known: u64,
 }
 
 /// FxHash-style hashing for the cache's integer keys (SipHash costs more than the lookup).

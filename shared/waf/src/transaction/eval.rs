@@ -236,18 +236,23 @@ impl Transaction {
             let mut cur: Cow<[u8]> = Cow::Borrowed(&v.value);
             if rule.actions.multi_match {
                 test(&cur, found);
-                // While the value is still the stored one, transformations its byte classes
-                // rule out are passed over (`known_unchanged`).
-                let stable = v.variable.is_stable() && matches!(v.value, Cow::Borrowed(_));
-                let known = if stable {
-                    self.known_unchanged(&v.value)
-                } else {
-                    0
-                };
-                for t in &rule.transformations {
-                    if matches!(cur, Cow::Borrowed(_)) && known & 1 << t.index != 0 {
-                        continue;
+                // A stable value's stages are states of the transformation cache, shared
+                // with every chain that passes through them (see `TCache`).
+                if let (true, Cow::Borrowed(b)) = (v.variable.is_stable(), &v.value) {
+                    let mut state = self.tcache.borrow_mut().raw_state(b);
+                    let (raw, known) = (state, self.known_unchanged(b));
+                    for t in &rule.transformations {
+                        let mut cache = self.tcache.borrow_mut();
+                        let next = self.step(&mut cache, (state, raw, known), t, b);
+                        drop(cache);
+                        if next != state {
+                            test(self.tcache.borrow().value(next, b), found);
+                        }
+                        state = next;
                     }
+                    return;
+                }
+                for t in &rule.transformations {
                     if let Some(next) = (t.apply)(&cur)
                         && next != *cur
                     {

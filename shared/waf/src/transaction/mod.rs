@@ -27,8 +27,7 @@ mod records;
 mod unions;
 
 use caches::{
-    Cached, Group, GroupCache, NO_HITS, OWNED, RAW_CHAIN, Unchanged, Union, Unions,
-    initially_unchanged,
+    Cached, Group, GroupCache, NO_HITS, OWNED, Unchanged, Union, Unions, initially_unchanged,
 };
 pub(crate) use caches::{FastHash, Spare, TCache};
 pub(crate) use data::{Kv, Request, Response};
@@ -155,8 +154,7 @@ pub struct Transaction {
     /// A rule removed rules (or TX targets) or added to a TX variable: the plan, which
     /// assumes neither, is not followed from there on.
     off_plan: bool,
-    /// Transformed values of stable variables: (chain id, value address, length) → the
-    /// result (`None`: the chain leaves the value unchanged). Cleared whenever request or
+    /// Transformed values of stable variables (see [`TCache`]). Cleared whenever request or
     /// response data change.
     tcache: RefCell<TCache>,
     /// Per (transformation chain, variable, one key or 0): the union of the chain's prefilter
@@ -293,33 +291,79 @@ impl Transaction {
         self.gcache.get_mut().clear();
     }
 
-    /// [`apply_all`] for a stable value: the leading transformations that leave the value
-    /// unchanged are remembered per value, so each runs once however many chains start with
-    /// it.
-    fn apply_chain(
+    /// The state (see [`TCache`]) a stable value reaches under a chain of transformations.
+    fn chain_state(
         &self,
+        cache: &mut TCache,
         chain: &[crate::transformations::Transformation],
         value: &[u8],
-    ) -> Option<Vec<u8>> {
-        let mut memo = self.unchanged.borrow_mut();
-        let known = memo
-            .entry((value.as_ptr() as usize, value.len()))
-            .or_insert_with(|| initially_unchanged(value));
-        for (i, t) in chain.iter().enumerate() {
-            let bit = 1u64 << t.index;
-            if *known & bit != 0 {
-                continue;
+    ) -> u32 {
+        let raw = cache.raw_state(value);
+        let known = self.known_unchanged(value);
+        chain.iter().fold(raw, |state, t| {
+            self.step(cache, (state, raw, known), t, value)
+        })
+    }
+
+    /// The state a transformation leads a stable value's state to: each runs at most once
+    /// per state, and not at all where the state's byte classes show it would change
+    /// nothing. `raw` is the value's raw state and `raw_known` its [`Self::known_unchanged`];
+    /// `value` the value as stored.
+    fn step(
+        &self,
+        cache: &mut TCache,
+        (state, raw, raw_known): (u32, u32, u64),
+        t: &crate::transformations::Transformation,
+        value: &[u8],
+    ) -> u32 {
+        let bit = 1u64 << t.index;
+        let known = if state == raw {
+            raw_known
+        } else {
+            cache.entries[state as usize].known
+        };
+        if known & bit != 0 {
+            return state;
+        }
+        let key = (state, u32::from(t.index));
+        if let Some(&next) = cache.steps.get(&key) {
+            return next;
+        }
+        let cur = cache.value(state, value);
+        match (t.apply)(cur) {
+            Some(next) if next != cur => {
+                let at = cache.entries.len() as u32;
+                // Literals match case-insensitively: a change of case keeps the hits.
+                let hits_like = if next.eq_ignore_ascii_case(cur) {
+                    cache.entries[state as usize].hits_like
+                } else {
+                    at
+                };
+                let known = initially_unchanged(&next);
+                cache.entries.push(Cached {
+                    value: Some(next),
+                    hits: NO_HITS,
+                    hits_like,
+                    known,
+                });
+                cache.steps.insert(key, at);
+                at
             }
-            match (t.apply)(value) {
-                None => *known |= bit,
-                Some(same) if same == value => *known |= bit,
-                Some(changed) => {
-                    drop(memo);
-                    return Some(apply_all(&chain[i + 1..], &changed).unwrap_or(changed));
+            _ => {
+                if state == raw {
+                    if let Some(k) = self
+                        .unchanged
+                        .borrow_mut()
+                        .get_mut(&(value.as_ptr() as usize, value.len()))
+                    {
+                        *k |= bit;
+                    }
+                } else {
+                    cache.entries[state as usize].known |= bit;
                 }
+                state
             }
         }
-        None
     }
 
     /// MATCHED_VARS of the current rule: name and value of each match so far.

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::{Cached, Group, NO_HITS, OWNED, RAW_CHAIN, TCache, Transaction, Union, apply_all};
+use super::{Group, NO_HITS, OWNED, TCache, Transaction, Union, apply_all};
 use crate::engine::{Hits, Prefilter};
 use crate::rule::{NO_UNION, Rule};
 use crate::variables::{Each, Selector, Target, Value, Variable, collect};
@@ -16,20 +16,28 @@ const MAX_GROUPS: usize = 64;
 /// The index in `cache.hits` of an untransformed stable value's prefilter hits, computed
 /// once per transaction.
 fn raw_hits(cache: &mut TCache, p: &Prefilter, value: &[u8]) -> usize {
-    let raw = (RAW_CHAIN, value.as_ptr() as usize, value.len());
-    match cache.index.get(&raw) {
-        Some(&r) => cache.entries[r as usize].hits as usize,
-        None => {
-            cache.hits.push(p.hits(value));
-            let h = cache.hits.len() - 1;
-            cache.entries.push(Cached {
-                value: None,
-                hits: h as u32,
-            });
-            cache.index.insert(raw, (cache.entries.len() - 1) as u32);
-            h
-        }
+    let raw = cache.raw_state(value);
+    state_hits(cache, p, raw, value) as usize
+}
+
+/// The index in `cache.hits` of a state's prefilter hits (see `TCache`), computed once per
+/// transaction and shared by states that differ only by ASCII case. `raw`: the value as
+/// stored.
+fn state_hits(cache: &mut TCache, p: &Prefilter, state: u32, raw: &[u8]) -> u32 {
+    let entry = &cache.entries[state as usize];
+    if entry.hits != NO_HITS {
+        return entry.hits;
     }
+    let like = entry.hits_like;
+    let hits = if like == state {
+        let hits = p.hits(cache.value(state, raw));
+        cache.hits.push(hits);
+        (cache.hits.len() - 1) as u32
+    } else {
+        state_hits(cache, p, like, raw)
+    };
+    cache.entries[state as usize].hits = hits;
+    hits
 }
 
 impl Transaction {
@@ -64,31 +72,17 @@ impl Transaction {
         let mut guard = self.tcache.borrow_mut();
         let cache = &mut *guard;
         let at = match cache.index.get(&key) {
-            Some(&at) => at as usize,
+            Some(&at) => at,
             None => {
-                let transformed = self.apply_chain(&rule.transformations, value);
-                cache.entries.push(Cached {
-                    value: transformed,
-                    hits: NO_HITS,
-                });
-                let at = cache.entries.len() - 1;
-                cache.index.insert(key, at as u32);
+                let at = self.chain_state(cache, &rule.transformations, value);
+                cache.index.insert(key, at);
                 at
             }
         };
-        if let Some(p) = prefilter
-            && cache.entries[at].hits == NO_HITS
-        {
-            let hits = match cache.entries[at].value.as_deref() {
-                Some(t) if !t.eq_ignore_ascii_case(value) => {
-                    cache.hits.push(p.hits(t));
-                    cache.hits.len() - 1
-                }
-                _ => raw_hits(cache, p, value),
-            };
-            cache.entries[at].hits = hits as u32;
+        if let Some(p) = prefilter {
+            state_hits(cache, p, at, value);
         }
-        at
+        at as usize
     }
 
     /// The index in `TCache::hits` of a stable value's prefilter hits after the rule's
@@ -279,5 +273,90 @@ impl Transaction {
         } else {
             collect(self, &all(Selector::All), &|_, _| false, &mut Each(&mut *f));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Engine;
+
+    /// Phases 1 and 2 of a GET of `uri` under `rules`; the transaction after them.
+    fn run(rules: &str, uri: &str) -> crate::transaction::Transaction {
+        let engine = Engine::from_text(&format!("SecRuleEngine On\n{rules}"), "t.conf").unwrap();
+        let mut tx = engine.transaction();
+        tx.process_uri(b"GET", uri.as_bytes(), b"HTTP/1.1");
+        assert!(tx.process_request_headers().is_none());
+        assert!(tx.process_request_body().is_none());
+        tx
+    }
+
+    #[test]
+    fn chains_that_differ_by_idle_transformations_end_in_one_state() {
+        // On Chinese text, utf8toUnicode and urlDecodeUni change the value; what follows in
+        // each chain changes nothing more (lowercase changes case only).
+        let tx = run(
+            r#"
+SecRule ARGS "@rx never-1" "id:1,phase:2,pass,t:none,t:utf8toUnicode,t:urlDecodeUni,t:removeNulls"
+SecRule ARGS "@rx never-2" "id:2,phase:2,pass,t:none,t:utf8toUnicode,t:urlDecodeUni,t:htmlEntityDecode"
+SecRule ARGS "@rx never-3" "id:3,phase:2,pass,t:none,t:utf8toUnicode,t:urlDecodeUni,t:cssDecode,t:lowercase"
+"#,
+            "/?q=%E4%B8%AD%E6%96%87",
+        );
+        assert!(tx.matched_rules().is_empty());
+        let cache = tx.tcache.borrow();
+        // The value as stored, utf8toUnicode's `%u4e2d%u6587`, and that decoded.
+        let made: Vec<_> = cache
+            .entries
+            .iter()
+            .filter_map(|e| e.value.as_deref())
+            .collect();
+        assert_eq!(made, [&b"%u4e2d%u6587"[..], &b"\x2d\x87"[..]]);
+        // All three chains end in the last; it was scanned by the prefilter once.
+        let ends: std::collections::BTreeSet<u32> = cache
+            .index
+            .iter()
+            .filter(|(k, _)| k.0 != super::super::caches::RAW_CHAIN)
+            .map(|(_, &at)| at)
+            .filter(|&at| cache.entries[at as usize].value.is_some())
+            .collect();
+        assert_eq!(ends.len(), 1);
+        let end = &cache.entries[*ends.first().unwrap() as usize];
+        assert_ne!(end.hits, super::NO_HITS);
+        let scans = cache.hits.len();
+        let raw_values = cache.entries.iter().filter(|e| e.value.is_none()).count();
+        assert_eq!(
+            scans,
+            raw_values + 1,
+            "one scan per stored value, one for the end state"
+        );
+    }
+
+    #[test]
+    fn multi_match_tests_every_state_and_shares_them() {
+        let tx = run(
+            r#"
+SecRule ARGS "@rx ^%u4e2d" "id:10,phase:2,pass,log,multiMatch,t:none,t:utf8toUnicode,t:urlDecodeUni"
+SecRule ARGS "@rx ^%u4e2d" "id:11,phase:2,pass,log,t:none,t:utf8toUnicode,t:urlDecodeUni"
+SecRule ARGS "@rx ^\x2d\x87$" "id:12,phase:2,pass,log,multiMatch,t:none,t:utf8toUnicode,t:removeNulls,t:urlDecodeUni"
+"#,
+            "/?q=%E4%B8%AD%E6%96%87",
+        );
+        let matched: Vec<_> = tx
+            .matched_rules()
+            .iter()
+            .map(|m| (m.id, m.matched_value.clone()))
+            .collect();
+        // 10 matches the middle stage, which 11 (its last stage only) does not see; 12 the
+        // last, reached through a transformation that changed nothing.
+        assert_eq!(
+            matched,
+            [(10, b"%u4e2d%u6587".to_vec()), (12, b"\x2d\x87".to_vec())]
+        );
+        // Both multiMatch chains went through the same states: nothing made twice.
+        let cache = tx.tcache.borrow();
+        assert_eq!(
+            cache.entries.iter().filter(|e| e.value.is_some()).count(),
+            2
+        );
     }
 }
