@@ -1,5 +1,5 @@
 //! The per-transaction caches (transformed values and their prefilter hits, groups of values,
-//! unions, unchanged-transformation memos) and the pool that hands them, emptied, to the next
+//! unions) and the pool that hands them, emptied, to the next
 //! transaction of the same rule set.
 
 use std::collections::HashMap;
@@ -103,9 +103,6 @@ impl Default for Union {
     }
 }
 
-/// See `Transaction::unchanged`.
-pub(crate) type Unchanged = HashMap<(usize, usize), u64, FastHash>;
-
 /// See `Transaction::gcache`.
 pub(crate) type GroupCache = Slots<Groups>;
 
@@ -173,7 +170,6 @@ pub(crate) struct Spare {
     pub(super) matched_vars: Vec<(Vec<u8>, Vec<u8>)>,
     pub(super) tcache: TCache,
     pub(super) ucache: Unions,
-    pub(super) unchanged: Unchanged,
     pub(super) gcache: GroupCache,
 }
 
@@ -188,14 +184,18 @@ pub(super) const RAW_CHAIN: u32 = u32::MAX;
 /// leads back to the same entry, so chains that differ only by transformations that do
 /// nothing to a value (most of CRS's, on most values) end in one entry: it is transformed,
 /// and scanned by the prefilter, once. `index` maps (chain id, value address, length) to the
-/// entry a whole chain ends in; values that differ only by ASCII case share prefilter hits
-/// (`Cached::hits_like`).
+/// entry a whole chain ends in, and `stages` to the states a `multiMatch` link tests; values
+/// that differ only by ASCII case share prefilter hits (`Cached::hits_like`).
 #[derive(Debug, Default)]
 pub(crate) struct TCache {
     pub(super) index: HashMap<(u32, usize, usize), u32, FastHash>,
     pub(super) entries: Vec<Cached>,
     /// (state, transformation index) → the state it leads to (only where it changes it).
     pub(super) steps: HashMap<(u32, u32), u32, FastHash>,
+    /// (chain id, value address, length) → the range of `stage_states` listing the states a
+    /// `multiMatch` link tests: the raw one, then each a transformation changed.
+    pub(super) stages: HashMap<(u32, usize, usize), (u32, u32), FastHash>,
+    pub(super) stage_states: Vec<u32>,
     pub(super) hits: Vec<crate::engine::Hits>,
 }
 
@@ -205,6 +205,8 @@ impl TCache {
             index: HashMap::with_capacity_and_hasher(n, FastHash),
             entries: Vec::with_capacity(n),
             steps: HashMap::with_capacity_and_hasher(n / 4, FastHash),
+            stages: HashMap::with_capacity_and_hasher(n / 4, FastHash),
+            stage_states: Vec::with_capacity(n / 2),
             hits: Vec::with_capacity(n / 4),
         }
     }
@@ -213,6 +215,8 @@ impl TCache {
         self.index.clear();
         self.entries.clear();
         self.steps.clear();
+        self.stages.clear();
+        self.stage_states.clear();
         self.hits.clear();
     }
 
@@ -227,7 +231,7 @@ impl TCache {
             value: None,
             hits: NO_HITS,
             hits_like: at,
-            known: 0,
+            known: initially_unchanged(value),
         });
         self.index.insert(raw, at);
         at
@@ -256,8 +260,6 @@ impl Drop for Transaction {
         cache.clear();
         let mut ucache = std::mem::take(self.ucache.get_mut());
         ucache.clear();
-        let mut unchanged = std::mem::take(self.unchanged.get_mut());
-        unchanged.clear();
         let mut gcache = std::mem::take(self.gcache.get_mut());
         gcache.clear();
         let mut collections = std::mem::take(&mut self.collections);
@@ -273,7 +275,6 @@ impl Drop for Transaction {
                 matched_vars,
                 tcache: cache,
                 ucache,
-                unchanged,
                 gcache,
             });
         }
@@ -291,8 +292,10 @@ pub(crate) struct Cached {
     /// The entry whose hits stand for this one's (itself, or the state a case-only
     /// transformation was applied to: literals match case-insensitively).
     pub(super) hits_like: u32,
-    /// Transformations (bits by `Transformation::index`) known to leave the value unchanged,
-    /// for states other than the raw one (whose bits are in `Transaction::unchanged`).
+    /// Transformations (bits by `Transformation::index`) known to leave the value unchanged:
+    /// at first those its byte classes rule out (`initially_unchanged`), then also those
+    /// that ran and changed nothing. Most chains start with transformations that do nothing
+    /// to a clean value; each then runs once per value, not once per chain.
     pub(super) known: u64,
 }
 

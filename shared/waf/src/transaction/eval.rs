@@ -10,7 +10,7 @@ use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVar, SetVarOp};
 use crate::engine::EngineMode;
 use crate::rule::{Entry, NO_UNION, Rule, RuleOperator};
 use crate::variables::{
-    Each, Exclusion, Selector, Target, Value, Variable, atoi, collect, count, decimal,
+    Each, Exclusion, Selector, Target, Value, Variable, atoi, collect, count, decimal, kv_lists,
 };
 
 /// The union (see `Transaction::ucache`) that lists a target's values in the order the
@@ -239,16 +239,10 @@ impl Transaction {
                 // A stable value's stages are states of the transformation cache, shared
                 // with every chain that passes through them (see `TCache`).
                 if let (true, Cow::Borrowed(b)) = (v.variable.is_stable(), &v.value) {
-                    let mut state = self.tcache.borrow_mut().raw_state(b);
-                    let (raw, known) = (state, self.known_unchanged(b));
-                    for t in &rule.transformations {
-                        let mut cache = self.tcache.borrow_mut();
-                        let next = self.step(&mut cache, (state, raw, known), t, b);
-                        drop(cache);
-                        if next != state {
-                            test(self.tcache.borrow().value(next, b), found);
-                        }
-                        state = next;
+                    let stages = self.stage_list(rule, b);
+                    let cache = self.tcache.borrow();
+                    for &state in &cache.stage_states[stages][1..] {
+                        test(cache.value(state, b), found);
                     }
                     return;
                 }
@@ -292,9 +286,27 @@ impl Transaction {
                     };
                     Some((slot, at))
                 });
+            // Key-value collections are read straight from their lists (see `kv_lists`).
+            let kv = if t.count {
+                None
+            } else {
+                kv_lists(self, t.variable)
+            };
             let Some((slot, at)) = walk else {
                 drop(unions);
                 drop(gcache);
+                if let Some((lists, names)) = kv {
+                    for (k, v) in lists.into_iter().flatten() {
+                        if t.selector.matches(k) && !excluded(t.variable, k) {
+                            handle(Value {
+                                variable: t.variable,
+                                key: Cow::Borrowed(k),
+                                value: Cow::Borrowed(if names { k } else { v }),
+                            });
+                        }
+                    }
+                    continue;
+                }
                 if t.count {
                     // `&TX:name`: the count, under the name the rule gives (borrowed from it).
                     handle(Value {
@@ -311,19 +323,35 @@ impl Transaction {
                 continue;
             };
             let mut at = at.iter();
+            // Hits first: most values lack the slot.
+            let passes = |hits: u32| {
+                hits == NO_HITS || self.tcache.borrow().hits[hits as usize].contains(slot)
+            };
+            if let Some((lists, names)) = kv {
+                for (k, v) in lists.into_iter().flatten() {
+                    if !t.selector.matches(k) {
+                        continue;
+                    }
+                    let hits = at.next().copied().unwrap_or(NO_HITS);
+                    if passes(hits) && !excluded(t.variable, k) {
+                        handle(Value {
+                            variable: t.variable,
+                            key: Cow::Borrowed(k),
+                            value: Cow::Borrowed(if names { k } else { v }),
+                        });
+                    }
+                }
+                continue;
+            }
             collect(
                 self,
                 t,
                 &|_, _| false,
                 &mut Each(|v: Value| {
                     let hits = at.next().copied().unwrap_or(NO_HITS);
-                    if excluded(v.variable, &v.key)
-                        || hits != NO_HITS
-                            && !self.tcache.borrow().hits[hits as usize].contains(slot)
-                    {
-                        return;
+                    if passes(hits) && !excluded(v.variable, &v.key) {
+                        handle(v);
                     }
-                    handle(v);
                 }),
             );
         }

@@ -26,9 +26,7 @@ mod plan;
 mod records;
 mod unions;
 
-use caches::{
-    Cached, Group, GroupCache, NO_HITS, OWNED, Unchanged, Union, Unions, initially_unchanged,
-};
+use caches::{Cached, Group, GroupCache, NO_HITS, OWNED, Union, Unions, initially_unchanged};
 pub(crate) use caches::{FastHash, Spare, TCache};
 pub(crate) use data::{Kv, Request, Response};
 pub(crate) use plan::Plans;
@@ -43,6 +41,50 @@ fn apply_all(chain: &[crate::transformations::Transformation], input: &[u8]) -> 
         }
     }
     cur
+}
+
+/// The state a transformation leads a stable value's state to (see [`TCache`]): each runs at
+/// most once per state, and not at all where the state's byte classes show it would change
+/// nothing. `value`: the value as stored.
+fn step(
+    cache: &mut TCache,
+    state: u32,
+    t: &crate::transformations::Transformation,
+    value: &[u8],
+) -> u32 {
+    let bit = 1u64 << t.index;
+    if cache.entries[state as usize].known & bit != 0 {
+        return state;
+    }
+    let key = (state, u32::from(t.index));
+    if let Some(&next) = cache.steps.get(&key) {
+        return next;
+    }
+    let cur = cache.value(state, value);
+    match (t.apply)(cur) {
+        Some(next) if next != cur => {
+            let at = cache.entries.len() as u32;
+            // Literals match case-insensitively: a change of case keeps the hits.
+            let hits_like = if next.eq_ignore_ascii_case(cur) {
+                cache.entries[state as usize].hits_like
+            } else {
+                at
+            };
+            let known = initially_unchanged(&next);
+            cache.entries.push(Cached {
+                value: Some(next),
+                hits: NO_HITS,
+                hits_like,
+                known,
+            });
+            cache.steps.insert(key, at);
+            at
+        }
+        _ => {
+            cache.entries[state as usize].known |= bit;
+            state
+        }
+    }
 }
 
 /// Which rules a runtime exclusion (`ctl:ruleRemoveTarget…`) applies to.
@@ -162,11 +204,6 @@ pub struct Transaction {
     /// none of its targets' unions cannot match and is skipped without visiting a value.
     /// Cleared with `tcache`.
     ucache: RefCell<Unions>,
-    /// Per stable value (address, length): which transformations are known to leave it
-    /// unchanged. Most chains start with transformations that do nothing to a clean value;
-    /// each is then run once per value, not once per chain. Cleared with `tcache`.
-    /// Bits by `Transformation::index`.
-    unchanged: RefCell<Unchanged>,
     /// Per variable, or one key of it (by `Rule::group_ids`): its values grouped by which
     /// transformations may change them (see `Groups`). Cleared with `tcache`.
     gcache: RefCell<GroupCache>,
@@ -275,7 +312,6 @@ impl Transaction {
             off_plan: false,
             tcache: RefCell::new(spare.tcache),
             ucache: RefCell::new(spare.ucache.sized(rules.union_count)),
-            unchanged: RefCell::new(spare.unchanged),
             gcache: RefCell::new(spare.gcache.sized(rules.group_vars.len())),
             misses: RefCell::new(HashMap::default()),
             miss_key: std::hash::RandomState::new(),
@@ -287,7 +323,6 @@ impl Transaction {
     fn invalidate_caches(&mut self) {
         self.tcache.get_mut().clear();
         self.ucache.get_mut().clear();
-        self.unchanged.get_mut().clear();
         self.gcache.get_mut().clear();
     }
 
@@ -299,71 +334,32 @@ impl Transaction {
         value: &[u8],
     ) -> u32 {
         let raw = cache.raw_state(value);
-        let known = self.known_unchanged(value);
-        chain.iter().fold(raw, |state, t| {
-            self.step(cache, (state, raw, known), t, value)
-        })
+        chain
+            .iter()
+            .fold(raw, |state, t| step(cache, state, t, value))
     }
 
-    /// The state a transformation leads a stable value's state to: each runs at most once
-    /// per state, and not at all where the state's byte classes show it would change
-    /// nothing. `raw` is the value's raw state and `raw_known` its [`Self::known_unchanged`];
-    /// `value` the value as stored.
-    fn step(
-        &self,
-        cache: &mut TCache,
-        (state, raw, raw_known): (u32, u32, u64),
-        t: &crate::transformations::Transformation,
-        value: &[u8],
-    ) -> u32 {
-        let bit = 1u64 << t.index;
-        let known = if state == raw {
-            raw_known
-        } else {
-            cache.entries[state as usize].known
-        };
-        if known & bit != 0 {
-            return state;
+    /// The range of `TCache::stage_states` listing the states a `multiMatch` link tests of a
+    /// stable value: the raw one, then each one a transformation of the chain changed.
+    pub(super) fn stage_list(&self, rule: &Rule, value: &[u8]) -> std::ops::Range<usize> {
+        let mut cache = self.tcache.borrow_mut();
+        let key = (rule.tchain, value.as_ptr() as usize, value.len());
+        if let Some(&(start, len)) = cache.stages.get(&key) {
+            return start as usize..(start + len) as usize;
         }
-        let key = (state, u32::from(t.index));
-        if let Some(&next) = cache.steps.get(&key) {
-            return next;
-        }
-        let cur = cache.value(state, value);
-        match (t.apply)(cur) {
-            Some(next) if next != cur => {
-                let at = cache.entries.len() as u32;
-                // Literals match case-insensitively: a change of case keeps the hits.
-                let hits_like = if next.eq_ignore_ascii_case(cur) {
-                    cache.entries[state as usize].hits_like
-                } else {
-                    at
-                };
-                let known = initially_unchanged(&next);
-                cache.entries.push(Cached {
-                    value: Some(next),
-                    hits: NO_HITS,
-                    hits_like,
-                    known,
-                });
-                cache.steps.insert(key, at);
-                at
+        let start = cache.stage_states.len();
+        let mut state = cache.raw_state(value);
+        cache.stage_states.push(state);
+        for t in &rule.transformations {
+            let next = step(&mut cache, state, t, value);
+            if next != state {
+                cache.stage_states.push(next);
             }
-            _ => {
-                if state == raw {
-                    if let Some(k) = self
-                        .unchanged
-                        .borrow_mut()
-                        .get_mut(&(value.as_ptr() as usize, value.len()))
-                    {
-                        *k |= bit;
-                    }
-                } else {
-                    cache.entries[state as usize].known |= bit;
-                }
-                state
-            }
+            state = next;
         }
+        let len = cache.stage_states.len() - start;
+        cache.stages.insert(key, (start as u32, len as u32));
+        start..start + len
     }
 
     /// MATCHED_VARS of the current rule: name and value of each match so far.
@@ -378,13 +374,12 @@ impl Transaction {
         }
     }
 
-    /// Which transformations are known to leave a stable value unchanged (see `unchanged`).
+    /// Which transformations are known to leave a stable value unchanged (see
+    /// `Cached::known`).
     fn known_unchanged(&self, value: &[u8]) -> u64 {
-        *self
-            .unchanged
-            .borrow_mut()
-            .entry((value.as_ptr() as usize, value.len()))
-            .or_insert_with(|| initially_unchanged(value))
+        let mut cache = self.tcache.borrow_mut();
+        let raw = cache.raw_state(value);
+        cache.entries[raw as usize].known
     }
 
     /// The id logs and block pages show for this transaction (`UNIQUE_ID`).

@@ -332,6 +332,38 @@ SecRule ARGS "@rx never-3" "id:3,phase:2,pass,t:none,t:utf8toUnicode,t:urlDecode
     }
 
     #[test]
+    fn exclusions_and_keys_hold_on_walks_and_scans() {
+        // 20 and 23 have a prefilter slot (their values are walked by hits), 22 none (every
+        // value is looked at); 23 loses ARGS:c at run time.
+        let tx = run(
+            r#"
+SecAction "id:5,phase:1,pass,nolog,ctl:ruleRemoveTargetById=23;ARGS:c"
+SecRule ARGS|!ARGS:b "@rx attack" "id:20,phase:2,pass,log"
+SecRule ARGS:c "@rx attack" "id:21,phase:2,pass,log"
+SecRule ARGS|!ARGS:b "@rx ^.{6}$" "id:22,phase:2,pass,log"
+SecRule ARGS "@rx attack" "id:23,phase:2,pass,log"
+SecRule ARGS_NAMES|!ARGS_NAMES:a "@rx ^[ab]$" "id:24,phase:2,pass,log"
+"#,
+            "/?a=ok&b=attack&c=attack",
+        );
+        let matched: Vec<_> = tx
+            .matched_rules()
+            .iter()
+            .map(|m| (m.id, m.matched_var_name.as_str()))
+            .collect();
+        assert_eq!(
+            matched,
+            [
+                (20, "ARGS:c"),
+                (21, "ARGS:c"),
+                (22, "ARGS:c"),
+                (23, "ARGS:b"),
+                (24, "ARGS_NAMES:b")
+            ]
+        );
+    }
+
+    #[test]
     fn multi_match_tests_every_state_and_shares_them() {
         let tx = run(
             r#"

@@ -111,6 +111,29 @@ fn push_kv<'a>(
     }
 }
 
+/// The lists of stored pairs a key-value variable reads, in the order [`collect`] yields
+/// them (`ARGS`: the query's, then the body's), and whether it yields their keys
+/// (`ARGS_NAMES`) rather than their values; `None` for other variables. Lets the engine
+/// walk the many values of a large body without a call through a sink per value.
+pub(crate) fn kv_lists(tx: &Transaction, variable: Variable) -> Option<([&[Kv]; 2], bool)> {
+    use Variable as V;
+    let r = &tx.request;
+    let none: &[Kv] = &[];
+    Some(match variable {
+        V::Args => ([&r.args_get, &r.args_post], false),
+        V::ArgsNames => ([&r.args_get, &r.args_post], true),
+        V::ArgsGet => ([&r.args_get, none], false),
+        V::ArgsGetNames => ([&r.args_get, none], true),
+        V::ArgsPost => ([&r.args_post, none], false),
+        V::ArgsPostNames => ([&r.args_post, none], true),
+        V::RequestHeaders => ([&r.headers, none], false),
+        V::RequestHeadersNames => ([&r.headers, none], true),
+        V::RequestCookies => ([&r.cookies, none], false),
+        V::RequestCookiesNames => ([&r.cookies, none], true),
+        _ => return None,
+    })
+}
+
 /// The number of values a target's variable and selector yield (what `&VAR` reads).
 pub fn count(
     tx: &Transaction,

@@ -6,6 +6,7 @@
 
 mod collect;
 
+pub(crate) use collect::kv_lists;
 pub use collect::{Each, Sink, Value, collect, count, decimal};
 
 /// A SecLang variable.
