@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use super::{Group, NO_HITS, OWNED, TCache, Transaction, Union, apply_all};
 use crate::engine::{Hits, Prefilter};
 use crate::rule::{NO_UNION, Rule};
-use crate::variables::{Each, Selector, Target, Value, Variable, collect};
+use crate::variables::{Each, Selector, Target, Value, Variable, collect, kv_lists};
 
 /// At most this many groups of values per variable (a bit each in `union_of`); values that
 /// would make more are treated as made on the fly.
@@ -263,7 +263,21 @@ impl Transaction {
             selector,
             count: false,
         };
-        if t.variable == Variable::Xml {
+        if let Some((lists, names)) = kv_lists(self, t.variable)
+            && !t.count
+        {
+            // Straight from the lists (see `kv_lists`): the target's own selector for one
+            // key, every value otherwise.
+            for (k, v) in lists.into_iter().flatten() {
+                if one_key == 0 || t.selector.matches(k) {
+                    f(Value {
+                        variable: t.variable,
+                        key: Cow::Borrowed(k),
+                        value: Cow::Borrowed(if names { k } else { v }),
+                    });
+                }
+            }
+        } else if t.variable == Variable::Xml {
             for selector in [Selector::All, Selector::XPath("//@*".into())] {
                 collect(self, &all(selector), &|_, _| false, &mut Each(&mut *f));
             }
