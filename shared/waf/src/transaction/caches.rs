@@ -1,6 +1,6 @@
 //! The per-transaction caches (transformed values and their prefilter hits, groups of values,
-//! unions) and the pool that hands them, emptied, to the next
-//! transaction of the same rule set.
+//! unions) and the pool that hands them, emptied, to the next transaction of the same rule
+//! set.
 
 use std::collections::HashMap;
 
@@ -289,8 +289,9 @@ pub(crate) struct Cached {
     /// Index in `TCache::hits` of the prefilter slots whose literals occur in the
     /// (transformed) value, or [`NO_HITS`].
     pub(super) hits: u32,
-    /// The entry whose hits stand for this one's (itself, or the state a case-only
-    /// transformation was applied to: literals match case-insensitively).
+    /// The entry whose hits stand for this one's: itself, or, when the value differs from the
+    /// state it was made from by ASCII case alone, that state's (literals match
+    /// case-insensitively).
     pub(super) hits_like: u32,
     /// Transformations (bits by `Transformation::index`) known to leave the value unchanged:
     /// at first those its byte classes rule out (`initially_unchanged`), then also those

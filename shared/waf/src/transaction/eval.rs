@@ -10,7 +10,7 @@ use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVar, SetVarOp};
 use crate::engine::EngineMode;
 use crate::rule::{Entry, NO_UNION, Rule, RuleOperator};
 use crate::variables::{
-    Each, Exclusion, Selector, Target, Value, Variable, atoi, collect, count, decimal, kv_lists,
+    Each, Exclusion, Selector, Target, Value, Variable, atoi, collect, count, decimal, kv_values,
 };
 
 /// The union (see `Transaction::ucache`) that lists a target's values in the order the
@@ -286,23 +286,19 @@ impl Transaction {
                     };
                     Some((slot, at))
                 });
-            // Key-value collections are read straight from their lists (see `kv_lists`).
+            // Key-value collections are read straight from their lists (see `kv_values`).
             let kv = if t.count {
                 None
             } else {
-                kv_lists(self, t.variable)
+                kv_values(self, t.variable)
             };
             let Some((slot, at)) = walk else {
                 drop(unions);
                 drop(gcache);
-                if let Some((lists, names)) = kv {
-                    for (k, v) in lists.into_iter().flatten() {
+                if let Some(values) = kv {
+                    for (k, v) in values {
                         if t.selector.matches(k) && !excluded(t.variable, k) {
-                            handle(Value {
-                                variable: t.variable,
-                                key: Cow::Borrowed(k),
-                                value: Cow::Borrowed(if names { k } else { v }),
-                            });
+                            handle(Value::stored(t.variable, k, v));
                         }
                     }
                     continue;
@@ -327,18 +323,11 @@ impl Transaction {
             let passes = |hits: u32| {
                 hits == NO_HITS || self.tcache.borrow().hits[hits as usize].contains(slot)
             };
-            if let Some((lists, names)) = kv {
-                for (k, v) in lists.into_iter().flatten() {
-                    if !t.selector.matches(k) {
-                        continue;
-                    }
+            if let Some(values) = kv {
+                for (k, v) in values.filter(|(k, _)| t.selector.matches(k)) {
                     let hits = at.next().copied().unwrap_or(NO_HITS);
                     if passes(hits) && !excluded(t.variable, k) {
-                        handle(Value {
-                            variable: t.variable,
-                            key: Cow::Borrowed(k),
-                            value: Cow::Borrowed(if names { k } else { v }),
-                        });
+                        handle(Value::stored(t.variable, k, v));
                     }
                 }
                 continue;

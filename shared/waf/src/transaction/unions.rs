@@ -7,7 +7,7 @@ use std::borrow::Cow;
 use super::{Group, NO_HITS, OWNED, TCache, Transaction, Union, apply_all};
 use crate::engine::{Hits, Prefilter};
 use crate::rule::{NO_UNION, Rule};
-use crate::variables::{Each, Selector, Target, Value, Variable, collect, kv_lists};
+use crate::variables::{Each, Selector, Target, Value, Variable, collect, kv_values};
 
 /// At most this many groups of values per variable (a bit each in `union_of`); values that
 /// would make more are treated as made on the fly.
@@ -263,19 +263,13 @@ impl Transaction {
             selector,
             count: false,
         };
-        if let Some((lists, names)) = kv_lists(self, t.variable)
+        if let Some(values) = kv_values(self, t.variable)
             && !t.count
         {
-            // Straight from the lists (see `kv_lists`): the target's own selector for one
+            // Straight from the lists (see `kv_values`): the target's own selector for one
             // key, every value otherwise.
-            for (k, v) in lists.into_iter().flatten() {
-                if one_key == 0 || t.selector.matches(k) {
-                    f(Value {
-                        variable: t.variable,
-                        key: Cow::Borrowed(k),
-                        value: Cow::Borrowed(if names { k } else { v }),
-                    });
-                }
+            for (k, v) in values.filter(|(k, _)| one_key == 0 || t.selector.matches(k)) {
+                f(Value::stored(t.variable, k, v));
             }
         } else if t.variable == Variable::Xml {
             for selector in [Selector::All, Selector::XPath("//@*".into())] {

@@ -12,7 +12,16 @@ pub struct Value<'a> {
     pub value: Cow<'a, [u8]>,
 }
 
-impl Value<'_> {
+impl<'a> Value<'a> {
+    /// A value of a collection, borrowed from where it is stored.
+    pub(crate) fn stored(variable: Variable, key: &'a [u8], value: &'a [u8]) -> Value<'a> {
+        Value {
+            variable,
+            key: Cow::Borrowed(key),
+            value: Cow::Borrowed(value),
+        }
+    }
+
     /// Appends the value's name as logs and `MATCHED_VAR_NAME` show it: `ARGS:id`,
     /// `REQUEST_URI`.
     pub fn write_full_name(&self, out: &mut Vec<u8>) {
@@ -103,19 +112,30 @@ fn push_kv<'a>(
         if !sel.matches(k) || excluded(variable, k) {
             continue;
         }
-        out.push(Value {
-            variable,
-            key: Cow::Borrowed(k),
-            value: Cow::Borrowed(if names { k } else { v }),
-        });
+        out.push(Value::stored(variable, k, if names { k } else { v }));
     }
 }
 
-/// The lists of stored pairs a key-value variable reads, in the order [`collect`] yields
-/// them (`ARGS`: the query's, then the body's), and whether it yields their keys
-/// (`ARGS_NAMES`) rather than their values; `None` for other variables. Lets the engine
-/// walk the many values of a large body without a call through a sink per value.
-pub(crate) fn kv_lists(tx: &Transaction, variable: Variable) -> Option<([&[Kv]; 2], bool)> {
+/// Every (key, value) of a key-value variable, whatever the selector, in the order
+/// [`collect`] yields them (`ARGS`: the query's, then the body's; for `ARGS_NAMES` the value
+/// is the key); `None` for other variables. Lets the engine walk the many values of a large
+/// body without a call through a sink per value (see [`Value::stored`]).
+pub(crate) fn kv_values(
+    tx: &Transaction,
+    variable: Variable,
+) -> Option<impl Iterator<Item = (&[u8], &[u8])>> {
+    let (lists, names) = kv_lists(tx, variable)?;
+    Some(
+        lists
+            .into_iter()
+            .flatten()
+            .map(move |(k, v)| (k.as_slice(), if names { k } else { v }.as_slice())),
+    )
+}
+
+/// The lists of stored pairs a key-value variable reads (see [`kv_values`]), and whether it
+/// yields their keys rather than their values.
+fn kv_lists(tx: &Transaction, variable: Variable) -> Option<([&[Kv]; 2], bool)> {
     use Variable as V;
     let r = &tx.request;
     let none: &[Kv] = &[];

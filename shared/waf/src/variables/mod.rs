@@ -6,7 +6,7 @@
 
 mod collect;
 
-pub(crate) use collect::kv_lists;
+pub(crate) use collect::kv_values;
 pub use collect::{Each, Sink, Value, collect, count, decimal};
 
 /// A SecLang variable.
