@@ -190,7 +190,8 @@ pub(super) const RAW_CHAIN: u32 = u32::MAX;
 pub(crate) struct TCache {
     pub(super) index: HashMap<(u32, usize, usize), u32, FastHash>,
     pub(super) entries: Vec<Cached>,
-    /// (state, transformation index) → the state it leads to (only where it changes it).
+    /// (state, transformation index) → the state it leads to (only where it changes it),
+    /// for the steps beyond a state's first few (`Cached::next`).
     pub(super) steps: HashMap<(u32, u32), u32, FastHash>,
     /// (chain id, value address, length) → the range of `stage_states` listing the states a
     /// `multiMatch` link tests: the raw one, then each a transformation changed.
@@ -232,6 +233,7 @@ impl TCache {
             hits: NO_HITS,
             hits_like: at,
             known: initially_unchanged(value),
+            next: NO_STEPS,
         });
         self.index.insert(raw, at);
         at
@@ -298,7 +300,15 @@ pub(crate) struct Cached {
     /// that ran and changed nothing. Most chains start with transformations that do nothing
     /// to a clean value; each then runs once per value, not once per chain.
     pub(super) known: u64,
+    /// The first few steps out of this state that change it: (transformation index, state),
+    /// [`NO_STEP`] where free; the rest are in `TCache::steps`. Most states have one or two,
+    /// found here without a hash lookup.
+    pub(super) next: [(u32, u32); 3],
 }
+
+/// `Cached::next` of a free slot, and of a state with none.
+pub(super) const NO_STEP: (u32, u32) = (u32::MAX, u32::MAX);
+pub(super) const NO_STEPS: [(u32, u32); 3] = [NO_STEP; 3];
 
 /// FxHash-style hashing for the cache's integer keys (SipHash costs more than the lookup).
 #[derive(Default, Clone, Copy)]

@@ -26,7 +26,10 @@ mod plan;
 mod records;
 mod unions;
 
-use caches::{Cached, Group, GroupCache, NO_HITS, OWNED, Union, Unions, initially_unchanged};
+use caches::{
+    Cached, Group, GroupCache, NO_HITS, NO_STEP, NO_STEPS, OWNED, Union, Unions,
+    initially_unchanged,
+};
 pub(crate) use caches::{FastHash, Spare, TCache};
 pub(crate) use data::{Kv, Request, Response};
 pub(crate) use plan::Plans;
@@ -53,11 +56,18 @@ fn step(
     value: &[u8],
 ) -> u32 {
     let bit = 1u64 << t.index;
-    if cache.entries[state as usize].known & bit != 0 {
+    let entry = &cache.entries[state as usize];
+    if entry.known & bit != 0 {
         return state;
     }
-    let key = (state, u32::from(t.index));
-    if let Some(&next) = cache.steps.get(&key) {
+    let index = u32::from(t.index);
+    if let Some(&(_, next)) = entry.next.iter().find(|(i, _)| *i == index) {
+        return next;
+    }
+    let key = (state, index);
+    if entry.next[2] != NO_STEP
+        && let Some(&next) = cache.steps.get(&key)
+    {
         return next;
     }
     let cur = cache.value(state, value);
@@ -76,8 +86,15 @@ fn step(
                 hits: NO_HITS,
                 hits_like,
                 known,
+                next: NO_STEPS,
             });
-            cache.steps.insert(key, at);
+            let from = &mut cache.entries[state as usize].next;
+            match from.iter_mut().find(|s| **s == NO_STEP) {
+                Some(free) => *free = (index, at),
+                None => {
+                    cache.steps.insert(key, at);
+                }
+            }
             at
         }
         _ => {

@@ -340,6 +340,41 @@ SecRule ARGS "@rx never-3" "id:3,phase:2,pass,t:none,t:utf8toUnicode,t:urlDecode
     }
 
     #[test]
+    fn steps_beyond_a_states_first_few_are_found_again() {
+        // Five transformations that each change `A%41  B`: three steps are kept in the raw
+        // state's entry, two in the map; the second rule of each pair finds its state.
+        let mut rules = String::new();
+        for (i, t) in [
+            "compressWhitespace",
+            "urlDecodeUni",
+            "removeWhitespace",
+            "cmdLine",
+            "base64Decode",
+        ]
+        .iter()
+        .enumerate()
+        {
+            for n in [0, 10] {
+                let id = 100 + i + n;
+                rules.push_str(&format!(
+                    "SecRule ARGS \"@rx never-{id}\" \"id:{id},phase:2,pass,t:none,t:{t}\"\n"
+                ));
+            }
+        }
+        let tx = run(&rules, "/?q=A%2541%20%20B");
+        assert!(tx.matched_rules().is_empty());
+        let cache = tx.tcache.borrow();
+        let made: Vec<_> = cache
+            .entries
+            .iter()
+            .filter_map(|e| e.value.as_deref())
+            .collect();
+        assert_eq!(made.len(), 5, "{made:?}");
+        assert_eq!(cache.steps.len(), 2);
+        assert!(made.contains(&&b"a%41 b"[..]) && made.contains(&&b"AA  B"[..]));
+    }
+
+    #[test]
     fn exclusions_and_keys_hold_on_walks_and_scans() {
         // 20 and 23 have a prefilter slot (their values are walked by hits), 22 none (every
         // value is looked at); 23 loses ARGS:c at run time.
