@@ -204,8 +204,8 @@ fn main() {
         .ok()
         .and_then(|s| s.parse().ok())
         .unwrap_or(1);
-    // A fixed number of requests instead (for `perf stat`: instructions per request are
-    // steadier than time on a shared machine): SITEGROUP_BENCH_ITERS=1000.
+    // A fixed number of untimed requests instead, for counting instructions (callgrind):
+    // steadier than time on a shared machine. SITEGROUP_BENCH_ITERS=1000.
     let iters: Option<u32> = std::env::var("SITEGROUP_BENCH_ITERS")
         .ok()
         .and_then(|s| s.parse().ok());

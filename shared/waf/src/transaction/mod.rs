@@ -391,14 +391,6 @@ impl Transaction {
         }
     }
 
-    /// Which transformations are known to leave a stable value unchanged (see
-    /// `Cached::known`).
-    fn known_unchanged(&self, value: &[u8]) -> u64 {
-        let mut cache = self.tcache.borrow_mut();
-        let raw = cache.raw_state(value);
-        cache.entries[raw as usize].known
-    }
-
     /// The id logs and block pages show for this transaction (`UNIQUE_ID`).
     pub fn id(&self) -> &str {
         &self.unique_id

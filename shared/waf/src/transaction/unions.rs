@@ -13,13 +13,6 @@ use crate::variables::{Each, Selector, Target, Value, Variable, collect, kv_valu
 /// would make more are treated as made on the fly.
 const MAX_GROUPS: usize = 64;
 
-/// The index in `cache.hits` of an untransformed stable value's prefilter hits, computed
-/// once per transaction.
-fn raw_hits(cache: &mut TCache, p: &Prefilter, value: &[u8]) -> usize {
-    let raw = cache.raw_state(value);
-    state_hits(cache, p, raw, value) as usize
-}
-
 /// The index in `cache.hits` of a state's prefilter hits (see `TCache`), computed once per
 /// transaction and shared by states that differ only by ASCII case. `raw`: the value as
 /// stored.
@@ -220,7 +213,13 @@ impl Transaction {
                 groups.has_owned = true;
                 return;
             };
-            let may_change = !self.known_unchanged(b);
+            // The value's raw state: which transformations may change it, and (below) its
+            // prefilter hits, from one lookup.
+            let (raw, may_change) = {
+                let mut cache = self.tcache.borrow_mut();
+                let raw = cache.raw_state(b);
+                (raw, !cache.entries[raw as usize].known)
+            };
             let at = match groups
                 .groups
                 .iter()
@@ -241,10 +240,11 @@ impl Transaction {
                     return;
                 }
             };
-            let raw = raw_hits(&mut self.tcache.borrow_mut(), prefilter, b);
-            groups.groups[at].raw.union(&self.tcache.borrow().hits[raw]);
+            let mut cache = self.tcache.borrow_mut();
+            let hits = state_hits(&mut cache, prefilter, raw, b);
+            groups.groups[at].raw.union(&cache.hits[hits as usize]);
             groups.of_value.push(at as u16);
-            groups.raw_at.push(raw as u32);
+            groups.raw_at.push(hits);
             groups.may_change |= may_change;
         });
         let mut raw = Hits::empty(prefilter.slots());
