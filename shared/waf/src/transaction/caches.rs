@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::{Collections, Matches, Transaction};
+use crate::transformations::Transformation;
 
 /// The transformations a value's byte classes show will leave it unchanged.
 pub(super) fn initially_unchanged(value: &[u8]) -> u64 {
@@ -242,6 +243,95 @@ impl TCache {
     /// A state's value: `raw` for the raw state.
     pub(super) fn value<'a>(&'a self, state: u32, raw: &'a [u8]) -> &'a [u8] {
         self.entries[state as usize].value.as_deref().unwrap_or(raw)
+    }
+
+    /// The state a stable value reaches under a chain of transformations.
+    pub(super) fn chain_state(&mut self, chain: &[Transformation], value: &[u8]) -> u32 {
+        let raw = self.raw_state(value);
+        chain
+            .iter()
+            .fold(raw, |state, t| self.step(state, t, value))
+    }
+
+    /// The range of `stage_states` listing the states a `multiMatch` link with this chain
+    /// (`tchain` its id) tests of a stable value: the raw one, then each one a transformation
+    /// of the chain changed.
+    pub(super) fn stage_list(
+        &mut self,
+        tchain: u32,
+        chain: &[Transformation],
+        value: &[u8],
+    ) -> std::ops::Range<usize> {
+        let key = (tchain, value.as_ptr() as usize, value.len());
+        if let Some(&(start, len)) = self.stages.get(&key) {
+            return start as usize..(start + len) as usize;
+        }
+        let start = self.stage_states.len();
+        let mut state = self.raw_state(value);
+        self.stage_states.push(state);
+        for t in chain {
+            let next = self.step(state, t, value);
+            if next != state {
+                self.stage_states.push(next);
+            }
+            state = next;
+        }
+        let len = self.stage_states.len() - start;
+        self.stages.insert(key, (start as u32, len as u32));
+        start..start + len
+    }
+
+    /// The state a transformation leads a stable value's state to: each runs at most once
+    /// per state, and not at all where the state's byte classes show it would change
+    /// nothing. `value`: the value as stored.
+    fn step(&mut self, state: u32, t: &Transformation, value: &[u8]) -> u32 {
+        let bit = 1u64 << t.index;
+        let entry = &self.entries[state as usize];
+        if entry.known & bit != 0 {
+            return state;
+        }
+        let index = u32::from(t.index);
+        if let Some(&(_, next)) = entry.next.iter().find(|(i, _)| *i == index) {
+            return next;
+        }
+        let key = (state, index);
+        if entry.next[2] != NO_STEP
+            && let Some(&next) = self.steps.get(&key)
+        {
+            return next;
+        }
+        let cur = self.value(state, value);
+        match (t.apply)(cur) {
+            Some(next) if next != cur => {
+                let at = self.entries.len() as u32;
+                // Literals match case-insensitively: a change of case keeps the hits.
+                let hits_like = if next.eq_ignore_ascii_case(cur) {
+                    self.entries[state as usize].hits_like
+                } else {
+                    at
+                };
+                let known = initially_unchanged(&next);
+                self.entries.push(Cached {
+                    value: Some(next),
+                    hits: NO_HITS,
+                    hits_like,
+                    known,
+                    next: NO_STEPS,
+                });
+                let from = &mut self.entries[state as usize].next;
+                match from.iter_mut().find(|s| **s == NO_STEP) {
+                    Some(free) => *free = (index, at),
+                    None => {
+                        self.steps.insert(key, at);
+                    }
+                }
+                at
+            }
+            _ => {
+                self.entries[state as usize].known |= bit;
+                state
+            }
+        }
     }
 }
 

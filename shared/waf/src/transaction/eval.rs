@@ -239,7 +239,10 @@ impl Transaction {
                 // A stable value's stages are states of the transformation cache, shared
                 // with every chain that passes through them (see `TCache`).
                 if let (true, Cow::Borrowed(b)) = (v.variable.is_stable(), &v.value) {
-                    let stages = self.stage_list(rule, b);
+                    let stages =
+                        self.tcache
+                            .borrow_mut()
+                            .stage_list(rule.tchain, &rule.transformations, b);
                     let cache = self.tcache.borrow();
                     for &state in &cache.stage_states[stages][1..] {
                         test(cache.value(state, b), found);

@@ -26,11 +26,8 @@ mod plan;
 mod records;
 mod unions;
 
-use caches::{
-    Cached, Group, GroupCache, NO_HITS, NO_STEP, NO_STEPS, OWNED, Union, Unions,
-    initially_unchanged,
-};
 pub(crate) use caches::{FastHash, Spare, TCache};
+use caches::{Group, GroupCache, NO_HITS, OWNED, Union, Unions};
 pub(crate) use data::{Kv, Request, Response};
 pub(crate) use plan::Plans;
 pub use records::{InterruptAction, Interruption, MatchedRule};
@@ -44,64 +41,6 @@ fn apply_all(chain: &[crate::transformations::Transformation], input: &[u8]) -> 
         }
     }
     cur
-}
-
-/// The state a transformation leads a stable value's state to (see [`TCache`]): each runs at
-/// most once per state, and not at all where the state's byte classes show it would change
-/// nothing. `value`: the value as stored.
-fn step(
-    cache: &mut TCache,
-    state: u32,
-    t: &crate::transformations::Transformation,
-    value: &[u8],
-) -> u32 {
-    let bit = 1u64 << t.index;
-    let entry = &cache.entries[state as usize];
-    if entry.known & bit != 0 {
-        return state;
-    }
-    let index = u32::from(t.index);
-    if let Some(&(_, next)) = entry.next.iter().find(|(i, _)| *i == index) {
-        return next;
-    }
-    let key = (state, index);
-    if entry.next[2] != NO_STEP
-        && let Some(&next) = cache.steps.get(&key)
-    {
-        return next;
-    }
-    let cur = cache.value(state, value);
-    match (t.apply)(cur) {
-        Some(next) if next != cur => {
-            let at = cache.entries.len() as u32;
-            // Literals match case-insensitively: a change of case keeps the hits.
-            let hits_like = if next.eq_ignore_ascii_case(cur) {
-                cache.entries[state as usize].hits_like
-            } else {
-                at
-            };
-            let known = initially_unchanged(&next);
-            cache.entries.push(Cached {
-                value: Some(next),
-                hits: NO_HITS,
-                hits_like,
-                known,
-                next: NO_STEPS,
-            });
-            let from = &mut cache.entries[state as usize].next;
-            match from.iter_mut().find(|s| **s == NO_STEP) {
-                Some(free) => *free = (index, at),
-                None => {
-                    cache.steps.insert(key, at);
-                }
-            }
-            at
-        }
-        _ => {
-            cache.entries[state as usize].known |= bit;
-            state
-        }
-    }
 }
 
 /// Which rules a runtime exclusion (`ctl:ruleRemoveTarget…`) applies to.
@@ -341,42 +280,6 @@ impl Transaction {
         self.tcache.get_mut().clear();
         self.ucache.get_mut().clear();
         self.gcache.get_mut().clear();
-    }
-
-    /// The state (see [`TCache`]) a stable value reaches under a chain of transformations.
-    fn chain_state(
-        &self,
-        cache: &mut TCache,
-        chain: &[crate::transformations::Transformation],
-        value: &[u8],
-    ) -> u32 {
-        let raw = cache.raw_state(value);
-        chain
-            .iter()
-            .fold(raw, |state, t| step(cache, state, t, value))
-    }
-
-    /// The range of `TCache::stage_states` listing the states a `multiMatch` link tests of a
-    /// stable value: the raw one, then each one a transformation of the chain changed.
-    pub(super) fn stage_list(&self, rule: &Rule, value: &[u8]) -> std::ops::Range<usize> {
-        let mut cache = self.tcache.borrow_mut();
-        let key = (rule.tchain, value.as_ptr() as usize, value.len());
-        if let Some(&(start, len)) = cache.stages.get(&key) {
-            return start as usize..(start + len) as usize;
-        }
-        let start = cache.stage_states.len();
-        let mut state = cache.raw_state(value);
-        cache.stage_states.push(state);
-        for t in &rule.transformations {
-            let next = step(&mut cache, state, t, value);
-            if next != state {
-                cache.stage_states.push(next);
-            }
-            state = next;
-        }
-        let len = cache.stage_states.len() - start;
-        cache.stages.insert(key, (start as u32, len as u32));
-        start..start + len
     }
 
     /// MATCHED_VARS of the current rule: name and value of each match so far.

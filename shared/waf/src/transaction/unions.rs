@@ -67,7 +67,7 @@ impl Transaction {
         let at = match cache.index.get(&key) {
             Some(&at) => at,
             None => {
-                let at = self.chain_state(cache, &rule.transformations, value);
+                let at = cache.chain_state(&rule.transformations, value);
                 cache.index.insert(key, at);
                 at
             }
