@@ -119,6 +119,8 @@ pub(crate) struct Groups {
     pub(super) of_value: Vec<u16>,
     /// Raw hits of each value (index in `TCache::hits`; [`NO_HITS`] with `OWNED`).
     pub(super) raw_at: Vec<u32>,
+    /// Raw state of each value (see `TCache`; [`NO_STATE`] with `OWNED`).
+    pub(super) state_at: Vec<u32>,
     /// Whether some value is `OWNED`.
     pub(super) has_owned: bool,
     /// Every transformation that may change some value (the groups' `may_change` together).
@@ -142,6 +144,7 @@ impl Groups {
         self.groups.clear();
         self.of_value.clear();
         self.raw_at.clear();
+        self.state_at.clear();
         self.has_owned = false;
         self.may_change = 0;
         self.raw = None;
@@ -185,8 +188,12 @@ pub(super) const RAW_CHAIN: u32 = u32::MAX;
 /// leads back to the same entry, so chains that differ only by transformations that do
 /// nothing to a value (most of CRS's, on most values) end in one entry: it is transformed,
 /// and scanned by the prefilter, once. `index` maps (chain id, value address, length) to the
-/// entry a whole chain ends in, and `stages` to the states a `multiMatch` link tests; values
-/// that differ only by ASCII case share prefilter hits (`Cached::hits_like`).
+/// entry a whole chain ends in; values that differ only by ASCII case share prefilter hits
+/// (`Cached::hits_like`).
+///
+/// Values with the same bytes share their raw state (`content`), hence every state after
+/// it: a JSON body's hundreds of `items.title` names are one state, transformed and scanned
+/// once, and a link's walk tests each state once (`begin_walk`, `missed`).
 #[derive(Debug, Default)]
 pub(crate) struct TCache {
     pub(super) index: HashMap<(u32, usize, usize), u32, FastHash>,
@@ -194,11 +201,32 @@ pub(crate) struct TCache {
     /// (state, transformation index) → the state it leads to (only where it changes it),
     /// for the steps beyond a state's first few (`Cached::next`).
     pub(super) steps: HashMap<(u32, u32), u32, FastHash>,
-    /// (chain id, value address, length) → the range of `stage_states` listing the states a
-    /// `multiMatch` link tests: the raw one, then each a transformation changed.
-    pub(super) stages: HashMap<(u32, usize, usize), (u32, u32), FastHash>,
-    pub(super) stage_states: Vec<u32>,
     pub(super) hits: Vec<crate::engine::Hits>,
+    /// Hash of a raw value's bytes → (its raw state, where a copy of the bytes is in
+    /// `arena`): values are interned by content, the copy telling a collision from a repeat
+    /// (a collision only goes without sharing). Values longer than [`INTERN_MAX`] are not.
+    content: HashMap<u64, (u32, u32, u32), FastHash>,
+    arena: Vec<u8>,
+    /// Per state, the walk (`stamp`) in which the link's operator did not match it.
+    marks: Vec<u32>,
+    stamp: u32,
+}
+
+/// Values up to this long are interned by content (see `TCache::content`).
+const INTERN_MAX: usize = 4096;
+
+/// A hash of a value's bytes, eight at a time (`FastHasher`'s mixing).
+fn content_hash(value: &[u8]) -> u64 {
+    use std::hash::Hasher as _;
+    let mut h = FastHasher(value.len() as u64);
+    let mut chunks = value.chunks_exact(8);
+    for c in &mut chunks {
+        h.write_u64(u64::from_le_bytes(c.try_into().unwrap_or_default()));
+    }
+    let mut last = [0u8; 8];
+    last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+    h.write_u64(u64::from_le_bytes(last));
+    h.finish()
 }
 
 impl TCache {
@@ -207,9 +235,11 @@ impl TCache {
             index: HashMap::with_capacity_and_hasher(n, FastHash),
             entries: Vec::with_capacity(n),
             steps: HashMap::with_capacity_and_hasher(n / 4, FastHash),
-            stages: HashMap::with_capacity_and_hasher(n / 4, FastHash),
-            stage_states: Vec::with_capacity(n / 2),
             hits: Vec::with_capacity(n / 4),
+            content: HashMap::with_capacity_and_hasher(n, FastHash),
+            arena: Vec::with_capacity(n * 16),
+            marks: Vec::with_capacity(n),
+            stamp: 0,
         }
     }
 
@@ -217,18 +247,38 @@ impl TCache {
         self.index.clear();
         self.entries.clear();
         self.steps.clear();
-        self.stages.clear();
-        self.stage_states.clear();
         self.hits.clear();
+        self.content.clear();
+        self.arena.clear();
+        // States are numbered afresh: no mark may stand for a new state.
+        self.marks.clear();
     }
 
-    /// The raw state of a stable value (made if missing).
+    /// The raw state of a stable value (made if missing; shared by values with the same
+    /// bytes).
     pub(super) fn raw_state(&mut self, value: &[u8]) -> u32 {
         let raw = (RAW_CHAIN, value.as_ptr() as usize, value.len());
         if let Some(&r) = self.index.get(&raw) {
             return r;
         }
         let at = self.entries.len() as u32;
+        let hash = (value.len() <= INTERN_MAX).then(|| content_hash(value));
+        if let Some(hash) = hash {
+            match self.content.get(&hash) {
+                Some(&(state, from, len)) => {
+                    let (from, len) = (from as usize, len as usize);
+                    if self.arena[from..from + len] == *value {
+                        self.index.insert(raw, state);
+                        return state;
+                    }
+                }
+                None => {
+                    let from = self.arena.len() as u32;
+                    self.arena.extend_from_slice(value);
+                    self.content.insert(hash, (at, from, value.len() as u32));
+                }
+            }
+        }
         self.entries.push(Cached {
             value: None,
             hits: NO_HITS,
@@ -248,43 +298,45 @@ impl TCache {
     /// The state a stable value reaches under a chain of transformations.
     pub(super) fn chain_state(&mut self, chain: &[Transformation], value: &[u8]) -> u32 {
         let raw = self.raw_state(value);
-        chain
-            .iter()
-            .fold(raw, |state, t| self.step(state, t, value))
+        self.chain_from(raw, chain, value)
     }
 
-    /// The range of `stage_states` listing the states a `multiMatch` link with this chain
-    /// (`tchain` its id) tests of a stable value: the raw one, then each one a transformation
-    /// of the chain changed.
-    pub(super) fn stage_list(
-        &mut self,
-        tchain: u32,
-        chain: &[Transformation],
-        value: &[u8],
-    ) -> std::ops::Range<usize> {
-        let key = (tchain, value.as_ptr() as usize, value.len());
-        if let Some(&(start, len)) = self.stages.get(&key) {
-            return start as usize..(start + len) as usize;
+    /// The state a chain of transformations leads a state of a stable value to (`value`: the
+    /// value as stored).
+    pub(super) fn chain_from(&mut self, state: u32, chain: &[Transformation], value: &[u8]) -> u32 {
+        chain
+            .iter()
+            .fold(state, |state, t| self.step(state, t, value))
+    }
+
+    /// Starts a link's walk: no state is marked missed in it yet.
+    pub(super) fn begin_walk(&mut self) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.marks.fill(0);
+            self.stamp = 1;
         }
-        let start = self.stage_states.len();
-        let mut state = self.raw_state(value);
-        self.stage_states.push(state);
-        for t in chain {
-            let next = self.step(state, t, value);
-            if next != state {
-                self.stage_states.push(next);
-            }
-            state = next;
+    }
+
+    /// Whether the walk's operator was found not to match the state's value.
+    pub(super) fn missed(&self, state: u32) -> bool {
+        self.marks.get(state as usize) == Some(&self.stamp)
+    }
+
+    /// Notes that the walk's operator does not match the state's value: other values with the
+    /// same state are passed over.
+    pub(super) fn mark_missed(&mut self, state: u32) {
+        let at = state as usize;
+        if self.marks.len() <= at {
+            self.marks.resize(self.entries.len().max(at + 1), 0);
         }
-        let len = self.stage_states.len() - start;
-        self.stages.insert(key, (start as u32, len as u32));
-        start..start + len
+        self.marks[at] = self.stamp;
     }
 
     /// The state a transformation leads a stable value's state to: each runs at most once
     /// per state, and not at all where the state's byte classes show it would change
     /// nothing. `value`: the value as stored.
-    fn step(&mut self, state: u32, t: &Transformation, value: &[u8]) -> u32 {
+    pub(super) fn step(&mut self, state: u32, t: &Transformation, value: &[u8]) -> u32 {
         let bit = 1u64 << t.index;
         let entry = &self.entries[state as usize];
         if entry.known & bit != 0 {
@@ -337,6 +389,9 @@ impl TCache {
 
 /// `Cached::hits` of an entry whose hits were not computed yet.
 pub(super) const NO_HITS: u32 = u32::MAX;
+
+/// `Groups::state_at` of a value that has no state (made on the fly).
+pub(super) const NO_STATE: u32 = u32::MAX;
 
 /// At most this many spare caches are kept per rule set (one per concurrent transaction is
 /// enough); larger ones than this many entries are dropped rather than kept.
@@ -437,5 +492,47 @@ impl std::hash::Hasher for FastHasher {
     }
     fn write_usize(&mut self, n: usize) {
         self.write_u64(n as u64);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_interned_by_content_and_collisions_kept_apart() {
+        let mut c = TCache::default();
+        let (a, a2, b) = (b"first".to_vec(), b"first".to_vec(), b"other".to_vec());
+        let sa = c.raw_state(&a);
+        // The same bytes elsewhere: the same state, found by address from then on.
+        assert_eq!(c.raw_state(&a2), sa);
+        assert_eq!(c.index.len(), 2);
+        // A value whose hash collides with `first`'s gets a state of its own.
+        let entry = c.content[&content_hash(&a)];
+        c.content.insert(content_hash(&b), entry);
+        let sb = c.raw_state(&b);
+        assert_ne!(sb, sa);
+        assert_eq!(c.raw_state(&b), sb);
+        // Too long to intern: a state per value.
+        let (l1, l2) = (vec![b'x'; INTERN_MAX + 1], vec![b'x'; INTERN_MAX + 1]);
+        assert_ne!(c.raw_state(&l1), c.raw_state(&l2));
+    }
+
+    #[test]
+    fn marks_hold_for_one_walk() {
+        let mut c = TCache::default();
+        let v = b"v".to_vec();
+        let s = c.raw_state(&v);
+        c.begin_walk();
+        assert!(!c.missed(s));
+        c.mark_missed(s);
+        assert!(c.missed(s));
+        c.begin_walk();
+        assert!(!c.missed(s));
+        c.mark_missed(s);
+        // Cleared with the states (their numbers are reused).
+        c.clear();
+        let s = c.raw_state(&v);
+        assert!(!c.missed(s));
     }
 }

@@ -5,7 +5,7 @@ use std::io::Write as _;
 
 use super::Union;
 use super::{InterruptAction, Interruption, MatchedRule, Matches, RuleSel, Transaction};
-use super::{NO_HITS, collection_key, plan};
+use super::{NO_HITS, NO_STATE, collection_key, plan};
 use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVar, SetVarOp};
 use crate::engine::EngineMode;
 use crate::rule::{Entry, NO_UNION, Rule, RuleOperator};
@@ -203,20 +203,20 @@ impl Transaction {
                     .any(|(_, (_, xs))| xs.iter().any(|x: &Exclusion| x.excludes(v, k)))
         };
         let capture = rule.actions.capture;
-        let mut handle = |v: Value| {
-            let test = |input: &[u8], found: &mut Matches| {
-                let mut caps = capture.then(Vec::new);
-                if self.test(op, input, caps.as_mut()) {
-                    found.push(&v, input, caps.filter(|c| !c.is_empty()));
-                    true
-                } else {
-                    false
-                }
-            };
+        let test = |v: &Value, input: &[u8], found: &mut Matches| {
+            let mut caps = capture.then(Vec::new);
+            if self.test(op, input, caps.as_mut()) {
+                found.push(v, input, caps.filter(|c| !c.is_empty()));
+                true
+            } else {
+                false
+            }
+        };
+        let handle = |v: Value, found: &mut Matches| {
             // No transformation: the value as it is (the operator's own literal check stands
             // in for the prefilter's where the walk did not already apply it).
             if rule.transformations.is_empty() {
-                test(&v.value, found);
+                test(&v, &v.value, found);
                 return;
             }
             if !rule.actions.multi_match
@@ -229,32 +229,19 @@ impl Transaction {
                     {
                         return;
                     }
-                    test(input, found);
+                    test(&v, input, found);
                 });
                 return;
             }
             let mut cur: Cow<[u8]> = Cow::Borrowed(&v.value);
             if rule.actions.multi_match {
-                test(&cur, found);
-                // A stable value's stages are states of the transformation cache, shared
-                // with every chain that passes through them (see `TCache`).
-                if let (true, Cow::Borrowed(b)) = (v.variable.is_stable(), &v.value) {
-                    let stages =
-                        self.tcache
-                            .borrow_mut()
-                            .stage_list(rule.tchain, &rule.transformations, b);
-                    let cache = self.tcache.borrow();
-                    for &state in &cache.stage_states[stages][1..] {
-                        test(cache.value(state, b), found);
-                    }
-                    return;
-                }
+                test(&v, &cur, found);
                 for t in &rule.transformations {
                     if let Some(next) = (t.apply)(&cur)
                         && next != *cur
                     {
                         cur = Cow::Owned(next);
-                        test(&cur, found);
+                        test(&v, &cur, found);
                     }
                 }
             } else {
@@ -263,10 +250,121 @@ impl Transaction {
                         cur = Cow::Owned(next);
                     }
                 }
-                test(&cur, found);
+                test(&v, &cur, found);
+            }
+        };
+        // A state the operator did not match in this walk is not tested again (values with
+        // the same bytes share states, see `TCache`): the walk's outcome is the same, as the
+        // operator's answer depends on its input alone while the link runs.
+        let prefilter = self.rules.prefilter.as_ref();
+        if prefilter.is_some() {
+            self.tcache.borrow_mut().begin_walk();
+        }
+        // Tests a state of a stable value (`raw`: its bytes as stored) unless it missed
+        // before; marks it if it misses.
+        let test_state = |v: &Value, state: u32, raw: &[u8], found: &mut Matches| {
+            if self.tcache.borrow().missed(state) {
+                return;
+            }
+            let hit = {
+                let cache = self.tcache.borrow();
+                test(v, cache.value(state, raw), found)
+            };
+            if !hit {
+                self.tcache.borrow_mut().mark_missed(state);
             }
         };
         for (i, t) in rule.targets.iter().enumerate() {
+            // Key-value collections are read straight from their lists (see `kv_values`).
+            let mut kv = if t.count {
+                None
+            } else {
+                kv_values(self, t.variable)
+            };
+            let group = rule.group_ids.get(i).copied().unwrap_or(NO_UNION);
+            if group != NO_UNION
+                && let Some(prefilter) = prefilter
+                && let Some(values) = kv.take()
+            {
+                // Walked by the values' states: the raw ones from the target's groups (made
+                // for links with a slot, whose hits they hold; others use them when they are
+                // there), the rest by the chain's steps from them (no lookup per value).
+                let one_key = rule.union_keys.get(i).copied().unwrap_or(0);
+                if rule.slot.is_some() {
+                    self.ensure_groups(t, one_key, group, prefilter);
+                }
+                let gcache = self.gcache.borrow();
+                let unions = self.ucache.borrow();
+                let groups = gcache.get(group);
+                // With the target's union at hand (or the raw hits, which are the chain's
+                // when it changes no value, see `link_may_match`), values whose hits lack the
+                // link's slot are passed over at once.
+                let at = rule.slot.zip(walks_union(rule, i, t)).zip(groups).and_then(
+                    |((slot, id), groups)| {
+                        let at = match unions.get(id) {
+                            Some(Union { at: Some(at), .. }) => at.as_slice(),
+                            Some(Union { at: None, .. }) => &groups.raw_at,
+                            None => groups
+                                .raw_for(rule.changes)
+                                .map(|_| groups.raw_at.as_slice())?,
+                        };
+                        Some((slot, at))
+                    },
+                );
+                let in_group = |k: &[u8]| one_key == 0 || t.selector.matches(k);
+                for (j, (k, v)) in values.filter(|(k, _)| in_group(k)).enumerate() {
+                    if one_key == 0 && !t.selector.matches(k) {
+                        continue;
+                    }
+                    if let Some((slot, at)) = at {
+                        let hits = at.get(j).copied().unwrap_or(NO_HITS);
+                        if hits != NO_HITS
+                            && !self.tcache.borrow().hits[hits as usize].contains(slot)
+                        {
+                            continue;
+                        }
+                    }
+                    if excluded(t.variable, k) {
+                        continue;
+                    }
+                    let value = Value::stored(t.variable, k, v);
+                    let raw = match groups {
+                        Some(g) => g.state_at.get(j).copied().unwrap_or(NO_STATE),
+                        None => self.tcache.borrow_mut().raw_state(v),
+                    };
+                    if raw == NO_STATE {
+                        handle(value, found);
+                        continue;
+                    }
+                    if rule.actions.multi_match {
+                        // The raw state, then each state a transformation changed.
+                        test_state(&value, raw, v, found);
+                        let mut state = raw;
+                        for tr in &rule.transformations {
+                            let next = self.tcache.borrow_mut().step(state, tr, v);
+                            if next != state {
+                                test_state(&value, next, v, found);
+                            }
+                            state = next;
+                        }
+                        continue;
+                    }
+                    let state = self
+                        .tcache
+                        .borrow_mut()
+                        .chain_from(raw, &rule.transformations, v);
+                    // Without the union's, the hits of the transformed value.
+                    if let (Some(slot), None) = (rule.slot, at) {
+                        let mut cache = self.tcache.borrow_mut();
+                        let hits = super::unions::state_hits(&mut cache, prefilter, state, v);
+                        if !cache.hits[hits as usize].contains(slot) {
+                            continue;
+                        }
+                    }
+                    test_state(&value, state, v, found);
+                }
+                continue;
+            }
             // With the target's union at hand, values whose hits lack the link's slot are
             // passed over without a look at their transformation (the union lists each
             // value's hits in collection order; exclusions are applied here so that the
@@ -277,7 +375,7 @@ impl Transaction {
                 .slot
                 .zip(walks_union(rule, i, t))
                 .and_then(|(slot, id)| {
-                    let groups = gcache.get(rule.group_ids.get(i).copied().unwrap_or(NO_UNION));
+                    let groups = gcache.get(group);
                     let at = match unions.get(id) {
                         Some(Union { at: Some(at), .. }) => at.as_slice(),
                         Some(Union { at: None, .. }) => groups.map_or(&[][..], |g| &g.raw_at),
@@ -289,36 +387,33 @@ impl Transaction {
                     };
                     Some((slot, at))
                 });
-            // Key-value collections are read straight from their lists (see `kv_values`).
-            let kv = if t.count {
-                None
-            } else {
-                kv_values(self, t.variable)
-            };
             let Some((slot, at)) = walk else {
                 drop(unions);
                 drop(gcache);
                 if let Some(values) = kv {
                     for (k, v) in values {
                         if t.selector.matches(k) && !excluded(t.variable, k) {
-                            handle(Value::stored(t.variable, k, v));
+                            handle(Value::stored(t.variable, k, v), found);
                         }
                     }
                     continue;
                 }
                 if t.count {
                     // `&TX:name`: the count, under the name the rule gives (borrowed from it).
-                    handle(Value {
-                        variable: t.variable,
-                        key: match &t.selector {
-                            Selector::Key(k) => Cow::Borrowed(k.as_slice()),
-                            _ => Cow::Borrowed(b""),
+                    handle(
+                        Value {
+                            variable: t.variable,
+                            key: match &t.selector {
+                                Selector::Key(k) => Cow::Borrowed(k.as_slice()),
+                                _ => Cow::Borrowed(b""),
+                            },
+                            value: decimal(count(self, t, &excluded)),
                         },
-                        value: decimal(count(self, t, &excluded)),
-                    });
+                        found,
+                    );
                     continue;
                 }
-                collect(self, t, &excluded, &mut Each(&mut handle));
+                collect(self, t, &excluded, &mut Each(|v| handle(v, found)));
                 continue;
             };
             let mut at = at.iter();
@@ -326,15 +421,6 @@ impl Transaction {
             let passes = |hits: u32| {
                 hits == NO_HITS || self.tcache.borrow().hits[hits as usize].contains(slot)
             };
-            if let Some(values) = kv {
-                for (k, v) in values.filter(|(k, _)| t.selector.matches(k)) {
-                    let hits = at.next().copied().unwrap_or(NO_HITS);
-                    if passes(hits) && !excluded(t.variable, k) {
-                        handle(Value::stored(t.variable, k, v));
-                    }
-                }
-                continue;
-            }
             collect(
                 self,
                 t,
@@ -342,7 +428,7 @@ impl Transaction {
                 &mut Each(|v: Value| {
                     let hits = at.next().copied().unwrap_or(NO_HITS);
                     if passes(hits) && !excluded(v.variable, &v.key) {
-                        handle(v);
+                        handle(v, found);
                     }
                 }),
             );

@@ -4,7 +4,7 @@
 
 use std::borrow::Cow;
 
-use super::{Group, NO_HITS, OWNED, TCache, Transaction, Union, apply_all};
+use super::{Group, NO_HITS, NO_STATE, OWNED, TCache, Transaction, Union, apply_all};
 use crate::engine::{Hits, Prefilter};
 use crate::rule::{NO_UNION, Rule};
 use crate::variables::{Each, Selector, Target, Value, Variable, collect, kv_values};
@@ -16,7 +16,7 @@ const MAX_GROUPS: usize = 64;
 /// The index in `cache.hits` of a state's prefilter hits (see `TCache`), computed once per
 /// transaction and shared by states that differ only by ASCII case. `raw`: the value as
 /// stored.
-fn state_hits(cache: &mut TCache, p: &Prefilter, state: u32, raw: &[u8]) -> u32 {
+pub(super) fn state_hits(cache: &mut TCache, p: &Prefilter, state: u32, raw: &[u8]) -> u32 {
     let entry = &cache.entries[state as usize];
     if entry.hits != NO_HITS {
         return entry.hits;
@@ -210,6 +210,7 @@ impl Transaction {
             let Cow::Borrowed(b) = v.value else {
                 groups.of_value.push(OWNED);
                 groups.raw_at.push(NO_HITS);
+                groups.state_at.push(NO_STATE);
                 groups.has_owned = true;
                 return;
             };
@@ -236,6 +237,7 @@ impl Transaction {
                 None => {
                     groups.of_value.push(OWNED);
                     groups.raw_at.push(NO_HITS);
+                    groups.state_at.push(NO_STATE);
                     groups.has_owned = true;
                     return;
                 }
@@ -245,6 +247,7 @@ impl Transaction {
             groups.groups[at].raw.union(&cache.hits[hits as usize]);
             groups.of_value.push(at as u16);
             groups.raw_at.push(hits);
+            groups.state_at.push(raw);
             groups.may_change |= may_change;
         });
         let mut raw = Hits::empty(prefilter.slots());
@@ -404,6 +407,42 @@ SecRule ARGS_NAMES|!ARGS_NAMES:a "@rx ^[ab]$" "id:24,phase:2,pass,log"
                 (24, "ARGS_NAMES:b")
             ]
         );
+    }
+
+    #[test]
+    fn values_with_the_same_bytes_share_states_and_each_match_counts() {
+        // a, b and c hold the same bytes: one raw state, one decoded one. 30 tests it once
+        // and misses; 31 (marks are per link) and 32 (a negated operator) match each value;
+        // 33 walks names by states too, multiMatch.
+        let mut tx = run(
+            r#"
+SecRule ARGS "@rx never" "id:30,phase:2,pass,log,t:none,t:urlDecodeUni"
+SecRule ARGS "@rx <x>" "id:31,phase:2,pass,log,t:none,t:urlDecodeUni,setvar:tx.n31=+1"
+SecRule ARGS "!@rx never" "id:32,phase:2,pass,log,t:none,t:urlDecodeUni,setvar:tx.n32=+1"
+SecRule ARGS_NAMES "@rx ^[abc]$" "id:33,phase:2,pass,log,multiMatch,t:none,t:lowercase,setvar:tx.n33=+1"
+"#,
+            "/?a=%253Cx%253E&b=%253Cx%253E&c=%253Cx%253E",
+        );
+        let ids: Vec<_> = tx.matched_rules().iter().map(|m| m.id).collect();
+        assert_eq!(ids, [31, 32, 33]);
+        let coll = tx.collections.tx();
+        for (key, n) in [("n31", "3"), ("n32", "3"), ("n33", "3")] {
+            assert_eq!(
+                coll.get(key).map(Vec::as_slice),
+                Some(n.as_bytes()),
+                "{key}"
+            );
+        }
+        let cache = tx.tcache.borrow();
+        let raw = cache.entries.iter().filter(|e| e.value.is_none()).count();
+        let made: Vec<_> = cache
+            .entries
+            .iter()
+            .filter_map(|e| e.value.as_deref())
+            .collect();
+        // One raw state for the three values, one per name; one decoded state.
+        assert_eq!(raw, 4);
+        assert_eq!(made, [&b"<x>"[..]]);
     }
 
     #[test]
