@@ -336,16 +336,26 @@ impl TCache {
     /// The state a transformation leads a stable value's state to: each runs at most once
     /// per state, and not at all where the state's byte classes show it would change
     /// nothing. `value`: the value as stored.
+    #[inline]
     pub(super) fn step(&mut self, state: u32, t: &Transformation, value: &[u8]) -> u32 {
-        let bit = 1u64 << t.index;
         let entry = &self.entries[state as usize];
-        if entry.known & bit != 0 {
+        if entry.known & 1u64 << t.index != 0 {
             return state;
         }
         let index = u32::from(t.index);
         if let Some(&(_, next)) = entry.next.iter().find(|(i, _)| *i == index) {
             return next;
         }
+        self.step_further(state, t, value)
+    }
+
+    /// `step` beyond a state's known transformations and first few steps: the map, or the
+    /// transformation itself.
+    #[inline(never)]
+    fn step_further(&mut self, state: u32, t: &Transformation, value: &[u8]) -> u32 {
+        let bit = 1u64 << t.index;
+        let entry = &self.entries[state as usize];
+        let index = u32::from(t.index);
         let key = (state, index);
         if entry.next[2] != NO_STEP
             && let Some(&next) = self.steps.get(&key)

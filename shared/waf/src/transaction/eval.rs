@@ -311,9 +311,11 @@ impl Transaction {
                         Some((slot, at))
                     },
                 );
+                // The groups' values: all of the variable's, or one key's.
+                let all = matches!(t.selector, Selector::All);
                 let in_group = |k: &[u8]| one_key == 0 || t.selector.matches(k);
                 for (j, (k, v)) in values.filter(|(k, _)| in_group(k)).enumerate() {
-                    if one_key == 0 && !t.selector.matches(k) {
+                    if one_key == 0 && !all && !t.selector.matches(k) {
                         continue;
                     }
                     if let Some((slot, at)) = at {
