@@ -118,17 +118,24 @@ impl Transaction {
             let (one_key, group) = (rule.union_keys[i], rule.group_ids[i]);
             self.ensure_groups(t, one_key, group, prefilter);
             // A chain that changes no value (case aside) has the values' raw hits: most
-            // chains on clean requests, without a union of their own. A `multiMatch` link
-            // makes no union either when it would not cover every stage.
+            // chains on clean requests. Kept as the chain's union (without a list: the walk
+            // reads the groups' raw hits), so the next link with it looks once. A
+            // `multiMatch` link makes no union when it would not cover every stage.
             let raw = self
                 .gcache
                 .borrow()
                 .get(group)
                 .and_then(|g| g.raw_for(rule.changes))
-                .map(|raw| raw.contains(slot));
+                .cloned();
             match raw {
-                Some(true) => return true,
-                Some(false) => continue,
+                Some(all) => {
+                    let hit = all.contains(slot);
+                    self.ucache.borrow_mut().insert(id, Union { all, at: None });
+                    if hit {
+                        return true;
+                    }
+                    continue;
+                }
                 None if rule.actions.multi_match => return true,
                 None => {}
             }
@@ -200,10 +207,15 @@ impl Transaction {
     }
 
     /// Groups a target's values by the transformations that may change them (see `Groups`).
+    #[inline]
     pub(super) fn ensure_groups(&self, t: &Target, one_key: u32, id: u32, prefilter: &Prefilter) {
-        if self.gcache.borrow().get(id).is_some() {
-            return;
+        if self.gcache.borrow().get(id).is_none() {
+            self.make_groups(t, one_key, id, prefilter);
         }
+    }
+
+    #[inline(never)]
+    fn make_groups(&self, t: &Target, one_key: u32, id: u32, prefilter: &Prefilter) {
         let mut groups = self.gcache.borrow_mut().take(id);
         groups.reset();
         self.each_value(t, one_key, &mut |v: Value| {
