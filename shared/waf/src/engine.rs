@@ -124,6 +124,67 @@ pub struct RuleSet {
     /// Per distinct start of a transaction (TX the caller set, rules it removed), the rules
     /// that depend on constants only, evaluated once (see `transaction::plan`).
     pub(crate) plans: crate::transaction::Plans,
+    /// Request-head inputs costly operators did not match, for every transaction (see
+    /// `KnownMisses`).
+    pub(crate) known_misses: KnownMisses,
+}
+
+/// Inputs from request heads (headers, cookies, the request line) that costly operators
+/// (`Operator::memoize_misses`: libinjection) did not match, remembered across transactions:
+/// browsers send the same User-Agent, Accept and cookie names with every request, and
+/// `@detectSQLi` on a User-Agent costs more than the rest of its header's rules together.
+///
+/// A direct-mapped table of fingerprints — SipHash of (operator, input) under a key drawn
+/// when the rule set is built, so no one can make an input pass for one seen clean — each
+/// slot overwritten by the next input that maps to it: bounded memory, no lock. Body values
+/// are not kept (they rarely repeat from request to request; the transaction's own memo
+/// serves them).
+pub(crate) struct KnownMisses {
+    key: std::hash::RandomState,
+    table: Box<[std::sync::atomic::AtomicU64]>,
+}
+
+/// Slots of `KnownMisses` (8 bytes each).
+const KNOWN_MISSES: usize = 4096;
+
+impl Default for KnownMisses {
+    fn default() -> KnownMisses {
+        KnownMisses {
+            key: std::hash::RandomState::new(),
+            table: (0..KNOWN_MISSES).map(|_| Default::default()).collect(),
+        }
+    }
+}
+
+impl std::fmt::Debug for KnownMisses {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_struct("KnownMisses")
+            .field("slots", &self.table.len())
+            .finish_non_exhaustive()
+    }
+}
+
+impl KnownMisses {
+    /// The fingerprint of an operator (by address) and an input; never 0 (an empty slot).
+    pub fn fingerprint(&self, op: usize, input: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        self.key.hash_one((op, input)) | 1
+    }
+
+    fn slot(&self, fingerprint: u64) -> &std::sync::atomic::AtomicU64 {
+        &self.table[(fingerprint >> 1) as usize % self.table.len()]
+    }
+
+    pub fn contains(&self, fingerprint: u64) -> bool {
+        self.slot(fingerprint)
+            .load(std::sync::atomic::Ordering::Relaxed)
+            == fingerprint
+    }
+
+    pub fn insert(&self, fingerprint: u64) {
+        self.slot(fingerprint)
+            .store(fingerprint, std::sync::atomic::Ordering::Relaxed);
+    }
 }
 
 /// The prefilter of the whole rule set: every link whose operator has required literals owns
@@ -451,6 +512,7 @@ impl RuleSet {
             tags,
             spare_caches: std::sync::Mutex::new(Vec::new()),
             plans: Default::default(),
+            known_misses: KnownMisses::default(),
         }
     }
 
@@ -532,5 +594,59 @@ impl Engine {
     /// Starts a transaction.
     pub fn transaction(&self) -> Transaction {
         Transaction::new(self.rules.clone())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn known_misses_are_per_operator_and_overwritten() {
+        let known = KnownMisses::default();
+        let a = known.fingerprint(1, b"Mozilla/5.0");
+        assert_ne!(a, known.fingerprint(2, b"Mozilla/5.0"));
+        assert_ne!(a, known.fingerprint(1, b"Mozilla/5.1"));
+        assert!(!known.contains(a));
+        known.insert(a);
+        assert!(known.contains(a));
+        // Another fingerprint for the same slot takes it.
+        let b = a ^ (1 << 60);
+        known.insert(b);
+        assert!(known.contains(b) && !known.contains(a));
+    }
+
+    #[test]
+    fn request_head_misses_are_remembered_across_transactions() {
+        let engine = Engine::from_text(
+            "SecRuleEngine On\n\
+             SecRule REQUEST_HEADERS:User-Agent \"@detectSQLi\" \"id:1,phase:1,deny,t:none\"",
+            "t.conf",
+        )
+        .unwrap();
+        let run = |ua: &str| {
+            let mut tx = engine.transaction();
+            tx.process_uri(b"GET", b"/", b"HTTP/1.1");
+            tx.add_request_header(b"User-Agent", ua.as_bytes());
+            tx.process_request_headers().map(|i| i.rule_id)
+        };
+        let kept = || {
+            engine
+                .rules()
+                .known_misses
+                .table
+                .iter()
+                .filter(|s| s.load(std::sync::atomic::Ordering::Relaxed) != 0)
+                .count()
+        };
+        assert_eq!(run("Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101"), None);
+        assert_eq!(kept(), 1);
+        assert_eq!(run("Mozilla/5.0 (X11; Linux x86_64) Gecko/20100101"), None);
+        assert_eq!(kept(), 1);
+        // A match is never remembered: the same attack is stopped every time.
+        for _ in 0..2 {
+            assert_eq!(run("1' or '1'='1"), Some(1));
+        }
+        assert_eq!(kept(), 1);
     }
 }

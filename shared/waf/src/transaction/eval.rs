@@ -205,7 +205,7 @@ impl Transaction {
         let capture = rule.actions.capture;
         let test = |v: &Value, input: &[u8], found: &mut Matches| {
             let mut caps = capture.then(Vec::new);
-            if self.test(op, input, caps.as_mut()) {
+            if self.test(op, input, v.variable.from_request_head(), caps.as_mut()) {
                 found.push(v, input, caps.filter(|c| !c.is_empty()));
                 true
             } else {
@@ -437,7 +437,15 @@ impl Transaction {
         }
     }
 
-    fn test(&self, op: &RuleOperator, input: &[u8], caps: Option<&mut Vec<Vec<u8>>>) -> bool {
+    /// Whether the operator matches the input (`head`: a value of the request head, whose
+    /// misses are remembered across transactions).
+    fn test(
+        &self,
+        op: &RuleOperator,
+        input: &[u8],
+        head: bool,
+        caps: Option<&mut Vec<Vec<u8>>>,
+    ) -> bool {
         if let Some(pre) = &op.prefilter
             && !pre.is_match(input)
         {
@@ -448,11 +456,26 @@ impl Transaction {
         {
             return op.negated;
         }
-        // Inputs this costly operator already found clean in this transaction.
         if op.op.quick_miss(input) {
             return op.negated;
         }
+        // Inputs this costly operator already found clean: in any transaction for the
+        // request head's, in this one for the others.
         let memo = op.op.memoize_misses() && input.len() <= 4096;
+        if memo && head {
+            let known = &self.rules.known_misses;
+            let fingerprint = known.fingerprint(std::ptr::from_ref(op) as usize, input);
+            if known.contains(fingerprint) {
+                return op.negated;
+            }
+            let hit = op
+                .op
+                .evaluate(self, input, if op.negated { None } else { caps });
+            if !hit {
+                known.insert(fingerprint);
+            }
+            return hit != op.negated;
+        }
         let key = memo.then(|| {
             use std::hash::BuildHasher;
             (
