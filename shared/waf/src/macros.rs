@@ -81,6 +81,9 @@ impl Macro {
         // One reference (`%{tx.inbound_anomaly_score_threshold}`): its value as it is stored,
         // without a copy.
         if let [Part::Var(t)] = self.parts.as_slice() {
+            if let Some(value) = tx_setting(tx, t) {
+                return Cow::Borrowed(value);
+            }
             let mut first: Option<Cow<'t, [u8]>> = None;
             collect(
                 tx,
@@ -105,6 +108,10 @@ impl Macro {
             match part {
                 Part::Lit(l) => out.extend_from_slice(l),
                 Part::Var(t) => {
+                    if let Some(value) = tx_setting(tx, t) {
+                        out.extend_from_slice(value);
+                        continue;
+                    }
                     // The first value only.
                     let mut first = true;
                     collect(
@@ -125,6 +132,18 @@ impl Macro {
 
     pub fn expand_string(&self, tx: &Transaction) -> String {
         String::from_utf8_lossy(&self.expand(tx)).into_owned()
+    }
+}
+
+/// A `tx.name` reference (the commonest kind: CRS's settings and scores) read straight from
+/// the collection: its value, empty when unset. `None` for other references.
+fn tx_setting<'t>(tx: &'t Transaction, t: &Target) -> Option<&'t [u8]> {
+    match (&t.variable, &t.selector) {
+        (Variable::Tx, Selector::Key(k)) if !t.count => {
+            let key = std::str::from_utf8(k).ok()?;
+            Some(tx.tx_value(key).unwrap_or_default())
+        }
+        _ => None,
     }
 }
 
@@ -165,6 +184,23 @@ mod tests {
         assert_eq!(
             Macro::parse("%{unterminated").unwrap().literal(),
             Some(&b"%{unterminated"[..])
+        );
+    }
+
+    #[test]
+    fn tx_references_read_the_collection() {
+        let engine = crate::Engine::from_text("SecRuleEngine On", "t.conf").unwrap();
+        let mut tx = engine.transaction();
+        tx.set_tx_var("Limit", b"10");
+        let m = Macro::parse("max %{tx.limit}, %{TX.missing}!").unwrap();
+        assert_eq!(m.expand(&tx).as_ref(), b"max 10, !");
+        assert_eq!(
+            Macro::parse("%{tx.LIMIT}").unwrap().expand(&tx).as_ref(),
+            b"10"
+        );
+        assert_eq!(
+            Macro::parse("%{tx.gone}").unwrap().expand(&tx).as_ref(),
+            b""
         );
     }
 }

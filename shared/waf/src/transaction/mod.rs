@@ -347,6 +347,11 @@ impl Transaction {
         self.interruption.as_ref()
     }
 
+    /// A transaction variable by its stored (lowercased) name.
+    pub(crate) fn tx_value(&self, key: &str) -> Option<&[u8]> {
+        self.collections.get("tx")?.get(key).map(Vec::as_slice)
+    }
+
     /// A transaction variable (`TX:inbound_anomaly_score`), e.g. for reporting scores.
     pub fn tx_var(&self, name: &str) -> Option<&[u8]> {
         self.collections
