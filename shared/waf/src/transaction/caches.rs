@@ -121,6 +121,9 @@ pub(crate) struct Groups {
     pub(super) raw_at: Vec<u32>,
     /// Raw state of each value (see `TCache`; [`NO_STATE`] with `OWNED`).
     pub(super) state_at: Vec<u32>,
+    /// Whether some values have the same bytes (one raw state): only then does a walk mark
+    /// the raw states of values that matched in no way (`TCache::mark_value_missed`).
+    pub(super) repeats: bool,
     /// Whether some value is `OWNED`.
     pub(super) has_owned: bool,
     /// Every transformation that may change some value (the groups' `may_change` together).
@@ -145,6 +148,7 @@ impl Groups {
         self.of_value.clear();
         self.raw_at.clear();
         self.state_at.clear();
+        self.repeats = false;
         self.has_owned = false;
         self.may_change = 0;
         self.raw = None;
@@ -207,9 +211,14 @@ pub(crate) struct TCache {
     /// (a collision only goes without sharing). Values longer than [`INTERN_MAX`] are not.
     content: HashMap<u64, (u32, u32, u32), FastHash>,
     arena: Vec<u8>,
-    /// Per state, the walk (`stamp`) in which the link's operator did not match it.
+    /// Per state, the walk in which the link's operator did not match it: `2 * stamp`, or
+    /// `2 * stamp + 1` when, as a raw state, no value with it matched in any way (a
+    /// `multiMatch` link tests more than the raw state).
     marks: Vec<u32>,
     stamp: u32,
+    /// Per state, the grouping (`sighting`) that last met it (see `Groups::repeats`).
+    sightings: Vec<u32>,
+    sighting: u32,
 }
 
 /// Values up to this long are interned by content (see `TCache::content`).
@@ -240,6 +249,8 @@ impl TCache {
             arena: Vec::with_capacity(n * 16),
             marks: Vec::with_capacity(n),
             stamp: 0,
+            sightings: Vec::with_capacity(n),
+            sighting: 0,
         }
     }
 
@@ -252,6 +263,7 @@ impl TCache {
         self.arena.clear();
         // States are numbered afresh: no mark may stand for a new state.
         self.marks.clear();
+        self.sightings.clear();
     }
 
     /// The raw state of a stable value (made if missing; shared by values with the same
@@ -311,26 +323,61 @@ impl TCache {
 
     /// Starts a link's walk: no state is marked missed in it yet.
     pub(super) fn begin_walk(&mut self) {
-        self.stamp = self.stamp.wrapping_add(1);
-        if self.stamp == 0 {
+        self.stamp += 1;
+        if self.stamp >= u32::MAX / 2 {
             self.marks.fill(0);
             self.stamp = 1;
         }
     }
 
+    /// Starts a grouping of values (see `seen_again`).
+    pub(super) fn begin_sighting(&mut self) {
+        self.sighting = self.sighting.wrapping_add(1);
+        if self.sighting == 0 {
+            self.sightings.fill(0);
+            self.sighting = 1;
+        }
+    }
+
+    /// Whether the grouping met this state before (notes that it met it now).
+    pub(super) fn seen_again(&mut self, state: u32) -> bool {
+        let at = state as usize;
+        if self.sightings.len() <= at {
+            self.sightings.resize(self.entries.len().max(at + 1), 0);
+        }
+        std::mem::replace(&mut self.sightings[at], self.sighting) == self.sighting
+    }
+
     /// Whether the walk's operator was found not to match the state's value.
     pub(super) fn missed(&self, state: u32) -> bool {
-        self.marks.get(state as usize) == Some(&self.stamp)
+        self.marks
+            .get(state as usize)
+            .is_some_and(|&m| m >> 1 == self.stamp)
+    }
+
+    /// Whether a value with this raw state was found not to match in the walk at all.
+    pub(super) fn value_missed(&self, raw: u32) -> bool {
+        self.marks.get(raw as usize) == Some(&(self.stamp * 2 + 1))
     }
 
     /// Notes that the walk's operator does not match the state's value: other values with the
     /// same state are passed over.
     pub(super) fn mark_missed(&mut self, state: u32) {
+        self.mark(state, self.stamp * 2);
+    }
+
+    /// Notes that a value with this raw state matched in no way: other values with it are
+    /// passed over whole.
+    pub(super) fn mark_value_missed(&mut self, raw: u32) {
+        self.mark(raw, self.stamp * 2 + 1);
+    }
+
+    fn mark(&mut self, state: u32, mark: u32) {
         let at = state as usize;
         if self.marks.len() <= at {
             self.marks.resize(self.entries.len().max(at + 1), 0);
         }
-        self.marks[at] = self.stamp;
+        self.marks[at] = self.marks[at].max(mark);
     }
 
     /// The state a transformation leads a stable value's state to: each runs at most once
@@ -536,10 +583,20 @@ mod tests {
         c.begin_walk();
         assert!(!c.missed(s));
         c.mark_missed(s);
-        assert!(c.missed(s));
-        c.begin_walk();
-        assert!(!c.missed(s));
+        assert!(c.missed(s) && !c.value_missed(s));
+        // A value missed whole: its raw state missed too; a stage mark does not undo it.
+        c.mark_value_missed(s);
         c.mark_missed(s);
+        assert!(c.missed(s) && c.value_missed(s));
+        c.begin_walk();
+        assert!(!c.missed(s) && !c.value_missed(s));
+        c.mark_missed(s);
+        // Sightings: a state met twice in one grouping, not across groupings.
+        c.begin_sighting();
+        assert!(!c.seen_again(s));
+        assert!(c.seen_again(s));
+        c.begin_sighting();
+        assert!(!c.seen_again(s));
         // Cleared with the states (their numbers are reused).
         c.clear();
         let s = c.raw_state(&v);

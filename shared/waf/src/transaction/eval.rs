@@ -261,10 +261,10 @@ impl Transaction {
             self.tcache.borrow_mut().begin_walk();
         }
         // Tests a state of a stable value (`raw`: its bytes as stored) unless it missed
-        // before; marks it if it misses.
+        // before; marks it if it misses. Whether it matched.
         let test_state = |v: &Value, state: u32, raw: &[u8], found: &mut Matches| {
             if self.tcache.borrow().missed(state) {
-                return;
+                return false;
             }
             let hit = {
                 let cache = self.tcache.borrow();
@@ -273,6 +273,7 @@ impl Transaction {
             if !hit {
                 self.tcache.borrow_mut().mark_missed(state);
             }
+            hit
         };
         for (i, t) in rule.targets.iter().enumerate() {
             // Key-value collections are read straight from their lists (see `kv_values`).
@@ -311,6 +312,9 @@ impl Transaction {
                         Some((slot, at))
                     },
                 );
+                // Values with the same bytes are passed over whole once one missed (where
+                // there are such values: marking costs a little on every value).
+                let repeats = groups.is_none_or(|g| g.repeats);
                 // The groups' values: all of the variable's, or one key's.
                 let all = matches!(t.selector, Selector::All);
                 let in_group = |k: &[u8]| one_key == 0 || t.selector.matches(k);
@@ -326,28 +330,35 @@ impl Transaction {
                             continue;
                         }
                     }
-                    if excluded(t.variable, k) {
-                        continue;
-                    }
-                    let value = Value::stored(t.variable, k, v);
                     let raw = match groups {
                         Some(g) => g.state_at.get(j).copied().unwrap_or(NO_STATE),
                         None => self.tcache.borrow_mut().raw_state(v),
                     };
+                    // A value with the same bytes as one that matched in no way.
+                    if repeats && raw != NO_STATE && self.tcache.borrow().value_missed(raw) {
+                        continue;
+                    }
+                    if excluded(t.variable, k) {
+                        continue;
+                    }
+                    let value = Value::stored(t.variable, k, v);
                     if raw == NO_STATE {
                         handle(value, found);
                         continue;
                     }
                     if rule.actions.multi_match {
                         // The raw state, then each state a transformation changed.
-                        test_state(&value, raw, v, found);
+                        let mut hit = test_state(&value, raw, v, found);
                         let mut state = raw;
                         for tr in &rule.transformations {
                             let next = self.tcache.borrow_mut().step(state, tr, v);
                             if next != state {
-                                test_state(&value, next, v, found);
+                                hit |= test_state(&value, next, v, found);
                             }
                             state = next;
+                        }
+                        if repeats && !hit {
+                            self.tcache.borrow_mut().mark_value_missed(raw);
                         }
                         continue;
                     }
@@ -360,10 +371,15 @@ impl Transaction {
                         let mut cache = self.tcache.borrow_mut();
                         let hits = super::unions::state_hits(&mut cache, prefilter, state, v);
                         if !cache.hits[hits as usize].contains(slot) {
+                            if repeats {
+                                cache.mark_value_missed(raw);
+                            }
                             continue;
                         }
                     }
-                    test_state(&value, state, v, found);
+                    if !test_state(&value, state, v, found) && repeats {
+                        self.tcache.borrow_mut().mark_value_missed(raw);
+                    }
                 }
                 continue;
             }

@@ -218,6 +218,7 @@ impl Transaction {
     fn make_groups(&self, t: &Target, one_key: u32, id: u32, prefilter: &Prefilter) {
         let mut groups = self.gcache.borrow_mut().take(id);
         groups.reset();
+        self.tcache.borrow_mut().begin_sighting();
         self.each_value(t, one_key, &mut |v: Value| {
             let Cow::Borrowed(b) = v.value else {
                 groups.of_value.push(OWNED);
@@ -231,6 +232,7 @@ impl Transaction {
             let (raw, may_change) = {
                 let mut cache = self.tcache.borrow_mut();
                 let raw = cache.raw_state(b);
+                groups.repeats |= cache.seen_again(raw);
                 (raw, !cache.entries[raw as usize].known)
             };
             let at = match groups
@@ -425,20 +427,22 @@ SecRule ARGS_NAMES|!ARGS_NAMES:a "@rx ^[ab]$" "id:24,phase:2,pass,log"
     fn values_with_the_same_bytes_share_states_and_each_match_counts() {
         // a, b and c hold the same bytes: one raw state, one decoded one. 30 tests it once
         // and misses; 31 (marks are per link) and 32 (a negated operator) match each value;
-        // 33 walks names by states too, multiMatch.
+        // 33 walks names by states too, multiMatch; 34 misses each raw value and matches its
+        // decoded stage, for every value.
         let mut tx = run(
             r#"
 SecRule ARGS "@rx never" "id:30,phase:2,pass,log,t:none,t:urlDecodeUni"
 SecRule ARGS "@rx <x>" "id:31,phase:2,pass,log,t:none,t:urlDecodeUni,setvar:tx.n31=+1"
 SecRule ARGS "!@rx never" "id:32,phase:2,pass,log,t:none,t:urlDecodeUni,setvar:tx.n32=+1"
 SecRule ARGS_NAMES "@rx ^[abc]$" "id:33,phase:2,pass,log,multiMatch,t:none,t:lowercase,setvar:tx.n33=+1"
+SecRule ARGS "@rx ^<x>$" "id:34,phase:2,pass,log,multiMatch,t:none,t:urlDecodeUni,setvar:tx.n34=+1"
 "#,
             "/?a=%253Cx%253E&b=%253Cx%253E&c=%253Cx%253E",
         );
         let ids: Vec<_> = tx.matched_rules().iter().map(|m| m.id).collect();
-        assert_eq!(ids, [31, 32, 33]);
+        assert_eq!(ids, [31, 32, 33, 34]);
         let coll = tx.collections.tx();
-        for (key, n) in [("n31", "3"), ("n32", "3"), ("n33", "3")] {
+        for (key, n) in [("n31", "3"), ("n32", "3"), ("n33", "3"), ("n34", "3")] {
             assert_eq!(
                 coll.get(key).map(Vec::as_slice),
                 Some(n.as_bytes()),
