@@ -78,13 +78,6 @@ impl Transaction {
         at as usize
     }
 
-    /// The index in `TCache::hits` of a stable value's prefilter hits after the rule's
-    /// transformations (as [`Self::with_cached`] finds them).
-    pub(super) fn hits_index(&self, rule: &Rule, value: &[u8], p: &Prefilter) -> u32 {
-        let at = self.cached_entry(rule, value, Some(p));
-        self.tcache.borrow().entries[at].hits
-    }
-
     /// Whether a link with a prefilter slot can match at all: its slot must be among the
     /// hits of some value of some target (unions per chain and variable, cached). Links
     /// without a slot, counting targets or volatile variables always can; `multiMatch` links
@@ -189,8 +182,11 @@ impl Transaction {
             match v.value {
                 Cow::Borrowed(b) if group != OWNED => {
                     if visit & 1 << group != 0 {
-                        let h = self.hits_index(rule, b, prefilter);
-                        all.union(&self.tcache.borrow().hits[h as usize]);
+                        // From the value's raw state by the chain's steps (no lookup).
+                        let mut cache = self.tcache.borrow_mut();
+                        let state = cache.chain_from(groups.state_at[i], &rule.transformations, b);
+                        let h = state_hits(&mut cache, prefilter, state, b);
+                        all.union(&cache.hits[h as usize]);
                         at.push(h);
                     } else {
                         at.push(groups.raw_at[i]);
@@ -336,17 +332,13 @@ SecRule ARGS "@rx never-3" "id:3,phase:2,pass,t:none,t:utf8toUnicode,t:urlDecode
             .filter_map(|e| e.value.as_deref())
             .collect();
         assert_eq!(made, [&b"%u4e2d%u6587"[..], &b"\x2d\x87"[..]]);
-        // All three chains end in the last; it was scanned by the prefilter once.
-        let ends: std::collections::BTreeSet<u32> = cache
-            .index
+        // All three chains end in the last (nothing else was made); it was scanned by the
+        // prefilter once.
+        let end = cache
+            .entries
             .iter()
-            .filter(|(k, _)| k.0 != super::super::caches::RAW_CHAIN)
-            .map(|(_, &at)| at)
-            .filter(|&at| cache.entries[at as usize].value.is_some())
-            .collect();
-        assert_eq!(ends.len(), 1);
-        let end = &cache.entries[*ends.first().unwrap() as usize];
-        assert_ne!(end.hits, super::NO_HITS);
+            .find(|e| e.value.as_deref() == Some(b"\x2d\x87"));
+        assert_ne!(end.unwrap().hits, super::NO_HITS);
         let scans = cache.hits.len();
         let raw_values = cache.entries.iter().filter(|e| e.value.is_none()).count();
         assert_eq!(
