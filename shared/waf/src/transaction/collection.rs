@@ -5,15 +5,17 @@
 //! keys and value buffers: the next transaction setting the same variables allocates nothing.
 //! An entry is there when `present`; every read below sees present entries only.
 
-use std::collections::BTreeMap;
-
 /// Entries kept (present or not) across transactions at most; a collection that grew past
 /// this (keys made from request data, such as CRS's per-header TX entries) is emptied whole.
 const KEPT: usize = 512;
 
+/// Entries sorted by key: a lookup is a binary search (CRS's TX has a hundred keys, many
+/// sharing long prefixes such as `header_name_920450_`, and is read and written dozens of
+/// times per request), a prefix walk a search and a scan. New keys are rare after the first
+/// requests (entries stay, see `reset`).
 #[derive(Debug, Default)]
 pub(crate) struct Collection {
-    map: BTreeMap<String, Slot>,
+    entries: Vec<(String, Slot)>,
 }
 
 #[derive(Debug, Default)]
@@ -23,46 +25,50 @@ struct Slot {
 }
 
 impl Collection {
+    fn find(&self, key: &str) -> Result<usize, usize> {
+        self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    }
+
     pub fn get(&self, key: &str) -> Option<&Vec<u8>> {
-        self.map.get(key).filter(|s| s.present).map(|s| &s.value)
+        self.get_key_value(key).map(|(_, v)| v)
     }
 
     pub fn get_key_value(&self, key: &str) -> Option<(&String, &Vec<u8>)> {
-        self.map
-            .get_key_value(key)
-            .filter(|(_, s)| s.present)
-            .map(|(k, s)| (k, &s.value))
+        let (k, s) = &self.entries[self.find(key).ok()?];
+        s.present.then_some((k, &s.value))
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Vec<u8>> {
-        self.map
-            .get_mut(key)
-            .filter(|s| s.present)
-            .map(|s| &mut s.value)
+        let at = self.find(key).ok()?;
+        let slot = &mut self.entries[at].1;
+        slot.present.then_some(&mut slot.value)
     }
 
     /// Sets a value, reusing the entry's buffer when there is one.
     pub fn set(&mut self, key: &str, value: &[u8]) {
-        match self.map.get_mut(key) {
-            Some(slot) => {
+        match self.find(key) {
+            Ok(at) => {
+                let slot = &mut self.entries[at].1;
                 slot.present = true;
                 slot.value.clear();
                 slot.value.extend_from_slice(value);
             }
-            None => {
-                self.map.insert(
+            Err(at) => self.entries.insert(
+                at,
+                (
                     key.to_string(),
                     Slot {
                         present: true,
                         value: value.to_vec(),
                     },
-                );
-            }
+                ),
+            ),
         }
     }
 
     pub fn remove(&mut self, key: &str) {
-        if let Some(slot) = self.map.get_mut(key) {
+        if let Ok(at) = self.find(key) {
+            let slot = &mut self.entries[at].1;
             slot.present = false;
             slot.value.clear();
         }
@@ -70,7 +76,7 @@ impl Collection {
 
     /// Present entries in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<u8>)> {
-        self.map
+        self.entries
             .iter()
             .filter(|(_, s)| s.present)
             .map(|(k, s)| (k, &s.value))
@@ -81,12 +87,9 @@ impl Collection {
         &'a self,
         prefix: &'p str,
     ) -> impl Iterator<Item = (&'a String, &'a Vec<u8>)> + use<'a, 'p> {
-        let from = (
-            std::ops::Bound::Included(prefix),
-            std::ops::Bound::Unbounded,
-        );
-        self.map
-            .range::<str, _>(from)
+        let from = self.find(prefix).unwrap_or_else(|at| at);
+        self.entries[from..]
+            .iter()
             .take_while(move |(k, _)| k.starts_with(prefix))
             .filter(|(_, s)| s.present)
             .map(|(k, s)| (k, &s.value))
@@ -95,11 +98,11 @@ impl Collection {
     /// Empties the collection for the next transaction, keeping keys and buffers unless
     /// there are too many.
     pub fn reset(&mut self) {
-        if self.map.len() > KEPT {
-            self.map.clear();
+        if self.entries.len() > KEPT {
+            self.entries.clear();
             return;
         }
-        for slot in self.map.values_mut() {
+        for (_, slot) in &mut self.entries {
             slot.present = false;
             slot.value.clear();
         }
@@ -141,6 +144,6 @@ mod tests {
             c.set(&format!("k{i}"), b"x");
         }
         c.reset();
-        assert!(c.map.is_empty());
+        assert!(c.entries.is_empty());
     }
 }
