@@ -379,21 +379,32 @@ pub struct KeyHints {
     /// Whether the pattern is that prefix and nothing more (`^header_name_920450_`): a key
     /// matches when it starts with it.
     prefix_only: bool,
-    /// Literals one of which every matching key contains (ASCII case-insensitively), and the
-    /// length of the shortest.
-    needles: Option<(aho_corasick::AhoCorasick, usize)>,
+    /// Literals one of which every matching key contains (ASCII case-insensitively).
+    needles: Option<Needles>,
+}
+
+#[derive(Debug, Clone)]
+enum Needles {
+    /// One (lowercased), looked for directly: cheaper on short keys than an automaton's
+    /// search (CRS's `TX:/MULTIPART_HEADERS_CONTENT_TYPES_*/` reads every TX key).
+    One(Vec<u8>),
+    /// Several, and the length of the shortest.
+    Many(aho_corasick::AhoCorasick, usize),
 }
 
 impl KeyHints {
     fn of(pattern: &str) -> KeyHints {
         let needles = match crate::prefilter::filters(pattern).0 {
+            Some(lits) if lits.len() == 1 && !lits[0].is_empty() => {
+                Some(Needles::One(lits[0].to_ascii_lowercase()))
+            }
             Some(lits) if !lits.is_empty() && lits.iter().all(|l| !l.is_empty()) => {
                 let shortest = lits.iter().map(Vec::len).min().unwrap_or(0);
                 aho_corasick::AhoCorasick::builder()
                     .ascii_case_insensitive(true)
                     .build(&lits)
                     .ok()
-                    .map(|ac| (ac, shortest))
+                    .map(|ac| Needles::Many(ac, shortest))
             }
             _ => None,
         };
@@ -409,9 +420,18 @@ impl KeyHints {
 
     /// Whether a key may match (it holds what every match holds).
     fn admits(&self, key: &[u8]) -> bool {
-        self.needles
-            .as_ref()
-            .is_none_or(|(ac, shortest)| key.len() >= *shortest && ac.is_match(key))
+        if let Some(p) = &self.prefix
+            && !(key.len() >= p.len() && key[..p.len()].eq_ignore_ascii_case(p.as_bytes()))
+        {
+            return false;
+        }
+        match &self.needles {
+            None => true,
+            Some(Needles::One(n)) => {
+                key.len() >= n.len() && key.windows(n.len()).any(|w| w.eq_ignore_ascii_case(n))
+            }
+            Some(Needles::Many(ac, shortest)) => key.len() >= *shortest && ac.is_match(key),
+        }
     }
 }
 
@@ -674,6 +694,50 @@ mod tests {
         assert!(sel.matches(b"abd") && sel.matches(b"abcd") && !sel.matches(b"abx"));
         let sel = Selector::parse("/^ab$/").unwrap();
         assert!(sel.matches(b"ab") && !sel.matches(b"abc"));
+    }
+
+    #[test]
+    fn key_hints_never_turn_a_match_away() {
+        let patterns = [
+            "MULTIPART_HEADERS_CONTENT_TYPES_*",
+            "paramcounter_.*",
+            "^pbjs-\\w+$",
+            "^_ga(?:_\\w+)?$",
+            "^_pk_ref",
+            "(?:sess|tok)en",
+            "^header_name_920450_",
+        ];
+        let keys = [
+            "multipart_headers_content_types_x",
+            "tx_Multipart_Headers_Content_Types",
+            "multipart_header",
+            "paramcounter_args_x",
+            "PARAMCOUNTER_",
+            "pbjs-abc",
+            "PBJS-",
+            "_ga",
+            "_GA_x1",
+            "_gax",
+            "_pk_ref.1",
+            "session",
+            "csrf_token",
+            "header_name_920450_user-agent",
+            "",
+            "x",
+        ];
+        let mut matched = 0;
+        for p in patterns {
+            let Selector::Regex(re, _) = Selector::parse(&format!("/{p}/")).unwrap() else {
+                panic!("{p}: not a regex selector");
+            };
+            let sel = Selector::parse(&format!("/{p}/")).unwrap();
+            for k in keys {
+                let want = re.is_match(k.as_bytes());
+                assert_eq!(sel.matches(k.as_bytes()), want, "/{p}/ on {k:?}");
+                matched += usize::from(want);
+            }
+        }
+        assert!(matched >= 10, "{matched}");
     }
 
     #[test]
