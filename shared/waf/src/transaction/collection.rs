@@ -5,17 +5,24 @@
 //! keys and value buffers: the next transaction setting the same variables allocates nothing.
 //! An entry is there when `present`; every read below sees present entries only.
 
+use std::collections::HashMap;
+
 /// Entries kept (present or not) across transactions at most; a collection that grew past
 /// this (keys made from request data, such as CRS's per-header TX entries) is emptied whole.
 const KEPT: usize = 512;
 
-/// Entries sorted by key: a lookup is a binary search (CRS's TX has a hundred keys, many
-/// sharing long prefixes such as `header_name_920450_`, and is read and written dozens of
-/// times per request), a prefix walk a search and a scan. New keys are rare after the first
-/// requests (entries stay, see `reset`).
+/// Entries in the order their keys first came, found through a hash index (CRS's TX has a
+/// hundred keys, many sharing long prefixes such as `header_name_920450_`, and is read and
+/// written dozens of times per request: a search comparing key after key, each in its own
+/// allocation, cost more in cache misses than in instructions), and listed in key order by
+/// `order` for walks. New keys are rare after the first requests (entries stay, see `reset`).
+/// The index's hash is keyed per collection: keys come from requests (header names).
 #[derive(Debug, Default)]
 pub(crate) struct Collection {
     entries: Vec<(String, Slot)>,
+    index: HashMap<String, u32>,
+    /// Indexes of `entries` by key.
+    order: Vec<u32>,
 }
 
 #[derive(Debug, Default)]
@@ -25,8 +32,8 @@ struct Slot {
 }
 
 impl Collection {
-    fn find(&self, key: &str) -> Result<usize, usize> {
-        self.entries.binary_search_by(|(k, _)| k.as_str().cmp(key))
+    fn find(&self, key: &str) -> Option<usize> {
+        self.index.get(key).map(|&i| i as usize)
     }
 
     pub fn get(&self, key: &str) -> Option<&Vec<u8>> {
@@ -34,40 +41,43 @@ impl Collection {
     }
 
     pub fn get_key_value(&self, key: &str) -> Option<(&String, &Vec<u8>)> {
-        let (k, s) = &self.entries[self.find(key).ok()?];
+        let (k, s) = &self.entries[self.find(key)?];
         s.present.then_some((k, &s.value))
     }
 
     pub fn get_mut(&mut self, key: &str) -> Option<&mut Vec<u8>> {
-        let at = self.find(key).ok()?;
+        let at = self.find(key)?;
         let slot = &mut self.entries[at].1;
         slot.present.then_some(&mut slot.value)
     }
 
     /// Sets a value, reusing the entry's buffer when there is one.
     pub fn set(&mut self, key: &str, value: &[u8]) {
-        match self.find(key) {
-            Ok(at) => {
-                let slot = &mut self.entries[at].1;
-                slot.present = true;
-                slot.value.clear();
-                slot.value.extend_from_slice(value);
-            }
-            Err(at) => self.entries.insert(
-                at,
-                (
-                    key.to_string(),
-                    Slot {
-                        present: true,
-                        value: value.to_vec(),
-                    },
-                ),
-            ),
+        if let Some(at) = self.find(key) {
+            let slot = &mut self.entries[at].1;
+            slot.present = true;
+            slot.value.clear();
+            slot.value.extend_from_slice(value);
+            return;
         }
+        let at = self.entries.len() as u32;
+        let entries = &self.entries;
+        let pos = self
+            .order
+            .partition_point(|&i| entries[i as usize].0.as_str() < key);
+        self.order.insert(pos, at);
+        self.index.insert(key.to_string(), at);
+        self.entries.push((
+            key.to_string(),
+            Slot {
+                present: true,
+                value: value.to_vec(),
+            },
+        ));
     }
 
     pub fn remove(&mut self, key: &str) {
-        if let Ok(at) = self.find(key) {
+        if let Some(at) = self.find(key) {
             let slot = &mut self.entries[at].1;
             slot.present = false;
             slot.value.clear();
@@ -76,10 +86,7 @@ impl Collection {
 
     /// Present entries in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&String, &Vec<u8>)> {
-        self.entries
-            .iter()
-            .filter(|(_, s)| s.present)
-            .map(|(k, s)| (k, &s.value))
+        self.in_order(0)
     }
 
     /// Present entries whose keys start with `prefix`, in key order.
@@ -87,10 +94,19 @@ impl Collection {
         &'a self,
         prefix: &'p str,
     ) -> impl Iterator<Item = (&'a String, &'a Vec<u8>)> + use<'a, 'p> {
-        let from = self.find(prefix).unwrap_or_else(|at| at);
-        self.entries[from..]
-            .iter()
+        let entries = &self.entries;
+        let from = self
+            .order
+            .partition_point(|&i| entries[i as usize].0.as_str() < prefix);
+        self.in_order(from)
             .take_while(move |(k, _)| k.starts_with(prefix))
+    }
+
+    /// Present entries in key order from the `from`th key on.
+    fn in_order(&self, from: usize) -> impl Iterator<Item = (&String, &Vec<u8>)> {
+        self.order[from..]
+            .iter()
+            .map(|&i| &self.entries[i as usize])
             .filter(|(_, s)| s.present)
             .map(|(k, s)| (k, &s.value))
     }
@@ -100,6 +116,8 @@ impl Collection {
     pub fn reset(&mut self) {
         if self.entries.len() > KEPT {
             self.entries.clear();
+            self.index.clear();
+            self.order.clear();
             return;
         }
         for (_, slot) in &mut self.entries {
@@ -140,10 +158,19 @@ mod tests {
                 .collect::<Vec<_>>(),
             [("a", &b"4"[..])]
         );
+        // Keys come in any order; walks list them in key order.
+        for k in ["c", "b_y", "b_x", "ba"] {
+            c.set(k, k.as_bytes());
+        }
+        let keys: Vec<_> = c.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a", "b_x", "b_y", "ba", "c"]);
+        let keys: Vec<_> = c.with_prefix("b_").map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["b_x", "b_y"]);
+        assert_eq!(c.with_prefix("z").count(), 0);
         for i in 0..=KEPT {
             c.set(&format!("k{i}"), b"x");
         }
         c.reset();
-        assert!(c.entries.is_empty());
+        assert!(c.entries.is_empty() && c.index.is_empty() && c.order.is_empty());
     }
 }
