@@ -79,7 +79,7 @@ impl<'de> Visitor<'de> for Flatten<'_> {
         Ok(())
     }
 
-    // Numbers as serde_json writes them (`1`, `-2`, `1.5`, `1e300`).
+    // Numbers as serde_json writes them (`1`, `-2`, `1.5`, `1e+300`).
     fn visit_i64<E>(self, n: i64) -> Result<(), E> {
         self.push(n.to_string().into_bytes());
         Ok(())
