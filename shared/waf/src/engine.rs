@@ -212,7 +212,8 @@ pub(crate) struct Prefilter {
 struct MatchTable {
     /// State ids are multiples of 2^shift (the DFA's stride): `id >> shift` indexes `ranges`.
     shift: u32,
-    /// Per state: its range of `masks` (empty for a state that matches nothing).
+    /// Per state: its range of `masks` (empty for a state that matches nothing; `UNSEEN`
+    /// for an id the walk did not meet).
     ranges: Vec<(u32, u32)>,
     /// (word of the hits, bits of it).
     masks: Vec<(u32, u64)>,
@@ -252,13 +253,14 @@ impl MatchTable {
         if max > 4 * states.len() + 16 {
             return None;
         }
-        let mut ranges = vec![(0u32, 0u32); max + 1];
+        let mut ranges = vec![(UNSEEN, 0); max + 1];
         let mut masks: Vec<(u32, u64)> = Vec::new();
         for &sid in &states {
+            let from = masks.len();
             if !dfa.is_match(sid) {
+                ranges[sid.as_usize() >> shift] = (from as u32, from as u32);
                 continue;
             }
-            let from = masks.len();
             for i in 0..dfa.match_len(sid) {
                 let s = slot_of[dfa.match_pattern(sid, i).as_usize()];
                 let (w, bit) = (s / 64, 1u64 << (s % 64));
@@ -276,6 +278,9 @@ impl MatchTable {
         })
     }
 }
+
+/// `MatchTable::ranges` of an id that is no state the walk met.
+const UNSEEN: u32 = u32::MAX;
 
 fn num_gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { num_gcd(b, a % b) }
@@ -297,13 +302,18 @@ impl Prefilter {
         for &b in value {
             sid = dfa.next_state(Anchored::No, sid, b);
             if dfa.is_special(sid) && dfa.is_match(sid) {
-                match &self.by_state {
-                    Some(table) => {
-                        let (from, to) = table.ranges[sid.as_usize() >> table.shift];
-                        for &(w, mask) in &table.masks[from as usize..to as usize] {
+                let known = self.by_state.as_ref().and_then(|table| {
+                    let &(from, to) = table.ranges.get(sid.as_usize() >> table.shift)?;
+                    (from != UNSEEN).then(|| &table.masks[from as usize..to as usize])
+                });
+                match known {
+                    Some(masks) => {
+                        for &(w, mask) in masks {
                             words[w as usize] |= mask;
                         }
                     }
+                    // A state the table does not list (cannot happen: every reachable state
+                    // is walked): its patterns, one by one.
                     None => {
                         for i in 0..dfa.match_len(sid) {
                             let s = self.slot_of[dfa.match_pattern(sid, i).as_usize()] as usize;

@@ -454,11 +454,15 @@ pub(super) const NO_STATE: u32 = u32::MAX;
 /// enough); larger ones than this many entries are dropped rather than kept.
 pub(super) const SPARE_CACHES: usize = 64;
 pub(super) const SPARE_CACHE_MAX_ENTRIES: usize = 1 << 16;
+/// Nor are caches whose copies of interned values (`TCache::arena`) grew past this.
+const SPARE_ARENA_MAX: usize = 1 << 20;
 
 impl Drop for Transaction {
     fn drop(&mut self) {
         let mut cache = std::mem::take(self.tcache.get_mut());
-        if cache.index.capacity() > SPARE_CACHE_MAX_ENTRIES {
+        if cache.index.capacity() > SPARE_CACHE_MAX_ENTRIES
+            || cache.arena.capacity() > SPARE_ARENA_MAX
+        {
             return;
         }
         cache.clear();
