@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::io::Write as _;
 
-use super::Union;
+use super::{Groups, Union, Unions};
 use super::{InterruptAction, Interruption, MatchedRule, Matches, RuleSel, Transaction};
 use super::{NO_HITS, NO_STATE, collection_key, plan};
 use crate::actions::{AllowScope, Ctl, Disruptive, Effect, SetVar, SetVarOp};
@@ -24,6 +24,27 @@ fn walks_union(rule: &Rule, i: usize, t: &Target) -> Option<u32> {
         return None;
     }
     rule.union_ids.get(i).copied().filter(|&id| id != NO_UNION)
+}
+
+/// The link's slot and the per-value prefilter hits a walk of the target passes values over
+/// by: its union's list, or the groups' raw hits where the chain changes no value (case
+/// aside), which stand for its own (see `link_may_match`); `None` when neither is at hand.
+fn walk_hits<'a>(
+    rule: &Rule,
+    i: usize,
+    t: &Target,
+    unions: &'a Unions,
+    groups: Option<&'a Groups>,
+) -> Option<(u32, &'a [u32])> {
+    let (slot, id) = rule.slot.zip(walks_union(rule, i, t))?;
+    let at = match unions.get(id) {
+        Some(Union { at: Some(at), .. }) => at.as_slice(),
+        Some(Union { at: None, .. }) => &groups?.raw_at,
+        None => groups
+            .filter(|g| g.raw_for(rule.changes).is_some())
+            .map(|g| g.raw_at.as_slice())?,
+    };
+    Some((slot, at))
 }
 
 impl Transaction {
@@ -297,21 +318,8 @@ impl Transaction {
                 let gcache = self.gcache.borrow();
                 let unions = self.ucache.borrow();
                 let groups = gcache.get(group);
-                // With the target's union at hand (or the raw hits, which are the chain's
-                // when it changes no value, see `link_may_match`), values whose hits lack the
-                // link's slot are passed over at once.
-                let at = rule.slot.zip(walks_union(rule, i, t)).zip(groups).and_then(
-                    |((slot, id), groups)| {
-                        let at = match unions.get(id) {
-                            Some(Union { at: Some(at), .. }) => at.as_slice(),
-                            Some(Union { at: None, .. }) => &groups.raw_at,
-                            None => groups
-                                .raw_for(rule.changes)
-                                .map(|_| groups.raw_at.as_slice())?,
-                        };
-                        Some((slot, at))
-                    },
-                );
+                // Values whose hits lack the link's slot are passed over at once.
+                let at = walk_hits(rule, i, t, &unions, groups);
                 // Values with the same bytes are passed over whole once one missed (where
                 // there are such values: marking costs a little on every value).
                 let repeats = groups.is_none_or(|g| g.repeats);
@@ -389,23 +397,7 @@ impl Transaction {
             // order is the union's).
             let unions = self.ucache.borrow();
             let gcache = self.gcache.borrow();
-            let walk = rule
-                .slot
-                .zip(walks_union(rule, i, t))
-                .and_then(|(slot, id)| {
-                    let groups = gcache.get(group);
-                    let at = match unions.get(id) {
-                        Some(Union { at: Some(at), .. }) => at.as_slice(),
-                        Some(Union { at: None, .. }) => groups.map_or(&[][..], |g| &g.raw_at),
-                        // No union: the chain changes no value, whose raw hits stand for its
-                        // (see `link_may_match`).
-                        None => groups
-                            .filter(|g| g.raw_for(rule.changes).is_some())
-                            .map(|g| g.raw_at.as_slice())?,
-                    };
-                    Some((slot, at))
-                });
-            let Some((slot, at)) = walk else {
+            let Some((slot, at)) = walk_hits(rule, i, t, &unions, gcache.get(group)) else {
                 drop(unions);
                 drop(gcache);
                 if let Some(values) = kv {

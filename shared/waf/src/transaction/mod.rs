@@ -27,7 +27,7 @@ mod records;
 mod unions;
 
 pub(crate) use caches::{FastHash, Spare, TCache};
-use caches::{Group, GroupCache, NO_HITS, NO_STATE, OWNED, Union, Unions};
+use caches::{Group, GroupCache, Groups, NO_HITS, NO_STATE, OWNED, Union, Unions};
 pub(crate) use data::{Kv, Request, Response};
 pub(crate) use plan::Plans;
 pub use records::{InterruptAction, Interruption, MatchedRule};
