@@ -47,6 +47,15 @@ struct Flatten<'a> {
 }
 
 impl Flatten<'_> {
+    /// An item or member of this array or object (at the path as it stands).
+    fn deeper(&mut self) -> Flatten<'_> {
+        Flatten {
+            path: &mut *self.path,
+            out: &mut *self.out,
+            depth: self.depth + 1,
+        }
+    }
+
     fn push(self, value: Vec<u8>) {
         self.out.push((self.path.clone(), value));
     }
@@ -107,33 +116,22 @@ impl<'de> Visitor<'de> for Flatten<'_> {
     }
 
     /// Items are named by the array's own name.
-    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+    fn visit_seq<A: SeqAccess<'de>>(mut self, mut seq: A) -> Result<(), A::Error> {
         let here = self.path.len();
-        while seq
-            .next_element_seed(Flatten {
-                path: &mut *self.path,
-                out: &mut *self.out,
-                depth: self.depth + 1,
-            })?
-            .is_some()
-        {
+        while seq.next_element_seed(self.deeper())?.is_some() {
             self.path.truncate(here);
         }
         Ok(())
     }
 
     /// Members are named `path.key`; the top-level object's just `key`.
-    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+    fn visit_map<A: MapAccess<'de>>(mut self, mut map: A) -> Result<(), A::Error> {
         if self.depth == 0 {
             self.path.clear();
         }
         let here = self.path.len();
         while map.next_key_seed(Key(&mut *self.path))?.is_some() {
-            map.next_value_seed(Flatten {
-                path: &mut *self.path,
-                out: &mut *self.out,
-                depth: self.depth + 1,
-            })?;
+            map.next_value_seed(self.deeper())?;
             self.path.truncate(here);
         }
         Ok(())

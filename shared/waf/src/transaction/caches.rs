@@ -221,6 +221,16 @@ pub(crate) struct TCache {
     sighting: u32,
 }
 
+/// A state's entry in a per-state stamp list (`TCache::marks`, `sightings`), which grows
+/// with the states (`states`: how many there are) and reads 0 for those it has not reached.
+fn per_state(list: &mut Vec<u32>, state: u32, states: usize) -> &mut u32 {
+    let at = state as usize;
+    if list.len() <= at {
+        list.resize(states.max(at + 1), 0);
+    }
+    &mut list[at]
+}
+
 /// Values up to this long are interned by content (see `TCache::content`).
 const INTERN_MAX: usize = 4096;
 
@@ -341,11 +351,9 @@ impl TCache {
 
     /// Whether the grouping met this state before (notes that it met it now).
     pub(super) fn seen_again(&mut self, state: u32) -> bool {
-        let at = state as usize;
-        if self.sightings.len() <= at {
-            self.sightings.resize(self.entries.len().max(at + 1), 0);
-        }
-        std::mem::replace(&mut self.sightings[at], self.sighting) == self.sighting
+        let sighting = self.sighting;
+        let slot = per_state(&mut self.sightings, state, self.entries.len());
+        std::mem::replace(slot, sighting) == sighting
     }
 
     /// Whether the walk's operator was found not to match the state's value.
@@ -373,11 +381,8 @@ impl TCache {
     }
 
     fn mark(&mut self, state: u32, mark: u32) {
-        let at = state as usize;
-        if self.marks.len() <= at {
-            self.marks.resize(self.entries.len().max(at + 1), 0);
-        }
-        self.marks[at] = self.marks[at].max(mark);
+        let slot = per_state(&mut self.marks, state, self.entries.len());
+        *slot = (*slot).max(mark);
     }
 
     /// The state a transformation leads a stable value's state to: each runs at most once

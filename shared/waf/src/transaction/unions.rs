@@ -301,6 +301,15 @@ impl Transaction {
 mod tests {
     use crate::Engine;
 
+    /// The values the transformation cache made (its states but the raw ones), in order.
+    fn made(cache: &super::TCache) -> Vec<&[u8]> {
+        cache
+            .entries
+            .iter()
+            .filter_map(|e| e.value.as_deref())
+            .collect()
+    }
+
     /// Phases 1 and 2 of a GET of `uri` under `rules`; the transaction after them.
     fn run(rules: &str, uri: &str) -> crate::transaction::Transaction {
         let engine = Engine::from_text(&format!("SecRuleEngine On\n{rules}"), "t.conf").unwrap();
@@ -326,11 +335,7 @@ SecRule ARGS "@rx never-3" "id:3,phase:2,pass,t:none,t:utf8toUnicode,t:urlDecode
         assert!(tx.matched_rules().is_empty());
         let cache = tx.tcache.borrow();
         // The value as stored, utf8toUnicode's `%u4e2d%u6587`, and that decoded.
-        let made: Vec<_> = cache
-            .entries
-            .iter()
-            .filter_map(|e| e.value.as_deref())
-            .collect();
+        let made = made(&cache);
         assert_eq!(made, [&b"%u4e2d%u6587"[..], &b"\x2d\x87"[..]]);
         // All three chains end in the last (nothing else was made); it was scanned by the
         // prefilter once.
@@ -373,11 +378,7 @@ SecRule ARGS "@rx never-3" "id:3,phase:2,pass,t:none,t:utf8toUnicode,t:urlDecode
         let tx = run(&rules, "/?q=A%2541%20%20B");
         assert!(tx.matched_rules().is_empty());
         let cache = tx.tcache.borrow();
-        let made: Vec<_> = cache
-            .entries
-            .iter()
-            .filter_map(|e| e.value.as_deref())
-            .collect();
+        let made = made(&cache);
         assert_eq!(made.len(), 5, "{made:?}");
         assert_eq!(cache.steps.len(), 2);
         assert!(made.contains(&&b"a%41 b"[..]) && made.contains(&&b"AA  B"[..]));
@@ -443,11 +444,7 @@ SecRule ARGS "@rx ^<x>$" "id:34,phase:2,pass,log,multiMatch,t:none,t:urlDecodeUn
         }
         let cache = tx.tcache.borrow();
         let raw = cache.entries.iter().filter(|e| e.value.is_none()).count();
-        let made: Vec<_> = cache
-            .entries
-            .iter()
-            .filter_map(|e| e.value.as_deref())
-            .collect();
+        let made = made(&cache);
         // One raw state for the three values, one per name; one decoded state.
         assert_eq!(raw, 4);
         assert_eq!(made, [&b"<x>"[..]]);
