@@ -203,6 +203,100 @@ pub(crate) struct Prefilter {
     slots: usize,
     /// The slots of each match state, as a few word masks (see `MatchTable`).
     by_state: Option<MatchTable>,
+    /// Hits of request-head values, for every transaction (see `KnownHits`).
+    known: KnownHits,
+}
+
+/// The prefilter hits of request-head values (headers, cookies, the request line), kept
+/// across transactions: browsers send the same User-Agent, Accept and Accept-Language with
+/// every request, and the walk of the prefilter's automaton (megabytes, visited at random)
+/// costs more in cache misses than any other step of a clean request. Values are known by
+/// their fingerprint (SipHash under a key drawn when the rule set is built, as in
+/// `KnownMisses`: no one can make a value pass for another). A direct-mapped table, each
+/// entry overwritten by the next value that maps to it; no lock: an entry is a sequence
+/// number, the fingerprint and the hits, and a read that met a write in progress (odd
+/// number, or changed while read) is a miss.
+pub(crate) struct KnownHits {
+    key: std::hash::RandomState,
+    /// Words of hits per entry.
+    words: usize,
+    /// Entries of `2 + words` words each.
+    table: Box<[std::sync::atomic::AtomicU64]>,
+}
+
+/// Entries of `KnownHits` (CRS: 56 bytes each).
+const KNOWN_HITS: usize = 2048;
+
+/// Values longer than this are not kept in `KnownHits`.
+pub(crate) const KNOWN_HITS_MAX: usize = 1024;
+
+impl std::fmt::Debug for KnownHits {
+    fn fmt(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+        f.debug_struct("KnownHits")
+            .field("words", &self.words)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KnownHits {
+    fn new(slots: usize) -> KnownHits {
+        let words = slots.div_ceil(64);
+        KnownHits {
+            key: std::hash::RandomState::new(),
+            words,
+            table: (0..KNOWN_HITS * (2 + words))
+                .map(|_| Default::default())
+                .collect(),
+        }
+    }
+
+    /// A value's fingerprint; never 0 (an empty entry).
+    fn fingerprint(&self, value: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        self.key.hash_one(value) | 1
+    }
+
+    fn entry(&self, fingerprint: u64) -> &[std::sync::atomic::AtomicU64] {
+        let stride = 2 + self.words;
+        let at = (fingerprint >> 1) as usize % KNOWN_HITS * stride;
+        &self.table[at..at + stride]
+    }
+
+    /// The hits kept for a fingerprint, when they are there and were not being written.
+    fn get(&self, fingerprint: u64, slots: usize) -> Option<Hits> {
+        use std::sync::atomic::{Ordering, fence};
+        let e = self.entry(fingerprint);
+        let seq = e[0].load(Ordering::Acquire);
+        if seq & 1 == 1 || e[1].load(Ordering::Relaxed) != fingerprint {
+            return None;
+        }
+        let mut hits = Hits::empty(slots);
+        for (w, kept) in hits.words_mut().iter_mut().zip(&e[2..]) {
+            *w = kept.load(Ordering::Relaxed);
+        }
+        fence(Ordering::Acquire);
+        (e[0].load(Ordering::Relaxed) == seq).then_some(hits)
+    }
+
+    /// Keeps the hits of a fingerprint (unless another thread is writing the entry).
+    fn put(&self, fingerprint: u64, hits: &Hits) {
+        use std::sync::atomic::{Ordering, fence};
+        let e = self.entry(fingerprint);
+        let seq = e[0].load(Ordering::Relaxed);
+        if seq & 1 == 1
+            || e[0]
+                .compare_exchange(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed)
+                .is_err()
+        {
+            return;
+        }
+        fence(Ordering::Release);
+        e[1].store(fingerprint, Ordering::Relaxed);
+        for (kept, w) in e[2..].iter().zip(hits.words()) {
+            kept.store(*w, Ordering::Relaxed);
+        }
+        e[0].store(seq + 2, Ordering::Release);
+    }
 }
 
 /// The slots every match state of the prefilter's DFA reports, made when the rule set is
@@ -323,6 +417,18 @@ impl Prefilter {
                 }
             }
         }
+        hits
+    }
+
+    /// The hits of a request-head value of at most [`KNOWN_HITS_MAX`] bytes: kept across
+    /// transactions (see `KnownHits`).
+    pub fn head_hits(&self, value: &[u8]) -> Hits {
+        let fingerprint = self.known.fingerprint(value);
+        if let Some(hits) = self.known.get(fingerprint, self.slots) {
+            return hits;
+        }
+        let hits = self.hits(value);
+        self.known.put(fingerprint, &hits);
         hits
     }
 
@@ -559,6 +665,7 @@ impl RuleSet {
             match built {
                 Ok(dfa) => Some(Prefilter {
                     by_state: MatchTable::new(&dfa, &raw.patterns, &raw.slot_of),
+                    known: KnownHits::new(raw.slots),
                     dfa,
                     slot_of: raw.slot_of,
                     slots: raw.slots,
@@ -725,6 +832,7 @@ mod tests {
             slot_of: p.slot_of.clone(),
             slots: p.slots,
             by_state: None,
+            known: KnownHits::new(p.slots),
         };
         let inputs = [
             &b""[..],
@@ -744,6 +852,45 @@ mod tests {
             found += a.words().iter().map(|w| w.count_ones()).sum::<u32>();
         }
         assert!(found > 10, "the inputs hit some slots: {found}");
+    }
+
+    #[test]
+    fn known_hits_give_what_the_walk_gives() {
+        let engine = Engine::builtin();
+        let p = engine.rules().prefilter.as_ref().unwrap();
+        let inputs = [
+            &b"Mozilla/5.0 (Windows NT 10.0; Win64; x64)"[..],
+            b"../../etc/passwd",
+            b"text/html,application/xhtml+xml",
+            b"${jndi:ldap://x}",
+        ];
+        for _ in 0..2 {
+            for input in inputs {
+                assert_eq!(
+                    p.head_hits(input).words(),
+                    p.hits(input).words(),
+                    "{:?}",
+                    String::from_utf8_lossy(input)
+                );
+            }
+        }
+        // Kept: the second round found every input in the table (unless two share an
+        // entry, which these do not).
+        for input in inputs {
+            let print = p.known.fingerprint(input);
+            let kept = p.known.get(print, p.slots).expect("kept");
+            assert_eq!(kept.words(), p.hits(input).words());
+        }
+        // Another value for the same entry takes it; a fingerprint not there is a miss.
+        let a = p.known.fingerprint(inputs[0]);
+        let b = a ^ (1 << 62);
+        assert!(p.known.get(b, p.slots).is_none());
+        p.known.put(b, &p.hits(b"<script>"));
+        assert!(p.known.get(a, p.slots).is_none());
+        assert_eq!(
+            p.known.get(b, p.slots).map(|h| h.words().to_vec()),
+            Some(p.hits(b"<script>").words().to_vec())
+        );
     }
 
     #[test]

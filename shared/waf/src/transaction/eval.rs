@@ -140,7 +140,7 @@ impl Transaction {
 
     /// Evaluates one link; on a match, records it and runs the link's non-disruptive actions
     /// once per matching value.
-    fn eval_link(&mut self, starter: &Rule, rule: &Rule) -> bool {
+    pub(super) fn eval_link(&mut self, starter: &Rule, rule: &Rule) -> bool {
         let mut found = std::mem::take(&mut self.found);
         found.len = 0;
         self.find_matches(starter, rule, &mut found);
@@ -244,7 +244,8 @@ impl Transaction {
                 && v.variable.is_stable()
                 && matches!(v.value, Cow::Borrowed(_))
             {
-                self.with_cached(rule, &v.value, rule.slot.is_some(), |input, hits| {
+                let head = v.variable.from_request_head();
+                self.with_cached(rule, &v.value, rule.slot.is_some(), head, |input, hits| {
                     if let (Some(slot), Some(hits)) = (rule.slot, hits)
                         && !hits.contains(slot)
                     {
@@ -377,7 +378,8 @@ impl Transaction {
                     // Without the union's, the hits of the transformed value.
                     if let (Some(slot), None) = (rule.slot, at) {
                         let mut cache = self.tcache.borrow_mut();
-                        let hits = super::unions::state_hits(&mut cache, prefilter, state, v);
+                        let head = t.variable.from_request_head();
+                        let hits = super::unions::state_hits(&mut cache, prefilter, state, v, head);
                         if !cache.hits[hits as usize].contains(slot) {
                             if repeats {
                                 cache.mark_value_missed(raw);

@@ -10,14 +10,17 @@
 //! goes on at. Transactions replay that instead of evaluating the rule.
 //!
 //! Making a plan is an abstract interpretation of the phases over TX: each key is known (a
-//! value, or absent) or unknown. A rule is *folded* when
-//! - it reads only known TX keys: targets `TX:key` or `&TX:key`, the macros of its operator's
-//!   argument and of its `setvar` values, the keys it adds to;
-//! - its operator depends on nothing else (`Operator::depends_on`);
-//! - it writes only TX, by literal keys, and has no `ctl`, `setenv`, `capture` or exclusion;
-//! - on a match, it neither logs nor disrupts (`pass`, `nolog`): such a match has no
-//!   effect but its writes, MATCHED_VAR and the severity;
-//! - the caller did not remove it.
+//! value, or absent) or unknown. A rule is *folded* when the caller did not remove it and
+//! its links, in order, up to the first that does not match (or all of them):
+//! - read only known TX keys: targets `TX:key` or `&TX:key`, the macros of the operator's
+//!   argument and of `setvar` values, the keys they add to;
+//! - have operators that depend on nothing else (`Operator::depends_on`);
+//! - write only TX, by literal keys, and have no `ctl`, `setenv`, `capture` or exclusion;
+//!
+//! and, when the whole chain matches, the rule neither logs nor disrupts (`pass`, `nolog`):
+//! such a match has no effect but its writes, MATCHED_VAR and the severity. A chain whose
+//! first link fails on constants (`SecRule &TX:MAX_NUM_ARGS "@eq 1" … chain` with the limit
+//! unset) is folded whatever its later links read: they are never reached.
 //!
 //! Every other rule is evaluated per transaction and makes every key it may write unknown
 //! (a `setvar` key built from a macro makes every key with its literal prefix unknown). Where
@@ -228,14 +231,11 @@ fn tx_key(t: &Target) -> Option<&str> {
     }
 }
 
-/// Whether a rule can be folded in `state` (see the module's documentation) but for what a
-/// match requires (`quiet_on_match`).
-fn foldable(rule: &Rule, state: &State) -> bool {
-    if state.removals.iter().any(|r| r.applies(rule)) {
-        return false;
-    }
+/// Whether a link of a rule the caller did not remove can be evaluated in `state` when the
+/// plan is made (see the module's documentation).
+fn foldable(link: &Rule, state: &State) -> bool {
     let known = |t: &Target| tx_key(t).is_some_and(|k| state.is_known(k));
-    rule.links().all(|link| {
+    {
         if link.actions.capture || !link.exclusions.is_empty() {
             return false;
         }
@@ -267,7 +267,7 @@ fn foldable(rule: &Rule, state: &State) -> bool {
                 }
                 Effect::Ctl(_) | Effect::SetEnv(..) => false,
             })
-    })
+    }
 }
 
 /// Whether a whole-chain match of the rule has no effect but its links' (no log, no
@@ -383,7 +383,7 @@ fn plan_phase(
             *state = Some(st);
             continue;
         };
-        if foldable(rule, &st)
+        if !st.removals.iter().any(|r| r.applies(rule))
             && let Some(folded) = scratch.fold(rule, &mut st, entries, i)
         {
             let next = folded.next as usize;
@@ -446,7 +446,19 @@ impl Transaction {
         }
         self.matched_var = None;
         self.matched_len = 0;
-        let matched = self.eval_chain(rule);
+        // Link by link, as far as the outcome is known: a link that does not match ends the
+        // chain (what it depends on past there does not matter), a link that cannot be
+        // evaluated here before one did not leaves the rule to each transaction.
+        let mut matched = true;
+        for link in rule.links() {
+            if !foldable(link, state) {
+                return None;
+            }
+            if !self.eval_link(rule, link) {
+                matched = false;
+                break;
+            }
+        }
         if matched && !quiet_on_match(rule) {
             return None;
         }
@@ -561,6 +573,36 @@ SecRule TX:score "@ge %{tx.threshold}" "id:7,phase:2,deny,status:403,log"
         tx.process_request_headers();
         assert_eq!(tx.tx_var("threshold"), Some(&b"5"[..]));
         assert_eq!(tx.tx_var("score"), Some(&b"0"[..]));
+    }
+
+    #[test]
+    fn chains_failing_on_constants_are_folded_whatever_follows() {
+        // CRS's limit checks: `&TX:limit "@eq 1"` chained to a test of ARGS.
+        let e = engine(
+            r#"
+SecRule &TX:max_num_args "@eq 1" "id:1,phase:2,block,log,chain"
+    SecRule &ARGS "@gt %{tx.max_num_args}" "setvar:tx.score=+5"
+SecRule &TX:arg_length "@eq 0" "id:2,phase:2,pass,nolog,setvar:tx.seen=1,chain"
+    SecRule ARGS "@rx evil" "setvar:tx.score=+5"
+SecRule TX:score "@ge 5" "id:3,phase:2,deny,status:403,log"
+"#,
+        );
+        // Rule 1 fails on its first link without the limit, so it is folded; rule 2 passes
+        // its first link and leaves the rest to the request.
+        assert_eq!(folded(&e, &[]), [vec![], vec![1, 3]]);
+        assert_eq!(run(&e, "/?a=1&b=2&c=3", &[]), (0, vec![]));
+        assert_eq!(run(&e, "/?q=evil", &[]), (403, vec![3]));
+        // With the limit set, rule 1's chain is the request's to evaluate.
+        let limit = [("max_num_args", "2")];
+        assert_eq!(folded(&e, &limit), [vec![], vec![3]]);
+        assert_eq!(run(&e, "/?a=1&b=2&c=3", &limit), (403, vec![1, 3]));
+        assert_eq!(run(&e, "/?a=1", &limit), (0, vec![]));
+        // Rule 2's first link ran per request: its write is there.
+        let mut tx = e.transaction();
+        tx.process_uri(b"GET", b"/?a=1", b"HTTP/1.1");
+        tx.process_request_headers();
+        tx.process_request_body();
+        assert_eq!(tx.tx_var("seen"), Some(&b"1"[..]));
     }
 
     #[test]

@@ -5,7 +5,7 @@
 use std::borrow::Cow;
 
 use super::{Group, NO_HITS, NO_STATE, OWNED, TCache, Transaction, Union, apply_all};
-use crate::engine::{Hits, Prefilter};
+use crate::engine::{Hits, KNOWN_HITS_MAX, Prefilter};
 use crate::rule::{NO_UNION, Rule};
 use crate::variables::{Each, Selector, Target, Value, Variable, collect, kv_values};
 
@@ -15,19 +15,31 @@ const MAX_GROUPS: usize = 64;
 
 /// The index in `cache.hits` of a state's prefilter hits (see `TCache`), computed once per
 /// transaction and shared by states that differ only by ASCII case. `raw`: the value as
-/// stored.
-pub(super) fn state_hits(cache: &mut TCache, p: &Prefilter, state: u32, raw: &[u8]) -> u32 {
+/// stored; `head`: a value of the request head, whose hits are kept across transactions
+/// (see `Prefilter::head_hits`).
+pub(super) fn state_hits(
+    cache: &mut TCache,
+    p: &Prefilter,
+    state: u32,
+    raw: &[u8],
+    head: bool,
+) -> u32 {
     let entry = &cache.entries[state as usize];
     if entry.hits != NO_HITS {
         return entry.hits;
     }
     let like = entry.hits_like;
     let hits = if like == state {
-        let hits = p.hits(cache.value(state, raw));
+        let value = cache.value(state, raw);
+        let hits = if head && value.len() <= KNOWN_HITS_MAX {
+            p.head_hits(value)
+        } else {
+            p.hits(value)
+        };
         cache.hits.push(hits);
         (cache.hits.len() - 1) as u32
     } else {
-        state_hits(cache, p, like, raw)
+        state_hits(cache, p, like, raw, head)
     };
     cache.entries[state as usize].hits = hits;
     hits
@@ -37,16 +49,18 @@ impl Transaction {
     /// Runs `f` on a stable value transformed by the rule's chain, and on the prefilter's
     /// hits in it when `want_hits`; both are computed once per transaction and cached by
     /// address. A value the chain leaves unchanged but for ASCII case has the hits of the raw
-    /// value (literals match case-insensitively), so one scan serves most chains.
+    /// value (literals match case-insensitively), so one scan serves most chains. `head`: a
+    /// value of the request head (see `state_hits`).
     pub(super) fn with_cached<R>(
         &self,
         rule: &Rule,
         value: &[u8],
         want_hits: bool,
+        head: bool,
         f: impl FnOnce(&[u8], Option<&Hits>) -> R,
     ) -> R {
         let prefilter = self.rules.prefilter.as_ref().filter(|_| want_hits);
-        let at = self.cached_entry(rule, value, prefilter);
+        let at = self.cached_entry(rule, value, prefilter, head);
         let cache = self.tcache.borrow();
         let entry = &cache.entries[at];
         let hits = prefilter.and_then(|_| cache.hits.get(entry.hits as usize));
@@ -60,6 +74,7 @@ impl Transaction {
         rule: &Rule,
         value: &[u8],
         prefilter: Option<&Prefilter>,
+        head: bool,
     ) -> usize {
         let key = (rule.tchain, value.as_ptr() as usize, value.len());
         let mut guard = self.tcache.borrow_mut();
@@ -73,7 +88,7 @@ impl Transaction {
             }
         };
         if let Some(p) = prefilter {
-            state_hits(cache, p, at, value);
+            state_hits(cache, p, at, value, head);
         }
         at as usize
     }
@@ -185,7 +200,8 @@ impl Transaction {
                         // From the value's raw state by the chain's steps (no lookup).
                         let mut cache = self.tcache.borrow_mut();
                         let state = cache.chain_from(groups.state_at[i], &rule.transformations, b);
-                        let h = state_hits(&mut cache, prefilter, state, b);
+                        let head = v.variable.from_request_head();
+                        let h = state_hits(&mut cache, prefilter, state, b, head);
                         all.union(&cache.hits[h as usize]);
                         at.push(h);
                     } else {
@@ -253,7 +269,8 @@ impl Transaction {
                 }
             };
             let mut cache = self.tcache.borrow_mut();
-            let hits = state_hits(&mut cache, prefilter, raw, b);
+            let head = v.variable.from_request_head();
+            let hits = state_hits(&mut cache, prefilter, raw, b, head);
             groups.groups[at].raw.union(&cache.hits[hits as usize]);
             groups.of_value.push(at as u16);
             groups.raw_at.push(hits);
