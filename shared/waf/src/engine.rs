@@ -98,6 +98,51 @@ impl Default for DefaultAction {
     }
 }
 
+/// A rule's first link as far as its unions of prefilter hits go: its slot and the unions
+/// of its targets. When every union is known and lacks the slot, the link cannot match, nor
+/// can the chain: evaluation passes over the rule without reading it (on a clean request,
+/// most of CRS: a short record read in order instead of a rule's scattered allocations).
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Skip {
+    pub slot: u32,
+    unions: [u32; SKIP_UNIONS],
+    len: u8,
+}
+
+/// Targets of a link with a `Skip` at most (CRS's have up to seven).
+const SKIP_UNIONS: usize = 8;
+
+impl Skip {
+    /// A rule's, when its first link has a slot and each of its targets a union which,
+    /// lacking the slot, rules the target out (not so for `multiMatch`, which tests every
+    /// stage of the chain, nor for targets without a union).
+    fn of(entry: &Entry) -> Option<Skip> {
+        let Entry::Rule(rule) = entry else {
+            return None;
+        };
+        let slot = rule.slot?;
+        if rule.operator.is_none()
+            || rule.actions.multi_match
+            || rule.union_ids.len() != rule.targets.len()
+            || rule.union_ids.len() > SKIP_UNIONS
+            || rule.union_ids.contains(&crate::rule::NO_UNION)
+        {
+            return None;
+        }
+        let mut unions = [0; SKIP_UNIONS];
+        unions[..rule.union_ids.len()].copy_from_slice(&rule.union_ids);
+        Some(Skip {
+            slot,
+            unions,
+            len: rule.union_ids.len() as u8,
+        })
+    }
+
+    pub fn unions(&self) -> &[u32] {
+        &self.unions[..usize::from(self.len)]
+    }
+}
+
 /// A compiled rule set.
 #[derive(Debug)]
 pub struct RuleSet {
@@ -111,6 +156,9 @@ pub struct RuleSet {
     pub(crate) tags: Vec<String>,
     /// Number of distinct unions of prefilter hits rules use (see `Rule::union_ids`).
     pub(crate) union_count: usize,
+    /// Per phase and entry, what tells that a rule's first link cannot match from the
+    /// unions alone (see `Skip`).
+    pub(crate) skips: [Vec<Option<Skip>>; 5],
     /// The variable of each union, by id.
     pub(crate) union_vars: Vec<crate::variables::Variable>,
     /// The variable of each group of values (see `Rule::group_ids`), by id.
@@ -707,9 +755,11 @@ impl RuleSet {
         for (&(variable, _), &id) in &group_ids {
             group_vars[id as usize] = variable;
         }
+        let skips = std::array::from_fn(|p| phases[p].iter().map(Skip::of).collect());
         RuleSet {
             config,
             union_count: union_ids.len(),
+            skips,
             union_vars,
             group_vars,
             tag_masks: ctl_tag_masks(&phases, &tags),
@@ -852,6 +902,36 @@ mod tests {
             found += a.words().iter().map(|w| w.count_ones()).sum::<u32>();
         }
         assert!(found > 10, "the inputs hit some slots: {found}");
+    }
+
+    #[test]
+    fn rules_whose_unions_rule_them_out_are_passed_over() {
+        let engine = Engine::from_text(
+            "SecRuleEngine On\n\
+             SecRule ARGS \"@rx evil\" \"id:1,phase:2,deny,status:403\"\n\
+             SecRule ARGS \"@rx evil\" \"id:2,phase:2,deny,status:403,multiMatch,t:lowercase\"\n\
+             SecRule ARGS|REQUEST_URI \"@rx ^[0-9]+$\" \"id:3,phase:2,pass,nolog\"\n\
+             SecRule ARGS \"@rx bad\" \"id:4,phase:2,deny,status:403,chain\"\n\
+             SecRule ARGS \"@rx worse\" \"t:none\"",
+            "t.conf",
+        )
+        .unwrap();
+        // multiMatch tests every stage; a link without literals has no slot.
+        let kinds: Vec<bool> = engine.rules().skips[1]
+            .iter()
+            .map(Option::is_some)
+            .collect();
+        assert_eq!(kinds, [true, false, false, true]);
+        let run = |uri: &str| {
+            let mut tx = engine.transaction();
+            tx.process_uri(b"GET", uri.as_bytes(), b"HTTP/1.1");
+            tx.process_request_headers();
+            tx.process_request_body().map(|i| i.rule_id)
+        };
+        assert_eq!(run("/?a=evil"), Some(1));
+        assert_eq!(run("/?a=bad&b=worse"), Some(4));
+        assert_eq!(run("/?a=bad"), None);
+        assert_eq!(run("/?a=fine"), None);
     }
 
     #[test]

@@ -532,7 +532,7 @@ impl std::hash::BuildHasher for FastHash {
     }
 }
 
-pub(crate) struct FastHasher(u64);
+pub(crate) struct FastHasher(pub(super) u64);
 
 impl std::hash::Hasher for FastHasher {
     /// Mixed down (murmur3's finaliser): the table indexes buckets by the low bits, which
@@ -545,10 +545,15 @@ impl std::hash::Hasher for FastHasher {
         h = h.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
         h ^ (h >> 33)
     }
+    /// Eight bytes at a time (strings: collection keys).
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(u64::from(b));
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            self.write_u64(u64::from_le_bytes(c.try_into().unwrap_or_default()));
         }
+        let mut last = [0u8; 8];
+        last[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.write_u64(u64::from_le_bytes(last) ^ (bytes.len() as u64) << 56);
     }
     fn write_u64(&mut self, n: u64) {
         self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);

@@ -69,6 +69,7 @@ impl Transaction {
         }
         let rules = self.rules.clone();
         let entries = &rules.phases[p];
+        let skips = &rules.skips[p];
         // Rules on constants are replayed from the plan (see `plan`).
         let at = match (phase, self.plan_done) {
             (1, _) => {
@@ -93,6 +94,12 @@ impl Transaction {
             {
                 self.replay(folded);
                 i = folded.next as usize;
+                continue;
+            }
+            if let Some(Some(skip)) = skips.get(i)
+                && self.ruled_out(skip)
+            {
+                i += 1;
                 continue;
             }
             let Entry::Rule(rule) = &entries[i] else {
@@ -123,6 +130,15 @@ impl Transaction {
         }
         self.current_rule = None;
         self.interruption.clone()
+    }
+
+    /// Whether the unions tell that a rule's first link cannot match (see `Skip`); `false`
+    /// when one is not made yet (evaluating the link makes it).
+    fn ruled_out(&self, skip: &crate::engine::Skip) -> bool {
+        let unions = self.ucache.borrow();
+        skip.unions()
+            .iter()
+            .all(|&id| unions.get(id).is_some_and(|u| !u.all.contains(skip.slot)))
     }
 
     fn is_removed(&self, rule: &Rule) -> bool {
