@@ -935,6 +935,29 @@ mod tests {
     }
 
     #[test]
+    fn multi_match_stages_are_passed_over_by_their_own_hits() {
+        let engine = Engine::from_text(
+            "SecRuleEngine On\n\
+             SecRule ARGS \"@rx <script\" \"id:1,phase:2,deny,status:403,multiMatch,\
+             t:none,t:urlDecodeUni,t:lowercase\"",
+            "t.conf",
+        )
+        .unwrap();
+        let run = |uri: &str| {
+            let mut tx = engine.transaction();
+            tx.process_uri(b"GET", uri.as_bytes(), b"HTTP/1.1");
+            tx.process_request_headers();
+            tx.process_request_body().map(|i| i.rule_id)
+        };
+        // The literal is only in a later stage (decoded, then lowercased): found there.
+        assert_eq!(run("/?a=%253CSCRIPT%253E"), Some(1));
+        assert_eq!(run("/?a=%3Cscript&b=%3Cscript"), Some(1));
+        // In no stage: no match, the same value again answered from its marks.
+        assert_eq!(run("/?a=%253Cscrip&b=%253Cscrip"), None);
+        assert_eq!(run("/?a=plain"), None);
+    }
+
+    #[test]
     fn known_hits_give_what_the_walk_gives() {
         let engine = Engine::builtin();
         let p = engine.rules().prefilter.as_ref().unwrap();

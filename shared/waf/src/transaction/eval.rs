@@ -13,6 +13,9 @@ use crate::variables::{
     Each, Exclusion, Selector, Target, Value, Variable, atoi, collect, count, decimal, kv_values,
 };
 
+/// States up to this long are passed over by their prefilter hits in a `multiMatch` walk.
+const STAGE_HITS_MAX: usize = 256;
+
 /// The union (see `Transaction::ucache`) that lists a target's values in the order the
 /// target yields them, for the targets where there is one: stable, all values or one key's,
 /// not XML, not counted, in a link that is not `multiMatch`.
@@ -372,13 +375,39 @@ impl Transaction {
                         continue;
                     }
                     if rule.actions.multi_match {
-                        // The raw state, then each state a transformation changed.
-                        let mut hit = test_state(&value, raw, v, found);
+                        // The raw state, then each state a transformation changed; a short
+                        // state whose prefilter hits (one scan per state, shared by every link
+                        // that meets it) lack the link's slot is not tested. (A long one is
+                        // left to the operator's own literals: a scan of the rule set's
+                        // automaton, megabytes visited at random, costs more than a few scans
+                        // of a link's.)
+                        let head = t.variable.from_request_head();
+                        let stage = |state: u32, found: &mut Matches| {
+                            if let Some(slot) = rule.slot {
+                                let mut cache = self.tcache.borrow_mut();
+                                if cache.missed(state) {
+                                    return false;
+                                }
+                                if cache.value(state, v).len() > STAGE_HITS_MAX {
+                                    drop(cache);
+                                    return test_state(&value, state, v, found);
+                                }
+                                let hits = super::unions::state_hits(
+                                    &mut cache, prefilter, state, v, head,
+                                );
+                                if !cache.hits[hits as usize].contains(slot) {
+                                    cache.mark_missed(state);
+                                    return false;
+                                }
+                            }
+                            test_state(&value, state, v, found)
+                        };
+                        let mut hit = stage(raw, found);
                         let mut state = raw;
                         for tr in &rule.transformations {
                             let next = self.tcache.borrow_mut().step(state, tr, v);
                             if next != state {
-                                hit |= test_state(&value, next, v, found);
+                                hit |= stage(next, found);
                             }
                             state = next;
                         }
