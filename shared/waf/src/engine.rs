@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering, fence};
 
 use crate::actions::Disruptive;
 use crate::rule::Entry;
@@ -255,24 +256,37 @@ pub(crate) struct Prefilter {
     known: KnownHits,
 }
 
-/// The prefilter hits of request-head values (headers, cookies, the request line), kept
-/// across transactions: browsers send the same User-Agent, Accept and Accept-Language with
-/// every request, and the walk of the prefilter's automaton (megabytes, visited at random)
-/// costs more in cache misses than any other step of a clean request. Values are known by
-/// their fingerprint (SipHash under a key drawn when the rule set is built, as in
-/// `KnownMisses`: no one can make a value pass for another). A direct-mapped table, each
-/// entry overwritten by the next value that maps to it; no lock: an entry is a sequence
-/// number, the fingerprint and the hits, and a read that met a write in progress (odd
-/// number, or changed while read) is a miss.
+/// What is known of request-head values (headers, cookies, the request line, and the states
+/// transformations make of them) across transactions: their prefilter hits, and the
+/// operators that did not match them. Browsers send the same User-Agent, Accept and
+/// Accept-Language with every request; the walk of the prefilter's automaton (megabytes,
+/// visited at random) costs more in cache misses than any other step of a clean request, and
+/// the rules without literals (path traversal, command injection, libinjection) would run
+/// on every one of them. Values are known by their fingerprint (SipHash under a key drawn
+/// when the rule set is built: no one can make a value pass for another), computed once per
+/// state (`TCache::print`). A direct-mapped table, each entry overwritten by the next value
+/// that maps to it; no lock: an entry is a sequence number, the fingerprint, the hits and a
+/// bit per operator (`RuleOperator::memo`) that did not match; a read that met a write in
+/// progress (odd number, or changed while read) is a miss, and a writer that finds the entry
+/// being written gives up.
 pub(crate) struct KnownHits {
     key: std::hash::RandomState,
     /// Words of hits per entry.
     words: usize,
-    /// Entries of `2 + words` words each.
-    table: Box<[std::sync::atomic::AtomicU64]>,
+    /// Words of operator bits per entry.
+    misses: usize,
+    /// Entries of `HEAD + words + misses` words each.
+    table: Box<[AtomicU64]>,
 }
 
-/// Entries of `KnownHits` (CRS: 56 bytes each).
+/// Words of an entry before its hits: the sequence number, the fingerprint, and 1 when the
+/// hits are there (an entry made by `note_miss` has only bits).
+const HEAD: usize = 3;
+
+/// Operators with a bit in `KnownHits` at most (CRS v4: about 600).
+const MAX_MEMOS: u32 = 2048;
+
+/// Entries of `KnownHits` (CRS: about 140 bytes each).
 const KNOWN_HITS: usize = 2048;
 
 /// Values longer than this are not kept in `KnownHits`.
@@ -287,48 +301,48 @@ impl std::fmt::Debug for KnownHits {
 }
 
 impl KnownHits {
-    fn new(slots: usize) -> KnownHits {
+    fn new(slots: usize, memos: u32) -> KnownHits {
         let words = slots.div_ceil(64);
+        let misses = (memos as usize).div_ceil(64);
         KnownHits {
             key: std::hash::RandomState::new(),
             words,
-            table: (0..KNOWN_HITS * (2 + words))
+            misses,
+            table: (0..KNOWN_HITS * (HEAD + words + misses))
                 .map(|_| Default::default())
                 .collect(),
         }
     }
 
     /// A value's fingerprint; never 0 (an empty entry).
-    fn fingerprint(&self, value: &[u8]) -> u64 {
+    pub fn fingerprint(&self, value: &[u8]) -> u64 {
         use std::hash::BuildHasher;
         self.key.hash_one(value) | 1
     }
 
-    fn entry(&self, fingerprint: u64) -> &[std::sync::atomic::AtomicU64] {
-        let stride = 2 + self.words;
+    fn entry(&self, fingerprint: u64) -> &[AtomicU64] {
+        let stride = HEAD + self.words + self.misses;
         let at = (fingerprint >> 1) as usize % KNOWN_HITS * stride;
         &self.table[at..at + stride]
     }
 
-    /// The hits kept for a fingerprint, when they are there and were not being written.
-    fn get(&self, fingerprint: u64, slots: usize) -> Option<Hits> {
-        use std::sync::atomic::{Ordering, fence};
+    /// Reads the entry of `fingerprint` by `read`, when the entry is that value's and no
+    /// write met the read.
+    fn read<R>(&self, fingerprint: u64, read: impl FnOnce(&[AtomicU64]) -> R) -> Option<R> {
         let e = self.entry(fingerprint);
         let seq = e[0].load(Ordering::Acquire);
         if seq & 1 == 1 || e[1].load(Ordering::Relaxed) != fingerprint {
             return None;
         }
-        let mut hits = Hits::empty(slots);
-        for (w, kept) in hits.words_mut().iter_mut().zip(&e[2..]) {
-            *w = kept.load(Ordering::Relaxed);
-        }
+        let r = read(e);
         fence(Ordering::Acquire);
-        (e[0].load(Ordering::Relaxed) == seq).then_some(hits)
+        (e[0].load(Ordering::Relaxed) == seq).then_some(r)
     }
 
-    /// Keeps the hits of a fingerprint (unless another thread is writing the entry).
-    fn put(&self, fingerprint: u64, hits: &Hits) {
-        use std::sync::atomic::{Ordering, fence};
+    /// Writes the entry of `fingerprint` by `write`, making it that value's (another value's
+    /// hits and bits are forgotten), its sequence number held odd meanwhile; gives up when
+    /// another thread holds it.
+    fn write(&self, fingerprint: u64, write: impl FnOnce(&[AtomicU64])) {
         let e = self.entry(fingerprint);
         let seq = e[0].load(Ordering::Relaxed);
         if seq & 1 == 1
@@ -339,11 +353,64 @@ impl KnownHits {
             return;
         }
         fence(Ordering::Release);
-        e[1].store(fingerprint, Ordering::Relaxed);
-        for (kept, w) in e[2..].iter().zip(hits.words()) {
-            kept.store(*w, Ordering::Relaxed);
+        if e[1].load(Ordering::Relaxed) != fingerprint {
+            e[1].store(fingerprint, Ordering::Relaxed);
+            e[2].store(0, Ordering::Relaxed);
+            for m in &e[HEAD + self.words..] {
+                m.store(0, Ordering::Relaxed);
+            }
         }
+        write(e);
         e[0].store(seq + 2, Ordering::Release);
+    }
+
+    /// The hits kept for a fingerprint, when they are there and were not being written.
+    fn get(&self, fingerprint: u64, slots: usize) -> Option<Hits> {
+        self.read(fingerprint, |e| {
+            (e[2].load(Ordering::Relaxed) == 1).then(|| {
+                let mut hits = Hits::empty(slots);
+                for (w, kept) in hits.words_mut().iter_mut().zip(&e[HEAD..]) {
+                    *w = kept.load(Ordering::Relaxed);
+                }
+                hits
+            })
+        })
+        .flatten()
+    }
+
+    /// Keeps the hits of a fingerprint (unless another thread is writing the entry).
+    fn put(&self, fingerprint: u64, hits: &Hits) {
+        self.write(fingerprint, |e| {
+            for (kept, w) in e[HEAD..HEAD + self.words].iter().zip(hits.words()) {
+                kept.store(*w, Ordering::Relaxed);
+            }
+            e[2].store(1, Ordering::Relaxed);
+        });
+    }
+
+    /// The word and bit of operator bit `memo` in an entry, when the table has them.
+    fn bit(&self, memo: u32) -> Option<(usize, u64)> {
+        let word = memo as usize / 64;
+        (word < self.misses).then(|| (HEAD + self.words + word, 1 << (memo % 64)))
+    }
+
+    /// Whether the operator with bit `memo` is known not to match the value.
+    pub fn missed(&self, fingerprint: u64, memo: u32) -> bool {
+        let Some((at, bit)) = self.bit(memo) else {
+            return false;
+        };
+        self.read(fingerprint, |e| e[at].load(Ordering::Relaxed) & bit != 0)
+            .unwrap_or(false)
+    }
+
+    /// Notes that the operator with bit `memo` did not match the value (unless another
+    /// thread is writing its entry).
+    pub fn note_miss(&self, fingerprint: u64, memo: u32) {
+        if let Some((at, bit)) = self.bit(memo) {
+            self.write(fingerprint, |e| {
+                e[at].fetch_or(bit, Ordering::Relaxed);
+            });
+        }
     }
 }
 
@@ -468,16 +535,20 @@ impl Prefilter {
         hits
     }
 
-    /// The hits of a request-head value of at most [`KNOWN_HITS_MAX`] bytes: kept across
-    /// transactions (see `KnownHits`).
-    pub fn head_hits(&self, value: &[u8]) -> Hits {
-        let fingerprint = self.known.fingerprint(value);
+    /// The hits of a request-head value of at most [`KNOWN_HITS_MAX`] bytes, whose
+    /// fingerprint (`KnownHits::fingerprint`) is `fingerprint`: kept across transactions.
+    pub fn head_hits(&self, value: &[u8], fingerprint: u64) -> Hits {
         if let Some(hits) = self.known.get(fingerprint, self.slots) {
             return hits;
         }
         let hits = self.hits(value);
         self.known.put(fingerprint, &hits);
         hits
+    }
+
+    /// What is known of request-head values across transactions.
+    pub fn known(&self) -> &KnownHits {
+        &self.known
     }
 
     pub fn slots(&self) -> usize {
@@ -551,6 +622,21 @@ struct RawPrefilter {
 /// whether any value holds one of them, and the link is skipped without a look at a value
 /// (CRS's command-injection rules, whose byte sets are command separators).
 pub(crate) const MAX_SLOT_BYTES: usize = 16;
+
+/// Gives each link whose operator depends on its input alone a bit in `KnownHits`.
+fn assign_memos(rule: &mut crate::rule::Rule, memos: &mut u32) {
+    let mut link = Some(rule);
+    while let Some(r) = link {
+        if let Some(op) = &mut r.operator
+            && matches!(op.op.depends_on(), Some(None))
+            && *memos < MAX_MEMOS
+        {
+            op.memo = *memos;
+            *memos += 1;
+        }
+        link = r.chain.as_deref_mut();
+    }
+}
 
 fn assign_slots(rule: &mut crate::rule::Rule, raw: &mut RawPrefilter) {
     let mut link = Some(rule);
@@ -680,6 +766,7 @@ fn clear_slots(phases: &mut [Vec<Entry>; 5]) {
 impl RuleSet {
     pub(crate) fn new(config: Config, mut phases: [Vec<Entry>; 5]) -> RuleSet {
         let mut raw = RawPrefilter::default();
+        let mut memos = 0;
         let mut tags: Vec<String> = Vec::new();
         let mut tag_index: HashMap<String, u16> = HashMap::new();
         let mut key_ids: HashMap<Vec<u8>, u32> = HashMap::new();
@@ -688,6 +775,7 @@ impl RuleSet {
         for entry in phases.iter_mut().flatten() {
             if let Entry::Rule(r) = entry {
                 assign_slots(r, &mut raw);
+                assign_memos(r, &mut memos);
                 assign_union_keys(r, &mut key_ids, &mut union_ids, &mut group_ids);
                 r.tag_ids = r
                     .actions
@@ -713,7 +801,7 @@ impl RuleSet {
             match built {
                 Ok(dfa) => Some(Prefilter {
                     by_state: MatchTable::new(&dfa, &raw.patterns, &raw.slot_of),
-                    known: KnownHits::new(raw.slots),
+                    known: KnownHits::new(raw.slots, memos),
                     dfa,
                     slot_of: raw.slot_of,
                     slots: raw.slots,
@@ -882,7 +970,7 @@ mod tests {
             slot_of: p.slot_of.clone(),
             slots: p.slots,
             by_state: None,
-            known: KnownHits::new(p.slots),
+            known: KnownHits::new(p.slots, 0),
         };
         let inputs = [
             &b""[..],
@@ -970,7 +1058,7 @@ mod tests {
         for _ in 0..2 {
             for input in inputs {
                 assert_eq!(
-                    p.head_hits(input).words(),
+                    p.head_hits(input, p.known.fingerprint(input)).words(),
                     p.hits(input).words(),
                     "{:?}",
                     String::from_utf8_lossy(input)
@@ -994,6 +1082,103 @@ mod tests {
             p.known.get(b, p.slots).map(|h| h.words().to_vec()),
             Some(p.hits(b"<script>").words().to_vec())
         );
+    }
+
+    #[test]
+    fn known_hits_keep_the_operators_a_value_missed() {
+        let engine = Engine::builtin();
+        let known = &engine.rules().prefilter.as_ref().unwrap().known;
+        assert!(
+            known.misses > 0,
+            "the built-in pack has operators with bits"
+        );
+        let last = (known.misses * 64 - 1) as u32;
+        let a = known.fingerprint(b"Mozilla/5.0");
+        // A bit makes the value's entry, without hits.
+        known.note_miss(a, 3);
+        assert!(known.missed(a, 3));
+        assert!(known.get(a, 64).is_none());
+        // Hits join the bits, and bits the hits.
+        let mut hits = Hits::empty(64);
+        hits.words_mut()[0] = 0b1010;
+        known.put(a, &hits);
+        known.note_miss(a, last);
+        assert!(known.missed(a, 3) && known.missed(a, last));
+        assert!(!known.missed(a, 4));
+        assert_eq!(known.get(a, 64).map(|h| h.words()[0]), Some(0b1010));
+        // Another value taking the entry starts with no bits and no hits.
+        let b = a ^ (1 << 62);
+        known.note_miss(b, 5);
+        assert!(known.missed(b, 5) && !known.missed(b, 3) && !known.missed(a, 3));
+        assert!(known.get(b, 64).is_none() && known.get(a, 64).is_none());
+        // A bit beyond the table's is never set.
+        known.note_miss(b, last + 1);
+        assert!(!known.missed(b, last + 1));
+    }
+
+    #[test]
+    fn known_hits_never_give_one_value_another_ones_bits() {
+        // Two values sharing an entry, written and read from several threads at once.
+        let engine = Engine::builtin();
+        let known = &engine.rules().prefilter.as_ref().unwrap().known;
+        let a = known.fingerprint(b"a");
+        let b = a ^ (1 << 62);
+        let wrong = std::sync::atomic::AtomicUsize::new(0);
+        std::thread::scope(|s| {
+            for (me, other, bit) in [(a, b, 1), (b, a, 2)] {
+                let wrong = &wrong;
+                s.spawn(move || {
+                    for i in 0..20_000 {
+                        if i % 3 == 0 {
+                            known.put(me, &Hits::empty(64));
+                        }
+                        known.note_miss(me, bit);
+                        // The other value's bit, seen on this one: never.
+                        if known.missed(me, 3 - bit) || known.missed(other, bit) {
+                            wrong.fetch_add(1, Ordering::Relaxed);
+                        }
+                    }
+                });
+            }
+        });
+        assert_eq!(wrong.load(Ordering::Relaxed), 0);
+    }
+
+    #[test]
+    fn request_head_values_operators_missed_are_not_evaluated_again() {
+        // A pattern without literals on the User-Agent (every value is tested), and one with
+        // literals so that the rule set has a prefilter.
+        let engine = Engine::from_text(
+            "SecRuleEngine On\n\
+             SecRule REQUEST_HEADERS:User-Agent \"@rx ^[a-z]+[0-9]{3}$\" \"id:1,phase:1,deny,status:403,t:lowercase\"\n\
+             SecRule ARGS \"@rx evil\" \"id:2,phase:1,deny,status:403\"",
+            "t.conf",
+        )
+        .unwrap();
+        let run = |ua: &str| {
+            let mut tx = engine.transaction();
+            tx.process_uri(b"GET", b"/", b"HTTP/1.1");
+            tx.add_request_header(b"User-Agent", ua.as_bytes());
+            tx.process_request_headers().map(|i| i.rule_id)
+        };
+        let rules = engine.rules();
+        let known = &rules.prefilter.as_ref().unwrap().known;
+        let Entry::Rule(rule) = &rules.phases[0][0] else {
+            panic!("rule 1 first")
+        };
+        let memo = rule.operator.as_ref().unwrap().memo;
+        assert_ne!(memo, crate::rule::NO_MEMO);
+        let clean = "Mozilla/5.0 (X11; Linux x86_64)";
+        assert_eq!(run(clean), None);
+        // The lowercased state was tested: its miss is kept.
+        let print = known.fingerprint(clean.to_ascii_lowercase().as_bytes());
+        assert!(known.missed(print, memo));
+        assert_eq!(run(clean), None);
+        // A match is never kept: the same attack is stopped every time.
+        for _ in 0..2 {
+            assert_eq!(run("Scanner123"), Some(1));
+        }
+        assert!(!known.missed(known.fingerprint(b"scanner123"), memo));
     }
 
     #[test]

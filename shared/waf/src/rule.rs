@@ -21,7 +21,14 @@ pub struct RuleOperator {
     /// Without literals: bytes of which a value must hold one to match. Only ever set for
     /// non-negated operators.
     pub bytes: Option<crate::prefilter::ByteSet>,
+    /// For an operator whose answer depends on its input alone, its bit in the rule set's
+    /// memo of request-head values (`engine::KnownHits`: the operators each value did not
+    /// match), or [`NO_MEMO`].
+    pub memo: u32,
 }
+
+/// `RuleOperator::memo` of an operator without a bit.
+pub const NO_MEMO: u32 = u32::MAX;
 
 /// `Rule::skip_to` when the marker is not in the phase.
 pub const NO_MARKER: u32 = u32::MAX;

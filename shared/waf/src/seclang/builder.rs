@@ -569,6 +569,7 @@ fn compile_operator(spec: &str, dir: &Path) -> Result<RuleOperator, String> {
         prefilter,
         literals,
         bytes,
+        memo: crate::rule::NO_MEMO,
     })
 }
 

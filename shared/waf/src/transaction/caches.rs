@@ -264,6 +264,19 @@ impl TCache {
         }
     }
 
+    /// A state's fingerprint in `known` (`raw`: the value as stored), computed once.
+    pub(super) fn print(&self, state: u32, raw: &[u8], known: &crate::engine::KnownHits) -> u64 {
+        let entry = &self.entries[state as usize];
+        match entry.print.get() {
+            0 => {
+                let print = known.fingerprint(entry.value.as_deref().unwrap_or(raw));
+                entry.print.set(print);
+                print
+            }
+            print => print,
+        }
+    }
+
     pub(super) fn clear(&mut self) {
         self.index.clear();
         self.entries.clear();
@@ -307,6 +320,7 @@ impl TCache {
             hits_like: at,
             known: initially_unchanged(value),
             next: NO_STEPS,
+            print: Default::default(),
         });
         self.index.insert(raw, at);
         at
@@ -431,6 +445,7 @@ impl TCache {
                     hits_like,
                     known,
                     next: NO_STEPS,
+                    print: Default::default(),
                 });
                 let from = &mut self.entries[state as usize].next;
                 match from.iter_mut().find(|s| **s == NO_STEP) {
@@ -515,6 +530,8 @@ pub(crate) struct Cached {
     /// [`NO_STEP`] where free; the rest are in `TCache::steps`. Most states have one or two,
     /// found here without a hash lookup.
     pub(super) next: [(u32, u32); 3],
+    /// The value's fingerprint (see `TCache::print`), 0 until asked for.
+    pub(super) print: std::cell::Cell<u64>,
 }
 
 /// `Cached::next` of a free slot, and of a state with none.

@@ -243,9 +243,11 @@ impl Transaction {
                     .any(|(_, (_, xs))| xs.iter().any(|x: &Exclusion| x.excludes(v, k)))
         };
         let capture = rule.actions.capture;
-        let test = |v: &Value, input: &[u8], found: &mut Matches| {
+        // `state`: the input's state in the transformation cache, or `NO_STATE`.
+        let test = |v: &Value, input: &[u8], state: u32, found: &mut Matches| {
             let mut caps = capture.then(Vec::new);
-            if self.test(op, input, v.variable.from_request_head(), caps.as_mut()) {
+            let head = v.variable.from_request_head();
+            if self.test(op, input, state, head, caps.as_mut()) {
                 found.push(v, input, caps.filter(|c| !c.is_empty()));
                 true
             } else {
@@ -256,7 +258,7 @@ impl Transaction {
             // No transformation: the value as it is (the operator's own literal check stands
             // in for the prefilter's where the walk did not already apply it).
             if rule.transformations.is_empty() {
-                test(&v, &v.value, found);
+                test(&v, &v.value, NO_STATE, found);
                 return;
             }
             if !rule.actions.multi_match
@@ -264,25 +266,26 @@ impl Transaction {
                 && matches!(v.value, Cow::Borrowed(_))
             {
                 let head = v.variable.from_request_head();
-                self.with_cached(rule, &v.value, rule.slot.is_some(), head, |input, hits| {
+                let want_hits = rule.slot.is_some();
+                self.with_cached(rule, &v.value, want_hits, head, |input, hits, state| {
                     if let (Some(slot), Some(hits)) = (rule.slot, hits)
                         && !hits.contains(slot)
                     {
                         return;
                     }
-                    test(&v, input, found);
+                    test(&v, input, state, found);
                 });
                 return;
             }
             let mut cur: Cow<[u8]> = Cow::Borrowed(&v.value);
             if rule.actions.multi_match {
-                test(&v, &cur, found);
+                test(&v, &cur, NO_STATE, found);
                 for t in &rule.transformations {
                     if let Some(next) = (t.apply)(&cur)
                         && next != *cur
                     {
                         cur = Cow::Owned(next);
-                        test(&v, &cur, found);
+                        test(&v, &cur, NO_STATE, found);
                     }
                 }
             } else {
@@ -291,7 +294,7 @@ impl Transaction {
                         cur = Cow::Owned(next);
                     }
                 }
-                test(&v, &cur, found);
+                test(&v, &cur, NO_STATE, found);
             }
         };
         // A state the operator did not match in this walk is not tested again (values with
@@ -309,7 +312,7 @@ impl Transaction {
             }
             let hit = {
                 let cache = self.tcache.borrow();
-                test(v, cache.value(state, raw), found)
+                test(v, cache.value(state, raw), state, found)
             };
             if !hit {
                 self.tcache.borrow_mut().mark_missed(state);
@@ -492,12 +495,14 @@ impl Transaction {
         }
     }
 
-    /// Whether the operator matches the input (`head`: a value of the request head, whose
-    /// misses are remembered across transactions).
+    /// Whether the operator matches the input (`state`: its state in the transformation
+    /// cache, or `NO_STATE`; `head`: a value of the request head, whose misses are remembered
+    /// across transactions).
     fn test(
         &self,
         op: &RuleOperator,
         input: &[u8],
+        state: u32,
         head: bool,
         caps: Option<&mut Vec<Vec<u8>>>,
     ) -> bool {
@@ -513,6 +518,28 @@ impl Transaction {
         }
         if op.op.quick_miss(input) {
             return op.negated;
+        }
+        // A request-head value (or a state made of one) this operator did not match in an
+        // earlier transaction (see `KnownHits`): its fingerprint is the state's, computed once
+        // for every operator.
+        if head
+            && state != NO_STATE
+            && op.memo != crate::rule::NO_MEMO
+            && input.len() <= crate::engine::KNOWN_HITS_MAX
+            && let Some(p) = &self.rules.prefilter
+        {
+            let known = p.known();
+            let print = self.tcache.borrow().print(state, input, known);
+            if known.missed(print, op.memo) {
+                return op.negated;
+            }
+            let hit = op
+                .op
+                .evaluate(self, input, if op.negated { None } else { caps });
+            if !hit {
+                known.note_miss(print, op.memo);
+            }
+            return hit != op.negated;
         }
         // Inputs this costly operator already found clean: in any transaction for the
         // request head's, in this one for the others.

@@ -32,7 +32,7 @@ pub(super) fn state_hits(
     let hits = if like == state {
         let value = cache.value(state, raw);
         let hits = if head && value.len() <= KNOWN_HITS_MAX {
-            p.head_hits(value)
+            p.head_hits(value, cache.print(state, raw, p.known()))
         } else {
             p.hits(value)
         };
@@ -57,14 +57,14 @@ impl Transaction {
         value: &[u8],
         want_hits: bool,
         head: bool,
-        f: impl FnOnce(&[u8], Option<&Hits>) -> R,
+        f: impl FnOnce(&[u8], Option<&Hits>, u32) -> R,
     ) -> R {
         let prefilter = self.rules.prefilter.as_ref().filter(|_| want_hits);
         let at = self.cached_entry(rule, value, prefilter, head);
         let cache = self.tcache.borrow();
         let entry = &cache.entries[at];
         let hits = prefilter.and_then(|_| cache.hits.get(entry.hits as usize));
-        f(entry.value.as_deref().unwrap_or(value), hits)
+        f(entry.value.as_deref().unwrap_or(value), hits, at as u32)
     }
 
     /// The transformation cache's entry for a stable value under the rule's chain (made if
