@@ -286,8 +286,10 @@ const HEAD: usize = 3;
 /// Operators with a bit in `KnownHits` at most (CRS v4: about 600).
 const MAX_MEMOS: u32 = 2048;
 
-/// Entries of `KnownHits` (CRS: about 140 bytes each).
-const KNOWN_HITS: usize = 2048;
+/// Entries of `KnownHits` (CRS: about 140 bytes each). A request head makes some fifty
+/// states; with this many entries two of them rarely share one (they would take it from each
+/// other on every request).
+const KNOWN_HITS: usize = 8192;
 
 /// Values longer than this are not kept in `KnownHits`.
 pub(crate) const KNOWN_HITS_MAX: usize = 1024;

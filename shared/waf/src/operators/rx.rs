@@ -13,6 +13,9 @@ use crate::transaction::Transaction;
 #[derive(Debug)]
 struct Rx {
     re: Regex,
+    /// The pattern is `^.*$` (CRS's way of capturing every header name, 920450): it matches
+    /// a whole input without a line feed, and nothing else. Answered without the engine.
+    whole_line: bool,
     literals: Option<Vec<Vec<u8>>>,
     /// Only looked for when there are no literals.
     bytes: Option<crate::prefilter::ByteSet>,
@@ -25,6 +28,7 @@ pub fn new(arg: &str, _: &Context) -> Result<Box<dyn Operator>, String> {
         literals,
         bytes,
         re,
+        whole_line: arg == "^.*$",
     }))
 }
 
@@ -86,6 +90,14 @@ pub(crate) fn rewrite_hex_escapes(p: &str) -> String {
 
 impl Operator for Rx {
     fn evaluate(&self, _: &Transaction, input: &[u8], c: Option<&mut Captures>) -> bool {
+        if self.whole_line {
+            let hit = memchr::memchr(b'\n', input).is_none();
+            if hit && let Some(c) = c {
+                c.clear();
+                c.push(input.to_vec());
+            }
+            return hit;
+        }
         match c {
             None => self.re.is_match(input),
             // No groups (CRS writes `(?:…)`): only TX:0, the whole match, which `find`
@@ -130,6 +142,44 @@ impl Operator for Rx {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn whole_line_answers_as_the_regex_does() {
+        let rx = |whole_line| Rx {
+            re: compile_pcre("^.*$").unwrap(),
+            whole_line,
+            literals: None,
+            bytes: None,
+        };
+        let (fast, slow) = (rx(true), rx(false));
+        let engine = crate::Engine::builtin();
+        let tx = engine.transaction();
+        let inputs: [&[u8]; 8] = [
+            b"",
+            b"user-agent",
+            b"a\nb",
+            b"abc\n",
+            b"\n",
+            b"\r\x00\xff\xfe",
+            "\u{7b2c}1".as_bytes(),
+            b"x-forwarded-for\r",
+        ];
+        for input in inputs {
+            let (mut a, mut b) = (vec![b"old".to_vec()], vec![b"old".to_vec()]);
+            assert_eq!(
+                fast.evaluate(&tx, input, Some(&mut a)),
+                slow.evaluate(&tx, input, Some(&mut b)),
+                "{input:?}"
+            );
+            assert_eq!(
+                fast.evaluate(&tx, input, None),
+                slow.evaluate(&tx, input, None)
+            );
+            if slow.evaluate(&tx, input, None) {
+                assert_eq!(a, b, "{input:?}");
+            }
+        }
+    }
 
     #[test]
     fn rewrites_braced_hex() {
