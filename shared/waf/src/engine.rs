@@ -947,6 +947,14 @@ impl Engine {
 mod tests {
     use super::*;
 
+    /// The rule that stops a GET of `uri` in phase 1 or 2, if any.
+    fn stopped_by(engine: &Engine, uri: &str) -> Option<u32> {
+        let mut tx = engine.transaction();
+        tx.process_uri(b"GET", uri.as_bytes(), b"HTTP/1.1");
+        tx.process_request_headers();
+        tx.process_request_body().map(|i| i.rule_id)
+    }
+
     #[test]
     fn known_misses_are_per_operator_and_overwritten() {
         let known = KnownMisses::default();
@@ -1012,12 +1020,7 @@ mod tests {
             .map(Option::is_some)
             .collect();
         assert_eq!(kinds, [true, false, false, true]);
-        let run = |uri: &str| {
-            let mut tx = engine.transaction();
-            tx.process_uri(b"GET", uri.as_bytes(), b"HTTP/1.1");
-            tx.process_request_headers();
-            tx.process_request_body().map(|i| i.rule_id)
-        };
+        let run = |uri: &str| stopped_by(&engine, uri);
         assert_eq!(run("/?a=evil"), Some(1));
         assert_eq!(run("/?a=bad&b=worse"), Some(4));
         assert_eq!(run("/?a=bad"), None);
@@ -1033,12 +1036,7 @@ mod tests {
             "t.conf",
         )
         .unwrap();
-        let run = |uri: &str| {
-            let mut tx = engine.transaction();
-            tx.process_uri(b"GET", uri.as_bytes(), b"HTTP/1.1");
-            tx.process_request_headers();
-            tx.process_request_body().map(|i| i.rule_id)
-        };
+        let run = |uri: &str| stopped_by(&engine, uri);
         // The literal is only in a later stage (decoded, then lowercased): found there.
         assert_eq!(run("/?a=%253CSCRIPT%253E"), Some(1));
         assert_eq!(run("/?a=%3Cscript&b=%3Cscript"), Some(1));

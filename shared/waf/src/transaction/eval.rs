@@ -519,66 +519,44 @@ impl Transaction {
         if op.op.quick_miss(input) {
             return op.negated;
         }
-        // A request-head value (or a state made of one) this operator did not match in an
-        // earlier transaction (see `KnownHits`): its fingerprint is the state's, computed once
-        // for every operator.
+        let memo = self.miss_memo(op, input, state, head);
+        if memo.as_ref().is_some_and(|m| m.knows(self)) {
+            return op.negated;
+        }
+        let hit = op
+            .op
+            .evaluate(self, input, if op.negated { None } else { caps });
+        if !hit && let Some(m) = memo {
+            m.note(self);
+        }
+        hit != op.negated
+    }
+
+    /// Where a miss of `op` on `input` is remembered, if anywhere: for a request-head value
+    /// (or a state made of one), across transactions — by the state's fingerprint, computed
+    /// once for every operator (`KnownHits`), or for a costly operator on a head value without
+    /// a state, by its own (`KnownMisses`); for a costly operator's other inputs, in this
+    /// transaction.
+    fn miss_memo(&self, op: &RuleOperator, input: &[u8], state: u32, head: bool) -> Option<Memo> {
         if head
             && state != NO_STATE
             && op.memo != crate::rule::NO_MEMO
             && input.len() <= crate::engine::KNOWN_HITS_MAX
             && let Some(p) = &self.rules.prefilter
         {
-            let known = p.known();
-            let print = self.tcache.borrow().print(state, input, known);
-            if known.missed(print, op.memo) {
-                return op.negated;
-            }
-            let hit = op
-                .op
-                .evaluate(self, input, if op.negated { None } else { caps });
-            if !hit {
-                known.note_miss(print, op.memo);
-            }
-            return hit != op.negated;
+            let print = self.tcache.borrow().print(state, input, p.known());
+            return Some(Memo::Head(print, op.memo));
         }
-        // Inputs this costly operator already found clean: in any transaction for the
-        // request head's, in this one for the others.
-        let memo = op.op.memoize_misses() && input.len() <= 4096;
-        if memo && head {
-            let known = &self.rules.known_misses;
-            let fingerprint = known.fingerprint(std::ptr::from_ref(op) as usize, input);
-            if known.contains(fingerprint) {
-                return op.negated;
-            }
-            let hit = op
-                .op
-                .evaluate(self, input, if op.negated { None } else { caps });
-            if !hit {
-                known.insert(fingerprint);
-            }
-            return hit != op.negated;
+        if !op.op.memoize_misses() || input.len() > 4096 {
+            return None;
         }
-        let key = memo.then(|| {
+        let op_id = std::ptr::from_ref(op) as usize;
+        Some(if head {
+            Memo::Detector(self.rules.known_misses.fingerprint(op_id, input))
+        } else {
             use std::hash::BuildHasher;
-            (
-                std::ptr::from_ref(op) as usize,
-                self.miss_key.hash_one(input),
-            )
-        });
-        if let Some(key) = key
-            && self.misses.borrow().contains_key(&key)
-        {
-            return op.negated;
-        }
-        let hit = op
-            .op
-            .evaluate(self, input, if op.negated { None } else { caps });
-        if let Some(key) = key
-            && !hit
-        {
-            self.misses.borrow_mut().insert(key, ());
-        }
-        hit != op.negated
+            Memo::Transaction((op_id, self.miss_key.hash_one(input)))
+        })
     }
 
     fn run_effects(&mut self, rule: &Rule) {
@@ -781,5 +759,45 @@ impl Transaction {
             });
         }
         stop
+    }
+}
+
+/// Where a miss of an operator on an input is remembered (see `Transaction::miss_memo`).
+enum Memo {
+    /// `KnownHits`: a state's fingerprint, the operator's bit.
+    Head(u64, u32),
+    /// `KnownMisses`: the fingerprint of operator and input.
+    Detector(u64),
+    /// `Transaction::misses`.
+    Transaction((usize, u64)),
+}
+
+impl Memo {
+    /// Whether the miss is remembered.
+    fn knows(&self, tx: &Transaction) -> bool {
+        match self {
+            Memo::Head(print, bit) => tx
+                .rules
+                .prefilter
+                .as_ref()
+                .is_some_and(|p| p.known().missed(*print, *bit)),
+            Memo::Detector(fingerprint) => tx.rules.known_misses.contains(*fingerprint),
+            Memo::Transaction(key) => tx.misses.borrow().contains_key(key),
+        }
+    }
+
+    /// Remembers the miss.
+    fn note(self, tx: &Transaction) {
+        match self {
+            Memo::Head(print, bit) => {
+                if let Some(p) = &tx.rules.prefilter {
+                    p.known().note_miss(print, bit);
+                }
+            }
+            Memo::Detector(fingerprint) => tx.rules.known_misses.insert(fingerprint),
+            Memo::Transaction(key) => {
+                tx.misses.borrow_mut().insert(key, ());
+            }
+        }
     }
 }

@@ -235,39 +235,37 @@ fn tx_key(t: &Target) -> Option<&str> {
 /// plan is made (see the module's documentation).
 fn foldable(link: &Rule, state: &State) -> bool {
     let known = |t: &Target| tx_key(t).is_some_and(|k| state.is_known(k));
-    {
-        if link.actions.capture || !link.exclusions.is_empty() {
-            return false;
-        }
-        let operator = match &link.operator {
-            None => true,
-            Some(op) => match op.op.depends_on() {
-                Some(Some(arg)) => arg.references().all(known),
-                Some(None) => true,
-                None => false,
-            },
-        };
-        operator
-            && link.targets.iter().all(known)
-            && link.actions.effects.iter().all(|e| match e {
-                Effect::SetVar(sv) => {
-                    sv.collection == "tx"
-                        && sv.key.literal().is_some_and(|k| {
-                            std::str::from_utf8(k).is_ok_and(|k| {
-                                !matches!(sv.op, SetVarOp::Add(_) | SetVarOp::Sub(_))
-                                    || state.is_known(k)
-                            })
-                        })
-                        && match &sv.op {
-                            SetVarOp::Set(m) | SetVarOp::Add(m) | SetVarOp::Sub(m) => {
-                                m.references().all(known)
-                            }
-                            SetVarOp::Delete => true,
-                        }
-                }
-                Effect::Ctl(_) | Effect::SetEnv(..) => false,
-            })
+    if link.actions.capture || !link.exclusions.is_empty() {
+        return false;
     }
+    let operator = match &link.operator {
+        None => true,
+        Some(op) => match op.op.depends_on() {
+            Some(Some(arg)) => arg.references().all(known),
+            Some(None) => true,
+            None => false,
+        },
+    };
+    operator
+        && link.targets.iter().all(known)
+        && link.actions.effects.iter().all(|e| match e {
+            Effect::SetVar(sv) => {
+                sv.collection == "tx"
+                    && sv.key.literal().is_some_and(|k| {
+                        std::str::from_utf8(k).is_ok_and(|k| {
+                            !matches!(sv.op, SetVarOp::Add(_) | SetVarOp::Sub(_))
+                                || state.is_known(k)
+                        })
+                    })
+                    && match &sv.op {
+                        SetVarOp::Set(m) | SetVarOp::Add(m) | SetVarOp::Sub(m) => {
+                            m.references().all(known)
+                        }
+                        SetVarOp::Delete => true,
+                    }
+            }
+            Effect::Ctl(_) | Effect::SetEnv(..) => false,
+        })
 }
 
 /// Whether a whole-chain match of the rule has no effect but its links' (no log, no
