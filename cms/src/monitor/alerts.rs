@@ -101,10 +101,11 @@ pub async fn raise(state: &SharedState, new: NewAlert) -> anyhow::Result<Option<
     .insert(&state.db)
     .await?;
     tracing::warn!(alert = row.id, kind = %row.kind, "{}", row.title);
-    notify(state, row.id, Event::Opened);
+    // The incident first: whoever the notice reaches finds it already recorded.
     if let Err(e) = crate::service::incidents::on_alert_opened(state, &row).await {
         tracing::error!(alert = row.id, "opening the incident failed: {e:#}");
     }
+    notify(state, row.id, Event::Opened);
     Ok(Some(row.id))
 }
 
@@ -119,13 +120,13 @@ pub async fn resolve(state: &SharedState, key: &str, resolution: &str) -> anyhow
     a.resolution = Set(resolution.to_string());
     let row = a.update(&state.db).await?;
     tracing::info!(alert = id, "alert resolved: {resolution}");
-    notify(state, id, Event::Resolved);
     if let Err(e) = crate::service::incidents::on_alert_resolved(state, &row).await {
         tracing::error!(
             alert = id,
             "writing the recovery into the incident failed: {e:#}"
         );
     }
+    notify(state, id, Event::Resolved);
     Ok(true)
 }
 
