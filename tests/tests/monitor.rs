@@ -247,9 +247,11 @@ async fn a_published_file_altered_on_disk_is_restored_and_alerted() {
 
     // The tamper alert opened an incident; from it, the site goes to its maintenance notice at
     // the gateway within 5 s, and the action is in the incident's timeline.
+    // (By its title: other alerts of the run, such as a failed availability probe, open
+    // incidents of their own.)
     let list = text_of(&sec, p.url(ADMIN, "/incidents")).await;
     let at = list
-        .find("由告警自动登记")
+        .find("网页被篡改</a><br><small>由告警自动登记")
         .unwrap_or_else(|| panic!("no incident from the alert: {list}"));
     let id: String = list[..at]
         .rsplit("href=\"/incidents/")
