@@ -193,7 +193,7 @@ fn one_dead_upstream_does_not_fail_requests() {
     }
     let dir = tempfile::tempdir().unwrap();
     let (_origin, origin_port) = injectable_origin();
-    let dead = free_port(); // nothing listens there
+    let dead = dead_port();
     let mut snap: serde_json::Value =
         serde_json::from_str(&legacy_snapshot(HOST, origin_port, false, "reject")).unwrap();
     snap["sites"][0]["routes"][0]["target"]["upstreams"] = serde_json::json!([

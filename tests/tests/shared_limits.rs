@@ -101,7 +101,7 @@ fn without_redis_each_gateway_still_limits_and_reports_it() {
     let (snapshot, _) = limited_snapshot(origin_port);
     let cp = stand_in_control_plane(snapshot);
     let dir = tempfile::tempdir().unwrap();
-    let dead = format!("redis://127.0.0.1:{}/", free_port());
+    let dead = format!("redis://127.0.0.1:{}/", dead_port());
     let (_gw, port) = gateway_with(dir.path(), cp, HOST, "/item?id=1", &["--redis-url", &dead]);
     let s = statuses(port, 12);
     assert!(s[..10].iter().all(|&s| s != 429), "{s:?}");

@@ -1008,7 +1008,7 @@ mod tests {
             "SecRuleEngine On\n\
              SecRule ARGS \"@rx evil\" \"id:1,phase:2,deny,status:403\"\n\
              SecRule ARGS \"@rx evil\" \"id:2,phase:2,deny,status:403,multiMatch,t:lowercase\"\n\
-             SecRule ARGS|REQUEST_URI \"@rx ^[0-9]+$\" \"id:3,phase:2,pass,nolog\"\n\
+             SecRule ARGS|REQUEST_URI \"@rx ^.+$\" \"id:3,phase:2,pass,nolog\"\n\
              SecRule ARGS \"@rx bad\" \"id:4,phase:2,deny,status:403,chain\"\n\
              SecRule ARGS \"@rx worse\" \"t:none\"",
             "t.conf",

@@ -24,26 +24,39 @@ const EXTRACT_DEPTH: usize = 3;
 type Set = Vec<Vec<u8>>;
 
 /// A regex's filters, from one parse: its required literals, or else (none usable) the
-/// bytes every match holds one of (see [`ByteSet`]).
+/// bytes every match holds one of (see [`ByteSet`]): the lighter of the set found at one
+/// place in the pattern and the one outside the widest clean alphabet it cannot match over.
 pub fn filters(pattern: &str) -> (Option<Vec<Vec<u8>>>, Option<ByteSet>) {
-    let Some(hir) = folded(pattern) else {
+    let Some(hir) = parsed(pattern) else {
         return (None, None);
     };
-    match literals_of(&hir) {
+    let folded = fold(&hir);
+    match literals_of(&folded) {
         Some(literals) => (Some(literals), None),
-        None => (None, bytes_of(&hir)),
+        None => {
+            let bytes = match (bytes_of(&folded), outside_clean_alphabet(&hir)) {
+                (Some(a), Some(b)) => Some(if b.weight() < a.weight() { b } else { a }),
+                (a, b) => a.or(b),
+            };
+            (None, bytes)
+        }
     }
 }
 
-/// The pattern parsed as the engine compiles it (bytes, no Unicode) and case-folded.
-fn folded(pattern: &str) -> Option<Hir> {
-    let hir = regex_syntax::ParserBuilder::new()
+/// The pattern parsed as the engine compiles it (bytes, no Unicode).
+fn parsed(pattern: &str) -> Option<Hir> {
+    regex_syntax::ParserBuilder::new()
         .unicode(false)
         .utf8(false)
         .build()
         .parse(&crate::operators::rewrite_for_syntax(pattern))
-        .ok()?;
-    Some(fold(&hir))
+        .ok()
+}
+
+/// The pattern parsed and case-folded.
+#[cfg(test)]
+fn folded(pattern: &str) -> Option<Hir> {
+    parsed(pattern).map(|hir| fold(&hir))
 }
 
 fn literals_of(folded: &Hir) -> Option<Vec<Vec<u8>>> {
@@ -248,6 +261,124 @@ fn required_set(hir: &Hir) -> Option<ByteSet> {
     }
 }
 
+/// Whether some string made only of the `alphabet`'s bytes matches `hir` somewhere.
+/// Look-arounds (`^`, `$`, `\b`) are taken to hold, so a "no" is certain.
+fn matches_over(hir: &Hir, alphabet: &[bool; 256]) -> bool {
+    match hir.kind() {
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Literal(l) => l.0.iter().all(|&b| alphabet[usize::from(b)]),
+        HirKind::Class(Class::Bytes(c)) => c
+            .ranges()
+            .iter()
+            .any(|r| alphabet[usize::from(r.start())..=usize::from(r.end())].contains(&true)),
+        // Not made with Unicode off; "maybe" is the safe answer.
+        HirKind::Class(Class::Unicode(_)) => true,
+        HirKind::Repetition(r) => r.min == 0 || matches_over(&r.sub, alphabet),
+        HirKind::Capture(c) => matches_over(&c.sub, alphabet),
+        HirKind::Concat(parts) => parts.iter().all(|p| matches_over(p, alphabet)),
+        HirKind::Alternation(branches) => branches.iter().any(|b| matches_over(b, alphabet)),
+    }
+}
+
+/// Bytes of clean values, most frequent first (see [`ByteSet::weight`]): the order in which
+/// [`outside_clean_alphabet`] tries to take them in.
+const CLEAN_GROUPS: &[&[u8]] = &[
+    b"0123456789",
+    b"abcdefghijklmnopqrstuvwxyz",
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZ",
+    &HIGH_BYTES,
+    b" ",
+    b".",
+    b"/",
+    b"-",
+    b"_",
+    b",",
+    b":",
+    b"=",
+    b"%",
+    b"+",
+    b"(",
+    b")",
+    b"\t",
+    b"@",
+    b"&",
+    b";",
+    b"?",
+    b"#",
+    b"*",
+    b"!",
+    b"~",
+    b"^",
+    b"[",
+    b"]",
+    b"{",
+    b"}",
+    b"|",
+    b"$",
+    b"'",
+    b"\"",
+    b"`",
+    b"\\",
+    b"<",
+    b">",
+    &CONTROL_BYTES,
+];
+
+const HIGH_BYTES: [u8; 128] = {
+    let mut all = [0u8; 128];
+    let mut i = 0;
+    while i < 128 {
+        all[i] = 0x80 + i as u8;
+        i += 1;
+    }
+    all
+};
+
+/// Control bytes but tab, and DEL.
+const CONTROL_BYTES: [u8; 32] = {
+    let mut all = [0u8; 32];
+    let mut i = 0;
+    while i < 31 {
+        all[i] = if i < 9 { i as u8 } else { i as u8 + 1 };
+        i += 1;
+    }
+    all[31] = 0x7f;
+    all
+};
+
+/// Every byte outside the alphabet grown from [`CLEAN_GROUPS`], group by group (a group the
+/// pattern could match over is split in halves, down to single bytes), over which the
+/// pattern cannot match: each match holds one of them. `None` when the pattern may match
+/// without them (the empty string, or any frequent byte).
+///
+/// This sees what one place in the pattern cannot: a digits-only value cannot match CRS
+/// 930100's `0x2f` although `0` is as frequent as can be, and a Chinese title cannot match
+/// 932230's command names.
+fn outside_clean_alphabet(hir: &Hir) -> Option<ByteSet> {
+    fn grow(hir: &Hir, alphabet: &mut [bool; 256], group: &[u8]) {
+        let mut trial = *alphabet;
+        for &b in group {
+            trial[usize::from(b)] = true;
+        }
+        if !matches_over(hir, &trial) {
+            *alphabet = trial;
+        } else if group.len() > 1 {
+            let (a, b) = group.split_at(group.len() / 2);
+            grow(hir, alphabet, a);
+            grow(hir, alphabet, b);
+        }
+    }
+    let mut alphabet = [false; 256];
+    if matches_over(hir, &alphabet) {
+        return None;
+    }
+    for group in CLEAN_GROUPS {
+        grow(hir, &mut alphabet, group);
+    }
+    // An alphabet of rare bytes alone (`.` cannot match over a line feed) filters nothing.
+    (ByteSet(alphabet).weight() >= 100).then(|| ByteSet(alphabet.map(|clean| !clean)))
+}
+
 /// Case-folds an expression to lowercase: literals lowercased, each class replaced by its
 /// lowercase image (a class left with one byte becomes a literal).
 fn fold(hir: &Hir) -> Hir {
@@ -379,6 +510,67 @@ mod tests {
         let set = required_bytes("\\xbc[^>\\xbe]*[>\\xbe]|<[^\\xbe]*\\xbe").unwrap();
         assert_eq!(set.bytes().collect::<Vec<_>>(), [b'<', 0xbc]);
         assert!(required_bytes("a|b").is_none());
+    }
+
+    #[test]
+    fn bytes_outside_the_alphabet_a_pattern_cannot_match_over() {
+        let outside = |p: &str| outside_clean_alphabet(&parsed(p).unwrap());
+        // CRS 930100's shape: `0` is in nearly every number, but `0x` in none.
+        let set = outside("(?:%2f|0x2f|/|\\x5c)(?:\\.|%2e){2,3}(?:%2f|0x2f|/|\\x5c)").unwrap();
+        for clean in [
+            "12345",
+            "第0号通知：关于做好冬季安全生产工作的通知",
+            "2026-01-01",
+        ] {
+            assert!(!set.found_in(clean.as_bytes()), "{clean}");
+        }
+        // CRS 932230's shape: command names, quotes allowed between letters, no separator.
+        let set = outside("(?i)(?:b[\"']*u[\"']*s[\"']*y|c[\"']*c[\\s,;])\\b").unwrap();
+        assert!(!set.found_in("37".as_bytes()));
+        assert!(!set.found_in("第12号通知".as_bytes()));
+        assert!(set.found_in(b"BUSY"));
+        // What matches over digits alone needs a digit; what matches anything needs nothing.
+        let set = outside("^\\d+$").unwrap();
+        assert_eq!(set.bytes().collect::<Vec<_>>(), b"0123456789");
+        assert!(outside("^.*$").is_none());
+        assert!(outside("a*").is_none());
+        assert!(outside(".").is_none());
+        // Filters chooses the lighter of the two sets.
+        let (_, bytes) = filters("\\xbc[^>\\xbe]*[>\\xbe]|<[^\\xbe]*\\xbe");
+        assert_eq!(bytes.unwrap().bytes().collect::<Vec<_>>(), [b'<', 0xbc]);
+    }
+
+    /// Strings made of the bytes outside a pattern's set never match it.
+    #[test]
+    fn no_string_over_the_clean_alphabet_matches() {
+        let patterns = [
+            "(?:%2f|0x2f|/|\\x5c)(?:\\.|%2e){2,3}",
+            "(?i)(?:b[\"']*u[\"']*s[\"']*y|c[\"']*c[\\s,;])\\b",
+            "^\\d+$",
+            "(?i)\\bon[a-z]+\\s*=",
+            "[\\x00-\\x08]|\\xff\\xfe",
+            "(?:\\$\\{|<\\?php|\\x5cx[0-9a-f]{2})",
+        ];
+        let mut x: u32 = 7;
+        for p in patterns {
+            let Some(set) = outside_clean_alphabet(&parsed(p).unwrap()) else {
+                panic!("{p}: no set");
+            };
+            let clean: Vec<u8> = (0..=255u8).filter(|&b| !set.0[usize::from(b)]).collect();
+            assert!(!clean.is_empty(), "{p}");
+            let re = crate::operators::compile_pcre(p).unwrap();
+            for _ in 0..2000 {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let len = (x >> 16) as usize % 24;
+                let s: Vec<u8> = (0..len)
+                    .map(|_| {
+                        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                        clean[(x >> 16) as usize % clean.len()]
+                    })
+                    .collect();
+                assert!(!re.is_match(&s), "{p} matched {s:?}");
+            }
+        }
     }
 
     #[test]

@@ -29,6 +29,13 @@ pub fn free_port() -> u16 {
         .port()
 }
 
+/// A port on 127.0.0.1 where no test's server can be listening: a connection to it is refused.
+/// (Port 1 is below the ephemeral range [`free_port`] draws from; a port from `free_port` that
+/// is meant to stay dead can be handed to another test's server moments later.)
+pub fn dead_port() -> u16 {
+    1
+}
+
 /// A running `sitegroup` process.
 pub struct Process {
     child: Option<Child>,
