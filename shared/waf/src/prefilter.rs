@@ -25,7 +25,8 @@ type Set = Vec<Vec<u8>>;
 
 /// A regex's filters, from one parse: its required literals, or else (none usable) the
 /// bytes every match holds one of (see [`ByteSet`]): the lighter of the set found at one
-/// place in the pattern and the one outside the widest clean alphabet it cannot match over.
+/// place in the pattern and the one outside the widest clean alphabet it cannot match over,
+/// with a second set when another alphabet gives one.
 pub fn filters(pattern: &str) -> (Option<Vec<Vec<u8>>>, Option<ByteSet>) {
     let Some(hir) = parsed(pattern) else {
         return (None, None);
@@ -38,7 +39,7 @@ pub fn filters(pattern: &str) -> (Option<Vec<Vec<u8>>>, Option<ByteSet>) {
                 (Some(a), Some(b)) => Some(if b.weight() < a.weight() { b } else { a }),
                 (a, b) => a.or(b),
             };
-            (None, bytes)
+            (None, bytes.map(|set| with_second_set(&hir, set)))
         }
     }
 }
@@ -164,17 +165,27 @@ fn required(hir: &Hir, depth: usize) -> Option<Set> {
 /// backslashes between any two letters, so no literal survives — but every match has a
 /// command separator).
 #[derive(Debug, Clone)]
-pub struct ByteSet([bool; 256]);
+pub struct ByteSet {
+    set: [bool; 256],
+    /// Another set every match also holds one of (see [`filters`]).
+    and: Option<Box<ByteSet>>,
+}
 
 impl ByteSet {
-    /// Whether `input` holds any byte of the set.
-    pub fn found_in(&self, input: &[u8]) -> bool {
-        input.iter().any(|&b| self.0[usize::from(b)])
+    fn from_table(set: [bool; 256]) -> ByteSet {
+        ByteSet { set, and: None }
     }
 
-    /// The bytes of the set, in order.
+    /// Whether `input` holds any byte of the set (and of the other set, if any): whether a
+    /// match is possible.
+    pub fn found_in(&self, input: &[u8]) -> bool {
+        input.iter().any(|&b| self.set[usize::from(b)])
+            && self.and.as_ref().is_none_or(|and| and.found_in(input))
+    }
+
+    /// The bytes of the set (not the other set's), in order.
     pub fn bytes(&self) -> impl Iterator<Item = u8> + '_ {
-        (0..=255u8).filter(|&b| self.0[usize::from(b)])
+        (0..=255u8).filter(|&b| self.set[usize::from(b)])
     }
 
     /// The set of exactly these bytes (no case folding).
@@ -183,7 +194,7 @@ impl ByteSet {
         for b in bytes {
             set[usize::from(b)] = true;
         }
-        ByteSet(set)
+        ByteSet::from_table(set)
     }
 
     fn of(bytes: impl IntoIterator<Item = u8>) -> ByteSet {
@@ -193,11 +204,11 @@ impl ByteSet {
             // The expression was case-folded: the original matches either case.
             set[usize::from(b.to_ascii_uppercase())] = true;
         }
-        ByteSet(set)
+        ByteSet::from_table(set)
     }
 
     fn union(mut self, other: &ByteSet) -> ByteSet {
-        for (a, b) in self.0.iter_mut().zip(other.0) {
+        for (a, b) in self.set.iter_mut().zip(other.set) {
             *a |= b;
         }
         self
@@ -207,7 +218,7 @@ impl ByteSet {
     /// bytes (Chinese text) are in nearly every value, space and URL punctuation in many.
     fn weight(&self) -> u32 {
         (0..=255u8)
-            .filter(|&b| self.0[usize::from(b)])
+            .filter(|&b| self.set[usize::from(b)])
             .map(|b| match b {
                 b'a'..=b'z' | b'A'..=b'Z' | b'0'..=b'9' | 0x80..=0xff => 100,
                 b' ' => 40,
@@ -251,7 +262,7 @@ fn required_set(hir: &Hir) -> Option<ByteSet> {
             .filter_map(required_set)
             .min_by_key(ByteSet::weight),
         HirKind::Alternation(branches) => {
-            let mut all = ByteSet([false; 256]);
+            let mut all = ByteSet::from_table([false; 256]);
             for b in branches {
                 all = all.union(&required_set(b)?);
             }
@@ -346,15 +357,15 @@ const CONTROL_BYTES: [u8; 32] = {
     all
 };
 
-/// Every byte outside the alphabet grown from [`CLEAN_GROUPS`], group by group (a group the
-/// pattern could match over is split in halves, down to single bytes), over which the
-/// pattern cannot match: each match holds one of them. `None` when the pattern may match
-/// without them (the empty string, or any frequent byte).
+/// Every byte outside the alphabet grown from `first` (as one group), then from
+/// [`CLEAN_GROUPS`], group by group (a group the pattern could match over is split in halves,
+/// down to single bytes), over which the pattern cannot match: each match holds one of them.
+/// `None` when the pattern may match without them (the empty string, or any frequent byte).
 ///
 /// This sees what one place in the pattern cannot: a digits-only value cannot match CRS
 /// 930100's `0x2f` although `0` is as frequent as can be, and a Chinese title cannot match
 /// 932230's command names.
-fn outside_clean_alphabet(hir: &Hir) -> Option<ByteSet> {
+fn outside_alphabet(hir: &Hir, first: &[u8]) -> Option<ByteSet> {
     fn grow(hir: &Hir, alphabet: &mut [bool; 256], group: &[u8]) {
         let mut trial = *alphabet;
         for &b in group {
@@ -372,11 +383,29 @@ fn outside_clean_alphabet(hir: &Hir) -> Option<ByteSet> {
     if matches_over(hir, &alphabet) {
         return None;
     }
-    for group in CLEAN_GROUPS {
+    for group in std::iter::once(first).chain(CLEAN_GROUPS.iter().copied()) {
         grow(hir, &mut alphabet, group);
     }
     // An alphabet of rare bytes alone (`.` cannot match over a line feed) filters nothing.
-    (ByteSet(alphabet).weight() >= 100).then(|| ByteSet(alphabet.map(|clean| !clean)))
+    (ByteSet::from_table(alphabet).weight() >= 100)
+        .then(|| ByteSet::from_table(alphabet.map(|clean| !clean)))
+}
+
+fn outside_clean_alphabet(hir: &Hir) -> Option<ByteSet> {
+    outside_alphabet(hir, &[])
+}
+
+/// `set` and, when there is one, a second set grown from `set`'s own bytes first: as unlike
+/// it as the pattern allows. CRS 932230 needs a byte after its command word (a space, `&`,
+/// `|`…) but also the command's letters: `关于开展 工作` holds a space and no such letter.
+fn with_second_set(hir: &Hir, mut set: ByteSet) -> ByteSet {
+    let own: Vec<u8> = set.bytes().collect();
+    if let Some(second) = outside_alphabet(hir, &own)
+        && second.set != set.set
+    {
+        set.and = Some(Box::new(second));
+    }
+    set
 }
 
 /// Case-folds an expression to lowercase: literals lowercased, each class replaced by its
@@ -535,12 +564,24 @@ mod tests {
         assert!(outside("^.*$").is_none());
         assert!(outside("a*").is_none());
         assert!(outside(".").is_none());
+        // A second set: a byte after the command word, and one of the command's letters.
+        let set = both_sets("(?i)(?:b[\"']*u[\"']*s[\"']*y|c[\"']*c)[\\s,;&|]");
+        assert!(set.bytes().all(|b| b" \t\n\x0b\x0c\r,;&|".contains(&b)));
+        assert!(!set.found_in("关于开展 工作".as_bytes()));
+        assert!(!set.found_in(b"a d;e"));
+        assert!(set.found_in(b"Busy;") && set.found_in(b"cc "));
         // Filters chooses the lighter of the two sets.
         let (_, bytes) = filters("\\xbc[^>\\xbe]*[>\\xbe]|<[^\\xbe]*\\xbe");
         assert_eq!(bytes.unwrap().bytes().collect::<Vec<_>>(), [b'<', 0xbc]);
     }
 
-    /// Strings made of the bytes outside a pattern's set never match it.
+    fn both_sets(pattern: &str) -> ByteSet {
+        let hir = parsed(pattern).unwrap();
+        with_second_set(&hir, outside_clean_alphabet(&hir).unwrap())
+    }
+
+    /// Strings made of the bytes outside a pattern's set never match it, and what matches holds
+    /// a byte of both its sets.
     #[test]
     fn no_string_over_the_clean_alphabet_matches() {
         let patterns = [
@@ -556,7 +597,7 @@ mod tests {
             let Some(set) = outside_clean_alphabet(&parsed(p).unwrap()) else {
                 panic!("{p}: no set");
             };
-            let clean: Vec<u8> = (0..=255u8).filter(|&b| !set.0[usize::from(b)]).collect();
+            let clean: Vec<u8> = (0..=255u8).filter(|&b| !set.set[usize::from(b)]).collect();
             assert!(!clean.is_empty(), "{p}");
             let re = crate::operators::compile_pcre(p).unwrap();
             for _ in 0..2000 {
@@ -570,6 +611,53 @@ mod tests {
                     .collect();
                 assert!(!re.is_match(&s), "{p} matched {s:?}");
             }
+            // Whatever matches holds a byte of each of the two sets.
+            let set = both_sets(p);
+            let pool: &[&[u8]] = &[
+                b"bus",
+                b"y",
+                b"c",
+                b";",
+                b"&",
+                b"|",
+                b"'",
+                b"\"",
+                b"0x2f",
+                b"/",
+                b".",
+                b"%2e",
+                b"\\",
+                b"${",
+                b"<?php",
+                b"on",
+                b"load",
+                b"=",
+                b" ",
+                b"\x01",
+                b"\xff\xfe",
+                "关".as_bytes(),
+                b"x4a",
+                b"12",
+            ];
+            let mut matched = 0;
+            for _ in 0..20_000 {
+                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                let len = (x >> 16) as usize % 6;
+                let s: Vec<u8> = (0..len)
+                    .flat_map(|_| {
+                        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                        pool[(x >> 16) as usize % pool.len()].iter().copied()
+                    })
+                    .collect();
+                if re.is_match(&s) {
+                    matched += 1;
+                    assert!(
+                        set.found_in(&s),
+                        "{p} matched {s:?}, which the filter passes over"
+                    );
+                }
+            }
+            assert!(matched > 0, "{p}: no random string matched");
         }
     }
 
