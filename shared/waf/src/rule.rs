@@ -93,6 +93,15 @@ pub struct Rule {
 }
 
 impl Rule {
+    /// The link's prefilter slot, when the unions of its targets' hits can rule the link out:
+    /// it has a slot, and every target a union (the one condition both the walk,
+    /// `link_may_match`, and the phase's `Skip` records go by).
+    pub(crate) fn union_slot(&self) -> Option<u32> {
+        let slot = self.slot?;
+        (self.union_ids.len() == self.targets.len() && !self.union_ids.contains(&NO_UNION))
+            .then_some(slot)
+    }
+
     pub fn tags(&self) -> &[String] {
         &self.actions.tags
     }

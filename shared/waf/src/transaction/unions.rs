@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use super::{Group, NO_HITS, NO_STATE, OWNED, TCache, Transaction, Union, apply_all};
 use crate::engine::{Hits, KNOWN_HITS_MAX, Prefilter};
-use crate::rule::{NO_UNION, Rule};
+use crate::rule::Rule;
 use crate::variables::{Each, Selector, Target, Value, Variable, collect, kv_values};
 
 /// At most this many groups of values per variable (a bit each in `union_of`); values that
@@ -98,18 +98,14 @@ impl Transaction {
     /// without a slot, counting targets or volatile variables always can; `multiMatch` links
     /// (which test every stage of the chain) can unless no value may change.
     pub(super) fn link_may_match(&self, rule: &Rule) -> bool {
-        let Some(slot) = rule.slot else { return true };
+        let Some(slot) = rule.union_slot() else {
+            return true;
+        };
         let Some(prefilter) = self.rules.prefilter.as_ref() else {
             return true;
         };
-        if rule.union_ids.len() != rule.targets.len() {
-            return true;
-        }
         for (i, t) in rule.targets.iter().enumerate() {
             let id = rule.union_ids[i];
-            if id == NO_UNION {
-                return true;
-            }
             // A `multiMatch` link tests every stage of the chain, which the union (hits of the
             // last) covers only when the chain changes no value (case aside): `at` is `None`.
             let may =
