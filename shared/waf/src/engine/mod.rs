@@ -488,5 +488,11 @@ mod tests {
         // In no stage: no match, the same value again answered from its marks.
         assert_eq!(run("/?a=%253Cscrip&b=%253Cscrip"), None);
         assert_eq!(run("/?a=plain"), None);
+        // Stages longer than `STAGE_HITS_MAX`: tested through the operator's own literals,
+        // with the same answers.
+        let pad = "x".repeat(100);
+        assert_eq!(run(&format!("/?a={pad}%253CSCRIPT%253E")), Some(1));
+        assert_eq!(run(&format!("/?a={pad}%3CsCrIpT")), Some(1));
+        assert_eq!(run(&format!("/?a={pad}%253Cscrip&b={pad}")), None);
     }
 }

@@ -326,6 +326,13 @@ impl TCache {
         at
     }
 
+    /// Whether a state's prefilter hits are known (its own, or those of the state it shares
+    /// them with).
+    pub(super) fn has_hits(&self, state: u32) -> bool {
+        let entry = &self.entries[state as usize];
+        entry.hits != NO_HITS || self.entries[entry.hits_like as usize].hits != NO_HITS
+    }
+
     /// A state's value: `raw` for the raw state.
     pub(super) fn value<'a>(&'a self, state: u32, raw: &'a [u8]) -> &'a [u8] {
         self.entries[state as usize].value.as_deref().unwrap_or(raw)
