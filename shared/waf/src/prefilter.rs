@@ -580,6 +580,18 @@ mod tests {
         with_second_set(&hir, outside_clean_alphabet(&hir).unwrap())
     }
 
+    /// Fewer than `max` pieces drawn from `pieces` (`x`: the generator's state), joined.
+    fn random_string(x: &mut u32, max: usize, pieces: &[&[u8]]) -> Vec<u8> {
+        let mut next = || {
+            *x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
+            (*x >> 16) as usize
+        };
+        let len = next() % max;
+        (0..len)
+            .flat_map(|_| pieces[next() % pieces.len()].iter().copied())
+            .collect()
+    }
+
     /// Strings made of the bytes outside a pattern's set never match it, and what matches holds
     /// a byte of both its sets.
     #[test]
@@ -600,15 +612,9 @@ mod tests {
             let clean: Vec<u8> = (0..=255u8).filter(|&b| !set.set[usize::from(b)]).collect();
             assert!(!clean.is_empty(), "{p}");
             let re = crate::operators::compile_pcre(p).unwrap();
+            let clean: Vec<&[u8]> = clean.iter().map(std::slice::from_ref).collect();
             for _ in 0..2000 {
-                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                let len = (x >> 16) as usize % 24;
-                let s: Vec<u8> = (0..len)
-                    .map(|_| {
-                        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                        clean[(x >> 16) as usize % clean.len()]
-                    })
-                    .collect();
+                let s = random_string(&mut x, 24, &clean);
                 assert!(!re.is_match(&s), "{p} matched {s:?}");
             }
             // Whatever matches holds a byte of each of the two sets.
@@ -641,14 +647,7 @@ mod tests {
             ];
             let mut matched = 0;
             for _ in 0..20_000 {
-                x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                let len = (x >> 16) as usize % 6;
-                let s: Vec<u8> = (0..len)
-                    .flat_map(|_| {
-                        x = x.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                        pool[(x >> 16) as usize % pool.len()].iter().copied()
-                    })
-                    .collect();
+                let s = random_string(&mut x, 6, pool);
                 if re.is_match(&s) {
                     matched += 1;
                     assert!(

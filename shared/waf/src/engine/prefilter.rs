@@ -533,6 +533,14 @@ mod tests {
     use crate::engine::Engine;
     use crate::rule::Entry;
 
+    /// The rule that stops, in phase 1, a GET with this User-Agent, if any.
+    fn stopped_by_user_agent(engine: &Engine, ua: &str) -> Option<u32> {
+        let mut tx = engine.transaction();
+        tx.process_uri(b"GET", b"/", b"HTTP/1.1");
+        tx.add_request_header(b"User-Agent", ua.as_bytes());
+        tx.process_request_headers().map(|i| i.rule_id)
+    }
+
     #[test]
     fn known_misses_are_per_operator_and_overwritten() {
         let known = KnownMisses::default();
@@ -690,12 +698,7 @@ mod tests {
             "t.conf",
         )
         .unwrap();
-        let run = |ua: &str| {
-            let mut tx = engine.transaction();
-            tx.process_uri(b"GET", b"/", b"HTTP/1.1");
-            tx.add_request_header(b"User-Agent", ua.as_bytes());
-            tx.process_request_headers().map(|i| i.rule_id)
-        };
+        let run = |ua: &str| stopped_by_user_agent(&engine, ua);
         let rules = engine.rules();
         let known = &rules.prefilter.as_ref().unwrap().known;
         let Entry::Rule(rule) = &rules.phases[0][0] else {
@@ -724,12 +727,7 @@ mod tests {
             "t.conf",
         )
         .unwrap();
-        let run = |ua: &str| {
-            let mut tx = engine.transaction();
-            tx.process_uri(b"GET", b"/", b"HTTP/1.1");
-            tx.add_request_header(b"User-Agent", ua.as_bytes());
-            tx.process_request_headers().map(|i| i.rule_id)
-        };
+        let run = |ua: &str| stopped_by_user_agent(&engine, ua);
         let kept = || {
             engine
                 .rules()
