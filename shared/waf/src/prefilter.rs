@@ -383,7 +383,8 @@ fn outside_alphabet(hir: &Hir, first: &[u8]) -> Option<ByteSet> {
     if matches_over(hir, &alphabet) {
         return None;
     }
-    for group in std::iter::once(first).chain(CLEAN_GROUPS.iter().copied()) {
+    let first = Some(first).filter(|g| !g.is_empty());
+    for group in first.into_iter().chain(CLEAN_GROUPS.iter().copied()) {
         grow(hir, &mut alphabet, group);
     }
     // An alphabet of rare bytes alone (`.` cannot match over a line feed) filters nothing.

@@ -269,7 +269,7 @@ impl TCache {
         let entry = &self.entries[state as usize];
         match entry.print.get() {
             0 => {
-                let print = known.fingerprint(entry.value.as_deref().unwrap_or(raw));
+                let print = known.fingerprint(self.value(state, raw));
                 entry.print.set(print);
                 print
             }

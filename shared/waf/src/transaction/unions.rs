@@ -62,9 +62,8 @@ impl Transaction {
         let prefilter = self.rules.prefilter.as_ref().filter(|_| want_hits);
         let at = self.cached_entry(rule, value, prefilter, head);
         let cache = self.tcache.borrow();
-        let entry = &cache.entries[at];
-        let hits = prefilter.and_then(|_| cache.hits.get(entry.hits as usize));
-        f(entry.value.as_deref().unwrap_or(value), hits, at as u32)
+        let hits = prefilter.and_then(|_| cache.hits.get(cache.entries[at].hits as usize));
+        f(cache.value(at as u32, value), hits, at as u32)
     }
 
     /// The transformation cache's entry for a stable value under the rule's chain (made if
