@@ -21,6 +21,7 @@ use crate::variables::Exclusion;
 mod caches;
 mod collection;
 mod data;
+mod effects;
 mod eval;
 mod plan;
 mod records;
