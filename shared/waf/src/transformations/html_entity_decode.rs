@@ -7,24 +7,24 @@
 use super::hex_val;
 
 pub fn html_entity_decode(input: &[u8]) -> Option<Vec<u8>> {
-    if !input.contains(&b'&') {
-        return None;
-    }
+    let mut at = memchr::memchr(b'&', input)?;
     let mut out = Vec::with_capacity(input.len());
-    let mut i = 0;
-    while i < input.len() {
-        if input[i] != b'&' {
-            out.push(input[i]);
-            i += 1;
-            continue;
+    out.extend_from_slice(&input[..at]);
+    // `at` is an `&`; the bytes before it are copied.
+    while at < input.len() {
+        match entity(&input[at + 1..]) {
+            Some((byte, used)) => {
+                out.push(byte);
+                at += 1 + used;
+            }
+            None => {
+                out.push(b'&');
+                at += 1;
+            }
         }
-        if let Some((byte, used)) = entity(&input[i + 1..]) {
-            out.push(byte);
-            i += 1 + used;
-        } else {
-            out.push(b'&');
-            i += 1;
-        }
+        let next = memchr::memchr(b'&', &input[at..]).map_or(input.len(), |n| at + n);
+        out.extend_from_slice(&input[at..next]);
+        at = next;
     }
     Some(out)
 }
@@ -77,4 +77,43 @@ fn entity(rest: &[u8]) -> Option<(u8, usize)> {
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The first version, byte by byte: the current one copies the runs between entities and
+    /// must answer the same.
+    fn reference(input: &[u8]) -> Option<Vec<u8>> {
+        if !input.contains(&b'&') {
+            return None;
+        }
+        let mut out = Vec::with_capacity(input.len());
+        let mut i = 0;
+        while i < input.len() {
+            if input[i] != b'&' {
+                out.push(input[i]);
+                i += 1;
+                continue;
+            }
+            if let Some((byte, used)) = entity(&input[i + 1..]) {
+                out.push(byte);
+                i += 1 + used;
+            } else {
+                out.push(b'&');
+                i += 1;
+            }
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn agrees_with_the_reference() {
+        crate::transformations::tests::agree(
+            html_entity_decode,
+            reference,
+            b"&&#x;1aFgtlqunbsp \xe4",
+        );
+    }
 }

@@ -313,13 +313,29 @@ pub(crate) fn is_space(b: u8) -> bool {
 }
 
 pub(crate) fn hex_val(b: u8) -> Option<u8> {
-    match b {
-        b'0'..=b'9' => Some(b - b'0'),
-        b'a'..=b'f' => Some(b - b'a' + 10),
-        b'A'..=b'F' => Some(b - b'A' + 10),
-        _ => None,
-    }
+    let v = HEX_VALUES[usize::from(b)];
+    (v != NOT_HEX).then_some(v)
 }
+
+/// Each byte's value as a hex digit, or `NOT_HEX`: one load instead of three range tests on
+/// the decoders' hot paths (several digits are valid together when the OR of their values
+/// is below 16).
+pub(crate) const HEX_VALUES: [u8; 256] = {
+    let mut t = [NOT_HEX; 256];
+    let mut i = 0;
+    while i < 10 {
+        t[b'0' as usize + i] = i as u8;
+        i += 1;
+    }
+    let mut i = 0;
+    while i < 6 {
+        t[b'a' as usize + i] = 10 + i as u8;
+        t[b'A' as usize + i] = 10 + i as u8;
+        i += 1;
+    }
+    t
+};
+pub(crate) const NOT_HEX: u8 = 0xff;
 
 /// Decodes two hex digits (caller checked both are hex).
 pub(crate) fn x2c(hi: u8, lo: u8) -> u8 {
@@ -327,8 +343,37 @@ pub(crate) fn x2c(hi: u8, lo: u8) -> u8 {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// Checks a transformation against a reference version on random inputs drawn from
+    /// `alphabet` (and on every input of up to two of its bytes).
+    pub(crate) fn agree(f: TransformFn, reference: TransformFn, alphabet: &[u8]) {
+        let same = |input: &[u8]| {
+            // `None` and an unchanged copy say the same.
+            let norm = |o: Option<Vec<u8>>| o.unwrap_or_else(|| input.to_vec());
+            assert_eq!(
+                norm(f(input)),
+                norm(reference(input)),
+                "{:?}",
+                String::from_utf8_lossy(input)
+            );
+        };
+        for &a in alphabet {
+            same(&[a]);
+            for &b in alphabet {
+                same(&[a, b]);
+            }
+        }
+        let mut next = crate::xorshift(0x2545_f491_4f6c_dd1d);
+        for _ in 0..100_000 {
+            let len = (next() % 40) as usize;
+            let input: Vec<u8> = (0..len)
+                .map(|_| alphabet[(next() % alphabet.len() as u64) as usize])
+                .collect();
+            same(&input);
+        }
+    }
 
     #[test]
     fn the_table_fits_the_unchanged_masks() {
