@@ -121,6 +121,9 @@ pub(crate) struct Groups {
     pub(super) raw_at: Vec<u32>,
     /// Raw state of each value (see `TCache`; [`NO_STATE`] with `OWNED`).
     pub(super) state_at: Vec<u32>,
+    /// The position of each raw state's first value, in order: a walk tests these first, and
+    /// looks at every value only when one matched (see `Transaction::find_matches`).
+    pub(super) firsts: Vec<u32>,
     /// Whether some values have the same bytes (one raw state): only then does a walk mark
     /// the raw states of values that matched in no way (`TCache::mark_value_missed`).
     pub(super) repeats: bool,
@@ -148,6 +151,7 @@ impl Groups {
         self.of_value.clear();
         self.raw_at.clear();
         self.state_at.clear();
+        self.firsts.clear();
         self.repeats = false;
         self.has_owned = false;
         self.may_change = 0;

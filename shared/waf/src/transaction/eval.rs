@@ -10,7 +10,8 @@ use crate::actions::{AllowScope, Disruptive};
 use crate::engine::EngineMode;
 use crate::rule::{Entry, NO_UNION, Rule, RuleOperator};
 use crate::variables::{
-    Each, Exclusion, Selector, Target, Value, Variable, collect, count, decimal, kv_values,
+    Each, Exclusion, Selector, Target, Value, Variable, collect, count, decimal, kv_lists,
+    kv_values,
 };
 
 /// States up to this long get prefilter hits in a `multiMatch` walk (a longer one uses them
@@ -353,16 +354,20 @@ impl Transaction {
                 // The groups' values: all of the variable's, or one key's.
                 let all = matches!(t.selector, Selector::All);
                 let in_group = |k: &[u8]| one_key == 0 || t.selector.matches(k);
-                for (j, (k, v)) in values.filter(|(k, _)| in_group(k)).enumerate() {
-                    if one_key == 0 && !all && !t.selector.matches(k) {
-                        continue;
-                    }
+                // One value (the `j`th of the groups'), tested unless it is passed over;
+                // whether it matched.
+                let visit = |j: usize,
+                             k: &[u8],
+                             v: &[u8],
+                             check_excluded: bool,
+                             found: &mut Matches|
+                 -> bool {
                     if let Some((slot, at)) = at {
                         let hits = at.get(j).copied().unwrap_or(NO_HITS);
                         if hits != NO_HITS
                             && !self.tcache.borrow().hits[hits as usize].contains(slot)
                         {
-                            continue;
+                            return false;
                         }
                     }
                     let raw = match groups {
@@ -371,15 +376,16 @@ impl Transaction {
                     };
                     // A value with the same bytes as one that matched in no way.
                     if repeats && raw != NO_STATE && self.tcache.borrow().value_missed(raw) {
-                        continue;
+                        return false;
                     }
-                    if excluded(t.variable, k) {
-                        continue;
+                    if check_excluded && excluded(t.variable, k) {
+                        return false;
                     }
                     let value = Value::stored(t.variable, k, v);
                     if raw == NO_STATE {
+                        let before = found.len;
                         handle(value, found);
-                        continue;
+                        return found.len > before;
                     }
                     if rule.actions.multi_match {
                         // The raw state, then each state a transformation changed; a state
@@ -423,7 +429,7 @@ impl Transaction {
                         if repeats && !hit {
                             self.tcache.borrow_mut().mark_value_missed(raw);
                         }
-                        continue;
+                        return hit;
                     }
                     let state = self
                         .tcache
@@ -438,12 +444,45 @@ impl Transaction {
                             if repeats {
                                 cache.mark_value_missed(raw);
                             }
-                            continue;
+                            return false;
                         }
                     }
-                    if !test_state(&value, state, v, found) && repeats {
+                    let hit = test_state(&value, state, v, found);
+                    if !hit && repeats {
                         self.tcache.borrow_mut().mark_value_missed(raw);
                     }
+                    hit
+                };
+                // Each raw state once, at its first value: when none matches (as on clean
+                // traffic), no value does, whatever its key or exclusions, and the many values
+                // with bytes seen before are not looked at. When one matches, its tests are
+                // undone and every value is walked in order, each state's misses kept.
+                if one_key == 0
+                    && all
+                    && let Some(g) = groups.filter(|g| !g.has_owned)
+                    && let Some((lists, names)) = kv_lists(self, t.variable)
+                {
+                    let before = found.len;
+                    let first = lists[0].len();
+                    let matched = g.firsts.iter().any(|&j| {
+                        let j = j as usize;
+                        let Some((k, v)) = lists[0].get(j).or_else(|| lists[1].get(j - first))
+                        else {
+                            return true;
+                        };
+                        let v = if names { k } else { v };
+                        visit(j, k, v, false, found)
+                    });
+                    if !matched {
+                        continue;
+                    }
+                    found.len = before;
+                }
+                for (j, (k, v)) in values.filter(|(k, _)| in_group(k)).enumerate() {
+                    if one_key == 0 && !all && !t.selector.matches(k) {
+                        continue;
+                    }
+                    visit(j, k, v, true, found);
                 }
                 continue;
             }

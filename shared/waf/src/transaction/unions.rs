@@ -239,7 +239,11 @@ impl Transaction {
             let (raw, may_change) = {
                 let mut cache = self.tcache.borrow_mut();
                 let raw = cache.raw_state(b);
-                groups.repeats |= cache.seen_again(raw);
+                if cache.seen_again(raw) {
+                    groups.repeats = true;
+                } else {
+                    groups.firsts.push(groups.state_at.len() as u32);
+                }
                 (raw, !cache.entries[raw as usize].known)
             };
             let at = match groups
@@ -460,6 +464,43 @@ SecRule ARGS "@rx ^<x>$" "id:34,phase:2,pass,log,multiMatch,t:none,t:urlDecodeUn
         // One raw state for the three values, one per name; one decoded state.
         assert_eq!(raw, 4);
         assert_eq!(made, [&b"<x>"[..]]);
+    }
+
+    #[test]
+    fn a_walk_by_first_values_falls_back_to_every_value_on_a_match() {
+        // Many values with few distinct bytes: the walk tests `ok`, `x` and `attack` once
+        // each; `attack` matches, so every value is walked in order, exclusions applied.
+        let mut uri = String::from("/?");
+        for i in 0..30 {
+            uri.push_str(&format!("k{i}={}&", ["ok", "x", "ok"][i % 3]));
+        }
+        uri.push_str("b=attack&c=ok&d=attack");
+        let mut tx = run(
+            r#"
+SecRule ARGS|!ARGS:b "@rx attack" "id:40,phase:2,pass,log,setvar:tx.n40=+1"
+SecRule ARGS|!ARGS:b|!ARGS:d "@rx attack" "id:41,phase:2,pass,log"
+SecRule ARGS "@rx ^x$" "id:42,phase:2,pass,log,multiMatch,t:none,t:lowercase,setvar:tx.n42=+1"
+SecRule ARGS_NAMES "@rx ^k29$" "id:43,phase:2,pass,log"
+"#,
+            &uri,
+        );
+        let matched: Vec<_> = tx
+            .matched_rules()
+            .iter()
+            .map(|m| (m.id, m.matched_var_name.clone()))
+            .collect();
+        // 41: the only values that match are excluded. The name is the last match's.
+        assert_eq!(
+            matched,
+            [
+                (40, "ARGS:d".to_string()),
+                (42, "ARGS:k28".to_string()),
+                (43, "ARGS_NAMES:k29".to_string())
+            ]
+        );
+        let coll = tx.collections.tx();
+        assert_eq!(coll.get("n40").map(Vec::as_slice), Some(&b"1"[..]));
+        assert_eq!(coll.get("n42").map(Vec::as_slice), Some(&b"10"[..]));
     }
 
     #[test]

@@ -135,7 +135,7 @@ pub(crate) fn kv_values(
 
 /// The lists of stored pairs a key-value variable reads (see [`kv_values`]), and whether it
 /// yields their keys rather than their values.
-fn kv_lists(tx: &Transaction, variable: Variable) -> Option<([&[Kv]; 2], bool)> {
+pub(crate) fn kv_lists(tx: &Transaction, variable: Variable) -> Option<([&[Kv]; 2], bool)> {
     use Variable as V;
     let r = &tx.request;
     let none: &[Kv] = &[];

@@ -6,8 +6,8 @@
 
 mod collect;
 
-pub(crate) use collect::kv_values;
 pub use collect::{Each, Sink, Value, collect, count, decimal};
+pub(crate) use collect::{kv_lists, kv_values};
 
 /// A SecLang variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
