@@ -223,6 +223,9 @@ pub(crate) struct TCache {
     /// Per state, the grouping (`sighting`) that last met it (see `Groups::repeats`).
     sightings: Vec<u32>,
     sighting: u32,
+    /// Per raw state, the hits a union found for it (see `Transaction::union_of`): read only
+    /// where written in the same union, so never cleared.
+    pub(super) union_hits: Vec<u32>,
 }
 
 /// A state's entry in a per-state stamp list (`TCache::marks`, `sightings`), which grows
@@ -265,6 +268,7 @@ impl TCache {
             stamp: 0,
             sightings: Vec::with_capacity(n),
             sighting: 0,
+            union_hits: Vec::with_capacity(n),
         }
     }
 

@@ -10,7 +10,7 @@ use crate::actions::{AllowScope, Disruptive};
 use crate::engine::EngineMode;
 use crate::rule::{Entry, NO_UNION, Rule, RuleOperator};
 use crate::variables::{
-    Each, Exclusion, Selector, Target, Value, Variable, collect, count, decimal, kv_lists,
+    Each, Exclusion, Selector, Target, Value, Variable, collect, count, decimal, kv_at, kv_lists,
     kv_values,
 };
 
@@ -463,15 +463,9 @@ impl Transaction {
                     && let Some((lists, names)) = kv_lists(self, t.variable)
                 {
                     let before = found.len;
-                    let first = lists[0].len();
                     let matched = g.firsts.iter().any(|&j| {
                         let j = j as usize;
-                        let Some((k, v)) = lists[0].get(j).or_else(|| lists[1].get(j - first))
-                        else {
-                            return true;
-                        };
-                        let v = if names { k } else { v };
-                        visit(j, k, v, false, found)
+                        kv_at(&lists, names, j).is_none_or(|(k, v)| visit(j, k, v, false, found))
                     });
                     if !matched {
                         continue;

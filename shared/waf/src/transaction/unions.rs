@@ -7,11 +7,22 @@ use std::borrow::Cow;
 use super::{Group, NO_HITS, NO_STATE, OWNED, TCache, Transaction, Union, apply_all};
 use crate::engine::{Hits, KNOWN_HITS_MAX, Prefilter};
 use crate::rule::Rule;
-use crate::variables::{Each, Selector, Target, Value, Variable, collect, kv_values};
+use crate::variables::{
+    Each, Selector, Target, Value, Variable, collect, kv_at, kv_lists, kv_values,
+};
 
 /// At most this many groups of values per variable (a bit each in `union_of`); values that
 /// would make more are treated as made on the fly.
 const MAX_GROUPS: usize = 64;
+
+/// A raw state's entry in `TCache::union_hits`, which grows as needed.
+fn per_raw(list: &mut Vec<u32>, raw: u32) -> &mut u32 {
+    let at = raw as usize;
+    if list.len() <= at {
+        list.resize(at + 1, NO_HITS);
+    }
+    &mut list[at]
+}
 
 /// The index in `cache.hits` of a state's prefilter hits (see `TCache`), computed once per
 /// transaction and shared by states that differ only by ASCII case. `raw`: the value as
@@ -184,6 +195,35 @@ impl Transaction {
         }
         if visit == 0 && !groups.has_owned {
             return Union { all, at: None };
+        }
+        // Each raw state once, at its first value; every value then has its raw state's hits.
+        if one_key == 0
+            && !groups.has_owned
+            && let Some((lists, names)) = kv_lists(self, t.variable)
+        {
+            let mut guard = self.tcache.borrow_mut();
+            let cache = &mut *guard;
+            let head = t.variable.from_request_head();
+            for &j in &groups.firsts {
+                let j = j as usize;
+                let raw = groups.state_at[j];
+                let h = match kv_at(&lists, names, j) {
+                    Some((_, b)) if visit & 1 << groups.of_value[j] != 0 => {
+                        let state = cache.chain_from(raw, &rule.transformations, b);
+                        let h = state_hits(cache, prefilter, state, b, head);
+                        all.union(&cache.hits[h as usize]);
+                        h
+                    }
+                    _ => groups.raw_at[j],
+                };
+                *per_raw(&mut cache.union_hits, raw) = h;
+            }
+            let at = groups
+                .state_at
+                .iter()
+                .map(|&raw| cache.union_hits[raw as usize])
+                .collect();
+            return Union { all, at: Some(at) };
         }
         let mut at = Vec::with_capacity(groups.of_value.len());
         self.each_value(t, one_key, &mut |v: Value| {

@@ -154,6 +154,19 @@ pub(crate) fn kv_lists(tx: &Transaction, variable: Variable) -> Option<([&[Kv]; 
     })
 }
 
+/// The `j`th (key, value) of lists from [`kv_lists`] (`names`: the key stands for the value).
+pub(crate) fn kv_at<'a>(
+    lists: &[&'a [Kv]; 2],
+    names: bool,
+    j: usize,
+) -> Option<(&'a [u8], &'a [u8])> {
+    let (k, v) = match lists[0].get(j) {
+        Some(kv) => kv,
+        None => lists[1].get(j - lists[0].len())?,
+    };
+    Some((k, if names { k } else { v }))
+}
+
 /// The number of values a target's variable and selector yield (what `&VAR` reads).
 pub fn count(
     tx: &Transaction,
