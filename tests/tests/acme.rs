@@ -176,26 +176,35 @@ async fn a_certificate_is_obtained_from_pebble_through_the_gateway() {
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
 
-    // The account and the certificate are in the control plane's store, sealed.
+    // The account and the certificate are in the control plane's store, sealed. The gateway
+    // may serve a new certificate a moment before its copy reaches the store (the cache write
+    // goes through the control plane), so the store is read until both are there.
     let db = Database::connect(p.db.effective_url(&p.data_dir()))
         .await
         .unwrap();
-    let rows = db
-        .query_all(Statement::from_string(
-            db.get_database_backend(),
-            "SELECT key, value FROM platform_setting WHERE key LIKE 'acme:%'",
-        ))
-        .await
-        .unwrap();
-    let keys: Vec<String> = rows
-        .iter()
-        .map(|r| r.try_get::<String>("", "key").unwrap())
-        .collect();
-    assert!(keys.iter().any(|k| k.starts_with("acme:cert-")), "{keys:?}");
-    assert!(
-        keys.iter().any(|k| k.starts_with("acme:account-")),
-        "{keys:?}"
-    );
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let rows = loop {
+        let rows = db
+            .query_all(Statement::from_string(
+                db.get_database_backend(),
+                "SELECT key, value FROM platform_setting WHERE key LIKE 'acme:%'",
+            ))
+            .await
+            .unwrap();
+        let keys: Vec<String> = rows
+            .iter()
+            .map(|r| r.try_get::<String>("", "key").unwrap())
+            .collect();
+        let stored = |prefix: &str| keys.iter().any(|k| k.starts_with(prefix));
+        if stored("acme:cert-") && stored("acme:account-") {
+            break rows;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no ACME account and certificate in the store after 30 s: {keys:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
     for r in &rows {
         let v: String = r.try_get("", "value").unwrap();
         assert!(
