@@ -317,6 +317,16 @@ pub(crate) fn hex_val(b: u8) -> Option<u8> {
     (v != NOT_HEX).then_some(v)
 }
 
+/// The byte a `%HH` escape encodes, given what follows its `%`; `None` unless two hex digits
+/// follow (`urlDecode`, `urlDecodeUni`).
+pub(crate) fn escaped_byte(rest: &[u8]) -> Option<u8> {
+    let [hi, lo, ..] = *rest else {
+        return None;
+    };
+    let (hi, lo) = (HEX_VALUES[usize::from(hi)], HEX_VALUES[usize::from(lo)]);
+    ((hi | lo) < 16).then_some(hi << 4 | lo)
+}
+
 /// Each byte's value as a hex digit, or `NOT_HEX`: one load instead of three range tests on
 /// the decoders' hot paths (several digits are valid together when the OR of their values
 /// is below 16).

@@ -2,7 +2,7 @@
 //!
 //! `SecRule REQUEST_URI_RAW "@rx ..." "t:urlDecode"`
 
-use super::HEX_VALUES;
+use super::escaped_byte;
 
 pub fn url_decode(input: &[u8]) -> Option<Vec<u8>> {
     if !input.iter().any(|&b| b == b'%' || b == b'+') {
@@ -15,16 +15,15 @@ pub fn url_decode(input: &[u8]) -> Option<Vec<u8>> {
 /// Shared with the urlencoded body processor and query-string and path parsing.
 pub(crate) fn decode(input: &[u8], plus_is_space: bool) -> Vec<u8> {
     let mut out = Vec::with_capacity(input.len());
-    let hex = |b: u8| HEX_VALUES[usize::from(b)];
     let mut i = 0;
     while i < input.len() {
         match input[i] {
-            b'%' => match input[i + 1..] {
-                [hi, lo, ..] if (hex(hi) | hex(lo)) < 16 => {
-                    out.push(hex(hi) << 4 | hex(lo));
+            b'%' => match escaped_byte(&input[i + 1..]) {
+                Some(b) => {
+                    out.push(b);
                     i += 3;
                 }
-                _ => {
+                None => {
                     out.push(b'%');
                     i += 1;
                 }

@@ -3,7 +3,7 @@
 //!
 //! `SecRule ARGS "@rx ..." "t:urlDecodeUni"`
 
-use super::HEX_VALUES;
+use super::{HEX_VALUES, escaped_byte};
 
 pub fn url_decode_uni(input: &[u8]) -> Option<Vec<u8>> {
     let mut i = memchr::memchr2(b'%', b'+', input)?;
@@ -23,14 +23,16 @@ pub fn url_decode_uni(input: &[u8]) -> Option<Vec<u8>> {
                     });
                     i += 6;
                 }
-                [hi, lo, ..] if (hex(hi) | hex(lo)) < 16 => {
-                    out.push(hex(hi) << 4 | hex(lo));
-                    i += 3;
-                }
-                _ => {
-                    out.push(b'%');
-                    i += 1;
-                }
+                _ => match escaped_byte(&input[i + 1..]) {
+                    Some(b) => {
+                        out.push(b);
+                        i += 3;
+                    }
+                    None => {
+                        out.push(b'%');
+                        i += 1;
+                    }
+                },
             },
             b'+' => {
                 out.push(b' ');
