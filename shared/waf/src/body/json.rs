@@ -60,6 +60,23 @@ enum Open {
     Array(usize),
 }
 
+impl Open {
+    /// The length of the path its members are named under.
+    fn here(self) -> usize {
+        match self {
+            Open::Object(here) | Open::Array(here) => here,
+        }
+    }
+
+    /// The byte that closes it.
+    fn close(self) -> u8 {
+        match self {
+            Open::Object(_) => b'}',
+            Open::Array(_) => b']',
+        }
+    }
+}
+
 struct Parser<'a> {
     s: &'a [u8],
     i: usize,
@@ -106,29 +123,24 @@ impl Parser<'_> {
                         return Err(Error::Depth);
                     }
                     self.i += 1;
-                    if b == b'{' {
+                    let open = if b == b'{' {
                         // Members of the top-level object are named by their keys alone.
                         if stack.is_empty() {
                             self.path.clear();
                         }
-                        stack.push(Open::Object(self.path.len()));
-                        self.skip_whitespace();
-                        if self.peek() == Some(b'}') {
-                            self.i += 1;
-                            stack.pop();
-                        } else {
-                            self.key()?;
-                            continue 'value;
-                        }
+                        Open::Object(self.path.len())
                     } else {
-                        stack.push(Open::Array(self.path.len()));
-                        self.skip_whitespace();
-                        if self.peek() == Some(b']') {
-                            self.i += 1;
-                            stack.pop();
-                        } else {
-                            continue 'value;
+                        Open::Array(self.path.len())
+                    };
+                    self.skip_whitespace();
+                    if self.peek() == Some(open.close()) {
+                        self.i += 1;
+                    } else {
+                        stack.push(open);
+                        if let Open::Object(_) = open {
+                            self.key()?;
                         }
+                        continue 'value;
                     }
                 }
                 b'"' => {
@@ -155,11 +167,7 @@ impl Parser<'_> {
                     }
                     return Ok(());
                 };
-                let (here, close) = match open {
-                    Open::Object(here) => (here, b'}'),
-                    Open::Array(here) => (here, b']'),
-                };
-                self.path.truncate(here);
+                self.path.truncate(open.here());
                 match self.peek() {
                     Some(b',') => {
                         self.i += 1;
@@ -169,7 +177,7 @@ impl Parser<'_> {
                         }
                         continue 'value;
                     }
-                    Some(b) if b == close => {
+                    Some(b) if b == open.close() => {
                         self.i += 1;
                         stack.pop();
                     }
