@@ -168,6 +168,20 @@ pub async fn let_waits_pass(env: &Env) {
         .unwrap();
 }
 
+/// Makes every throttled key's wait start now, as if its last failure had just happened: a
+/// check that an attempt is refused while waiting then does not depend on how fast the sign-ins
+/// before it ran (argon2 in a debug build on a slow machine can outlast a 1 s wait).
+pub async fn restart_waits(env: &Env) {
+    login_throttle::Entity::update_many()
+        .col_expr(
+            login_throttle::Column::LastFailureAt,
+            Expr::value(Utc::now()),
+        )
+        .exec(&env.state.db)
+        .await
+        .unwrap();
+}
+
 pub async fn audit_count(env: &Env, event: &str, object: &str, result: &str) -> u64 {
     audit_log::Entity::find()
         .filter(audit_log::Column::Event.eq(event))

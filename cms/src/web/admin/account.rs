@@ -171,9 +171,12 @@ async fn login(
         Some(_) => "",
     };
     if !reason.is_empty() {
+        // The wait counts from the answer, not from the request: a slow password check must
+        // not use up the wait before the client has even seen the failure.
+        let failed_at = Utc::now();
         let mut locked = false;
         for key in &keys {
-            locked |= throttle::fail(&state.db, &policy, key, now).await?;
+            locked |= throttle::fail(&state.db, &policy, key, failed_at).await?;
         }
         let who = Who::anonymous(&client.addr);
         let details = serde_json::json!({ "username": username, "reason": reason });
@@ -199,7 +202,7 @@ async fn login(
         let message = if reason == "account disabled or expired" {
             "账号已停用或已过期，请联系管理员。".to_string()
         } else if locked {
-            wait_message(now + policy.lock())
+            wait_message(failed_at + policy.lock())
         } else {
             BAD_LOGIN.to_string()
         };

@@ -143,7 +143,9 @@ async fn second_factor(
         None
     };
     let Some(method) = method else {
-        let locked = throttle::fail(&state.db, &policy, &key, now).await?;
+        // The wait counts from the answer (the recovery-code check hashes).
+        let failed_at = Utc::now();
+        let locked = throttle::fail(&state.db, &policy, &key, failed_at).await?;
         state
             .audit(
                 &who,
@@ -166,7 +168,7 @@ async fn second_factor(
             return Ok(render(
                 &state,
                 "login_2fa.html",
-                context! { error => wait_message(now + policy.lock()), ended => true },
+                context! { error => wait_message(failed_at + policy.lock()), ended => true },
             )?
             .into_response());
         }
