@@ -14,14 +14,17 @@ use std::sync::atomic::{AtomicU64, Ordering, fence};
 /// case-insensitively: then one scan of the raw value answers for every chain.
 #[derive(Debug)]
 pub(crate) struct Prefilter {
-    /// Walked byte by byte (`hits`): the overlapping iterator's per-match bookkeeping cost
-    /// more than the walk itself on short values full of short literals.
+    /// The literals of two bytes or more, walked byte by byte (`hits`): the overlapping
+    /// iterator's per-match bookkeeping cost more than the walk itself on short values full
+    /// of short literals.
     dfa: aho_corasick::dfa::DFA,
-    /// Pattern index → slot (rule link) it belongs to.
+    /// Pattern index of `dfa` → slot (rule link) it belongs to.
     slot_of: Vec<u32>,
     slots: usize,
     /// The slots of each match state, as a few word masks (see `MatchTable`).
     by_state: Option<MatchTable>,
+    /// The one-byte literals, out of the automaton (see `ByteTable`).
+    by_byte: ByteTable,
     /// Hits of request-head values, for every transaction (see `KnownHits`).
     known: KnownHits,
 }
@@ -260,6 +263,88 @@ impl MatchTable {
     }
 }
 
+/// The slots of the one-byte literals (digits, separators, the byte sets of
+/// `MAX_SLOT_BYTES`), by byte. In the automaton they made almost every state a match state —
+/// every digit and `%` of `%E5%85%B3…` — each match an `or` of masks read from tables as
+/// large as the automaton. The walk now only `or`s each byte's class bit into a word (bytes
+/// with the same slots share a class), and the classes' masks are added once at the end.
+#[derive(Debug, Clone)]
+struct ByteTable {
+    /// Per byte: the bit of its class, 0 for a byte without slots.
+    class: [u64; 256],
+    /// Per class: its range of `masks`.
+    ranges: Vec<(u32, u32)>,
+    /// (word of the hits, bits of it).
+    masks: Vec<(u32, u64)>,
+}
+
+impl ByteTable {
+    /// The table of `(byte, slot)` pairs; a letter also stands for its other case. Beyond 64
+    /// classes, the last one also holds the rest: a byte of those then gives the slots of
+    /// all of them, more than its own, which costs an operator's look but misses nothing.
+    fn new(pairs: impl IntoIterator<Item = (u8, u32)>) -> ByteTable {
+        let mut by_byte: Vec<Vec<(u32, u64)>> = vec![Vec::new(); 256];
+        for (b, slot) in pairs {
+            let (w, bit) = (slot / 64, 1u64 << (slot % 64));
+            for b in [b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
+                let list = &mut by_byte[usize::from(b)];
+                match list.iter_mut().find(|(word, _)| *word == w) {
+                    Some((_, m)) => *m |= bit,
+                    None => list.push((w, bit)),
+                }
+            }
+        }
+        let mut classes: Vec<Vec<(u32, u64)>> = Vec::new();
+        let mut class = [0u64; 256];
+        for (b, mut list) in by_byte.into_iter().enumerate() {
+            if list.is_empty() {
+                continue;
+            }
+            list.sort_unstable();
+            let c = match classes.iter().position(|c| *c == list) {
+                Some(c) => c,
+                None if classes.len() < 64 => {
+                    classes.push(list);
+                    classes.len() - 1
+                }
+                None => {
+                    let last = classes.last_mut().expect("64 classes");
+                    for (w, mask) in list {
+                        match last.iter_mut().find(|(word, _)| *word == w) {
+                            Some((_, m)) => *m |= mask,
+                            None => last.push((w, mask)),
+                        }
+                    }
+                    63
+                }
+            };
+            class[b] = 1 << c;
+        }
+        let mut table = ByteTable {
+            class,
+            ranges: Vec::new(),
+            masks: Vec::new(),
+        };
+        for list in classes {
+            let from = table.masks.len() as u32;
+            table.masks.extend(list);
+            table.ranges.push((from, table.masks.len() as u32));
+        }
+        table
+    }
+
+    /// Adds the slots of the classes in `seen` to `words`.
+    fn add(&self, mut seen: u64, words: &mut [u64]) {
+        while seen != 0 {
+            let (from, to) = self.ranges[seen.trailing_zeros() as usize];
+            seen &= seen - 1;
+            for &(w, mask) in &self.masks[from as usize..to as usize] {
+                words[w as usize] |= mask;
+            }
+        }
+    }
+}
+
 /// `MatchTable::ranges` of an id that is no state the walk met.
 const UNSEEN: u32 = u32::MAX;
 
@@ -280,7 +365,9 @@ impl Prefilter {
             words.fill(u64::MAX);
             return hits;
         };
+        let mut seen = 0u64;
         for &b in value {
+            seen |= self.by_byte.class[usize::from(b)];
             sid = dfa.next_state(Anchored::No, sid, b);
             if dfa.is_special(sid) && dfa.is_match(sid) {
                 let known = self.by_state.as_ref().and_then(|table| {
@@ -304,6 +391,7 @@ impl Prefilter {
                 }
             }
         }
+        self.by_byte.add(seen, words);
         hits
     }
 
@@ -455,17 +543,24 @@ impl RawPrefilter {
     /// The prefilter of these patterns, with a `KnownHits` of `memos` operator bits; `None`
     /// when its automaton would be too large.
     pub(super) fn build(self, memos: u32) -> Option<Prefilter> {
+        let (single, longer): (Vec<_>, Vec<_>) = self
+            .patterns
+            .into_iter()
+            .zip(self.slot_of)
+            .partition(|(p, _)| p.len() == 1);
+        let (patterns, slot_of): (Vec<Vec<u8>>, Vec<u32>) = longer.into_iter().unzip();
         let dfa = aho_corasick::dfa::Builder::new()
             .ascii_case_insensitive(true)
             .match_kind(aho_corasick::MatchKind::Standard)
             .start_kind(aho_corasick::StartKind::Unanchored)
-            .build(&self.patterns)
+            .build(&patterns)
             .ok()?;
         Some(Prefilter {
-            by_state: MatchTable::new(&dfa, &self.patterns, &self.slot_of),
+            by_state: MatchTable::new(&dfa, &patterns, &slot_of),
+            by_byte: ByteTable::new(single.into_iter().map(|(p, slot)| (p[0], slot))),
             known: KnownHits::new(self.slots, memos),
             dfa,
-            slot_of: self.slot_of,
+            slot_of,
             slots: self.slots,
         })
     }
@@ -568,6 +663,7 @@ mod tests {
             slot_of: p.slot_of.clone(),
             slots: p.slots,
             by_state: None,
+            by_byte: p.by_byte.clone(),
             known: KnownHits::new(p.slots, 0),
         };
         let inputs = [
@@ -588,6 +684,83 @@ mod tests {
             found += a.words().iter().map(|w| w.count_ones()).sum::<u32>();
         }
         assert!(found > 10, "the inputs hit some slots: {found}");
+    }
+
+    #[test]
+    fn hits_are_the_slots_whose_literals_occur_in_the_value() {
+        // Literals of one to six bytes (one-byte ones go to the byte table, the others to
+        // the automaton), several per slot, letters in either case; checked against a
+        // search for each literal, ASCII case aside.
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |n: usize| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            (seed % n as u64) as usize
+        };
+        const ALPHABET: &[u8] = b"aAbB%5e\xE5\x80/ .";
+        let mut raw = RawPrefilter::default();
+        for slot in 0..150u32 {
+            for _ in 0..1 + next(3) {
+                let one = next(3) == 0;
+                let len = 1 + next(if one { 1 } else { 6 });
+                raw.patterns
+                    .push((0..len).map(|_| ALPHABET[next(ALPHABET.len())]).collect());
+                raw.slot_of.push(slot);
+            }
+        }
+        raw.slots = 150;
+        let literals: Vec<(Vec<u8>, u32)> = raw
+            .patterns
+            .iter()
+            .cloned()
+            .zip(raw.slot_of.iter().copied())
+            .collect();
+        let p = raw.build(0).unwrap();
+        assert!(p.by_byte.masks.len() > 10, "one-byte literals in the table");
+        let mut hit = 0;
+        for _ in 0..3000 {
+            let value: Vec<u8> = (0..next(24))
+                .map(|_| ALPHABET[next(ALPHABET.len())])
+                .collect();
+            let mut want = Hits::empty(p.slots);
+            let lower = value.to_ascii_lowercase();
+            for (l, slot) in &literals {
+                let l = l.to_ascii_lowercase();
+                if lower.windows(l.len()).any(|w| w == l.as_slice()) {
+                    want.words_mut()[*slot as usize / 64] |= 1 << (slot % 64);
+                }
+            }
+            let got = p.hits(&value);
+            assert_eq!(
+                got.words(),
+                want.words(),
+                "{:?}",
+                String::from_utf8_lossy(&value)
+            );
+            hit += got.words().iter().map(|w| w.count_ones()).sum::<u32>();
+        }
+        assert!(hit > 3000, "the values hit slots: {hit}");
+    }
+
+    #[test]
+    fn a_byte_beyond_64_classes_still_gives_its_slots() {
+        // 200 bytes, each with a slot of its own: 200 classes would be needed.
+        let table = ByteTable::new((0..200u8).map(|b| (b, u32::from(b))));
+        for b in 0..=255u8 {
+            let mut words = [0u64; 4];
+            table.add(table.class[usize::from(b)], &mut words);
+            for own in [b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
+                if own < 200 {
+                    assert!(words[usize::from(own / 64)] & 1 << (own % 64) != 0, "{b}");
+                }
+            }
+        }
+        // Bytes in the first 64 classes give exactly their own slots.
+        let mut words = [0u64; 4];
+        table.add(table.class[usize::from(b'0')], &mut words);
+        assert_eq!(words, [1 << b'0', 0, 0, 0]);
+        assert_eq!(table.class[250], 0, "a byte without slots has no class");
     }
 
     #[test]
