@@ -12,23 +12,24 @@ pub fn url_decode_uni(input: &[u8]) -> Option<Vec<u8>> {
     let hex = |b: u8| HEX_VALUES[usize::from(b)];
     while i < input.len() {
         match input[i] {
-            b'%' => match input[i + 1..] {
-                [b'u' | b'U', a, b, c, d, ..] if (hex(a) | hex(b) | hex(c) | hex(d)) < 16 => {
-                    let lo = hex(c) << 4 | hex(d);
-                    let code = u32::from(hex(a)) << 12 | u32::from(hex(b)) << 8 | u32::from(lo);
-                    out.push(if (0xff01..=0xff5e).contains(&code) {
-                        (code - 0xfee0) as u8
-                    } else {
-                        lo
-                    });
-                    i += 6;
+            // `%HH` first, the common escape (`u` is no hex digit: no `%uHHHH` is one).
+            b'%' => match escaped_byte(&input[i + 1..]) {
+                Some(b) => {
+                    out.push(b);
+                    i += 3;
                 }
-                _ => match escaped_byte(&input[i + 1..]) {
-                    Some(b) => {
-                        out.push(b);
-                        i += 3;
+                None => match input[i + 1..] {
+                    [b'u' | b'U', a, b, c, d, ..] if (hex(a) | hex(b) | hex(c) | hex(d)) < 16 => {
+                        let lo = hex(c) << 4 | hex(d);
+                        let code = u32::from(hex(a)) << 12 | u32::from(hex(b)) << 8 | u32::from(lo);
+                        out.push(if (0xff01..=0xff5e).contains(&code) {
+                            (code - 0xfee0) as u8
+                        } else {
+                            lo
+                        });
+                        i += 6;
                     }
-                    None => {
+                    _ => {
                         out.push(b'%');
                         i += 1;
                     }
