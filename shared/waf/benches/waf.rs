@@ -4,12 +4,17 @@
 //! Run: `cargo bench -p sitegroup-waf --bench waf` (CRS from `../shared/corpora/crs-v4` or
 //! `SITEGROUP_CRS_DIR`; `SITEGROUP_BENCH_BUILTIN=1` measures the built-in pack instead).
 //! Targets with CRS: clean GET ≤ 20 µs, 1 KB form ≤ 60 µs, 10 KB JSON ≤ 200 µs, memory ≤ 64 MB.
+//! Runs on the allocator of the `sitegroup` program (mimalloc, transparent huge pages off).
 
 use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use sitegroup_waf::{Engine, ftw};
+
+/// The allocator the `sitegroup` program runs the engine on (`sitegroup_cms::Allocator`).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 struct Request {
     name: &'static str,
