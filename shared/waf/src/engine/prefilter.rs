@@ -25,6 +25,8 @@ pub(crate) struct Prefilter {
     by_state: Option<MatchTable>,
     /// The one-byte literals, out of the automaton (see `ByteTable`).
     by_byte: ByteTable,
+    /// The length of the automaton's longest literal (at least 1).
+    longest: usize,
     /// Hits of request-head values, for every transaction (see `KnownHits`).
     known: KnownHits,
 }
@@ -345,6 +347,9 @@ impl ByteTable {
     }
 }
 
+/// Values of at least this many bytes are walked as two halves at once (see `hits`).
+const SPLIT_WALK: usize = 64;
+
 /// `MatchTable::ranges` of an id that is no state the walk met.
 const UNSEEN: u32 = u32::MAX;
 
@@ -360,39 +365,82 @@ impl Prefilter {
         let mut hits = Hits::empty(self.slots);
         let words = hits.words_mut();
         let dfa = &self.dfa;
-        let Ok(mut sid) = dfa.start_state(Anchored::No) else {
+        let Ok(start) = dfa.start_state(Anchored::No) else {
             // Cannot happen (the DFA is built unanchored); every slot then passes.
             words.fill(u64::MAX);
             return hits;
         };
         let mut seen = 0u64;
-        for &b in value {
-            seen |= self.by_byte.class[usize::from(b)];
-            sid = dfa.next_state(Anchored::No, sid, b);
-            if dfa.is_special(sid) && dfa.is_match(sid) {
-                let known = self.by_state.as_ref().and_then(|table| {
-                    let &(from, to) = table.ranges.get(sid.as_usize() >> table.shift)?;
-                    (from != UNSEEN).then(|| &table.masks[from as usize..to as usize])
-                });
-                match known {
-                    Some(masks) => {
-                        for &(w, mask) in masks {
-                            words[w as usize] |= mask;
-                        }
-                    }
-                    // A state the table does not list (cannot happen: every reachable state
-                    // is walked): its patterns, one by one.
-                    None => {
-                        for i in 0..dfa.match_len(sid) {
-                            let s = self.slot_of[dfa.match_pattern(sid, i).as_usize()] as usize;
-                            words[s / 64] |= 1 << (s % 64);
-                        }
-                    }
-                }
+        // Each step of a walk waits for the load of the one before (from tables of
+        // megabytes): a long value is walked as two halves at once, whose loads overlap. The
+        // second half starts `longest - 1` bytes early, so that it meets every literal that
+        // ends in it from its first byte; literals that end in the first half are the first
+        // walk's.
+        let (first, second) = if value.len() >= SPLIT_WALK {
+            let mid = value.len() / 2;
+            (&value[..mid], &value[mid - (self.longest - 1).min(mid)..])
+        } else {
+            (value, &[][..])
+        };
+        let (mut a, mut b) = (start, start);
+        // The second is at least as long as the first.
+        let (lead, rest) = second.split_at(second.len().min(first.len()));
+        for (&x, &y) in first.iter().zip(lead) {
+            seen |= self.by_byte.class[usize::from(x)] | self.by_byte.class[usize::from(y)];
+            a = dfa.next_state(Anchored::No, a, x);
+            b = dfa.next_state(Anchored::No, b, y);
+            if dfa.is_special(a) {
+                self.add_state(a, words);
+            }
+            if dfa.is_special(b) {
+                self.add_state(b, words);
+            }
+        }
+        // What is left: the whole value when it was not split, or the second half's rest.
+        let (mut sid, tail) = if second.is_empty() {
+            (a, first)
+        } else {
+            (b, rest)
+        };
+        for &x in tail {
+            seen |= self.by_byte.class[usize::from(x)];
+            sid = dfa.next_state(Anchored::No, sid, x);
+            if dfa.is_special(sid) {
+                self.add_state(sid, words);
             }
         }
         self.by_byte.add(seen, words);
         hits
+    }
+
+    /// Adds the slots of a special state of the automaton to `words` (only match states have
+    /// any).
+    #[inline]
+    fn add_state(&self, sid: aho_corasick::automaton::StateID, words: &mut [u64]) {
+        use aho_corasick::automaton::Automaton;
+        let dfa = &self.dfa;
+        if !dfa.is_match(sid) {
+            return;
+        }
+        let known = self.by_state.as_ref().and_then(|table| {
+            let &(from, to) = table.ranges.get(sid.as_usize() >> table.shift)?;
+            (from != UNSEEN).then(|| &table.masks[from as usize..to as usize])
+        });
+        match known {
+            Some(masks) => {
+                for &(w, mask) in masks {
+                    words[w as usize] |= mask;
+                }
+            }
+            // A state the table does not list (cannot happen: every reachable state is
+            // walked): its patterns, one by one.
+            None => {
+                for i in 0..dfa.match_len(sid) {
+                    let s = self.slot_of[dfa.match_pattern(sid, i).as_usize()] as usize;
+                    words[s / 64] |= 1 << (s % 64);
+                }
+            }
+        }
     }
 
     /// The hits of a request-head value of at most [`KNOWN_HITS_MAX`] bytes, whose
@@ -556,6 +604,7 @@ impl RawPrefilter {
             .build(&patterns)
             .ok()?;
         Some(Prefilter {
+            longest: patterns.iter().map(Vec::len).max().unwrap_or(1),
             by_state: MatchTable::new(&dfa, &patterns, &slot_of),
             by_byte: ByteTable::new(single.into_iter().map(|(p, slot)| (p[0], slot))),
             known: KnownHits::new(self.slots, memos),
@@ -664,6 +713,7 @@ mod tests {
             slots: p.slots,
             by_state: None,
             by_byte: p.by_byte.clone(),
+            longest: p.longest,
             known: KnownHits::new(p.slots, 0),
         };
         let inputs = [
@@ -720,7 +770,9 @@ mod tests {
         assert!(p.by_byte.masks.len() > 10, "one-byte literals in the table");
         let mut hit = 0;
         for _ in 0..3000 {
-            let value: Vec<u8> = (0..next(24))
+            // Some long enough to be walked in two halves (`SPLIT_WALK`).
+            let long = next(4) == 0;
+            let value: Vec<u8> = (0..next(if long { 200 } else { 24 }))
                 .map(|_| ALPHABET[next(ALPHABET.len())])
                 .collect();
             let mut want = Hits::empty(p.slots);
