@@ -15,11 +15,9 @@ use super::Pairs;
 pub const MAX_DEPTH: usize = 256;
 
 pub fn parse(input: &[u8]) -> Result<Pairs, String> {
-    if let Err(e) = std::str::from_utf8(input) {
-        return Err(format!(
-            "JSON parsing error: invalid UTF-8 at byte {}",
-            e.valid_up_to()
-        ));
+    if !crate::is_utf8(input) {
+        let at = std::str::from_utf8(input).map_or_else(|e| e.valid_up_to(), |_| 0);
+        return Err(format!("JSON parsing error: invalid UTF-8 at byte {at}"));
     }
     let mut p = Parser {
         s: input,

@@ -741,13 +741,8 @@ mod tests {
         // Literals of one to six bytes (one-byte ones go to the byte table, the others to
         // the automaton), several per slot, letters in either case; checked against a
         // search for each literal, ASCII case aside.
-        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |n: usize| {
-            seed ^= seed << 13;
-            seed ^= seed >> 7;
-            seed ^= seed << 17;
-            (seed % n as u64) as usize
-        };
+        let mut random = crate::xorshift(0x9e37_79b9_7f4a_7c15);
+        let mut next = move |n: usize| (random() % n as u64) as usize;
         const ALPHABET: &[u8] = b"aAbB%5e\xE5\x80/ .";
         let mut raw = RawPrefilter::default();
         for slot in 0..150u32 {
