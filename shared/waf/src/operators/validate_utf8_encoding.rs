@@ -43,7 +43,7 @@ mod tests {
     fn is_utf8_agrees_with_the_standard_library() {
         // Pieces: ASCII, two-, three- and four-byte characters, and what UTF-8 forbids
         // (a lone continuation byte, an overlong form, a surrogate, beyond U+10FFFF, a cut
-        // character). Strings of up to 300 bytes: both sides of the SIMD threshold.
+        // character). Strings of up to a few hundred bytes: both sides of the SIMD threshold.
         let pieces: [&[u8]; 10] = [
             b"a",
             b"title=",
