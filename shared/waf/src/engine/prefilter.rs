@@ -249,11 +249,7 @@ impl MatchTable {
             }
             for i in 0..dfa.match_len(sid) {
                 let s = slot_of[dfa.match_pattern(sid, i).as_usize()];
-                let (w, bit) = (s / 64, 1u64 << (s % 64));
-                match masks[from..].iter_mut().find(|(word, _)| *word == w) {
-                    Some((_, m)) => *m |= bit,
-                    None => masks.push((w, bit)),
-                }
+                add_mask(&mut masks, from, s / 64, 1 << (s % 64));
             }
             ranges[sid.as_usize() >> shift] = (from as u32, masks.len() as u32);
         }
@@ -287,13 +283,8 @@ impl ByteTable {
     fn new(pairs: impl IntoIterator<Item = (u8, u32)>) -> ByteTable {
         let mut by_byte: Vec<Vec<(u32, u64)>> = vec![Vec::new(); 256];
         for (b, slot) in pairs {
-            let (w, bit) = (slot / 64, 1u64 << (slot % 64));
             for b in [b.to_ascii_lowercase(), b.to_ascii_uppercase()] {
-                let list = &mut by_byte[usize::from(b)];
-                match list.iter_mut().find(|(word, _)| *word == w) {
-                    Some((_, m)) => *m |= bit,
-                    None => list.push((w, bit)),
-                }
+                add_mask(&mut by_byte[usize::from(b)], 0, slot / 64, 1 << (slot % 64));
             }
         }
         let mut classes: Vec<Vec<(u32, u64)>> = Vec::new();
@@ -312,10 +303,7 @@ impl ByteTable {
                 None => {
                     let last = classes.last_mut().expect("64 classes");
                     for (w, mask) in list {
-                        match last.iter_mut().find(|(word, _)| *word == w) {
-                            Some((_, m)) => *m |= mask,
-                            None => last.push((w, mask)),
-                        }
+                        add_mask(last, 0, w, mask);
                     }
                     63
                 }
@@ -340,15 +328,30 @@ impl ByteTable {
         while seen != 0 {
             let (from, to) = self.ranges[seen.trailing_zeros() as usize];
             seen &= seen - 1;
-            for &(w, mask) in &self.masks[from as usize..to as usize] {
-                words[w as usize] |= mask;
-            }
+            or_masks(&self.masks[from as usize..to as usize], words);
         }
     }
 }
 
 /// Values of at least this many bytes are walked as two halves at once (see `hits`).
 const SPLIT_WALK: usize = 64;
+
+/// Adds `mask` to word `w` of a list of (word, bits) pairs, the list being `list[from..]`
+/// (the table's lists share one `Vec`).
+fn add_mask(list: &mut Vec<(u32, u64)>, from: usize, w: u32, mask: u64) {
+    match list[from..].iter_mut().find(|(word, _)| *word == w) {
+        Some((_, m)) => *m |= mask,
+        None => list.push((w, mask)),
+    }
+}
+
+/// Ors a list of (word, bits) pairs into the words of some hits.
+#[inline]
+fn or_masks(masks: &[(u32, u64)], words: &mut [u64]) {
+    for &(w, mask) in masks {
+        words[w as usize] |= mask;
+    }
+}
 
 /// `MatchTable::ranges` of an id that is no state the walk met.
 const UNSEEN: u32 = u32::MAX;
@@ -427,11 +430,7 @@ impl Prefilter {
             (from != UNSEEN).then(|| &table.masks[from as usize..to as usize])
         });
         match known {
-            Some(masks) => {
-                for &(w, mask) in masks {
-                    words[w as usize] |= mask;
-                }
-            }
+            Some(masks) => or_masks(masks, words),
             // A state the table does not list (cannot happen: every reachable state is
             // walked): its patterns, one by one.
             None => {
