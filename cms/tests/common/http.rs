@@ -158,25 +158,20 @@ pub async fn user_row(env: &Env, id: i32) -> app_user::Model {
 
 /// Moves every failure back by two minutes: past any wait, still inside the lock window.
 pub async fn let_waits_pass(env: &Env) {
-    login_throttle::Entity::update_many()
-        .col_expr(
-            login_throttle::Column::LastFailureAt,
-            Expr::value(Utc::now() - Duration::minutes(2)),
-        )
-        .exec(&env.state.db)
-        .await
-        .unwrap();
+    set_last_failures(env, Utc::now() - Duration::minutes(2)).await;
 }
 
 /// Makes every throttled key's wait start now, as if its last failure had just happened: a
 /// check that an attempt is refused while waiting then does not depend on how fast the sign-ins
 /// before it ran (argon2 in a debug build on a slow machine can outlast a 1 s wait).
 pub async fn restart_waits(env: &Env) {
+    set_last_failures(env, Utc::now()).await;
+}
+
+/// Dates every throttled key's last failure `at`.
+async fn set_last_failures(env: &Env, at: chrono::DateTime<Utc>) {
     login_throttle::Entity::update_many()
-        .col_expr(
-            login_throttle::Column::LastFailureAt,
-            Expr::value(Utc::now()),
-        )
+        .col_expr(login_throttle::Column::LastFailureAt, Expr::value(at))
         .exec(&env.state.db)
         .await
         .unwrap();
