@@ -15,7 +15,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::*;
-use sea_orm::{ConnectionTrait, Database, Statement};
+use sea_orm::{Database, QueryResult};
 
 fn installed(cmd: &str) -> bool {
     std::process::Command::new("sh")
@@ -182,29 +182,29 @@ async fn a_certificate_is_obtained_from_pebble_through_the_gateway() {
     let db = Database::connect(p.db.effective_url(&p.data_dir()))
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(30);
-    let rows = loop {
-        let rows = db
-            .query_all(Statement::from_string(
-                db.get_database_backend(),
-                "SELECT key, value FROM platform_setting WHERE key LIKE 'acme:%'",
-            ))
-            .await
-            .unwrap();
-        let keys: Vec<String> = rows
-            .iter()
+    let keys = |rows: &[QueryResult]| -> Vec<String> {
+        rows.iter()
             .map(|r| r.try_get::<String>("", "key").unwrap())
-            .collect();
-        let stored = |prefix: &str| keys.iter().any(|k| k.starts_with(prefix));
-        if stored("acme:cert-") && stored("acme:account-") {
-            break rows;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no ACME account and certificate in the store after 30 s: {keys:?}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
+            .collect()
     };
+    let stored = |rows: &[QueryResult]| {
+        let keys = keys(rows);
+        ["acme:cert-", "acme:account-"]
+            .iter()
+            .all(|prefix| keys.iter().any(|k| k.starts_with(prefix)))
+    };
+    let rows = query_until(
+        &db,
+        "SELECT key, value FROM platform_setting WHERE key LIKE 'acme:%'",
+        Duration::from_secs(30),
+        stored,
+    )
+    .await;
+    assert!(
+        stored(&rows),
+        "no ACME account and certificate in the store after 30 s: {:?}",
+        keys(&rows)
+    );
     for r in &rows {
         let v: String = r.try_get("", "value").unwrap();
         assert!(

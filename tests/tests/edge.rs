@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use common::*;
-use sea_orm::{ConnectionTrait, Database, Statement};
+use sea_orm::Database;
 
 fn start_cms(dir: &std::path::Path, cms: SocketAddr, db: &TestDb) -> Process {
     let data = dir.join("cp");
@@ -144,20 +144,13 @@ async fn two_edges_follow_one_control_plane_and_lose_no_log_line_in_an_outage() 
     p.process.wait_stdout("is running", Duration::from_secs(60));
     let url = p.db.effective_url(&p.dir.path().join("cp"));
     let conn = Database::connect(url).await.unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let rows = loop {
-        let rows = conn
-            .query_all(Statement::from_string(
-                conn.get_database_backend(),
-                "SELECT node, path, status FROM access_log WHERE path LIKE '/outage/%'",
-            ))
-            .await
-            .unwrap();
-        if rows.len() >= paths.len() || Instant::now() > deadline {
-            break rows;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    };
+    let rows = query_until(
+        &conn,
+        "SELECT node, path, status FROM access_log WHERE path LIKE '/outage/%'",
+        Duration::from_secs(20),
+        |rows| rows.len() >= paths.len(),
+    )
+    .await;
     let mut got: Vec<(String, String, i32)> = rows
         .iter()
         .map(|r| {

@@ -406,6 +406,30 @@ pub async fn wait_with(
     }
 }
 
+/// Runs `sql` on `db` until `ok(rows)` or until `within` has passed (every 200 ms); the last
+/// rows either way, for the caller to check.
+pub async fn query_until(
+    db: &sea_orm::DatabaseConnection,
+    sql: &str,
+    within: Duration,
+    ok: impl Fn(&[sea_orm::QueryResult]) -> bool,
+) -> Vec<sea_orm::QueryResult> {
+    let deadline = Instant::now() + within;
+    loop {
+        let rows = db
+            .query_all(sea_orm::Statement::from_string(
+                db.get_database_backend(),
+                sql,
+            ))
+            .await
+            .unwrap();
+        if ok(&rows) || Instant::now() > deadline {
+            return rows;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
 /// A page's text, through `client`.
 pub async fn text_of(client: &reqwest::Client, url: impl reqwest::IntoUrl) -> String {
     client.get(url).send().await.unwrap().text().await.unwrap()
