@@ -220,8 +220,9 @@ pub(crate) struct TCache {
     /// `multiMatch` link tests more than the raw state).
     marks: Vec<u32>,
     stamp: u32,
-    /// Per state, the grouping (`sighting`) that last met it (see `Groups::repeats`).
-    sightings: Vec<u32>,
+    /// Per state, the grouping (`sighting`) that last met it and the position of its first
+    /// value there (see `Groups::repeats`).
+    sightings: Vec<(u32, u32)>,
     sighting: u32,
     /// Per raw state, the hits a union found for it (see `Transaction::union_of`): read only
     /// where written in the same union, so never cleared.
@@ -373,16 +374,25 @@ impl TCache {
     pub(super) fn begin_sighting(&mut self) {
         self.sighting = self.sighting.wrapping_add(1);
         if self.sighting == 0 {
-            self.sightings.fill(0);
+            self.sightings.fill((0, 0));
             self.sighting = 1;
         }
     }
 
-    /// Whether the grouping met this state before (notes that it met it now).
-    pub(super) fn seen_again(&mut self, state: u32) -> bool {
+    /// Where the grouping met this state first, if it met it before; otherwise notes that
+    /// it meets it first at `at`.
+    pub(super) fn sighted_at(&mut self, state: u32, at: u32) -> Option<u32> {
         let sighting = self.sighting;
-        let slot = per_state(&mut self.sightings, state, self.entries.len());
-        std::mem::replace(slot, sighting) == sighting
+        let i = state as usize;
+        if self.sightings.len() <= i {
+            self.sightings.resize(self.entries.len().max(i + 1), (0, 0));
+        }
+        let slot = &mut self.sightings[i];
+        if slot.0 == sighting {
+            return Some(slot.1);
+        }
+        *slot = (sighting, at);
+        None
     }
 
     /// Whether the walk's operator was found not to match the state's value.
@@ -637,12 +647,13 @@ mod tests {
         c.begin_walk();
         assert!(!c.missed(s) && !c.value_missed(s));
         c.mark_missed(s);
-        // Sightings: a state met twice in one grouping, not across groupings.
+        // Sightings: a state met again in one grouping (where first), not across groupings.
         c.begin_sighting();
-        assert!(!c.seen_again(s));
-        assert!(c.seen_again(s));
+        assert_eq!(c.sighted_at(s, 3), None);
+        assert_eq!(c.sighted_at(s, 5), Some(3));
         c.begin_sighting();
-        assert!(!c.seen_again(s));
+        assert_eq!(c.sighted_at(s, 7), None);
+        assert_eq!(c.sighted_at(s, 8), Some(7));
         // Cleared with the states (their numbers are reused).
         c.clear();
         let s = c.raw_state(&v);

@@ -276,16 +276,23 @@ impl Transaction {
             };
             // The value's raw state: which transformations may change it, and (below) its
             // prefilter hits, from one lookup.
-            let (raw, may_change) = {
-                let mut cache = self.tcache.borrow_mut();
-                let raw = cache.raw_state(b);
-                if cache.seen_again(raw) {
-                    groups.repeats = true;
-                } else {
-                    groups.firsts.push(groups.state_at.len() as u32);
-                }
-                (raw, !cache.entries[raw as usize].known)
-            };
+            let mut guard = self.tcache.borrow_mut();
+            let cache = &mut *guard;
+            let raw = cache.raw_state(b);
+            let j = groups.state_at.len() as u32;
+            if let Some(first) = cache.sighted_at(raw, j) {
+                // A state met before in this grouping: its group and hits are its first
+                // value's, already in the group's union.
+                groups.repeats = true;
+                let first = first as usize;
+                let (at, hits) = (groups.of_value[first], groups.raw_at[first]);
+                groups.of_value.push(at);
+                groups.raw_at.push(hits);
+                groups.state_at.push(raw);
+                return;
+            }
+            groups.firsts.push(j);
+            let may_change = !cache.entries[raw as usize].known;
             let at = match groups
                 .groups
                 .iter()
@@ -307,9 +314,8 @@ impl Transaction {
                     return;
                 }
             };
-            let mut cache = self.tcache.borrow_mut();
             let head = v.variable.from_request_head();
-            let hits = state_hits(&mut cache, prefilter, raw, b, head);
+            let hits = state_hits(cache, prefilter, raw, b, head);
             groups.groups[at].raw.union(&cache.hits[hits as usize]);
             groups.of_value.push(at as u16);
             groups.raw_at.push(hits);
