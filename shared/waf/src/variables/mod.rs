@@ -465,7 +465,10 @@ impl Selector {
     pub fn matches(&self, key: &[u8]) -> bool {
         match self {
             Selector::All => true,
-            Selector::Key(k) => k.eq_ignore_ascii_case(key),
+            // `k` is lowercased; most keys differ in length, and are rejected on that alone.
+            Selector::Key(k) => {
+                k.len() == key.len() && k.iter().zip(key).all(|(&a, b)| a == b.to_ascii_lowercase())
+            }
             Selector::Regex(
                 _,
                 KeyHints {
