@@ -12,11 +12,11 @@ use crate::seclang::{self, ParseError};
 use crate::transaction::Transaction;
 use crate::transformations::Transformation;
 
+mod known;
 mod prefilter;
 
-pub(crate) use prefilter::{
-    Hits, KNOWN_HITS_MAX, KnownHits, KnownMisses, MAX_SLOT_BYTES, Prefilter,
-};
+pub(crate) use known::{KNOWN_HITS_MAX, KnownHits, KnownMisses};
+pub(crate) use prefilter::{Hits, MAX_SLOT_BYTES, Prefilter};
 use prefilter::{RawPrefilter, assign_memos, assign_slots};
 
 /// The built-in rule pack, in SecLang.
