@@ -462,23 +462,18 @@ impl Selector {
         Ok(Selector::Key(key.as_bytes().to_ascii_lowercase()))
     }
 
+    /// Inlined where it is asked (once per key of a walk): the common selectors cost a few
+    /// instructions there, while a call to a function holding the regex search cost more
+    /// in saving registers than in comparing.
+    #[inline]
     pub fn matches(&self, key: &[u8]) -> bool {
         match self {
-            Selector::All => true,
+            Selector::All | Selector::XPath(_) => true,
             // `k` is lowercased; most keys differ in length, and are rejected on that alone.
             Selector::Key(k) => {
                 k.len() == key.len() && k.iter().zip(key).all(|(&a, b)| a == b.to_ascii_lowercase())
             }
-            Selector::Regex(
-                _,
-                KeyHints {
-                    prefix: Some(p),
-                    prefix_only: true,
-                    ..
-                },
-            ) => key.len() >= p.len() && key[..p.len()].eq_ignore_ascii_case(p.as_bytes()),
-            Selector::Regex(re, hints) => hints.admits(key) && re.is_match(key),
-            Selector::XPath(_) => true,
+            Selector::Regex(re, hints) => regex_matches(re, hints, key),
         }
     }
 
@@ -490,6 +485,19 @@ impl Selector {
             (Selector::XPath(a), Selector::XPath(b)) => a == b,
             _ => false,
         }
+    }
+}
+
+/// `Selector::matches` for a regex selector.
+#[inline(never)]
+fn regex_matches(re: &regex::bytes::Regex, hints: &KeyHints, key: &[u8]) -> bool {
+    match hints {
+        KeyHints {
+            prefix: Some(p),
+            prefix_only: true,
+            ..
+        } => key.len() >= p.len() && key[..p.len()].eq_ignore_ascii_case(p.as_bytes()),
+        _ => hints.admits(key) && re.is_match(key),
     }
 }
 
