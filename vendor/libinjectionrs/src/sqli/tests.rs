@@ -8,6 +8,17 @@
 #[allow(clippy::panic)]
 mod tests {
     use crate::sqli::*;
+
+    /// sitegroup patch: the byte tables hold exactly the sets the tokenizer searched.
+    #[test]
+    fn word_and_variable_ends_are_the_original_sets() {
+        let word: &[u8] = b" []{}<>:\\?=@!#~+-*/&|^%(),';\t\n\x0B\x0C\r\"\xA0\x00";
+        let var: &[u8] = b" <>:\\?=@!#~+-*/&|^%(),;'\t\n\x0B\x0C\r'`\"";
+        for b in 0..=255u8 {
+            assert_eq!(crate::sqli::tokenizer::WORD_ENDS[usize::from(b)], word.contains(&b), "{b}");
+            assert_eq!(crate::sqli::tokenizer::VAR_ENDS[usize::from(b)], var.contains(&b), "{b}");
+        }
+    }
     
     /// Format token value like C's testdriver - reconstructs variable prefixes and string quotes
     fn format_token_for_c_compatibility(token: &Token) -> String {
