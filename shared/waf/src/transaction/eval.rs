@@ -355,104 +355,106 @@ impl Transaction {
                 let all = matches!(t.selector, Selector::All);
                 let in_group = |k: &[u8]| one_key == 0 || t.selector.matches(k);
                 // One value (the `j`th of the groups'), tested unless it is passed over;
-                // whether it matched.
-                let visit = |j: usize,
-                             k: &[u8],
-                             v: &[u8],
-                             check_excluded: bool,
-                             found: &mut Matches|
-                 -> bool {
-                    if let Some((slot, at)) = at {
-                        let hits = at.get(j).copied().unwrap_or(NO_HITS);
-                        if hits != NO_HITS
-                            && !self.tcache.borrow().hits[hits as usize].contains(slot)
-                        {
+                // whether it matched. `every`: a walk of every value in order, where
+                // exclusions apply and a raw state that matched in no way is marked, so that
+                // later values with its bytes are passed over (a walk of each raw state's
+                // first value meets none again; the marks serve its fallback to every value
+                // only through the stages' own).
+                let visit =
+                    |j: usize, k: &[u8], v: &[u8], every: bool, found: &mut Matches| -> bool {
+                        if let Some((slot, at)) = at {
+                            let hits = at.get(j).copied().unwrap_or(NO_HITS);
+                            if hits != NO_HITS
+                                && !self.tcache.borrow().hits[hits as usize].contains(slot)
+                            {
+                                return false;
+                            }
+                        }
+                        let raw = match groups {
+                            Some(g) => g.state_at.get(j).copied().unwrap_or(NO_STATE),
+                            None => self.tcache.borrow_mut().raw_state(v),
+                        };
+                        // A value with the same bytes as one that matched in no way.
+                        if repeats && raw != NO_STATE && self.tcache.borrow().value_missed(raw) {
                             return false;
                         }
-                    }
-                    let raw = match groups {
-                        Some(g) => g.state_at.get(j).copied().unwrap_or(NO_STATE),
-                        None => self.tcache.borrow_mut().raw_state(v),
-                    };
-                    // A value with the same bytes as one that matched in no way.
-                    if repeats && raw != NO_STATE && self.tcache.borrow().value_missed(raw) {
-                        return false;
-                    }
-                    if check_excluded && excluded(t.variable, k) {
-                        return false;
-                    }
-                    let value = Value::stored(t.variable, k, v);
-                    if raw == NO_STATE {
-                        let before = found.len;
-                        handle(value, found);
-                        return found.len > before;
-                    }
-                    if rule.actions.multi_match {
-                        // The raw state, then each state a transformation changed; a state
-                        // whose prefilter hits (one scan per state, shared by every link that
-                        // meets it) lack the link's slot is not tested. A long one without
-                        // hits yet is left to the operator's own literals: a scan of the rule
-                        // set's automaton, megabytes visited at random, costs more than a few
-                        // scans of a link's.
-                        let head = t.variable.from_request_head();
-                        let stage = |state: u32, found: &mut Matches| {
-                            if let Some(slot) = rule.slot {
-                                let mut cache = self.tcache.borrow_mut();
-                                if cache.missed(state) {
-                                    return false;
-                                }
-                                if cache.value(state, v).len() > STAGE_HITS_MAX
-                                    && !cache.has_hits(state)
-                                {
-                                    drop(cache);
-                                    return test_state(&value, state, v, found);
-                                }
-                                let hits = super::unions::state_hits(
-                                    &mut cache, prefilter, state, v, head,
-                                );
-                                if !cache.hits[hits as usize].contains(slot) {
-                                    cache.mark_missed(state);
-                                    return false;
-                                }
-                            }
-                            test_state(&value, state, v, found)
-                        };
-                        let mut hit = stage(raw, found);
-                        let mut state = raw;
-                        for tr in &rule.transformations {
-                            let next = self.tcache.borrow_mut().step(state, tr, v);
-                            if next != state {
-                                hit |= stage(next, found);
-                            }
-                            state = next;
+                        if every && excluded(t.variable, k) {
+                            return false;
                         }
-                        if repeats && !hit {
+                        let mark = repeats && every;
+                        let value = Value::stored(t.variable, k, v);
+                        if raw == NO_STATE {
+                            let before = found.len;
+                            handle(value, found);
+                            return found.len > before;
+                        }
+                        if rule.actions.multi_match {
+                            // The raw state, then each state a transformation changed; a state
+                            // whose prefilter hits (one scan per state, shared by every link that
+                            // meets it) lack the link's slot is not tested. A long one without
+                            // hits yet is left to the operator's own literals: a scan of the rule
+                            // set's automaton, megabytes visited at random, costs more than a few
+                            // scans of a link's.
+                            let head = t.variable.from_request_head();
+                            let stage = |state: u32, found: &mut Matches| {
+                                if let Some(slot) = rule.slot {
+                                    let mut cache = self.tcache.borrow_mut();
+                                    if cache.missed(state) {
+                                        return false;
+                                    }
+                                    if cache.value(state, v).len() > STAGE_HITS_MAX
+                                        && !cache.has_hits(state)
+                                    {
+                                        drop(cache);
+                                        return test_state(&value, state, v, found);
+                                    }
+                                    let hits = super::unions::state_hits(
+                                        &mut cache, prefilter, state, v, head,
+                                    );
+                                    if !cache.hits[hits as usize].contains(slot) {
+                                        cache.mark_missed(state);
+                                        return false;
+                                    }
+                                }
+                                test_state(&value, state, v, found)
+                            };
+                            let mut hit = stage(raw, found);
+                            let mut state = raw;
+                            for tr in &rule.transformations {
+                                let next = self.tcache.borrow_mut().step(state, tr, v);
+                                if next != state {
+                                    hit |= stage(next, found);
+                                }
+                                state = next;
+                            }
+                            if mark && !hit {
+                                self.tcache.borrow_mut().mark_value_missed(raw);
+                            }
+                            return hit;
+                        }
+                        let state =
+                            self.tcache
+                                .borrow_mut()
+                                .chain_from(raw, &rule.transformations, v);
+                        // Without the union's, the hits of the transformed value.
+                        if let (Some(slot), None) = (rule.slot, at) {
+                            let mut cache = self.tcache.borrow_mut();
+                            let head = t.variable.from_request_head();
+                            let hits =
+                                super::unions::state_hits(&mut cache, prefilter, state, v, head);
+                            if !cache.hits[hits as usize].contains(slot) {
+                                if mark {
+                                    cache.mark_value_missed(raw);
+                                }
+                                return false;
+                            }
+                        }
+                        let hit = test_state(&value, state, v, found);
+                        if !hit && mark {
                             self.tcache.borrow_mut().mark_value_missed(raw);
                         }
-                        return hit;
-                    }
-                    let state = self
-                        .tcache
-                        .borrow_mut()
-                        .chain_from(raw, &rule.transformations, v);
-                    // Without the union's, the hits of the transformed value.
-                    if let (Some(slot), None) = (rule.slot, at) {
-                        let mut cache = self.tcache.borrow_mut();
-                        let head = t.variable.from_request_head();
-                        let hits = super::unions::state_hits(&mut cache, prefilter, state, v, head);
-                        if !cache.hits[hits as usize].contains(slot) {
-                            if repeats {
-                                cache.mark_value_missed(raw);
-                            }
-                            return false;
-                        }
-                    }
-                    let hit = test_state(&value, state, v, found);
-                    if !hit && repeats {
-                        self.tcache.borrow_mut().mark_value_missed(raw);
-                    }
-                    hit
-                };
+                        hit
+                    };
                 // Each raw state once, at its first value: when none matches (as on clean
                 // traffic), no value does, whatever its key or exclusions, and the many values
                 // with bytes seen before are not looked at. When one matches, its tests are
