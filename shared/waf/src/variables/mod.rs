@@ -250,11 +250,22 @@ impl Variable {
             .map(|(_, v)| *v)
     }
 
+    /// The name `TABLE` gives the variable (read on every match, for `MATCHED_VAR_NAME`: by
+    /// index, not a search of the table).
     pub fn name(self) -> &'static str {
-        TABLE
-            .iter()
-            .find(|(_, v)| *v == self)
-            .map_or("UNKNOWN", |(n, _)| n)
+        static NAMES: std::sync::LazyLock<Vec<&'static str>> = std::sync::LazyLock::new(|| {
+            let len = TABLE
+                .iter()
+                .map(|&(_, v)| v as usize + 1)
+                .max()
+                .unwrap_or(0);
+            let mut names = vec!["UNKNOWN"; len];
+            for &(name, v) in TABLE {
+                names[v as usize] = name;
+            }
+            names
+        });
+        NAMES.get(self as usize).copied().unwrap_or("UNKNOWN")
     }
 
     /// Whether this variable is a collection with keys (so `VAR:key` and `!VAR:key` make sense).
