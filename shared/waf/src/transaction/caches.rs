@@ -301,29 +301,39 @@ impl TCache {
     /// The raw state of a stable value (made if missing; shared by values with the same
     /// bytes).
     pub(super) fn raw_state(&mut self, value: &[u8]) -> u32 {
+        use std::collections::hash_map::Entry;
         let raw = (RAW_CHAIN, value.as_ptr() as usize, value.len());
-        if let Some(&r) = self.index.get(&raw) {
-            return r;
-        }
-        let at = self.entries.len() as u32;
-        let hash = (value.len() <= INTERN_MAX).then(|| content_hash(value));
-        if let Some(hash) = hash {
-            match self.content.get(&hash) {
-                Some(&(state, from, len)) => {
+        // One probe of each map for a value met the first time (`entry`, not a lookup and
+        // then an insert): a JSON body has hundreds.
+        let TCache {
+            index,
+            entries,
+            content,
+            arena,
+            ..
+        } = self;
+        let slot = match index.entry(raw) {
+            Entry::Occupied(e) => return *e.get(),
+            Entry::Vacant(slot) => slot,
+        };
+        let at = entries.len() as u32;
+        if value.len() <= INTERN_MAX {
+            match content.entry(content_hash(value)) {
+                Entry::Occupied(e) => {
+                    let (state, from, len) = *e.get();
                     let (from, len) = (from as usize, len as usize);
-                    if self.arena[from..from + len] == *value {
-                        self.index.insert(raw, state);
-                        return state;
+                    if arena[from..from + len] == *value {
+                        return *slot.insert(state);
                     }
                 }
-                None => {
-                    let from = self.arena.len() as u32;
-                    self.arena.extend_from_slice(value);
-                    self.content.insert(hash, (at, from, value.len() as u32));
+                Entry::Vacant(e) => {
+                    let from = arena.len() as u32;
+                    arena.extend_from_slice(value);
+                    e.insert((at, from, value.len() as u32));
                 }
             }
         }
-        self.entries.push(Cached {
+        entries.push(Cached {
             value: None,
             hits: NO_HITS,
             hits_like: at,
@@ -331,8 +341,7 @@ impl TCache {
             next: NO_STEPS,
             print: Default::default(),
         });
-        self.index.insert(raw, at);
-        at
+        *slot.insert(at)
     }
 
     /// Whether a state's prefilter hits are known (its own, or those of the state it shares
