@@ -355,11 +355,11 @@ impl Transaction {
                 let all = matches!(t.selector, Selector::All);
                 let in_group = |k: &[u8]| one_key == 0 || t.selector.matches(k);
                 // One value (the `j`th of the groups'), tested unless it is passed over;
-                // whether it matched. `every`: a walk of every value in order, where
+                // whether it matched. `every`: the walk of every value in order, where
                 // exclusions apply and a raw state that matched in no way is marked, so that
-                // later values with its bytes are passed over (a walk of each raw state's
-                // first value meets none again; the marks serve its fallback to every value
-                // only through the stages' own).
+                // later values with its bytes are passed over. (The walk of each raw state's
+                // first value meets no raw state twice, so it marks none; when it falls back
+                // to every value, the states it tested are still marked missed.)
                 let visit =
                     |j: usize, k: &[u8], v: &[u8], every: bool, found: &mut Matches| -> bool {
                         if let Some((slot, at)) = at {
