@@ -145,6 +145,15 @@ impl Groups {
             .filter(|_| !self.has_owned && self.may_change & changes == 0)
     }
 
+    /// Adds the next value: its group ([`OWNED`] for one made on the fly), raw hits and raw
+    /// state.
+    pub(super) fn push_value(&mut self, group: u16, hits: u32, state: u32) {
+        self.of_value.push(group);
+        self.raw_at.push(hits);
+        self.state_at.push(state);
+        self.has_owned |= group == OWNED;
+    }
+
     /// Emptied for a new build, keeping its buffers.
     pub(super) fn reset(&mut self) {
         self.groups.clear();
@@ -230,11 +239,12 @@ pub(crate) struct TCache {
 }
 
 /// A state's entry in a per-state stamp list (`TCache::marks`, `sightings`), which grows
-/// with the states (`states`: how many there are) and reads 0 for those it has not reached.
-fn per_state(list: &mut Vec<u32>, state: u32, states: usize) -> &mut u32 {
+/// with the states (`states`: how many there are) and reads as the default (stamp 0) for those
+/// it has not reached.
+fn per_state<T: Clone + Default>(list: &mut Vec<T>, state: u32, states: usize) -> &mut T {
     let at = state as usize;
     if list.len() <= at {
-        list.resize(states.max(at + 1), 0);
+        list.resize(states.max(at + 1), T::default());
     }
     &mut list[at]
 }
@@ -392,11 +402,7 @@ impl TCache {
     /// it meets it first at `at`.
     pub(super) fn sighted_at(&mut self, state: u32, at: u32) -> Option<u32> {
         let sighting = self.sighting;
-        let i = state as usize;
-        if self.sightings.len() <= i {
-            self.sightings.resize(self.entries.len().max(i + 1), (0, 0));
-        }
-        let slot = &mut self.sightings[i];
+        let slot = per_state(&mut self.sightings, state, self.entries.len());
         if slot.0 == sighting {
             return Some(slot.1);
         }

@@ -268,10 +268,7 @@ impl Transaction {
         self.tcache.borrow_mut().begin_sighting();
         self.each_value(t, one_key, &mut |v: Value| {
             let Cow::Borrowed(b) = v.value else {
-                groups.of_value.push(OWNED);
-                groups.raw_at.push(NO_HITS);
-                groups.state_at.push(NO_STATE);
-                groups.has_owned = true;
+                groups.push_value(OWNED, NO_HITS, NO_STATE);
                 return;
             };
             // The value's raw state: which transformations may change it, and (below) its
@@ -281,14 +278,17 @@ impl Transaction {
             let raw = cache.raw_state(b);
             let j = groups.state_at.len() as u32;
             if let Some(first) = cache.sighted_at(raw, j) {
-                // A state met before in this grouping: its group and hits are its first
-                // value's, already in the group's union.
+                // A state met before in this grouping: its group, hits and state are its
+                // first value's (the hits already in the group's union; a first value past
+                // `MAX_GROUPS` has none).
                 groups.repeats = true;
                 let first = first as usize;
-                let (at, hits) = (groups.of_value[first], groups.raw_at[first]);
-                groups.of_value.push(at);
-                groups.raw_at.push(hits);
-                groups.state_at.push(raw);
+                let (group, hits, state) = (
+                    groups.of_value[first],
+                    groups.raw_at[first],
+                    groups.state_at[first],
+                );
+                groups.push_value(group, hits, state);
                 return;
             }
             groups.firsts.push(j);
@@ -307,19 +307,14 @@ impl Transaction {
                     groups.groups.len() - 1
                 }
                 None => {
-                    groups.of_value.push(OWNED);
-                    groups.raw_at.push(NO_HITS);
-                    groups.state_at.push(NO_STATE);
-                    groups.has_owned = true;
+                    groups.push_value(OWNED, NO_HITS, NO_STATE);
                     return;
                 }
             };
             let head = v.variable.from_request_head();
             let hits = state_hits(cache, prefilter, raw, b, head);
             groups.groups[at].raw.union(&cache.hits[hits as usize]);
-            groups.of_value.push(at as u16);
-            groups.raw_at.push(hits);
-            groups.state_at.push(raw);
+            groups.push_value(at as u16, hits, raw);
             groups.may_change |= may_change;
         });
         let mut raw = Hits::empty(prefilter.slots());
