@@ -374,14 +374,14 @@ impl Transaction {
                             Some(g) => g.state_at.get(j).copied().unwrap_or(NO_STATE),
                             None => self.tcache.borrow_mut().raw_state(v),
                         };
+                        let mark = repeats && every;
                         // A value with the same bytes as one that matched in no way.
-                        if repeats && raw != NO_STATE && self.tcache.borrow().value_missed(raw) {
+                        if mark && raw != NO_STATE && self.tcache.borrow().value_missed(raw) {
                             return false;
                         }
                         if every && excluded(t.variable, k) {
                             return false;
                         }
-                        let mark = repeats && every;
                         let value = Value::stored(t.variable, k, v);
                         if raw == NO_STATE {
                             let before = found.len;
