@@ -1,10 +1,12 @@
 //! What is remembered of request-head values across transactions: their prefilter hits and
 //! the operators that did not match them (`KnownHits`), and the misses of costly operators
-//! on head values without a state (`KnownMisses`).
+//! on head values without a state (`KnownMisses`). The rule links a raw value did not match
+//! are in `clean` (`KnownClean`).
 
-use std::sync::atomic::{AtomicU64, Ordering, fence};
+use std::sync::atomic::Ordering;
 
 use super::prefilter::Hits;
+use super::seq::SeqTable;
 
 /// What is known of request-head values (headers, cookies, the request line, and the states
 /// transformations make of them) across transactions: their prefilter hits, and the
@@ -14,24 +16,16 @@ use super::prefilter::Hits;
 /// the rules without literals (path traversal, command injection, libinjection) would run
 /// on every one of them. Values are known by their fingerprint (SipHash under a key drawn
 /// when the rule set is built: no one can make a value pass for another), computed once per
-/// state (`TCache::print`). A direct-mapped table, each entry overwritten by the next value
-/// that maps to it; no lock: an entry is a sequence number, the fingerprint, the hits and a
-/// bit per operator (`RuleOperator::memo`) that did not match; a read that met a write in
-/// progress (odd number, or changed while read) is a miss, and a writer that finds the entry
-/// being written gives up.
+/// state (`TCache::print`). A [`SeqTable`] (no lock) whose entries hold the hits and a bit
+/// per operator (`RuleOperator::memo`) that did not match.
 pub(crate) struct KnownHits {
     key: std::hash::RandomState,
     /// Words of hits per entry.
     words: usize,
-    /// Words of operator bits per entry.
-    misses: usize,
-    /// Entries of `HEAD + words + misses` words each.
-    table: Box<[AtomicU64]>,
+    /// Per entry: 1 when the hits are there (an entry made by `note_miss` has only bits),
+    /// `words` of hits, then the operator bits.
+    table: SeqTable,
 }
-
-/// Words of an entry before its hits: the sequence number, the fingerprint, and 1 when the
-/// hits are there (an entry made by `note_miss` has only bits).
-const HEAD: usize = 3;
 
 /// Operators with a bit in `KnownHits` at most (CRS v4: about 600).
 pub(super) const MAX_MEMOS: u32 = 2048;
@@ -41,7 +35,7 @@ pub(super) const MAX_MEMOS: u32 = 2048;
 /// other on every request).
 const KNOWN_HITS: usize = 8192;
 
-/// Values longer than this are not kept in `KnownHits`.
+/// Values longer than this are not kept in `KnownHits` (nor in `KnownClean`).
 pub(crate) const KNOWN_HITS_MAX: usize = 1024;
 
 impl std::fmt::Debug for KnownHits {
@@ -59,10 +53,7 @@ impl KnownHits {
         KnownHits {
             key: std::hash::RandomState::new(),
             words,
-            misses,
-            table: (0..KNOWN_HITS * (HEAD + words + misses))
-                .map(|_| Default::default())
-                .collect(),
+            table: SeqTable::new(KNOWN_HITS, 1 + words + misses),
         }
     }
 
@@ -72,78 +63,35 @@ impl KnownHits {
         self.key.hash_one(value) | 1
     }
 
-    fn entry(&self, fingerprint: u64) -> &[AtomicU64] {
-        let stride = HEAD + self.words + self.misses;
-        let at = (fingerprint >> 1) as usize % KNOWN_HITS * stride;
-        &self.table[at..at + stride]
-    }
-
-    /// Reads the entry of `fingerprint` by `read`, when the entry is that value's and no
-    /// write met the read.
-    fn read<R>(&self, fingerprint: u64, read: impl FnOnce(&[AtomicU64]) -> R) -> Option<R> {
-        let e = self.entry(fingerprint);
-        let seq = e[0].load(Ordering::Acquire);
-        if seq & 1 == 1 || e[1].load(Ordering::Relaxed) != fingerprint {
-            return None;
-        }
-        let r = read(e);
-        fence(Ordering::Acquire);
-        (e[0].load(Ordering::Relaxed) == seq).then_some(r)
-    }
-
-    /// Writes the entry of `fingerprint` by `write`, making it that value's (another value's
-    /// hits and bits are forgotten), its sequence number held odd meanwhile; gives up when
-    /// another thread holds it.
-    fn write(&self, fingerprint: u64, write: impl FnOnce(&[AtomicU64])) {
-        let e = self.entry(fingerprint);
-        let seq = e[0].load(Ordering::Relaxed);
-        if seq & 1 == 1
-            || e[0]
-                .compare_exchange(seq, seq + 1, Ordering::Acquire, Ordering::Relaxed)
-                .is_err()
-        {
-            return;
-        }
-        fence(Ordering::Release);
-        if e[1].load(Ordering::Relaxed) != fingerprint {
-            e[1].store(fingerprint, Ordering::Relaxed);
-            e[2].store(0, Ordering::Relaxed);
-            for m in &e[HEAD + self.words..] {
-                m.store(0, Ordering::Relaxed);
-            }
-        }
-        write(e);
-        e[0].store(seq + 2, Ordering::Release);
-    }
-
     /// The hits kept for a fingerprint, when they are there and were not being written.
     pub(super) fn get(&self, fingerprint: u64, slots: usize) -> Option<Hits> {
-        self.read(fingerprint, |e| {
-            (e[2].load(Ordering::Relaxed) == 1).then(|| {
-                let mut hits = Hits::empty(slots);
-                for (w, kept) in hits.words_mut().iter_mut().zip(&e[HEAD..]) {
-                    *w = kept.load(Ordering::Relaxed);
-                }
-                hits
+        self.table
+            .read(fingerprint, |e| {
+                (e[0].load(Ordering::Relaxed) == 1).then(|| {
+                    let mut hits = Hits::empty(slots);
+                    for (w, kept) in hits.words_mut().iter_mut().zip(&e[1..]) {
+                        *w = kept.load(Ordering::Relaxed);
+                    }
+                    hits
+                })
             })
-        })
-        .flatten()
+            .flatten()
     }
 
     /// Keeps the hits of a fingerprint (unless another thread is writing the entry).
     pub(super) fn put(&self, fingerprint: u64, hits: &Hits) {
-        self.write(fingerprint, |e| {
-            for (kept, w) in e[HEAD..HEAD + self.words].iter().zip(hits.words()) {
+        self.table.write(fingerprint, |e| {
+            for (kept, w) in e[1..=self.words].iter().zip(hits.words()) {
                 kept.store(*w, Ordering::Relaxed);
             }
-            e[2].store(1, Ordering::Relaxed);
+            e[0].store(1, Ordering::Relaxed);
         });
     }
 
     /// The word and bit of operator bit `memo` in an entry, when the table has them.
     fn bit(&self, memo: u32) -> Option<(usize, u64)> {
-        let word = memo as usize / 64;
-        (word < self.misses).then(|| (HEAD + self.words + word, 1 << (memo % 64)))
+        let at = 1 + self.words + memo as usize / 64;
+        (at < self.table.words()).then(|| (at, 1 << (memo % 64)))
     }
 
     /// Whether the operator with bit `memo` is known not to match the value.
@@ -151,7 +99,8 @@ impl KnownHits {
         let Some((at, bit)) = self.bit(memo) else {
             return false;
         };
-        self.read(fingerprint, |e| e[at].load(Ordering::Relaxed) & bit != 0)
+        self.table
+            .read(fingerprint, |e| e[at].load(Ordering::Relaxed) & bit != 0)
             .unwrap_or(false)
     }
 
@@ -159,7 +108,7 @@ impl KnownHits {
     /// thread is writing its entry).
     pub fn note_miss(&self, fingerprint: u64, memo: u32) {
         if let Some((at, bit)) = self.bit(memo) {
-            self.write(fingerprint, |e| {
+            self.table.write(fingerprint, |e| {
                 e[at].fetch_or(bit, Ordering::Relaxed);
             });
         }
@@ -297,10 +246,11 @@ mod tests {
         let engine = Engine::builtin();
         let known = &engine.rules().prefilter.as_ref().unwrap().known();
         assert!(
-            known.misses > 0,
+            known.table.words() > 1 + known.words,
             "the built-in pack has operators with bits"
         );
-        let last = (known.misses * 64 - 1) as u32;
+        let misses = known.table.words() - 1 - known.words;
+        let last = (misses * 64 - 1) as u32;
         let a = known.fingerprint(b"Mozilla/5.0");
         // A bit makes the value's entry, without hits.
         known.note_miss(a, 3);

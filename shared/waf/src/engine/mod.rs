@@ -12,9 +12,13 @@ use crate::seclang::{self, ParseError};
 use crate::transaction::Transaction;
 use crate::transformations::Transformation;
 
+mod clean;
 mod known;
 mod prefilter;
+mod seq;
 
+use clean::assign_clean;
+pub(crate) use clean::{KnownClean, NO_CLEAN};
 pub(crate) use known::{KNOWN_HITS_MAX, KnownHits, KnownMisses};
 pub(crate) use prefilter::{Hits, MAX_SLOT_BYTES, Prefilter};
 use prefilter::{RawPrefilter, assign_memos, assign_slots};
@@ -177,6 +181,9 @@ pub struct RuleSet {
     /// Request-head inputs costly operators did not match, for every transaction (see
     /// `KnownMisses`).
     pub(crate) known_misses: KnownMisses,
+    /// The links each request-head value did not match, across transactions (see
+    /// `KnownClean`).
+    pub(crate) known_clean: KnownClean,
 }
 
 /// Gives each one-key target of every link the id of its key (see `Rule::union_keys`), and
@@ -274,6 +281,7 @@ impl RuleSet {
     pub(crate) fn new(config: Config, mut phases: [Vec<Entry>; 5]) -> RuleSet {
         let mut raw = RawPrefilter::default();
         let mut memos = 0;
+        let mut clean = 0;
         let mut tags: Vec<String> = Vec::new();
         let mut tag_index: HashMap<String, u16> = HashMap::new();
         let mut key_ids: HashMap<Vec<u8>, u32> = HashMap::new();
@@ -283,6 +291,7 @@ impl RuleSet {
             if let Entry::Rule(r) = entry {
                 assign_slots(r, &mut raw);
                 assign_memos(r, &mut memos);
+                assign_clean(r, &mut clean);
                 assign_union_keys(r, &mut key_ids, &mut union_ids, &mut group_ids);
                 r.tag_ids = r
                     .actions
@@ -351,6 +360,7 @@ impl RuleSet {
             spare_caches: std::sync::Mutex::new(Vec::new()),
             plans: Default::default(),
             known_misses: KnownMisses::default(),
+            known_clean: KnownClean::new(clean),
         }
     }
 

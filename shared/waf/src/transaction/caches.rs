@@ -192,6 +192,7 @@ pub(crate) struct Spare {
     pub(super) tcache: TCache,
     pub(super) ucache: Unions,
     pub(super) gcache: GroupCache,
+    pub(super) clean: super::CleanCache,
 }
 
 /// The chain id under which the cache keeps the prefilter hits of untransformed values.
@@ -530,6 +531,8 @@ impl Drop for Transaction {
         ucache.clear();
         let mut gcache = std::mem::take(self.gcache.get_mut());
         gcache.clear();
+        let mut clean = std::mem::take(self.clean.get_mut());
+        clean.clear();
         let mut collections = std::mem::take(&mut self.collections);
         collections.reset();
         let found = std::mem::take(&mut self.found);
@@ -544,6 +547,7 @@ impl Drop for Transaction {
                 tcache: cache,
                 ucache,
                 gcache,
+                clean,
             });
         }
     }

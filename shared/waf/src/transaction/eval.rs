@@ -3,11 +3,12 @@
 
 use std::borrow::Cow;
 
+use super::clean::CleanState;
 use super::{Groups, Union, Unions};
 use super::{InterruptAction, Interruption, MatchedRule, Matches, Transaction};
 use super::{NO_HITS, NO_STATE, plan};
 use crate::actions::{AllowScope, Disruptive};
-use crate::engine::EngineMode;
+use crate::engine::{EngineMode, NO_CLEAN};
 use crate::rule::{Entry, NO_UNION, Rule, RuleOperator};
 use crate::variables::{
     Each, Exclusion, Selector, Target, Value, Variable, collect, count, decimal, kv_at, kv_lists,
@@ -165,11 +166,22 @@ impl Transaction {
     /// Evaluates one link; on a match, records it and runs the link's non-disruptive actions
     /// once per matching value.
     pub(super) fn eval_link(&mut self, starter: &Rule, rule: &Rule) -> bool {
+        let clean = if rule.clean == NO_CLEAN {
+            CleanState::Neither
+        } else {
+            self.clean_state(rule)
+        };
+        if clean == CleanState::Known {
+            return false;
+        }
         let mut found = std::mem::take(&mut self.found);
         found.len = 0;
         self.find_matches(starter, rule, &mut found);
         if found.len == 0 {
             self.found = found;
+            if clean == CleanState::Learn {
+                self.learn_clean(starter, rule);
+            }
             return false;
         }
         for f in &mut found.items[..found.len] {
@@ -213,18 +225,15 @@ impl Transaction {
         true
     }
 
-    /// Puts the link's matches in `found` (empty on entry).
-    fn find_matches(&self, starter: &Rule, rule: &Rule, found: &mut Matches) {
-        let Some(op) = &rule.operator else {
-            // `SecAction`: one match, of nothing.
-            found.next();
-            return;
-        };
-        if !self.link_may_match(rule) {
-            return;
-        }
-        // Runtime exclusions (`ctl:ruleRemoveTarget…`) that concern this rule, decided once
-        // (a bit each; beyond 64 of them, the rest are asked every time).
+    /// Whether a value is excluded from the link's targets: by the link's own `!VAR:key`, or a
+    /// runtime exclusion (`ctl:ruleRemoveTarget…`) that concerns the chain's rule.
+    pub(super) fn exclusions<'s>(
+        &'s self,
+        starter: &'s Rule,
+        rule: &'s Rule,
+    ) -> impl Fn(Variable, &[u8]) -> bool + 's {
+        // Which runtime exclusions concern this rule, decided once (a bit each; beyond 64 of
+        // them, the rest are asked every time).
         let applies = self
             .removed_targets
             .iter()
@@ -232,7 +241,7 @@ impl Transaction {
             .enumerate()
             .filter(|(_, (sel, _))| sel.applies(starter))
             .fold(0u64, |m, (i, _)| m | 1 << i);
-        let excluded = |v: Variable, k: &[u8]| {
+        move |v: Variable, k: &[u8]| {
             rule.exclusions.iter().any(|x| x.excludes(v, k))
                 || self
                     .removed_targets
@@ -246,7 +255,20 @@ impl Transaction {
                         }
                     })
                     .any(|(_, (_, xs))| xs.iter().any(|x: &Exclusion| x.excludes(v, k)))
+        }
+    }
+
+    /// Puts the link's matches in `found` (empty on entry).
+    fn find_matches(&self, starter: &Rule, rule: &Rule, found: &mut Matches) {
+        let Some(op) = &rule.operator else {
+            // `SecAction`: one match, of nothing.
+            found.next();
+            return;
         };
+        if !self.link_may_match(rule) {
+            return;
+        }
+        let excluded = self.exclusions(starter, rule);
         let capture = rule.actions.capture;
         // `state`: the input's state in the transformation cache, or `NO_STATE`.
         let test = |v: &Value, input: &[u8], state: u32, found: &mut Matches| {

@@ -19,6 +19,7 @@ use crate::rule::Rule;
 use crate::variables::Exclusion;
 
 mod caches;
+mod clean;
 mod collection;
 mod data;
 mod effects;
@@ -29,6 +30,7 @@ mod unions;
 
 pub(crate) use caches::{FastHash, Spare, TCache};
 use caches::{Group, GroupCache, Groups, NO_HITS, NO_STATE, OWNED, Union, Unions};
+use clean::CleanCache;
 pub(crate) use data::{Kv, Request, Response};
 pub(crate) use plan::Plans;
 pub use records::{InterruptAction, Interruption, MatchedRule};
@@ -164,6 +166,9 @@ pub struct Transaction {
     /// Per variable, or one key of it (by `Rule::group_ids`): its values grouped by which
     /// transformations may change them (see `Groups`). Cleared with `tcache`.
     gcache: RefCell<GroupCache>,
+    /// What the rule set's `KnownClean` knows of the values of each variable read (see
+    /// `clean`). Cleared with `tcache`.
+    clean: RefCell<CleanCache>,
     /// Per costly operator (by address): inputs it did not match (see
     /// `Operator::memoize_misses`). Depends on input bytes only, so never invalidated.
     /// Inputs are kept as keyed hashes (SipHash, a key per transaction: no copy of the input,
@@ -270,6 +275,7 @@ impl Transaction {
             tcache: RefCell::new(spare.tcache),
             ucache: RefCell::new(spare.ucache.sized(rules.union_count)),
             gcache: RefCell::new(spare.gcache.sized(rules.group_vars.len())),
+            clean: RefCell::new(spare.clean),
             misses: RefCell::new(HashMap::default()),
             miss_key: std::hash::RandomState::new(),
             rules,
@@ -281,6 +287,7 @@ impl Transaction {
         self.tcache.get_mut().clear();
         self.ucache.get_mut().clear();
         self.gcache.get_mut().clear();
+        self.clean.get_mut().clear();
     }
 
     /// MATCHED_VARS of the current rule: name and value of each match so far.
@@ -651,6 +658,7 @@ impl Transaction {
         self.gcache
             .get_mut()
             .clear_except(|id| vars.get(id as usize).is_some_and(|v| v.from_request_head()));
+        self.clean.get_mut().clear_body();
     }
 
     /// Phase 3.

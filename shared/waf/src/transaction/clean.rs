@@ -1,0 +1,361 @@
+//! Links passed over because every value of their targets is known not to match them
+//! (`engine::KnownClean`), and what a link that matched no value teaches that memo.
+
+use super::Transaction;
+use crate::engine::KNOWN_HITS_MAX;
+use crate::rule::{NO_UNION, Rule};
+use crate::variables::{Each, Selector, Target, Variable, collect, kv_at, kv_lists};
+
+/// Variables, by `Variable as usize`.
+const VARIABLES: usize = Variable::Xml as usize + 1;
+
+/// What `KnownClean` knows of the values a transaction's link targets read: per variable, or
+/// one key of it (by `Rule::group_ids`, else per variable), read once (those of the variables
+/// the body fills, again once it is parsed).
+#[derive(Debug, Default)]
+pub(crate) struct CleanCache {
+    /// Per group id, then per variable (`groups + Variable as usize`): 0 when not read, else
+    /// 1 + its index in `sets`.
+    at: Vec<u32>,
+    /// Group ids (`RuleSet::group_vars`).
+    groups: usize,
+    sets: Vec<ValueSet>,
+    /// Per value read: its fingerprint.
+    prints: Vec<u64>,
+    /// Per value read: its position in its variable's values (see `kv_at`).
+    pos: Vec<u32>,
+    /// Per value read, `words` each: the links known not to match it.
+    bits: Vec<u64>,
+    /// Per set, `words` each: the links known not to match any of its values read.
+    all: Vec<u64>,
+    /// Words of link bits (`KnownClean::words`).
+    words: usize,
+}
+
+/// The values of a variable, or of one key of it, in `CleanCache`.
+#[derive(Debug)]
+struct ValueSet {
+    variable: Variable,
+    /// Its first value's index in `prints`.
+    first: usize,
+    /// Values read.
+    len: usize,
+    /// Whether every value was read: values are read while they are kept, and the first
+    /// that is not (a body's, or one longer than `KNOWN_HITS_MAX`) ends the reading.
+    complete: bool,
+}
+
+impl CleanCache {
+    pub fn clear(&mut self) {
+        self.at.clear();
+        self.sets.clear();
+        self.prints.clear();
+        self.pos.clear();
+        self.bits.clear();
+        self.all.clear();
+    }
+
+    /// Forgets the values of the variables the request body may have filled (the head's
+    /// stay).
+    pub fn clear_body(&mut self) {
+        for at in &mut self.at {
+            if let Some(set) = at.checked_sub(1).map(|i| &self.sets[i as usize])
+                && !set.variable.from_request_head()
+            {
+                *at = 0;
+            }
+        }
+    }
+}
+
+/// What `KnownClean` tells of a link (see `Transaction::clean_state`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum CleanState {
+    /// Every value of its targets is known not to match it: it cannot match.
+    Known,
+    /// Every value is kept, but some are not known: if the link matches nothing, they are
+    /// (`learn_clean`).
+    Learn,
+    /// Neither: a value that is not kept (the body's) is there.
+    Neither,
+}
+
+impl Transaction {
+    /// The index in `cache.sets` of the values of the link's `i`th target, read first if
+    /// they were not.
+    #[inline]
+    fn clean_set(&self, cache: &mut CleanCache, rule: &Rule, i: usize) -> usize {
+        let t = &rule.targets[i];
+        let at = match rule.group_ids.get(i) {
+            Some(&g) if g != NO_UNION => g as usize,
+            _ => cache.groups + t.variable as usize,
+        };
+        match cache.at.get(at) {
+            Some(&set) if set != 0 => set as usize - 1,
+            _ => self.read_clean_set(cache, t, at),
+        }
+    }
+
+    /// Reads the values of the target, all of them or one key's (a group's, at `at`).
+    #[inline(never)]
+    fn read_clean_set(&self, cache: &mut CleanCache, t: &Target, at: usize) -> usize {
+        let known = &self.rules.known_clean;
+        if cache.at.is_empty() {
+            cache.groups = self.rules.group_vars.len();
+            cache.at.resize(cache.groups + VARIABLES, 0);
+            cache.words = known.words();
+        }
+        let v = t.variable;
+        let one_key = at < cache.groups && matches!(t.selector, Selector::Key(_));
+        let words = cache.words;
+        let first = cache.prints.len();
+        let all = cache.all.len();
+        cache.all.resize(all + words, !0);
+        let mut complete = true;
+        let mut add = |j: usize, value: &[u8], head: bool| {
+            if !complete {
+                return;
+            }
+            if !head || value.len() > KNOWN_HITS_MAX {
+                complete = false;
+                return;
+            }
+            let print = known.fingerprint(value);
+            let at = cache.bits.len();
+            cache.bits.resize(at + words, 0);
+            known.read(print, &mut cache.bits[at..]);
+            cache.prints.push(print);
+            cache.pos.push(j as u32);
+            for w in 0..words {
+                cache.all[all + w] &= cache.bits[at + w];
+            }
+        };
+        let head = v.from_request_head();
+        if let Some((lists, names)) = kv_lists(self, v) {
+            // `ARGS`: the query's, then the body's.
+            let query = head || matches!(v, Variable::Args | Variable::ArgsNames);
+            let kept = |j: usize| if j < lists[0].len() { query } else { head };
+            let mut j = 0;
+            while let Some((k, value)) = kv_at(&lists, names, j) {
+                if !one_key || t.selector.matches(k) {
+                    add(j, value, kept(j));
+                }
+                j += 1;
+            }
+        } else if v == Variable::Xml {
+            // A document's nodes are not kept.
+            if self.request.xml.is_some() {
+                add(0, b"", false);
+            }
+        } else {
+            let all = Target {
+                variable: v,
+                selector: Selector::All,
+                count: false,
+            };
+            collect(
+                self,
+                &all,
+                &|_, _| false,
+                &mut Each(|x: crate::variables::Value| add(0, &x.value, head)),
+            );
+        }
+        cache.sets.push(ValueSet {
+            variable: v,
+            first,
+            len: cache.prints.len() - first,
+            complete,
+        });
+        cache.at[at] = cache.sets.len() as u32;
+        cache.sets.len() - 1
+    }
+
+    /// What `KnownClean` tells of the link (which must have a bit, `Rule::clean`): whether
+    /// every value of its targets is known not to match it, so that it cannot match. A
+    /// value that is not kept (a body's) ends the look at once: the link is then `Neither`,
+    /// and the kept values it reads are left to be learnt from requests without a body.
+    pub(super) fn clean_state(&self, rule: &Rule) -> CleanState {
+        let (w, bit) = (rule.clean as usize / 64, 1u64 << (rule.clean % 64));
+        let mut cache = self.clean.borrow_mut();
+        let mut learn = false;
+        for i in 0..rule.targets.len() {
+            let s = self.clean_set(&mut cache, rule, i);
+            if !cache.sets[s].complete {
+                return CleanState::Neither;
+            }
+            learn |= cache.all[s * cache.words + w] & bit == 0;
+        }
+        if learn {
+            CleanState::Learn
+        } else {
+            CleanState::Known
+        }
+    }
+
+    /// After the link matched none of its targets' values: each kept value it was asked
+    /// about (selected, not excluded) is known not to match it from now on.
+    pub(super) fn learn_clean(&self, starter: &Rule, rule: &Rule) {
+        let known = &self.rules.known_clean;
+        let (w, bit) = (rule.clean as usize / 64, 1u64 << (rule.clean % 64));
+        let excluded = self.exclusions(starter, rule);
+        let mut cache = self.clean.borrow_mut();
+        for (i, t) in rule.targets.iter().enumerate() {
+            let s = self.clean_set(&mut cache, rule, i);
+            let words = cache.words;
+            if cache.all[s * words + w] & bit != 0 {
+                continue;
+            }
+            let (first, len) = (cache.sets[s].first, cache.sets[s].len);
+            let kv = kv_lists(self, t.variable);
+            for at in first..first + len {
+                if cache.bits[at * words + w] & bit != 0 {
+                    continue;
+                }
+                // Scalars have no key (and selectors do not apply to them).
+                let key = match &kv {
+                    Some((lists, names)) => match kv_at(lists, *names, cache.pos[at] as usize) {
+                        Some((k, _)) if t.selector.matches(k) => k,
+                        _ => continue,
+                    },
+                    None => b"",
+                };
+                if excluded(t.variable, key) {
+                    continue;
+                }
+                known.note(cache.prints[at], rule.clean);
+                cache.bits[at * words + w] |= bit;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::Engine;
+    use crate::rule::{Entry, Rule};
+
+    /// A request: method, URI, headers, body; the rule that stopped it, if any.
+    fn run(engine: &Engine, uri: &str, headers: &[(&str, &str)], body: &str) -> Option<u32> {
+        let mut tx = engine.transaction();
+        tx.process_uri(
+            if body.is_empty() { b"GET" } else { b"POST" },
+            uri.as_bytes(),
+            b"HTTP/1.1",
+        );
+        for (k, v) in headers {
+            tx.add_request_header(k.as_bytes(), v.as_bytes());
+        }
+        if !body.is_empty() {
+            tx.add_request_header(b"Content-Type", b"application/x-www-form-urlencoded");
+        }
+        if let Some(i) = tx.process_request_headers() {
+            return Some(i.rule_id);
+        }
+        tx.append_request_body(body.as_bytes());
+        tx.process_request_body().map(|i| i.rule_id)
+    }
+
+    fn engine(rules: &str) -> Engine {
+        Engine::from_text(&format!("SecRuleEngine On\n{rules}"), "t.conf").unwrap()
+    }
+
+    fn rule(engine: &Engine, id: u32) -> &Rule {
+        engine.rules().phases[..]
+            .iter()
+            .flatten()
+            .find_map(|e| match e {
+                Entry::Rule(r) if r.id == id => Some(&**r),
+                _ => None,
+            })
+            .unwrap()
+    }
+
+    /// Whether the value is known not to match the link.
+    fn known(engine: &Engine, link: &Rule, value: &str) -> bool {
+        let known = &engine.rules().known_clean;
+        let mut bits = vec![0; known.words()];
+        known.read(known.fingerprint(value.as_bytes()), &mut bits);
+        bits[link.clean as usize / 64] & 1 << (link.clean % 64) != 0
+    }
+
+    const UA: (&str, &str) = ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64)");
+
+    #[test]
+    fn clean_values_are_kept_per_link_and_attacks_are_stopped_every_time() {
+        let e = engine(
+            "SecRule REQUEST_HEADERS \"@rx evil\" \"id:1,phase:1,deny,t:lowercase\"\n\
+             SecRule REQUEST_HEADERS:User-Agent \"@detectSQLi\" \"id:2,phase:1,deny\"\n\
+             SecRule REQUEST_HEADERS \"@within %{tx.x}\" \"id:3,phase:1,deny\"",
+        );
+        let (r1, r2, r3) = (rule(&e, 1), rule(&e, 2), rule(&e, 3));
+        assert_ne!(r1.clean, crate::engine::NO_CLEAN);
+        assert_ne!(r2.clean, crate::engine::NO_CLEAN);
+        // An argument from TX: the answer is not the value's alone.
+        assert_eq!(r3.clean, crate::engine::NO_CLEAN);
+        let headers = [UA, ("Accept", "text/html")];
+        for _ in 0..3 {
+            assert_eq!(run(&e, "/", &headers, ""), None);
+        }
+        assert!(known(&e, r1, UA.1) && known(&e, r1, "text/html"));
+        assert!(known(&e, r2, UA.1));
+        // Rule 2 reads the User-Agent alone: the other header was not asked about.
+        assert!(!known(&e, r2, "text/html"));
+        for _ in 0..2 {
+            assert_eq!(run(&e, "/", &[UA, ("Accept", "EVIL/1")], ""), Some(1));
+            assert_eq!(run(&e, "/", &[("User-Agent", "1' or '1'='1")], ""), Some(2));
+        }
+        assert!(!known(&e, r1, "EVIL/1") && !known(&e, r2, "1' or '1'='1"));
+    }
+
+    #[test]
+    fn values_a_link_did_not_read_are_not_learnt() {
+        // Excluded by the rule, by a runtime exclusion, or not the selected key: the value
+        // was never asked about, and the same bytes elsewhere are still caught.
+        let e = engine(
+            "SecRule REQUEST_HEADERS|!REQUEST_HEADERS:Referer \"@rx evil\" \"id:1,phase:1,deny\"\n\
+             SecRule REQUEST_HEADERS:User-Agent \"@rx bad\" \"id:2,phase:1,deny\"\n\
+             SecRule REQUEST_HEADERS:/^x-a/ \"@rx bad\" \"id:5,phase:1,deny\"\n\
+             SecRule REQUEST_URI \"@beginsWith /admin\" \
+                \"id:3,phase:1,pass,nolog,ctl:ruleRemoveTargetById=4;ARGS:q\"\n\
+             SecRule ARGS \"@rx evil\" \"id:4,phase:1,deny\"",
+        );
+        for _ in 0..2 {
+            assert_eq!(run(&e, "/", &[UA, ("Referer", "evil.example")], ""), None);
+            assert_eq!(run(&e, "/", &[UA, ("X-Note", "bad.example")], ""), None);
+            assert_eq!(run(&e, "/admin?q=evil", &[UA], ""), None);
+        }
+        assert!(!known(&e, rule(&e, 1), "evil.example"));
+        assert!(known(&e, rule(&e, 1), "bad.example"));
+        assert!(!known(&e, rule(&e, 2), "bad.example"));
+        assert!(!known(&e, rule(&e, 5), "bad.example"));
+        assert!(!known(&e, rule(&e, 4), "evil"));
+        assert_eq!(run(&e, "/", &[UA, ("X-Note", "evil.example")], ""), Some(1));
+        assert_eq!(run(&e, "/", &[("User-Agent", "bad.example")], ""), Some(2));
+        assert_eq!(run(&e, "/", &[UA, ("X-Abc", "bad.example")], ""), Some(5));
+        assert_eq!(run(&e, "/search?q=evil", &[UA], ""), Some(4));
+    }
+
+    #[test]
+    fn body_values_and_long_values_are_evaluated_every_time() {
+        let e = engine(
+            "SecRequestBodyAccess On\n\
+             SecRule ARGS|REQUEST_HEADERS \"@rx evil\" \"id:1,phase:2,deny\"",
+        );
+        let r1 = rule(&e, 1);
+        for _ in 0..2 {
+            assert_eq!(run(&e, "/", &[UA], "a=good"), None);
+            assert_eq!(run(&e, "/", &[UA], "a=evil"), Some(1));
+        }
+        // A body's values are not kept; the head's are learnt from requests without one.
+        assert!(!known(&e, r1, "good") && !known(&e, r1, UA.1));
+        assert_eq!(run(&e, "/?a=good", &[UA], ""), None);
+        assert!(known(&e, r1, "good") && known(&e, r1, UA.1));
+        assert_eq!(run(&e, "/?a=good", &[UA], "b=evil"), Some(1));
+        // A value too long to be kept is read every time.
+        let long = format!("{}evil", "a".repeat(2000));
+        for _ in 0..2 {
+            assert_eq!(run(&e, "/", &[UA, ("X-Long", &long)], ""), Some(1));
+            assert_eq!(run(&e, "/", &[UA, ("X-Long", &long[..1990])], ""), None);
+        }
+    }
+}
