@@ -79,6 +79,10 @@ pub struct Rule {
     /// This link's bit in the rule set's memo of the request-head values it did not match
     /// (`engine::KnownClean`), or `engine::NO_CLEAN`; set when the rule set is built.
     pub clean: u32,
+    /// With a `clean` bit: per target, the id of the set of values it reads (its variable,
+    /// the one key it names or every key, less the link's exclusions of that variable),
+    /// shared by every link reading the same set; set when the rule set is built.
+    pub clean_sets: Vec<u32>,
     /// The disruptive action after resolving defaults (`block` stays `Block` and is resolved
     /// against the phase default when it fires).
     pub disruptive: Disruptive,

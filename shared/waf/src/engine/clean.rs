@@ -14,7 +14,7 @@ use std::sync::atomic::Ordering;
 
 use super::seq::SeqTable;
 use crate::rule::Rule;
-use crate::variables::Variable;
+use crate::variables::{Selector, Variable};
 
 /// For each request-head value (by fingerprint: SipHash under a key drawn when the rule set
 /// is built, so no one can make a value pass for one seen clean), a bit per link
@@ -113,10 +113,15 @@ fn kept_variable(v: Variable) -> bool {
         )
 }
 
+/// The sets of values links read, as `assign_clean` numbers them: a variable, the key a
+/// one-key target names (else every key), and the link's exclusions of that variable.
+pub(super) type CleanSets = std::collections::HashMap<(Variable, Vec<u8>, String), u32>;
+
 /// Gives a bit in `KnownClean` to each link whose answer on a value depends on the value's
 /// bytes alone: an operator on its input alone (a regex, a phrase list, libinjection, a
-/// constant argument), and targets that are values of `kept_variable`s (not counted).
-pub(super) fn assign_clean(rule: &mut Rule, bits: &mut u32) {
+/// constant argument), and targets that are values of `kept_variable`s (not counted); and
+/// gives each of its targets the id of the set of values it reads (`Rule::clean_sets`).
+pub(super) fn assign_clean(rule: &mut Rule, bits: &mut u32, sets: &mut CleanSets) {
     let mut link = Some(rule);
     while let Some(r) = link {
         let pure = r.operator.as_ref().is_some_and(|op| {
@@ -136,6 +141,29 @@ pub(super) fn assign_clean(rule: &mut Rule, bits: &mut u32) {
         {
             r.clean = *bits;
             *bits += 1;
+            r.clean_sets = r
+                .targets
+                .iter()
+                .map(|t| {
+                    let key = match &t.selector {
+                        Selector::Key(k) => k.clone(),
+                        _ => Vec::new(),
+                    };
+                    let excluded: String = r
+                        .exclusions
+                        .iter()
+                        .filter(|x| x.variable == t.variable)
+                        .map(|x| match &x.selector {
+                            Selector::All => "*\n".to_string(),
+                            Selector::Key(k) => format!("={}\n", String::from_utf8_lossy(k)),
+                            Selector::Regex(re, _) => format!("/{}\n", re.as_str()),
+                            Selector::XPath(p) => format!("@{p}\n"),
+                        })
+                        .collect();
+                    let next = sets.len() as u32;
+                    *sets.entry((t.variable, key, excluded)).or_insert(next)
+                })
+                .collect();
         }
         link = r.chain.as_deref_mut();
     }

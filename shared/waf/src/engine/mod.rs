@@ -184,6 +184,9 @@ pub struct RuleSet {
     /// The links each request-head value did not match, across transactions (see
     /// `KnownClean`).
     pub(crate) known_clean: KnownClean,
+    /// The number of distinct sets of values links with a `KnownClean` bit read (see
+    /// `Rule::clean_sets`).
+    pub(crate) clean_sets: usize,
 }
 
 /// Gives each one-key target of every link the id of its key (see `Rule::union_keys`), and
@@ -282,6 +285,7 @@ impl RuleSet {
         let mut raw = RawPrefilter::default();
         let mut memos = 0;
         let mut clean = 0;
+        let mut clean_sets = clean::CleanSets::new();
         let mut tags: Vec<String> = Vec::new();
         let mut tag_index: HashMap<String, u16> = HashMap::new();
         let mut key_ids: HashMap<Vec<u8>, u32> = HashMap::new();
@@ -291,7 +295,7 @@ impl RuleSet {
             if let Entry::Rule(r) = entry {
                 assign_slots(r, &mut raw);
                 assign_memos(r, &mut memos);
-                assign_clean(r, &mut clean);
+                assign_clean(r, &mut clean, &mut clean_sets);
                 assign_union_keys(r, &mut key_ids, &mut union_ids, &mut group_ids);
                 r.tag_ids = r
                     .actions
@@ -361,6 +365,7 @@ impl RuleSet {
             plans: Default::default(),
             known_misses: KnownMisses::default(),
             known_clean: KnownClean::new(clean),
+            clean_sets: clean_sets.len(),
         }
     }
 

@@ -509,6 +509,7 @@ impl Builder {
             group_ids: Vec::new(),
             skip_to: crate::rule::NO_MARKER,
             clean: crate::engine::NO_CLEAN,
+            clean_sets: Vec::new(),
             disruptive,
             log,
             chain: None,

@@ -3,22 +3,16 @@
 
 use super::Transaction;
 use crate::engine::KNOWN_HITS_MAX;
-use crate::rule::{NO_UNION, Rule};
+use crate::rule::Rule;
 use crate::variables::{Each, Selector, Target, Variable, collect, kv_at, kv_lists};
 
-/// Variables, by `Variable as usize`.
-const VARIABLES: usize = Variable::Xml as usize + 1;
-
-/// What `KnownClean` knows of the values a transaction's link targets read: per variable, or
-/// one key of it (by `Rule::group_ids`, else per variable), read once (those of the variables
-/// the body fills, again once it is parsed).
+/// What `KnownClean` knows of the sets of values a transaction's link targets read (see
+/// `Rule::clean_sets`), each read once (those of the variables the body fills, again once it
+/// is parsed).
 #[derive(Debug, Default)]
 pub(crate) struct CleanCache {
-    /// Per group id, then per variable (`groups + Variable as usize`): 0 when not read, else
-    /// 1 + its index in `sets`.
+    /// Per set id: 0 when not read, else 1 + its index in `sets`.
     at: Vec<u32>,
-    /// Group ids (`RuleSet::group_vars`).
-    groups: usize,
     sets: Vec<ValueSet>,
     /// Per value read: its fingerprint.
     prints: Vec<u64>,
@@ -32,7 +26,7 @@ pub(crate) struct CleanCache {
     words: usize,
 }
 
-/// The values of a variable, or of one key of it, in `CleanCache`.
+/// The values of a variable, or of one key of it, less a link's exclusions, in `CleanCache`.
 #[derive(Debug)]
 struct ValueSet {
     variable: Variable,
@@ -41,7 +35,8 @@ struct ValueSet {
     /// Values read.
     len: usize,
     /// Whether every value was read: values are read while they are kept, and the first
-    /// that is not (a body's, or one longer than `KNOWN_HITS_MAX`) ends the reading.
+    /// that is not (a body's other than an empty one, or one longer than `KNOWN_HITS_MAX`)
+    /// ends the reading.
     complete: bool,
 }
 
@@ -85,28 +80,25 @@ impl Transaction {
     /// they were not.
     #[inline]
     fn clean_set(&self, cache: &mut CleanCache, rule: &Rule, i: usize) -> usize {
-        let t = &rule.targets[i];
-        let at = match rule.group_ids.get(i) {
-            Some(&g) if g != NO_UNION => g as usize,
-            _ => cache.groups + t.variable as usize,
-        };
+        let at = rule.clean_sets[i] as usize;
         match cache.at.get(at) {
             Some(&set) if set != 0 => set as usize - 1,
-            _ => self.read_clean_set(cache, t, at),
+            _ => self.read_clean_set(cache, rule, &rule.targets[i], at),
         }
     }
 
-    /// Reads the values of the target, all of them or one key's (a group's, at `at`).
+    /// Reads the values of the link's target `t` (its set is `at`): all of its variable's,
+    /// or one key's, less those the link excludes.
     #[inline(never)]
-    fn read_clean_set(&self, cache: &mut CleanCache, t: &Target, at: usize) -> usize {
+    fn read_clean_set(&self, cache: &mut CleanCache, rule: &Rule, t: &Target, at: usize) -> usize {
         let known = &self.rules.known_clean;
         if cache.at.is_empty() {
-            cache.groups = self.rules.group_vars.len();
-            cache.at.resize(cache.groups + VARIABLES, 0);
+            cache.at.resize(self.rules.clean_sets, 0);
             cache.words = known.words();
         }
         let v = t.variable;
-        let one_key = at < cache.groups && matches!(t.selector, Selector::Key(_));
+        let one_key = matches!(t.selector, Selector::Key(_));
+        let excluded = |k: &[u8]| rule.exclusions.iter().any(|x| x.excludes(v, k));
         let words = cache.words;
         let first = cache.prints.len();
         let all = cache.all.len();
@@ -116,7 +108,8 @@ impl Transaction {
             if !complete {
                 return;
             }
-            if !head || value.len() > KNOWN_HITS_MAX {
+            // The empty value (`REQUEST_BODY` of a GET) is the same in every request.
+            if !head && !value.is_empty() || value.len() > KNOWN_HITS_MAX {
                 complete = false;
                 return;
             }
@@ -137,7 +130,7 @@ impl Transaction {
             let kept = |j: usize| if j < lists[0].len() { query } else { head };
             let mut j = 0;
             while let Some((k, value)) = kv_at(&lists, names, j) {
-                if !one_key || t.selector.matches(k) {
+                if (!one_key || t.selector.matches(k)) && !excluded(k) {
                     add(j, value, kept(j));
                 }
                 j += 1;
@@ -145,7 +138,7 @@ impl Transaction {
         } else if v == Variable::Xml {
             // A document's nodes are not kept.
             if self.request.xml.is_some() {
-                add(0, b"", false);
+                complete = false;
             }
         } else {
             let all = Target {
@@ -157,7 +150,11 @@ impl Transaction {
                 self,
                 &all,
                 &|_, _| false,
-                &mut Each(|x: crate::variables::Value| add(0, &x.value, head)),
+                &mut Each(|x: crate::variables::Value| {
+                    if !excluded(&x.key) {
+                        add(0, &x.value, head);
+                    }
+                }),
             );
         }
         cache.sets.push(ValueSet {
@@ -170,59 +167,93 @@ impl Transaction {
         cache.sets.len() - 1
     }
 
-    /// What `KnownClean` tells of the link (which must have a bit, `Rule::clean`): whether
-    /// every value of its targets is known not to match it, so that it cannot match. A
-    /// value that is not kept (a body's) ends the look at once: the link is then `Neither`,
-    /// and the kept values it reads are left to be learnt from requests without a body.
-    pub(super) fn clean_state(&self, rule: &Rule) -> CleanState {
+    /// What `KnownClean` tells of the link (which must have a bit, `Rule::clean`) in the
+    /// chain of `starter`: whether every value of its targets it is asked about is known not
+    /// to match it, so that it cannot match. A value that is not kept (a body's) ends the
+    /// look at once: the link is then `Neither`, and the kept values it reads are left to be
+    /// learnt from requests without a body.
+    pub(super) fn clean_state(&self, starter: &Rule, rule: &Rule) -> CleanState {
         let (w, bit) = (rule.clean as usize / 64, 1u64 << (rule.clean % 64));
         let mut cache = self.clean.borrow_mut();
-        let mut learn = false;
+        let mut unknown = false;
         for i in 0..rule.targets.len() {
             let s = self.clean_set(&mut cache, rule, i);
             if !cache.sets[s].complete {
                 return CleanState::Neither;
             }
-            learn |= cache.all[s * cache.words + w] & bit == 0;
+            unknown |= cache.all[s * cache.words + w] & bit == 0;
         }
-        if learn {
+        if !unknown {
+            return CleanState::Known;
+        }
+        // Values a runtime exclusion removes (CRS's 941010 removes REQUEST_FILENAME from
+        // the XSS rules of every request whose path is plain) are not asked about.
+        if self.removed_targets.is_empty() {
+            return CleanState::Learn;
+        }
+        let excluded = self.exclusions(starter, rule);
+        let asked_unknown = (0..rule.targets.len()).any(|i| {
+            let s = self.clean_set(&mut cache, rule, i);
+            !self
+                .unknown_values(&cache, rule, i, s, &excluded)
+                .is_empty()
+        });
+        if asked_unknown {
             CleanState::Learn
         } else {
             CleanState::Known
         }
     }
 
-    /// After the link matched none of its targets' values: each kept value it was asked
-    /// about (selected, not excluded) is known not to match it from now on.
-    pub(super) fn learn_clean(&self, starter: &Rule, rule: &Rule) {
-        let known = &self.rules.known_clean;
+    /// The values (indexes in `cache.prints`) of the link's `i`th target (set `s`) that
+    /// the link is asked about — its selector takes them, no exclusion removes them — and
+    /// that are not known not to match it.
+    fn unknown_values(
+        &self,
+        cache: &CleanCache,
+        rule: &Rule,
+        i: usize,
+        s: usize,
+        excluded: &impl Fn(Variable, &[u8]) -> bool,
+    ) -> Vec<usize> {
         let (w, bit) = (rule.clean as usize / 64, 1u64 << (rule.clean % 64));
-        let excluded = self.exclusions(starter, rule);
-        let mut cache = self.clean.borrow_mut();
-        for (i, t) in rule.targets.iter().enumerate() {
-            let s = self.clean_set(&mut cache, rule, i);
-            let words = cache.words;
-            if cache.all[s * words + w] & bit != 0 {
-                continue;
-            }
-            let (first, len) = (cache.sets[s].first, cache.sets[s].len);
-            let kv = kv_lists(self, t.variable);
-            for at in first..first + len {
+        let words = cache.words;
+        if cache.all[s * words + w] & bit != 0 {
+            return Vec::new();
+        }
+        let t = &rule.targets[i];
+        let (first, len) = (cache.sets[s].first, cache.sets[s].len);
+        let kv = kv_lists(self, t.variable);
+        (first..first + len)
+            .filter(|&at| {
                 if cache.bits[at * words + w] & bit != 0 {
-                    continue;
+                    return false;
                 }
                 // Scalars have no key (and selectors do not apply to them).
                 let key = match &kv {
                     Some((lists, names)) => match kv_at(lists, *names, cache.pos[at] as usize) {
                         Some((k, _)) if t.selector.matches(k) => k,
-                        _ => continue,
+                        _ => return false,
                     },
                     None => b"",
                 };
-                if excluded(t.variable, key) {
-                    continue;
-                }
+                !excluded(t.variable, key)
+            })
+            .collect()
+    }
+
+    /// After the link matched none of its targets' values: each kept value it was asked
+    /// about is known not to match it from now on.
+    pub(super) fn learn_clean(&self, starter: &Rule, rule: &Rule) {
+        let known = &self.rules.known_clean;
+        let (w, bit) = (rule.clean as usize / 64, 1u64 << (rule.clean % 64));
+        let excluded = self.exclusions(starter, rule);
+        let mut cache = self.clean.borrow_mut();
+        for i in 0..rule.targets.len() {
+            let s = self.clean_set(&mut cache, rule, i);
+            for at in self.unknown_values(&cache, rule, i, s, &excluded) {
                 known.note(cache.prints[at], rule.clean);
+                let words = cache.words;
                 cache.bits[at * words + w] |= bit;
             }
         }
@@ -357,5 +388,36 @@ mod tests {
             assert_eq!(run(&e, "/", &[UA, ("X-Long", &long)], ""), Some(1));
             assert_eq!(run(&e, "/", &[UA, ("X-Long", &long[..1990])], ""), None);
         }
+    }
+
+    #[test]
+    fn links_are_known_clean_through_their_exclusions_and_the_empty_body() {
+        // Rule 1 excludes the Cookie header, whose value it would match; rule 3 has
+        // REQUEST_FILENAME, which it would match, removed at run time, and reads the empty
+        // REQUEST_BODY a forced body variable gives a GET.
+        let e = engine(
+            "SecRule REQUEST_HEADERS|!REQUEST_HEADERS:Cookie \"@rx evil\" \"id:1,phase:1,deny\"\n\
+             SecRule REQUEST_URI \"@unconditionalMatch\" \"id:2,phase:1,pass,nolog,\
+                ctl:ruleRemoveTargetById=3;REQUEST_FILENAME,ctl:forceRequestBodyVariable=On\"\n\
+             SecRule REQUEST_FILENAME|ARGS|REQUEST_BODY \"@rx evil\" \"id:3,phase:2,deny\"",
+        );
+        let headers = [UA, ("Cookie", "evil=1")];
+        for _ in 0..2 {
+            assert_eq!(run(&e, "/evil/page?x=1", &headers, ""), None);
+        }
+        let mut tx = e.transaction();
+        tx.process_uri(b"GET", b"/evil/page?x=1", b"HTTP/1.1");
+        for (k, v) in headers {
+            tx.add_request_header(k.as_bytes(), v.as_bytes());
+        }
+        assert!(tx.process_request_headers().is_none());
+        assert!(tx.process_request_body().is_none());
+        for id in [1, 3] {
+            let r = rule(&e, id);
+            assert_eq!(tx.clean_state(r, r), super::CleanState::Known, "rule {id}");
+        }
+        // The same bytes where the links read them are stopped.
+        assert_eq!(run(&e, "/", &[UA, ("X-Note", "evil=1")], ""), Some(1));
+        assert_eq!(run(&e, "/?q=evil", &[UA], ""), Some(3));
     }
 }

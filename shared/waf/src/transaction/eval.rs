@@ -169,7 +169,7 @@ impl Transaction {
         let clean = if rule.clean == NO_CLEAN {
             CleanState::Neither
         } else {
-            self.clean_state(rule)
+            self.clean_state(starter, rule)
         };
         if clean == CleanState::Known {
             return false;
