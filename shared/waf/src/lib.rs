@@ -23,6 +23,7 @@ pub mod body;
 mod engine;
 pub mod ftw;
 mod macros;
+mod needs;
 pub mod operators;
 mod prefilter;
 mod rule;

@@ -76,6 +76,9 @@ pub struct Rule {
     /// [`NO_MARKER`] when the phase has none of that name (the rest of the phase is skipped);
     /// set when the rule set is built.
     pub skip_to: u32,
+    /// Bytes of which a value must hold one for this link to match it (see `needs`), when
+    /// known; set when the rule set is built.
+    pub needs: Option<Box<[bool; 256]>>,
     /// This link's bit in the rule set's memo of the request-head values it did not match
     /// (`engine::KnownClean`), or `engine::NO_CLEAN`; set when the rule set is built.
     pub clean: u32,

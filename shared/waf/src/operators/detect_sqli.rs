@@ -31,6 +31,11 @@ impl Operator for DetectSqli {
         true
     }
 
+    /// A byte other than a digit: digits alone are one token (see `one_token`).
+    fn needed_bytes(&self) -> Option<[bool; 256]> {
+        Some(std::array::from_fn(|b| !(b as u8).is_ascii_digit()))
+    }
+
     fn quick_miss(&self, input: &[u8]) -> bool {
         one_token(input) || unicode_escapes(input) || words_of_text(input)
     }

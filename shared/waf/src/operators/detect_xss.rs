@@ -26,6 +26,13 @@ impl Operator for DetectXss {
         true
     }
 
+    /// `<` or `=` (see `plain_text`).
+    fn needed_bytes(&self) -> Option<[bool; 256]> {
+        Some(std::array::from_fn(|b| {
+            b == usize::from(b'<') || b == usize::from(b'=')
+        }))
+    }
+
     fn quick_miss(&self, input: &[u8]) -> bool {
         plain_text(input)
     }

@@ -58,6 +58,13 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Bytes of which any input this operator matches holds at least one, known from what
+    /// it is rather than from a pattern (libinjection's detectors, the validity checks); an
+    /// input without any cannot match (see `needs`). `None`: not known.
+    fn needed_bytes(&self) -> Option<[bool; 256]> {
+        None
+    }
+
     /// Whether the answer depends on the input bytes alone (no transaction state) and is
     /// costly enough that a transaction remembers the inputs that did not match (JSON bodies
     /// repeat the same values many times).

@@ -44,6 +44,11 @@ impl Operator for ValidateByteRange {
         Some(None)
     }
 
+    /// A byte outside the list.
+    fn needed_bytes(&self) -> Option<[bool; 256]> {
+        Some(std::array::from_fn(|b| !self.0[b]))
+    }
+
     /// The bytes outside the list, when they are few enough for a prefilter slot (CRS
     /// 920270's `1-255`: NUL alone): then most values are never tested.
     fn required_bytes(&self) -> Option<crate::prefilter::ByteSet> {

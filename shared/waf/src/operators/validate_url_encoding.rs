@@ -40,6 +40,11 @@ impl Operator for ValidateUrlEncoding {
         true
     }
 
+    /// An invalid escape starts with `%`.
+    fn needed_bytes(&self) -> Option<[bool; 256]> {
+        Some(std::array::from_fn(|b| b == usize::from(b'%')))
+    }
+
     fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
         Some(None)
     }

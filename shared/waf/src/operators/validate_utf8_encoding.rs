@@ -30,6 +30,11 @@ impl Operator for ValidateUtf8Encoding {
         }
     }
 
+    /// A byte above 0x7F: ASCII is UTF-8.
+    fn needed_bytes(&self) -> Option<[bool; 256]> {
+        Some(std::array::from_fn(|b| b >= 0x80))
+    }
+
     fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
         Some(None)
     }

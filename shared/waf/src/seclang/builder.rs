@@ -508,6 +508,7 @@ impl Builder {
             union_ids: Vec::new(),
             group_ids: Vec::new(),
             skip_to: crate::rule::NO_MARKER,
+            needs: None,
             clean: crate::engine::NO_CLEAN,
             clean_sets: Vec::new(),
             disruptive,

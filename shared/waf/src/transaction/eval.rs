@@ -282,6 +282,12 @@ impl Transaction {
             }
         };
         let handle = |v: Value, found: &mut Matches| {
+            // A value without a byte the link needs (see `needs`).
+            if let Some(needs) = &rule.needs
+                && !crate::needs::holds_any(&v.value, needs)
+            {
+                return;
+            }
             // No transformation: the value as it is (the operator's own literal check stands
             // in for the prefilter's where the walk did not already apply it).
             if rule.transformations.is_empty() {
@@ -391,6 +397,11 @@ impl Transaction {
                             {
                                 return false;
                             }
+                        }
+                        if let Some(needs) = &rule.needs
+                            && !crate::needs::holds_any(v, needs)
+                        {
+                            return false;
                         }
                         let raw = match groups {
                             Some(g) => g.state_at.get(j).copied().unwrap_or(NO_STATE),
