@@ -1,10 +1,11 @@
 //! Links passed over because every value of their targets is known not to match them
 //! (`engine::KnownClean`), and what a link that matched no value teaches that memo.
 
-use super::Transaction;
+use super::{FastHash, Transaction};
 use crate::engine::KNOWN_HITS_MAX;
 use crate::rule::Rule;
 use crate::variables::{Each, Selector, Target, Variable, collect, kv_at, kv_lists};
+use std::collections::HashMap;
 
 /// What `KnownClean` knows of the sets of values a transaction's link targets read (see
 /// `Rule::clean_sets`), each read once (those of the variables the body fills, again once it
@@ -14,12 +15,15 @@ pub(crate) struct CleanCache {
     /// Per set id: 0 when not read, else 1 + its index in `sets`.
     at: Vec<u32>,
     sets: Vec<ValueSet>,
+    /// The values read, by address (a value read for several sets is read once).
+    by_address: HashMap<(usize, usize), u32, FastHash>,
     /// Per value read: its fingerprint.
     prints: Vec<u64>,
-    /// Per value read: its position in its variable's values (see `kv_at`).
-    pos: Vec<u32>,
     /// Per value read, `words` each: the links known not to match it.
     bits: Vec<u64>,
+    /// The values of the sets: per member, its value and its position in its variable's
+    /// values (see `kv_at`).
+    members: Vec<(u32, u32)>,
     /// Per set, `words` each: the links known not to match any of its values read.
     all: Vec<u64>,
     /// Words of link bits (`KnownClean::words`).
@@ -30,7 +34,7 @@ pub(crate) struct CleanCache {
 #[derive(Debug)]
 struct ValueSet {
     variable: Variable,
-    /// Its first value's index in `prints`.
+    /// Its first member's index in `members`.
     first: usize,
     /// Values read.
     len: usize,
@@ -44,9 +48,10 @@ impl CleanCache {
     pub fn clear(&mut self) {
         self.at.clear();
         self.sets.clear();
+        self.by_address.clear();
         self.prints.clear();
-        self.pos.clear();
         self.bits.clear();
+        self.members.clear();
         self.all.clear();
     }
 
@@ -61,6 +66,23 @@ impl CleanCache {
             }
         }
     }
+}
+
+/// The value of a variable of the request line (what `collect` yields for it, without the
+/// cost of a sink per value), or `None` for other variables.
+fn head_scalar(r: &super::Request, v: Variable) -> Option<&[u8]> {
+    use Variable as V;
+    Some(match v {
+        V::QueryString => &r.query_string,
+        V::RequestBasename => r.basename(),
+        V::RequestFilename => &r.filename,
+        V::RequestLine => &r.line,
+        V::RequestMethod => &r.method,
+        V::RequestProtocol => &r.protocol,
+        V::RequestUri => &r.uri,
+        V::RequestUriRaw => &r.uri_raw,
+        _ => return None,
+    })
 }
 
 /// What `KnownClean` tells of a link (see `Transaction::clean_state`).
@@ -100,7 +122,7 @@ impl Transaction {
         let one_key = matches!(t.selector, Selector::Key(_));
         let excluded = |k: &[u8]| rule.exclusions.iter().any(|x| x.excludes(v, k));
         let words = cache.words;
-        let first = cache.prints.len();
+        let first = cache.members.len();
         let all = cache.all.len();
         cache.all.resize(all + words, !0);
         let mut complete = true;
@@ -113,12 +135,20 @@ impl Transaction {
                 complete = false;
                 return;
             }
-            let print = known.fingerprint(value);
-            let at = cache.bits.len();
-            cache.bits.resize(at + words, 0);
-            known.read(print, &mut cache.bits[at..]);
-            cache.prints.push(print);
-            cache.pos.push(j as u32);
+            let next = cache.prints.len() as u32;
+            let v = *cache
+                .by_address
+                .entry((value.as_ptr() as usize, value.len()))
+                .or_insert(next);
+            if v == next {
+                let print = known.fingerprint(value);
+                let at = cache.bits.len();
+                cache.bits.resize(at + words, 0);
+                known.read(print, &mut cache.bits[at..]);
+                cache.prints.push(print);
+            }
+            cache.members.push((v, j as u32));
+            let at = v as usize * words;
             for w in 0..words {
                 cache.all[all + w] &= cache.bits[at + w];
             }
@@ -140,6 +170,10 @@ impl Transaction {
             if self.request.xml.is_some() {
                 complete = false;
             }
+        } else if let Some(value) = head_scalar(&self.request, v) {
+            if !excluded(b"") {
+                add(0, value, true);
+            }
         } else {
             let all = Target {
                 variable: v,
@@ -160,7 +194,7 @@ impl Transaction {
         cache.sets.push(ValueSet {
             variable: v,
             first,
-            len: cache.prints.len() - first,
+            len: cache.members.len() - first,
             complete,
         });
         cache.at[at] = cache.sets.len() as u32;
@@ -194,9 +228,9 @@ impl Transaction {
         let excluded = self.exclusions(starter, rule);
         let asked_unknown = (0..rule.targets.len()).any(|i| {
             let s = self.clean_set(&mut cache, rule, i);
-            !self
-                .unknown_values(&cache, rule, i, s, &excluded)
-                .is_empty()
+            self.unknown_values(&cache, rule, i, s, &excluded)
+                .next()
+                .is_some()
         });
         if asked_unknown {
             CleanState::Learn
@@ -208,30 +242,31 @@ impl Transaction {
     /// The values (indexes in `cache.prints`) of the link's `i`th target (set `s`) that
     /// the link is asked about — its selector takes them, no exclusion removes them — and
     /// that are not known not to match it.
-    fn unknown_values(
-        &self,
-        cache: &CleanCache,
-        rule: &Rule,
+    fn unknown_values<'a>(
+        &'a self,
+        cache: &'a CleanCache,
+        rule: &'a Rule,
         i: usize,
         s: usize,
-        excluded: &impl Fn(Variable, &[u8]) -> bool,
-    ) -> Vec<usize> {
+        excluded: &'a impl Fn(Variable, &[u8]) -> bool,
+    ) -> impl Iterator<Item = usize> + 'a {
         let (w, bit) = (rule.clean as usize / 64, 1u64 << (rule.clean % 64));
         let words = cache.words;
-        if cache.all[s * words + w] & bit != 0 {
-            return Vec::new();
-        }
         let t = &rule.targets[i];
-        let (first, len) = (cache.sets[s].first, cache.sets[s].len);
-        let kv = kv_lists(self, t.variable);
-        (first..first + len)
-            .filter(|&at| {
-                if cache.bits[at * words + w] & bit != 0 {
+        let (first, len) = match cache.all[s * words + w] & bit {
+            0 => (cache.sets[s].first, cache.sets[s].len),
+            _ => (0, 0),
+        };
+        let kv = (len > 0).then(|| kv_lists(self, t.variable)).flatten();
+        cache.members[first..first + len]
+            .iter()
+            .filter(move |&&(v, pos)| {
+                if cache.bits[v as usize * words + w] & bit != 0 {
                     return false;
                 }
                 // Scalars have no key (and selectors do not apply to them).
                 let key = match &kv {
-                    Some((lists, names)) => match kv_at(lists, *names, cache.pos[at] as usize) {
+                    Some((lists, names)) => match kv_at(lists, *names, pos as usize) {
                         Some((k, _)) if t.selector.matches(k) => k,
                         _ => return false,
                     },
@@ -239,7 +274,7 @@ impl Transaction {
                 };
                 !excluded(t.variable, key)
             })
-            .collect()
+            .map(|&(v, _)| v as usize)
     }
 
     /// After the link matched none of its targets' values: each kept value it was asked
@@ -249,11 +284,13 @@ impl Transaction {
         let (w, bit) = (rule.clean as usize / 64, 1u64 << (rule.clean % 64));
         let excluded = self.exclusions(starter, rule);
         let mut cache = self.clean.borrow_mut();
+        let mut learnt = Vec::new();
         for i in 0..rule.targets.len() {
             let s = self.clean_set(&mut cache, rule, i);
-            for at in self.unknown_values(&cache, rule, i, s, &excluded) {
+            learnt.extend(self.unknown_values(&cache, rule, i, s, &excluded));
+            let words = cache.words;
+            for at in learnt.drain(..) {
                 known.note(cache.prints[at], rule.clean);
-                let words = cache.words;
                 cache.bits[at * words + w] |= bit;
             }
         }
@@ -419,5 +456,45 @@ mod tests {
         // The same bytes where the links read them are stopped.
         assert_eq!(run(&e, "/", &[UA, ("X-Note", "evil=1")], ""), Some(1));
         assert_eq!(run(&e, "/?q=evil", &[UA], ""), Some(3));
+    }
+
+    #[test]
+    fn the_request_line_is_read_as_collect_reads_it() {
+        use crate::variables::{Each, Selector, Target, Variable as V, collect};
+        let e = engine("SecRule ARGS \"@rx x\" \"id:1,phase:1,deny\"");
+        for uri in [
+            "/a/b.php?x=1&y=2",
+            "/",
+            "http://h.example/p/q?",
+            "/%7e/x.html#f",
+        ] {
+            let mut tx = e.transaction();
+            tx.process_uri(b"GET", uri.as_bytes(), b"HTTP/1.1");
+            for v in [
+                V::QueryString,
+                V::RequestBasename,
+                V::RequestFilename,
+                V::RequestLine,
+                V::RequestMethod,
+                V::RequestProtocol,
+                V::RequestUri,
+                V::RequestUriRaw,
+            ] {
+                let t = Target {
+                    variable: v,
+                    selector: Selector::All,
+                    count: false,
+                };
+                let mut collected = Vec::new();
+                collect(
+                    &tx,
+                    &t,
+                    &|_, _| false,
+                    &mut Each(|x: crate::variables::Value| collected.push(x.value.into_owned())),
+                );
+                let direct = super::head_scalar(&tx.request, v).map(<[u8]>::to_vec);
+                assert_eq!(collected, Vec::from_iter(direct), "{v:?} of {uri}");
+            }
+        }
     }
 }
