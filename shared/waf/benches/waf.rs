@@ -23,9 +23,10 @@ struct Request {
     headers: Vec<(&'static str, String)>,
     body: Vec<u8>,
     /// Whether the request is a visitor going from page to page: the `n`th request of a
-    /// run has its own path, query and Referer (made as it is sent, a few hundred
-    /// nanoseconds of the time measured), new to the engine's memo of request-head values,
-    /// while the browser's other headers repeat.
+    /// run has its own path, query and Referer, new to the engine's memo of request-head
+    /// values, while the browser's other headers repeat. They are made as each request is
+    /// sent (a few hundred nanoseconds of the time measured): made in advance, 100,000 of
+    /// them slowed the other rows 2.5 times, through the allocator's state once freed.
     pages: bool,
 }
 

@@ -139,9 +139,18 @@ pub fn preimage(t: &Transformation, out: &ByteMask) -> Option<ByteMask> {
     Some(union(out, &of(add)))
 }
 
+/// Sets `Rule::needs` of each link of a chain.
+pub(crate) fn assign_needs(rule: &mut crate::rule::Rule) {
+    let mut link = Some(rule);
+    while let Some(r) = link {
+        r.needs = link_needs(r.operator.as_ref(), &r.transformations);
+        link = r.chain.as_deref_mut();
+    }
+}
+
 /// The bytes a value must hold for the link (operator `op`, `transformations`) to match it,
 /// as a table, or `None` when not known or when every byte is one.
-pub fn link_needs(
+fn link_needs(
     op: Option<&RuleOperator>,
     transformations: &[Transformation],
 ) -> Option<Box<[bool; 256]>> {

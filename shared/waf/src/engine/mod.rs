@@ -296,11 +296,7 @@ impl RuleSet {
                 assign_slots(r, &mut raw);
                 assign_memos(r, &mut memos);
                 assign_clean(r, &mut clean, &mut clean_sets);
-                let mut link = Some(&mut **r);
-                while let Some(l) = link {
-                    l.needs = crate::needs::link_needs(l.operator.as_ref(), &l.transformations);
-                    link = l.chain.as_deref_mut();
-                }
+                crate::needs::assign_needs(r);
                 assign_union_keys(r, &mut key_ids, &mut union_ids, &mut group_ids);
                 r.tag_ids = r
                     .actions
