@@ -29,7 +29,7 @@ pub(crate) struct KnownClean {
 /// one.
 const KNOWN_CLEAN: usize = 8192;
 
-/// Links with a bit at most (CRS v4: about 400).
+/// Links with a bit at most (CRS v4: 285, reading 51 distinct sets of values).
 const MAX_CLEAN_LINKS: u32 = 1024;
 
 /// `Rule::clean` of a link without a bit.
