@@ -112,6 +112,11 @@ impl Rule {
             .then_some(slot)
     }
 
+    /// The word and the bit of `clean` in a value's link bits (see `engine::KnownClean`).
+    pub(crate) fn clean_bit(&self) -> (usize, u64) {
+        (self.clean as usize / 64, 1 << (self.clean % 64))
+    }
+
     pub fn tags(&self) -> &[String] {
         &self.actions.tags
     }

@@ -20,7 +20,6 @@ use crate::variables::{Selector, Variable};
 /// is built, so no one can make a value pass for one seen clean), a bit per link
 /// (`Rule::clean`) that did not match it. A [`SeqTable`]: bounded memory, no lock.
 pub(crate) struct KnownClean {
-    key: std::hash::RandomState,
     table: SeqTable,
 }
 
@@ -48,7 +47,6 @@ impl KnownClean {
     pub(super) fn new(links: u32) -> KnownClean {
         let words = (links as usize).div_ceil(64);
         KnownClean {
-            key: std::hash::RandomState::new(),
             table: SeqTable::new(if words == 0 { 1 } else { KNOWN_CLEAN }, words),
         }
     }
@@ -60,8 +58,7 @@ impl KnownClean {
 
     /// A value's fingerprint; never 0 (an empty entry).
     pub fn fingerprint(&self, value: &[u8]) -> u64 {
-        use std::hash::BuildHasher;
-        self.key.hash_one(value) | 1
+        self.table.fingerprint(value)
     }
 
     /// Copies the link bits of the value into `out` (`words()` long); all zero when the

@@ -19,7 +19,6 @@ use super::seq::SeqTable;
 /// state (`TCache::print`). A [`SeqTable`] (no lock) whose entries hold the hits and a bit
 /// per operator (`RuleOperator::memo`) that did not match.
 pub(crate) struct KnownHits {
-    key: std::hash::RandomState,
     /// Words of hits per entry.
     words: usize,
     /// Per entry: 1 when the hits are there (an entry made by `note_miss` has only bits),
@@ -51,7 +50,6 @@ impl KnownHits {
         let words = slots.div_ceil(64);
         let misses = (memos as usize).div_ceil(64);
         KnownHits {
-            key: std::hash::RandomState::new(),
             words,
             table: SeqTable::new(KNOWN_HITS, 1 + words + misses),
         }
@@ -59,8 +57,7 @@ impl KnownHits {
 
     /// A value's fingerprint; never 0 (an empty entry).
     pub fn fingerprint(&self, value: &[u8]) -> u64 {
-        use std::hash::BuildHasher;
-        self.key.hash_one(value) | 1
+        self.table.fingerprint(value)
     }
 
     /// The hits kept for a fingerprint, when they are there and were not being written.

@@ -12,6 +12,9 @@ use std::sync::atomic::{AtomicU64, Ordering, fence};
 const HEAD: usize = 2;
 
 pub(super) struct SeqTable {
+    /// The key of the fingerprints (SipHash), drawn when the table is made: no one can make
+    /// a value pass for another.
+    key: std::hash::RandomState,
     /// Words of an entry after its head.
     words: usize,
     entries: usize,
@@ -21,12 +24,19 @@ pub(super) struct SeqTable {
 impl SeqTable {
     pub fn new(entries: usize, words: usize) -> SeqTable {
         SeqTable {
+            key: std::hash::RandomState::new(),
             words,
             entries,
             table: (0..entries * (HEAD + words))
                 .map(|_| Default::default())
                 .collect(),
         }
+    }
+
+    /// A value's fingerprint in this table; never 0 (an empty entry).
+    pub fn fingerprint(&self, value: &[u8]) -> u64 {
+        use std::hash::BuildHasher;
+        self.key.hash_one(value) | 1
     }
 
     /// Words of an entry (after its head).

@@ -4,7 +4,9 @@
 use super::{FastHash, Transaction};
 use crate::engine::KNOWN_HITS_MAX;
 use crate::rule::Rule;
-use crate::variables::{Each, Selector, Target, Variable, collect, kv_at, kv_lists};
+use crate::variables::{
+    Each, Selector, Target, Variable, collect, kv_at, kv_lists, request_line_value,
+};
 use std::collections::HashMap;
 
 /// What `KnownClean` knows of the sets of values a transaction's link targets read (see
@@ -66,23 +68,6 @@ impl CleanCache {
             }
         }
     }
-}
-
-/// The value of a variable of the request line (what `collect` yields for it, without the
-/// cost of a sink per value), or `None` for other variables.
-fn head_scalar(r: &super::Request, v: Variable) -> Option<&[u8]> {
-    use Variable as V;
-    Some(match v {
-        V::QueryString => &r.query_string,
-        V::RequestBasename => r.basename(),
-        V::RequestFilename => &r.filename,
-        V::RequestLine => &r.line,
-        V::RequestMethod => &r.method,
-        V::RequestProtocol => &r.protocol,
-        V::RequestUri => &r.uri,
-        V::RequestUriRaw => &r.uri_raw,
-        _ => return None,
-    })
 }
 
 /// What `KnownClean` tells of a link (see `Transaction::clean_state`).
@@ -170,7 +155,8 @@ impl Transaction {
             if self.request.xml.is_some() {
                 complete = false;
             }
-        } else if let Some(value) = head_scalar(&self.request, v) {
+        } else if let Some(value) = request_line_value(&self.request, v) {
+            // Read directly: `collect` costs a sink per value.
             if !excluded(b"") {
                 add(0, value, true);
             }
@@ -207,7 +193,7 @@ impl Transaction {
     /// look at once: the link is then `Neither`, and the kept values it reads are left to be
     /// learnt from requests without a body.
     pub(super) fn clean_state(&self, starter: &Rule, rule: &Rule) -> CleanState {
-        let (w, bit) = (rule.clean as usize / 64, 1u64 << (rule.clean % 64));
+        let (w, bit) = rule.clean_bit();
         let mut cache = self.clean.borrow_mut();
         let mut unknown = false;
         for i in 0..rule.targets.len() {
@@ -250,7 +236,7 @@ impl Transaction {
         s: usize,
         excluded: &'a impl Fn(Variable, &[u8]) -> bool,
     ) -> impl Iterator<Item = usize> + 'a {
-        let (w, bit) = (rule.clean as usize / 64, 1u64 << (rule.clean % 64));
+        let (w, bit) = rule.clean_bit();
         let words = cache.words;
         let t = &rule.targets[i];
         let (first, len) = match cache.all[s * words + w] & bit {
@@ -281,7 +267,7 @@ impl Transaction {
     /// about is known not to match it from now on.
     pub(super) fn learn_clean(&self, starter: &Rule, rule: &Rule) {
         let known = &self.rules.known_clean;
-        let (w, bit) = (rule.clean as usize / 64, 1u64 << (rule.clean % 64));
+        let (w, bit) = rule.clean_bit();
         let excluded = self.exclusions(starter, rule);
         let mut cache = self.clean.borrow_mut();
         let mut learnt = Vec::new();
@@ -343,7 +329,8 @@ mod tests {
         let known = &engine.rules().known_clean;
         let mut bits = vec![0; known.words()];
         known.read(known.fingerprint(value.as_bytes()), &mut bits);
-        bits[link.clean as usize / 64] & 1 << (link.clean % 64) != 0
+        let (w, bit) = link.clean_bit();
+        bits[w] & bit != 0
     }
 
     const UA: (&str, &str) = ("User-Agent", "Mozilla/5.0 (X11; Linux x86_64)");
@@ -492,7 +479,8 @@ mod tests {
                     &|_, _| false,
                     &mut Each(|x: crate::variables::Value| collected.push(x.value.into_owned())),
                 );
-                let direct = super::head_scalar(&tx.request, v).map(<[u8]>::to_vec);
+                let direct =
+                    crate::variables::request_line_value(&tx.request, v).map(<[u8]>::to_vec);
                 assert_eq!(collected, Vec::from_iter(direct), "{v:?} of {uri}");
             }
         }

@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 
 use super::{Selector, Target, Variable, atoi};
-use crate::transaction::{Kv, Transaction};
+use crate::transaction::{Kv, Request, Transaction};
 
 /// One value a target yields: which collection, its key (empty for scalars), the value.
 pub struct Value<'a> {
@@ -114,6 +114,23 @@ fn push_kv<'a>(
         }
         out.push(Value::stored(variable, k, if names { k } else { v }));
     }
+}
+
+/// The value of a variable of the request line (one value each, borrowed from where it is
+/// stored), or `None` for other variables.
+pub(crate) fn request_line_value(r: &Request, v: Variable) -> Option<&[u8]> {
+    use Variable as V;
+    Some(match v {
+        V::QueryString => &r.query_string,
+        V::RequestBasename => r.basename(),
+        V::RequestFilename => &r.filename,
+        V::RequestLine => &r.line,
+        V::RequestMethod => &r.method,
+        V::RequestProtocol => &r.protocol,
+        V::RequestUri => &r.uri,
+        V::RequestUriRaw => &r.uri_raw,
+        _ => return None,
+    })
 }
 
 /// Every (key, value) of a key-value variable, whatever the selector, in the order
@@ -274,7 +291,6 @@ fn collect_values<'a>(
         V::MultipartLfLine => out.push(flag(variable, r.multipart.lf_line)),
         V::MultipartMissingSemicolon => out.push(flag(variable, r.multipart.missing_semicolon)),
         V::MultipartUnmatchedBoundary => out.push(flag(variable, r.multipart.unmatched_boundary)),
-        V::QueryString => out.push(scalar(variable, r.query_string.as_slice())),
         V::RemoteAddr => out.push(scalar(variable, r.remote_addr.as_bytes())),
         V::RemoteHost => out.push(scalar(variable, r.remote_addr.as_bytes())),
         V::RemotePort => out.push(num(variable, usize::from(r.remote_port))),
@@ -306,8 +322,6 @@ fn collect_values<'a>(
         V::InboundDataError => out.push(flag(variable, r.body_truncated)),
         V::OutboundDataError => out.push(flag(variable, tx.response.body_truncated)),
         V::UrlencodedError => out.push(flag(variable, r.urlencoded_error)),
-        V::RequestBasename => out.push(scalar(variable, r.basename())),
-        V::RequestFilename => out.push(scalar(variable, r.filename.as_slice())),
         V::PathInfo => out.push(scalar(variable, r.filename.as_slice())),
         V::RequestBody => {
             if r.body_variable {
@@ -315,11 +329,17 @@ fn collect_values<'a>(
             }
         }
         V::RequestBodyLength => out.push(num(variable, r.body.len())),
-        V::RequestLine => out.push(scalar(variable, r.line.as_slice())),
-        V::RequestMethod => out.push(scalar(variable, r.method.as_slice())),
-        V::RequestProtocol => out.push(scalar(variable, r.protocol.as_slice())),
-        V::RequestUri => out.push(scalar(variable, r.uri.as_slice())),
-        V::RequestUriRaw => out.push(scalar(variable, r.uri_raw.as_slice())),
+        V::QueryString
+        | V::RequestBasename
+        | V::RequestFilename
+        | V::RequestLine
+        | V::RequestMethod
+        | V::RequestProtocol
+        | V::RequestUri
+        | V::RequestUriRaw => out.push(scalar(
+            variable,
+            request_line_value(r, variable).unwrap_or_default(),
+        )),
         V::FullRequest => out.push(scalar(variable, r.full_request())),
         V::FullRequestLength => out.push(num(variable, r.full_request().len())),
         V::ResponseBody => {

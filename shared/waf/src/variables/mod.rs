@@ -7,7 +7,7 @@
 mod collect;
 
 pub use collect::{Each, Sink, Value, collect, count, decimal};
-pub(crate) use collect::{kv_at, kv_lists, kv_values};
+pub(crate) use collect::{kv_at, kv_lists, kv_values, request_line_value};
 
 /// A SecLang variable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
