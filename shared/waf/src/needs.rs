@@ -89,6 +89,12 @@ pub fn preimage(t: &Transformation, out: &ByteMask) -> Option<ByteMask> {
     let space = has(b' ');
     let mut add: Vec<u8> = Vec::new();
     match t.name {
+        // The pair it stands for, backwards.
+        crate::transformations::UTF8_URL_DECODE_UNI => {
+            let decode = Transformation::find("urlDecodeUni")?;
+            let utf8 = Transformation::find("utf8toUnicode")?;
+            return preimage(&utf8, &preimage(&decode, out)?);
+        }
         // Keep or remove bytes, never make one.
         "removeComments" | "removeCommentsChar" | "removeNulls" | "removeWhitespace" | "trim"
         | "trimLeft" | "trimRight" => {}
@@ -144,6 +150,10 @@ pub(crate) fn assign_needs(rule: &mut crate::rule::Rule) {
     let mut link = Some(rule);
     while let Some(r) = link {
         r.needs = link_needs(r.operator.as_ref(), &r.transformations);
+        if let Some(stage) = &mut r.unicode_stage {
+            // What the operator needs in the output of `utf8toUnicode` alone.
+            stage.needs = link_needs(r.operator.as_ref(), &r.transformations[stage.at..=stage.at]);
+        }
         link = r.chain.as_deref_mut();
     }
 }
@@ -207,7 +217,7 @@ mod tests {
         let inputs = inputs();
         let mut checked = 0;
         for (name, _, _) in TABLE {
-            let t = Transformation::by_name(name).unwrap();
+            let t = Transformation::find(name).unwrap();
             let Some(pre) = (0..=255u8)
                 .map(|b| preimage(&t, &of([b])))
                 .collect::<Option<Vec<ByteMask>>>()

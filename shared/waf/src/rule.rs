@@ -48,10 +48,12 @@ pub struct Rule {
     /// `None` for `SecAction`, which matches once, unconditionally.
     pub operator: Option<RuleOperator>,
     pub actions: Actions,
-    /// Transformations after merging the phase's defaults and `t:none`.
+    /// Transformations after merging the phase's defaults and `t:none` (with the fused pair in
+    /// place of `utf8toUnicode,urlDecodeUni` once the rule set is built: see
+    /// `engine::assign_chains`).
     pub transformations: Vec<Transformation>,
     /// Identifies `transformations` (rules with equal lists share the id), for the
-    /// per-transaction transformation cache.
+    /// per-transaction transformation cache; set when the rule set is built.
     pub tchain: u32,
     /// The transformations of `transformations` that may change more than ASCII case (bits
     /// by `Transformation::index`); set when the rule set is built.
@@ -79,6 +81,10 @@ pub struct Rule {
     /// Bytes of which a value must hold one for this link to match it (see `needs`), when
     /// known; set when the rule set is built.
     pub needs: Option<Box<[bool; 256]>>,
+    /// In a `multiMatch` link, its `utf8toUnicode` directly followed by `urlDecodeUni`, which
+    /// the walk fuses for a value where the test between them would miss; set when the rule
+    /// set is built.
+    pub unicode_stage: Option<UnicodeStage>,
     /// This link's bit in the rule set's memo of the request-head values it did not match
     /// (`engine::KnownClean`), or `engine::NO_CLEAN`; set when the rule set is built.
     pub clean: u32,
@@ -132,4 +138,19 @@ impl Rule {
 pub enum Entry {
     Rule(Box<Rule>),
     Marker(String),
+}
+
+/// A `multiMatch` link's `utf8toUnicode` directly followed by `urlDecodeUni` (see
+/// `Rule::unicode_stage`): the walk tests the value between them only where its operator might
+/// match it, and otherwise goes on with the fused pair, which does not make that value (four
+/// times a Chinese text's length).
+#[derive(Debug, Clone)]
+pub struct UnicodeStage {
+    /// The position of `utf8toUnicode` in the link's transformations.
+    pub at: usize,
+    /// The pair as one (`transformations::UTF8_URL_DECODE_UNI`).
+    pub fused: Transformation,
+    /// Bytes of which the input of `utf8toUnicode` must hold one for the operator to match
+    /// its output (see `needs`), when known.
+    pub needs: Option<Box<[bool; 256]>>,
 }

@@ -189,6 +189,51 @@ pub struct RuleSet {
     pub(crate) clean_sets: usize,
 }
 
+/// Puts the fused `utf8toUnicode,urlDecodeUni` (see `transformations::fused`) in place of each
+/// `utf8toUnicode` directly followed by `urlDecodeUni` in a link that tests only its chain's
+/// last value (a `multiMatch` link tests the value between them: its walk fuses the pair
+/// value by value, where it can tell that test would miss), then numbers each distinct chain
+/// (`Rule::tchain`, which keys transformed values in a transaction's cache: two links share
+/// one only with the same transformations).
+fn assign_chains(rule: &mut crate::rule::Rule, chains: &mut HashMap<Vec<u8>, u32>) {
+    use crate::transformations::Transformation;
+    let mut link = Some(rule);
+    while let Some(r) = link {
+        let utf8 = Transformation::find("utf8toUnicode").map(|t| t.index);
+        let decode = Transformation::find("urlDecodeUni").map(|t| t.index);
+        let is_pair = |ts: &[Transformation], i: usize| {
+            ts.get(i..i + 2)
+                .is_some_and(|p| Some(p[0].index) == utf8 && Some(p[1].index) == decode)
+        };
+        if r.actions.multi_match {
+            r.unicode_stage = (0..r.transformations.len())
+                .find(|&i| is_pair(&r.transformations, i))
+                .map(|at| crate::rule::UnicodeStage {
+                    at,
+                    fused: Transformation::utf8_url_decode_uni(),
+                    needs: None,
+                });
+        } else {
+            let mut fused = Vec::with_capacity(r.transformations.len());
+            let mut i = 0;
+            while i < r.transformations.len() {
+                if is_pair(&r.transformations, i) {
+                    fused.push(Transformation::utf8_url_decode_uni());
+                    i += 2;
+                } else {
+                    fused.push(r.transformations[i]);
+                    i += 1;
+                }
+            }
+            r.transformations = fused;
+        }
+        let key: Vec<u8> = r.transformations.iter().map(|t| t.index).collect();
+        let next = chains.len() as u32;
+        r.tchain = *chains.entry(key).or_insert(next);
+        link = r.chain.as_deref_mut();
+    }
+}
+
 /// Gives each one-key target of every link the id of its key (see `Rule::union_keys`), and
 /// each target with a union the index of that union (see `Rule::union_ids`).
 fn assign_union_keys(
@@ -291,8 +336,10 @@ impl RuleSet {
         let mut key_ids: HashMap<Vec<u8>, u32> = HashMap::new();
         let mut union_ids = HashMap::new();
         let mut group_ids = HashMap::new();
+        let mut chains = HashMap::new();
         for entry in phases.iter_mut().flatten() {
             if let Entry::Rule(r) = entry {
+                assign_chains(r, &mut chains);
                 assign_slots(r, &mut raw);
                 assign_memos(r, &mut memos);
                 assign_clean(r, &mut clean, &mut clean_sets);

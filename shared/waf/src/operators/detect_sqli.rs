@@ -39,6 +39,44 @@ impl Operator for DetectSqli {
     fn quick_miss(&self, input: &[u8]) -> bool {
         one_token(input) || unicode_escapes(input) || words_of_text(input)
     }
+
+    fn quick_miss_after_utf8_to_unicode(&self, input: &[u8]) -> bool {
+        escapes_after_utf8_to_unicode(input)
+    }
+}
+
+/// Whether `utf8toUnicode` makes of `input` what [`unicode_escapes`] accepts, read from
+/// `input`: spaces, and characters above 0x7F (each written as one `%uhhhh`) each maybe
+/// followed by ASCII letters and digits (kept as they are). A `%` of the input's own, or an
+/// invalid byte (kept as it is), is not accepted.
+fn escapes_after_utf8_to_unicode(input: &[u8]) -> bool {
+    let mut escapes = 0;
+    let mut i = 0;
+    while i < input.len() {
+        match input[i] {
+            b' ' => i += 1,
+            0x80..=0xff => {
+                // Three bytes (most of Chinese text) without the general case's table.
+                i += match input[i..] {
+                    [0xe1..=0xec | 0xee..=0xef, b1, b2, ..]
+                        if b1 & 0xc0 == 0x80 && b2 & 0xc0 == 0x80 =>
+                    {
+                        3
+                    }
+                    _ => match crate::transformations::utf8_sequence(&input[i..]) {
+                        (Some(_), len) => len,
+                        (None, _) => return false,
+                    },
+                };
+                while input.get(i).is_some_and(u8::is_ascii_alphanumeric) {
+                    i += 1;
+                }
+                escapes += 1;
+            }
+            _ => return false,
+        }
+    }
+    escapes > 0
 }
 
 /// Whether `input` is words separated by spaces, each starting with a byte above 0x7F —
@@ -246,6 +284,54 @@ mod tests {
         assert!(!unicode_escapes(b"12%u53f7") && !unicode_escapes(b"%u7b2"));
         assert!(!unicode_escapes(b"") && !unicode_escapes(b"  ") && !unicode_escapes(b"%x7b2c"));
         assert!(!unicode_escapes(b"%u7b2c'") && !unicode_escapes(b"%u7b2c-1"));
+    }
+
+    /// Read from the input, `escapes_after_utf8_to_unicode` answers as `unicode_escapes` on
+    /// `utf8toUnicode`'s output, but where the input has a `%` of its own (then it says no).
+    #[test]
+    fn escapes_after_utf8_to_unicode_reads_the_output_from_the_input() {
+        let utf8 = crate::transformations::lookup("utf8toUnicode").unwrap();
+        let alphabet: Vec<&[u8]> = vec![
+            b" ",
+            b"a",
+            b"Z",
+            b"7",
+            b"_",
+            b"'",
+            b"-",
+            b"%",
+            b"u",
+            b"\xa0",
+            "第".as_bytes(),
+            "：".as_bytes(),
+            "é".as_bytes(),
+            "😀".as_bytes(),
+            b"\xe4\xb8",
+            b"\xff",
+            b"\x80",
+        ];
+        let mut next = crate::xorshift(0x51_7cc1_b727_220a);
+        let mut said_yes = 0;
+        for _ in 0..50_000 {
+            let len = next() % 7;
+            let input: Vec<u8> = (0..len)
+                .flat_map(|_| alphabet[(next() % alphabet.len() as u64) as usize].to_vec())
+                .collect();
+            let output = utf8(&input).unwrap_or_else(|| input.clone());
+            let after = escapes_after_utf8_to_unicode(&input);
+            if input.contains(&b'%') {
+                assert!(!after, "{input:?}");
+            } else {
+                assert_eq!(after, unicode_escapes(&output), "{input:?}");
+            }
+            said_yes += usize::from(after);
+        }
+        assert!(said_yes > 1000, "{said_yes}");
+        assert!(escapes_after_utf8_to_unicode(
+            "第12号通知：关于做好冬季安全生产工作的通知".as_bytes()
+        ));
+        assert!(DetectSqli.quick_miss_after_utf8_to_unicode("通知 安全".as_bytes()));
+        assert!(!escapes_after_utf8_to_unicode(b"12") && !escapes_after_utf8_to_unicode(b""));
     }
 
     #[test]

@@ -79,6 +79,12 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
         false
     }
 
+    /// Whether `quick_miss` holds for what `utf8toUnicode` makes of `input`, told from `input`
+    /// itself: a `multiMatch` walk then need not make that value (see `Rule::unicode_stage`).
+    fn quick_miss_after_utf8_to_unicode(&self, _input: &[u8]) -> bool {
+        false
+    }
+
     /// For plans (`transaction::plan`), which evaluate rules on constants once per rule set:
     /// `Some(argument)` when the answer depends on nothing but the input and the variables
     /// the argument's macros name (`Some(None)`: on the input alone); `None` when it may

@@ -60,8 +60,6 @@ pub struct Builder {
     ids: HashSet<u32>,
     /// Links of a chain still being written (starter first).
     chain: Vec<Rule>,
-    /// Transformation lists seen so far, by id.
-    tchains: Vec<Vec<&'static str>>,
     depth: usize,
 }
 
@@ -104,7 +102,6 @@ impl Builder {
             phases: Default::default(),
             ids: HashSet::new(),
             chain: Vec::new(),
-            tchains: Vec::new(),
             depth: 0,
         }
     }
@@ -467,14 +464,6 @@ impl Builder {
             t.extend(actions.transformations.iter().copied());
             t
         };
-        let names: Vec<&'static str> = transformations.iter().map(|t| t.name).collect();
-        let tchain = match self.tchains.iter().position(|c| *c == names) {
-            Some(p) => p as u32,
-            None => {
-                self.tchains.push(names);
-                (self.tchains.len() - 1) as u32
-            }
-        };
         let disruptive = actions
             .disruptive
             .clone()
@@ -499,7 +488,7 @@ impl Builder {
             exclusions,
             operator,
             transformations,
-            tchain,
+            tchain: 0,
             changes: 0,
             block_as: defaults.disruptive.clone(),
             default_status: defaults.status,
@@ -509,6 +498,7 @@ impl Builder {
             group_ids: Vec::new(),
             skip_to: crate::rule::NO_MARKER,
             needs: None,
+            unicode_stage: None,
             clean: crate::engine::NO_CLEAN,
             clean_sets: Vec::new(),
             disruptive,

@@ -460,17 +460,14 @@ impl TCache {
     /// transformation itself.
     #[inline(never)]
     fn step_further(&mut self, state: u32, t: &Transformation, value: &[u8]) -> u32 {
-        let bit = 1u64 << t.index;
         let entry = &self.entries[state as usize];
-        let index = u32::from(t.index);
-        let key = (state, index);
         if entry.next[2] != NO_STEP
-            && let Some(&next) = self.steps.get(&key)
+            && let Some(&next) = self.steps.get(&(state, u32::from(t.index)))
         {
             return next;
         }
         let cur = self.value(state, value);
-        match (t.apply)(cur) {
+        let next = match (t.apply)(cur) {
             Some(next) if next != cur => {
                 let at = self.entries.len() as u32;
                 // Literals match case-insensitively: a change of case keeps the hits.
@@ -488,20 +485,72 @@ impl TCache {
                     next: NO_STEPS,
                     print: Default::default(),
                 });
-                let from = &mut self.entries[state as usize].next;
-                match from.iter_mut().find(|s| **s == NO_STEP) {
-                    Some(free) => *free = (index, at),
-                    None => {
-                        self.steps.insert(key, at);
-                    }
-                }
                 at
             }
-            _ => {
-                self.entries[state as usize].known |= bit;
-                state
+            _ => state,
+        };
+        self.link(state, t, next);
+        next
+    }
+
+    /// The state `t` leads `state` to, if known without running it.
+    fn peek(&self, state: u32, t: &Transformation) -> Option<u32> {
+        let entry = &self.entries[state as usize];
+        if entry.known & 1u64 << t.index != 0 {
+            return Some(state);
+        }
+        let index = u32::from(t.index);
+        match entry.next.iter().find(|(i, _)| *i == index) {
+            Some(&(_, next)) => Some(next),
+            None if entry.next[2] != NO_STEP => self.steps.get(&(state, index)).copied(),
+            None => None,
+        }
+    }
+
+    /// Notes that `t` leads `state` to `next` (itself: it leaves it unchanged).
+    fn link(&mut self, state: u32, t: &Transformation, next: u32) {
+        let entry = &mut self.entries[state as usize];
+        if next == state {
+            entry.known |= 1u64 << t.index;
+            return;
+        }
+        let index = u32::from(t.index);
+        match entry.next.iter_mut().find(|s| **s == NO_STEP) {
+            Some(free) => *free = (index, next),
+            None => {
+                self.steps.insert((state, index), next);
             }
         }
+    }
+
+    /// `utf8toUnicode` then `urlDecodeUni` (`pair`) from a state one at a time, for a walk that
+    /// tests the state between them: (that state, the last). The last is the one the two as
+    /// one (`fused`) lead to, made by whichever came first, so that links with either share it.
+    pub(super) fn step_pair(
+        &mut self,
+        state: u32,
+        pair: [&Transformation; 2],
+        fused: &Transformation,
+        value: &[u8],
+    ) -> (u32, u32) {
+        let between = self.step(state, pair[0], value);
+        let last = match (self.peek(between, pair[1]), self.peek(state, fused)) {
+            (Some(last), None) => {
+                self.link(state, fused, last);
+                last
+            }
+            (None, Some(last)) => {
+                self.link(between, pair[1], last);
+                last
+            }
+            (Some(last), Some(_)) => last,
+            (None, None) => {
+                let last = self.step(between, pair[1], value);
+                self.link(state, fused, last);
+                last
+            }
+        };
+        (between, last)
     }
 }
 

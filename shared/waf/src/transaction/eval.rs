@@ -225,6 +225,28 @@ impl Transaction {
         true
     }
 
+    /// Whether the operator surely does not match what `utf8toUnicode` makes of a state (`raw`:
+    /// the value as stored), told without making it: the state lacks every byte that would
+    /// have to be there (`UnicodeStage::needs`), or the operator's quick check says so.
+    fn unicode_stage_misses(
+        &self,
+        op: &RuleOperator,
+        stage: &crate::rule::UnicodeStage,
+        state: u32,
+        raw: &[u8],
+    ) -> bool {
+        if op.negated {
+            return false;
+        }
+        let cache = self.tcache.borrow();
+        let input = cache.value(state, raw);
+        stage
+            .needs
+            .as_ref()
+            .is_some_and(|n| !crate::needs::holds_any(input, n))
+            || op.op.quick_miss_after_utf8_to_unicode(input)
+    }
+
     /// Whether a value is excluded from the link's targets: by the link's own `!VAR:key`, or a
     /// runtime exclusion (`ctl:ruleRemoveTarget…`) that concerns the chain's rule.
     pub(super) fn exclusions<'s>(
@@ -368,7 +390,10 @@ impl Transaction {
                 // for links with a slot, whose hits they hold; others use them when they are
                 // there), the rest by the chain's steps from them (no lookup per value).
                 let one_key = rule.union_keys.get(i).copied().unwrap_or(0);
-                if rule.slot.is_some() {
+                // Links with a slot need the groups' hits. Others walk a body's values by
+                // their distinct states through them (a JSON body's hundreds of values are a
+                // few hundred states); the request head's few values are walked as they are.
+                if rule.slot.is_some() || !t.variable.from_request_head() {
                     self.ensure_groups(t, one_key, group, prefilter);
                 }
                 let gcache = self.gcache.borrow();
@@ -453,12 +478,43 @@ impl Transaction {
                             };
                             let mut hit = stage(raw, found);
                             let mut state = raw;
-                            for tr in &rule.transformations {
+                            let chain = &rule.transformations;
+                            let mut k = 0;
+                            while let Some(tr) = chain.get(k) {
+                                // `utf8toUnicode` then `urlDecodeUni`: as one step where the
+                                // value between them would not match, else one at a time
+                                // (ending where the fused pair does).
+                                if let Some(u) = rule.unicode_stage.as_ref().filter(|u| u.at == k) {
+                                    if self.unicode_stage_misses(op, u, state, v) {
+                                        let next =
+                                            self.tcache.borrow_mut().step(state, &u.fused, v);
+                                        if next != state {
+                                            hit |= stage(next, found);
+                                        }
+                                        state = next;
+                                    } else {
+                                        let pair = [tr, &chain[k + 1]];
+                                        let (between, last) = self
+                                            .tcache
+                                            .borrow_mut()
+                                            .step_pair(state, pair, &u.fused, v);
+                                        if between != state {
+                                            hit |= stage(between, found);
+                                        }
+                                        if last != between {
+                                            hit |= stage(last, found);
+                                        }
+                                        state = last;
+                                    }
+                                    k += 2;
+                                    continue;
+                                }
                                 let next = self.tcache.borrow_mut().step(state, tr, v);
                                 if next != state {
                                     hit |= stage(next, found);
                                 }
                                 state = next;
+                                k += 1;
                             }
                             if mark && !hit {
                                 self.tcache.borrow_mut().mark_value_missed(raw);

@@ -8,6 +8,7 @@ mod cmd_line;
 mod compress_whitespace;
 mod css_decode;
 mod escape_seq_decode;
+mod fused;
 mod hex_decode;
 mod hex_encode;
 mod html_entity_decode;
@@ -138,7 +139,16 @@ pub static TABLE: &[(&str, TransformFn, u32)] = &[
         utf8_to_unicode::utf8_to_unicode,
         class::HIGH,
     ),
+    // Not a keyword: the pair above, which a rule set uses in its place (see `fused`).
+    (
+        fused::UTF8_URL_DECODE_UNI,
+        fused::utf8_url_decode_uni,
+        class::HIGH | class::PERCENT | class::PLUS,
+    ),
 ];
+
+pub use fused::UTF8_URL_DECODE_UNI;
+pub(crate) use utf8_to_unicode::sequence as utf8_sequence;
 
 /// Triggers of a transformation that may change any value (`length`, `base64Decode`…).
 pub const ALWAYS: u32 = u32::MAX;
@@ -285,7 +295,18 @@ impl std::fmt::Debug for Transformation {
 }
 
 impl Transformation {
+    /// The transformation a rule names (`t:` keywords only: not the fused pair).
     pub fn by_name(name: &str) -> Option<Self> {
+        Self::find(name).filter(|t| t.name != UTF8_URL_DECODE_UNI)
+    }
+
+    /// `utf8toUnicode` followed by `urlDecodeUni` as one (see `fused`).
+    pub(crate) fn utf8_url_decode_uni() -> Self {
+        Self::find(UTF8_URL_DECODE_UNI).expect("in the table")
+    }
+
+    /// Any entry of [`TABLE`] by name.
+    pub(crate) fn find(name: &str) -> Option<Self> {
         TABLE
             .iter()
             .position(|(n, _, _)| n.eq_ignore_ascii_case(name))
@@ -400,10 +421,15 @@ pub(crate) mod tests {
                     .all(|(other, _, _)| !other.eq_ignore_ascii_case(name)),
                 "duplicate {name}"
             );
+            if *name == UTF8_URL_DECODE_UNI {
+                continue;
+            }
             assert!(lookup(name).is_some());
             assert!(lookup(&name.to_lowercase()).is_some());
         }
         assert!(lookup("nonsense").is_none());
+        // The fused pair is no keyword.
+        assert!(lookup(UTF8_URL_DECODE_UNI).is_none());
     }
 
     /// A transformation whose trigger classes are absent from a value leaves it unchanged:

@@ -55,7 +55,7 @@ fn push_escape(out: &mut Vec<u8>, code: u32) {
 /// The UTF-8 sequence `s` starts with (its first byte is not ASCII): its code point and
 /// length, or `None` and the length of the longest part that starts a valid sequence (at
 /// least 1), as Unicode's table of well-formed sequences (3-7) has it.
-fn sequence(s: &[u8]) -> (Option<u32>, usize) {
+pub(crate) fn sequence(s: &[u8]) -> (Option<u32>, usize) {
     let lead = s[0];
     let (len, second) = match lead {
         0xc2..=0xdf => (2, 0x80..=0xbf),
