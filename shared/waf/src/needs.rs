@@ -150,6 +150,9 @@ pub(crate) fn assign_needs(rule: &mut crate::rule::Rule) {
     let mut link = Some(rule);
     while let Some(r) = link {
         r.needs = link_needs(r.operator.as_ref(), &r.transformations);
+        if r.actions.multi_match {
+            r.stage_needs = link_needs(r.operator.as_ref(), &[]);
+        }
         if let Some(stage) = &mut r.unicode_stage {
             // What the operator needs in the output of `utf8toUnicode` alone.
             stage.needs = link_needs(r.operator.as_ref(), &r.transformations[stage.at..=stage.at]);

@@ -85,6 +85,10 @@ pub struct Rule {
     /// the walk fuses for a value where the test between them would miss; set when the rule
     /// set is built.
     pub unicode_stage: Option<UnicodeStage>,
+    /// In a `multiMatch` link, the bytes of which each stage it tests must hold one for the
+    /// operator to match it (the operator's own part of `needs`), when known; set when the
+    /// rule set is built.
+    pub stage_needs: Option<Box<[bool; 256]>>,
     /// This link's bit in the rule set's memo of the request-head values it did not match
     /// (`engine::KnownClean`), or `engine::NO_CLEAN`; set when the rule set is built.
     pub clean: u32,

@@ -499,6 +499,7 @@ impl Builder {
             skip_to: crate::rule::NO_MARKER,
             needs: None,
             unicode_stage: None,
+            stage_needs: None,
             clean: crate::engine::NO_CLEAN,
             clean_sets: Vec::new(),
             disruptive,

@@ -455,11 +455,21 @@ impl Transaction {
                             // scans of a link's.
                             let head = t.variable.from_request_head();
                             let stage = |state: u32, found: &mut Matches| {
+                                let mut cache = self.tcache.borrow_mut();
+                                if cache.missed(state) {
+                                    return false;
+                                }
+                                // A state without a byte the operator needs, found without
+                                // its hits where they are not at hand (a scan costs more).
+                                if !cache.has_hits(state)
+                                    && rule.stage_needs.as_ref().is_some_and(|n| {
+                                        !crate::needs::holds_any(cache.value(state, v), n)
+                                    })
+                                {
+                                    cache.mark_missed(state);
+                                    return false;
+                                }
                                 if let Some(slot) = rule.slot {
-                                    let mut cache = self.tcache.borrow_mut();
-                                    if cache.missed(state) {
-                                        return false;
-                                    }
                                     if cache.value(state, v).len() > STAGE_HITS_MAX
                                         && !cache.has_hits(state)
                                     {
@@ -474,6 +484,7 @@ impl Transaction {
                                         return false;
                                     }
                                 }
+                                drop(cache);
                                 test_state(&value, state, v, found)
                             };
                             let mut hit = stage(raw, found);

@@ -585,6 +585,28 @@ SecRule ARGS "@rx ^\x2d" "id:22,phase:2,pass,log,multiMatch,t:none,t:utf8toUnico
     }
 
     #[test]
+    fn multi_match_passes_over_a_stage_without_a_byte_its_operator_needs() {
+        let tx = run(
+            r#"SecRule ARGS "@rx <" "id:30,phase:2,pass,log,multiMatch,t:none,t:removeWhitespace,t:urlDecode""#,
+            "/?q=a+b%253c",
+        );
+        let matched: Vec<_> = tx
+            .matched_rules()
+            .iter()
+            .map(|m| (m.id, m.matched_value.clone()))
+            .collect();
+        assert_eq!(matched, [(30, b"ab<".to_vec())]);
+        // `ab%3c` holds no `<`: it was not scanned for its prefilter hits (`ab<` was).
+        let cache = tx.tcache.borrow();
+        let hits = |v: &[u8]| {
+            let e = cache.entries.iter().find(|e| e.value.as_deref() == Some(v));
+            e.unwrap().hits
+        };
+        assert_eq!(hits(b"ab%3c"), super::NO_HITS);
+        assert_ne!(hits(b"ab<"), super::NO_HITS);
+    }
+
+    #[test]
     fn multi_match_tests_every_state_and_shares_them() {
         let tx = run(
             r#"
