@@ -253,6 +253,46 @@ fn per_state<T: Clone + Default>(list: &mut Vec<T>, state: u32, states: usize) -
 /// Values up to this long are interned by content (see `TCache::content`).
 const INTERN_MAX: usize = 4096;
 
+/// Values up to this long are found by content alone (see `TCache::raw_state`).
+const BY_CONTENT_MAX: usize = 64;
+
+/// The raw state of a value with these bytes in `TCache` (its `entries`, `content` and
+/// `arena`), made if missing.
+fn intern(
+    entries: &mut Vec<Cached>,
+    content: &mut HashMap<u64, (u32, u32, u32), FastHash>,
+    arena: &mut Vec<u8>,
+    value: &[u8],
+) -> u32 {
+    use std::collections::hash_map::Entry;
+    let at = entries.len() as u32;
+    if value.len() <= INTERN_MAX {
+        match content.entry(content_hash(value)) {
+            Entry::Occupied(e) => {
+                let (state, from, len) = *e.get();
+                let (from, len) = (from as usize, len as usize);
+                if arena[from..from + len] == *value {
+                    return state;
+                }
+            }
+            Entry::Vacant(e) => {
+                let from = arena.len() as u32;
+                arena.extend_from_slice(value);
+                e.insert((at, from, value.len() as u32));
+            }
+        }
+    }
+    entries.push(Cached {
+        value: None,
+        hits: NO_HITS,
+        hits_like: at,
+        known: initially_unchanged(value),
+        next: NO_STEPS,
+        print: Default::default(),
+    });
+    at
+}
+
 /// A hash of a value's bytes, eight at a time (`FastHasher`'s mixing).
 fn content_hash(value: &[u8]) -> u64 {
     use std::hash::Hasher as _;
@@ -310,12 +350,12 @@ impl TCache {
     }
 
     /// The raw state of a stable value (made if missing; shared by values with the same
-    /// bytes).
+    /// bytes), found by its address first: the request head's values are asked for many times.
     pub(super) fn raw_state(&mut self, value: &[u8]) -> u32 {
         use std::collections::hash_map::Entry;
         let raw = (RAW_CHAIN, value.as_ptr() as usize, value.len());
         // One probe of each map for a value met the first time (`entry`, not a lookup and
-        // then an insert): a JSON body has hundreds.
+        // then an insert).
         let TCache {
             index,
             entries,
@@ -323,36 +363,20 @@ impl TCache {
             arena,
             ..
         } = self;
-        let slot = match index.entry(raw) {
-            Entry::Occupied(e) => return *e.get(),
-            Entry::Vacant(slot) => slot,
-        };
-        let at = entries.len() as u32;
-        if value.len() <= INTERN_MAX {
-            match content.entry(content_hash(value)) {
-                Entry::Occupied(e) => {
-                    let (state, from, len) = *e.get();
-                    let (from, len) = (from as usize, len as usize);
-                    if arena[from..from + len] == *value {
-                        return *slot.insert(state);
-                    }
-                }
-                Entry::Vacant(e) => {
-                    let from = arena.len() as u32;
-                    arena.extend_from_slice(value);
-                    e.insert((at, from, value.len() as u32));
-                }
-            }
+        match index.entry(raw) {
+            Entry::Occupied(e) => *e.get(),
+            Entry::Vacant(slot) => *slot.insert(intern(entries, content, arena, value)),
         }
-        entries.push(Cached {
-            value: None,
-            hits: NO_HITS,
-            hits_like: at,
-            known: initially_unchanged(value),
-            next: NO_STEPS,
-            print: Default::default(),
-        });
-        *slot.insert(at)
+    }
+
+    /// `raw_state` for a value of a body as its values are grouped, which is met there once:
+    /// a short one is found by its bytes alone (which cost no more to hash than its address),
+    /// as most of a JSON body's hundreds are (its names repeat).
+    pub(super) fn body_raw_state(&mut self, value: &[u8]) -> u32 {
+        if value.len() > BY_CONTENT_MAX {
+            return self.raw_state(value);
+        }
+        intern(&mut self.entries, &mut self.content, &mut self.arena, value)
     }
 
     /// Whether a state's prefilter hits are known (its own, or those of the state it shares
@@ -697,6 +721,26 @@ mod tests {
         // Too long to intern: a state per value.
         let (l1, l2) = (vec![b'x'; INTERN_MAX + 1], vec![b'x'; INTERN_MAX + 1]);
         assert_ne!(c.raw_state(&l1), c.raw_state(&l2));
+    }
+
+    #[test]
+    fn a_bodys_short_values_are_found_by_content_alone() {
+        let mut c = TCache::default();
+        let (a, a2) = (b"json.items.title".to_vec(), b"json.items.title".to_vec());
+        let sa = c.body_raw_state(&a);
+        assert_eq!(c.body_raw_state(&a2), sa);
+        assert_eq!(c.raw_state(&a2), sa);
+        // Neither address was noted by the body's lookups.
+        assert_eq!(c.index.len(), 1);
+        // A longer value is noted by address, and met again there without a hash of it.
+        let (l1, l2) = (
+            vec![b'x'; BY_CONTENT_MAX + 1],
+            vec![b'x'; BY_CONTENT_MAX + 1],
+        );
+        let sl = c.body_raw_state(&l1);
+        assert_eq!(c.index.len(), 2);
+        assert_eq!(c.body_raw_state(&l2), sl);
+        assert_eq!(c.raw_state(&l1), sl);
     }
 
     #[test]

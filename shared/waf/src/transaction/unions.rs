@@ -275,7 +275,11 @@ impl Transaction {
             // prefilter hits, from one lookup.
             let mut guard = self.tcache.borrow_mut();
             let cache = &mut *guard;
-            let raw = cache.raw_state(b);
+            let raw = if v.variable.from_request_head() {
+                cache.raw_state(b)
+            } else {
+                cache.body_raw_state(b)
+            };
             let j = groups.state_at.len() as u32;
             if let Some(first) = cache.sighted_at(raw, j) {
                 // A state met before in this grouping: its group, hits and state are its
