@@ -154,14 +154,26 @@ fn one_token(input: &[u8]) -> bool {
     if first == b'.' {
         return false;
     }
-    input.iter().enumerate().all(|(i, &b)| match b {
-        b'.' => std::str::from_utf8(&input[..i]).map_or(true, |prefix| {
-            matches!(
-                libinjectionrs::sqli::sqli_data::lookup_word(prefix),
-                TokenType::Bareword | TokenType::None
-            )
-        }),
-        _ => b.is_ascii_alphanumeric() || b == b'_' || (b >= 0x80 && b != 0xA0),
+    // The bytes of a word: letters, digits, `_`, and above 0x7F but for 0xA0.
+    static WORD: [bool; 256] = {
+        let mut t = [false; 256];
+        let mut b = 0;
+        while b < 256 {
+            let c = b as u8;
+            t[b] = c.is_ascii_alphanumeric() || c == b'_' || (c >= 0x80 && c != 0xA0);
+            b += 1;
+        }
+        t
+    };
+    input.iter().enumerate().all(|(i, &b)| {
+        WORD[usize::from(b)]
+            || b == b'.'
+                && std::str::from_utf8(&input[..i]).map_or(true, |prefix| {
+                    matches!(
+                        libinjectionrs::sqli::sqli_data::lookup_word(prefix),
+                        TokenType::Bareword | TokenType::None
+                    )
+                })
     })
 }
 
