@@ -371,6 +371,14 @@ mod tests {
             .collect()
     }
 
+    /// The rules that matched, each with the value it matched last.
+    fn matched_values(tx: &crate::transaction::Transaction) -> Vec<(u32, Vec<u8>)> {
+        tx.matched_rules()
+            .iter()
+            .map(|m| (m.id, m.matched_value.clone()))
+            .collect()
+    }
+
     /// Phases 1 and 2 of a GET of `uri` under `rules`; the transaction after them.
     fn run(rules: &str, uri: &str) -> crate::transaction::Transaction {
         let engine = Engine::from_text(&format!("SecRuleEngine On\n{rules}"), "t.conf").unwrap();
@@ -578,11 +586,7 @@ SecRule ARGS "@rx ^\x2d" "id:22,phase:2,pass,log,multiMatch,t:none,t:utf8toUnico
 "#,
             "/?q=%E4%B8%AD%E6%96%87",
         );
-        let matched: Vec<_> = tx
-            .matched_rules()
-            .iter()
-            .map(|m| (m.id, m.matched_value.clone()))
-            .collect();
+        let matched = matched_values(&tx);
         assert_eq!(matched, [(22, b"\x2d\x87".to_vec())]);
         // `%u4e2d%u6587` was never made.
         assert_eq!(made(&tx.tcache.borrow()), [&b"\x2d\x87"[..]]);
@@ -594,11 +598,7 @@ SecRule ARGS "@rx ^\x2d" "id:22,phase:2,pass,log,multiMatch,t:none,t:utf8toUnico
             r#"SecRule ARGS "@rx <" "id:30,phase:2,pass,log,multiMatch,t:none,t:removeWhitespace,t:urlDecode""#,
             "/?q=a+b%253c",
         );
-        let matched: Vec<_> = tx
-            .matched_rules()
-            .iter()
-            .map(|m| (m.id, m.matched_value.clone()))
-            .collect();
+        let matched = matched_values(&tx);
         assert_eq!(matched, [(30, b"ab<".to_vec())]);
         // `ab%3c` holds no `<`: it was not scanned for its prefilter hits (`ab<` was).
         let cache = tx.tcache.borrow();
@@ -620,11 +620,7 @@ SecRule ARGS "@rx ^\x2d\x87$" "id:12,phase:2,pass,log,multiMatch,t:none,t:utf8to
 "#,
             "/?q=%E4%B8%AD%E6%96%87",
         );
-        let matched: Vec<_> = tx
-            .matched_rules()
-            .iter()
-            .map(|m| (m.id, m.matched_value.clone()))
-            .collect();
+        let matched = matched_values(&tx);
         // 10 matches the middle stage, which 11 (its last stage only) does not see; 12 the
         // last, reached through a transformation that changed nothing.
         assert_eq!(

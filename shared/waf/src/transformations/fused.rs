@@ -6,7 +6,7 @@
 //! comma, is none a rule can write.
 
 use super::url_decode_uni::url_decode_uni;
-use super::utf8_to_unicode::{sequence, utf8_to_unicode};
+use super::utf8_to_unicode::{rewrite, utf8_to_unicode};
 
 /// The name of the fused pair in [`super::TABLE`].
 pub const UTF8_URL_DECODE_UNI: &str = "utf8toUnicode,urlDecodeUni";
@@ -23,34 +23,7 @@ pub fn utf8_url_decode_uni(input: &[u8]) -> Option<Vec<u8>> {
     }
     // Without a `%` or `+` of its own, `urlDecodeUni` decodes exactly the `%uHHHH` that
     // `utf8toUnicode` wrote: each character becomes that escape's byte directly.
-    let mut i = input.iter().position(|&b| b >= 0x80)?;
-    let mut out = Vec::with_capacity(input.len());
-    out.extend_from_slice(&input[..i]);
-    while i < input.len() {
-        let b = input[i];
-        if b < 0x80 {
-            out.push(b);
-            i += 1;
-            continue;
-        }
-        if let [lead @ (0xe1..=0xec | 0xee..=0xef), b1, b2, ..] = input[i..]
-            && b1 & 0xc0 == 0x80
-            && b2 & 0xc0 == 0x80
-        {
-            let code =
-                u32::from(lead & 0x0f) << 12 | u32::from(b1 & 0x3f) << 6 | u32::from(b2 & 0x3f);
-            out.push(escape_byte(code));
-            i += 3;
-            continue;
-        }
-        let (code, len) = sequence(&input[i..]);
-        match code {
-            Some(code) => out.push(escape_byte(code)),
-            None => out.extend_from_slice(&input[i..i + len]),
-        }
-        i += len;
-    }
-    Some(out)
+    rewrite(input, input.len(), |out, code| out.push(escape_byte(code)))
 }
 
 /// The byte `urlDecodeUni` makes of the `%uHHHH` `utf8toUnicode` writes for a code point

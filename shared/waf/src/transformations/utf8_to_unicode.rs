@@ -4,9 +4,20 @@
 //! `SecRule ARGS "@rx %u" "t:utf8toUnicode"`
 
 pub fn utf8_to_unicode(input: &[u8]) -> Option<Vec<u8>> {
-    let mut i = input.iter().position(|&b| b >= 0x80)?;
     // Chinese text (three bytes a character) doubles; two-byte characters triple.
-    let mut out = Vec::with_capacity(input.len() * 2 + 16);
+    rewrite(input, input.len() * 2 + 16, push_escape)
+}
+
+/// `input` with each multi-byte UTF-8 sequence replaced by what `push` writes for its code
+/// point, ASCII and invalid bytes kept (`None` when there is no byte above 0x7F); `capacity`:
+/// the output's expected length.
+pub(super) fn rewrite(
+    input: &[u8],
+    capacity: usize,
+    push: impl Fn(&mut Vec<u8>, u32),
+) -> Option<Vec<u8>> {
+    let mut i = input.iter().position(|&b| b >= 0x80)?;
+    let mut out = Vec::with_capacity(capacity);
     out.extend_from_slice(&input[..i]);
     while i < input.len() {
         let b = input[i];
@@ -22,13 +33,13 @@ pub fn utf8_to_unicode(input: &[u8]) -> Option<Vec<u8>> {
         {
             let code =
                 u32::from(lead & 0x0f) << 12 | u32::from(b1 & 0x3f) << 6 | u32::from(b2 & 0x3f);
-            push_escape(&mut out, code);
+            push(&mut out, code);
             i += 3;
             continue;
         }
         let (code, len) = sequence(&input[i..]);
         match code {
-            Some(code) => push_escape(&mut out, code),
+            Some(code) => push(&mut out, code),
             // The invalid bytes as they are (the longest start of a valid sequence, or one
             // byte: what `str::from_utf8` reports as the error's length).
             None => out.extend_from_slice(&input[i..i + len]),
