@@ -253,7 +253,7 @@ fn per_state<T: Clone + Default>(list: &mut Vec<T>, state: u32, states: usize) -
 /// Values up to this long are interned by content (see `TCache::content`).
 const INTERN_MAX: usize = 4096;
 
-/// Values up to this long are found by content alone (see `TCache::raw_state`).
+/// A body's values up to this long are found by content alone (see `TCache::body_raw_state`).
 const BY_CONTENT_MAX: usize = 64;
 
 /// The raw state of a value with these bytes in `TCache` (its `entries`, `content` and
