@@ -197,14 +197,14 @@ pub struct RuleSet {
 /// one only with the same transformations).
 fn assign_chains(rule: &mut crate::rule::Rule, chains: &mut HashMap<Vec<u8>, u32>) {
     use crate::transformations::Transformation;
+    let utf8 = Transformation::find("utf8toUnicode").map(|t| t.index);
+    let decode = Transformation::find("urlDecodeUni").map(|t| t.index);
+    let is_pair = |ts: &[Transformation], i: usize| {
+        ts.get(i..i + 2)
+            .is_some_and(|p| Some(p[0].index) == utf8 && Some(p[1].index) == decode)
+    };
     let mut link = Some(rule);
     while let Some(r) = link {
-        let utf8 = Transformation::find("utf8toUnicode").map(|t| t.index);
-        let decode = Transformation::find("urlDecodeUni").map(|t| t.index);
-        let is_pair = |ts: &[Transformation], i: usize| {
-            ts.get(i..i + 2)
-                .is_some_and(|p| Some(p[0].index) == utf8 && Some(p[1].index) == decode)
-        };
         if r.actions.multi_match {
             r.unicode_stage = (0..r.transformations.len())
                 .find(|&i| is_pair(&r.transformations, i))

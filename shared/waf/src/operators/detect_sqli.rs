@@ -56,18 +56,10 @@ fn escapes_after_utf8_to_unicode(input: &[u8]) -> bool {
         match input[i] {
             b' ' => i += 1,
             0x80..=0xff => {
-                // Three bytes (most of Chinese text) without the general case's table.
-                i += match input[i..] {
-                    [0xe1..=0xec | 0xee..=0xef, b1, b2, ..]
-                        if b1 & 0xc0 == 0x80 && b2 & 0xc0 == 0x80 =>
-                    {
-                        3
-                    }
-                    _ => match crate::transformations::utf8_sequence(&input[i..]) {
-                        (Some(_), len) => len,
-                        (None, _) => return false,
-                    },
+                let (Some(_), len) = crate::transformations::utf8_character(&input[i..]) else {
+                    return false;
                 };
+                i += len;
                 while input.get(i).is_some_and(u8::is_ascii_alphanumeric) {
                     i += 1;
                 }

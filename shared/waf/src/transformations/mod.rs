@@ -148,7 +148,7 @@ pub static TABLE: &[(&str, TransformFn, u32)] = &[
 ];
 
 pub use fused::UTF8_URL_DECODE_UNI;
-pub(crate) use utf8_to_unicode::sequence as utf8_sequence;
+pub(crate) use utf8_to_unicode::character as utf8_character;
 
 /// Triggers of a transformation that may change any value (`length`, `base64Decode`…).
 pub const ALWAYS: u32 = u32::MAX;

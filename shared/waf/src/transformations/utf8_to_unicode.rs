@@ -26,18 +26,7 @@ pub(super) fn rewrite(
             i += 1;
             continue;
         }
-        // Three bytes (most of Chinese text) without the general case's table.
-        if let [lead @ (0xe1..=0xec | 0xee..=0xef), b1, b2, ..] = input[i..]
-            && b1 & 0xc0 == 0x80
-            && b2 & 0xc0 == 0x80
-        {
-            let code =
-                u32::from(lead & 0x0f) << 12 | u32::from(b1 & 0x3f) << 6 | u32::from(b2 & 0x3f);
-            push(&mut out, code);
-            i += 3;
-            continue;
-        }
-        let (code, len) = sequence(&input[i..]);
+        let (code, len) = character(&input[i..]);
         match code {
             Some(code) => push(&mut out, code),
             // The invalid bytes as they are (the longest start of a valid sequence, or one
@@ -63,10 +52,24 @@ fn push_escape(out: &mut Vec<u8>, code: u32) {
     ]);
 }
 
+/// [`sequence`], with three-byte characters (most of Chinese text) read without the general
+/// case's table.
+#[inline]
+pub(crate) fn character(s: &[u8]) -> (Option<u32>, usize) {
+    if let [lead @ (0xe1..=0xec | 0xee..=0xef), b1, b2, ..] = *s
+        && b1 & 0xc0 == 0x80
+        && b2 & 0xc0 == 0x80
+    {
+        let code = u32::from(lead & 0x0f) << 12 | u32::from(b1 & 0x3f) << 6 | u32::from(b2 & 0x3f);
+        return (Some(code), 3);
+    }
+    sequence(s)
+}
+
 /// The UTF-8 sequence `s` starts with (its first byte is not ASCII): its code point and
 /// length, or `None` and the length of the longest part that starts a valid sequence (at
 /// least 1), as Unicode's table of well-formed sequences (3-7) has it.
-pub(crate) fn sequence(s: &[u8]) -> (Option<u32>, usize) {
+fn sequence(s: &[u8]) -> (Option<u32>, usize) {
     let lead = s[0];
     let (len, second) = match lead {
         0xc2..=0xdf => (2, 0x80..=0xbf),
