@@ -168,6 +168,35 @@ SecRule ARGS "@rx \d{3}-\d{4}" "id:33,phase:2,deny,status:403,t:none,t:urlDecode
     assert_eq!(post("Mozilla/5.0", b"tel=555%26%2345%3B1234"), Some(33));
 }
 
+/// A JSON body's arguments, UTF-8 by the parser's check, are not tested by an operator that
+/// matches only what is not UTF-8; the query's arguments still are, a form body's too, and a
+/// transformation between (which may make bytes that are not UTF-8) still tests them all.
+#[test]
+fn utf8_checks_pass_over_a_json_body_only() {
+    let rules = r#"
+SecRuleEngine On
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecRule ARGS|ARGS_NAMES "@validateUtf8Encoding" "id:40,phase:2,deny,status:403,t:none"
+SecRule ARGS_POST "@validateUtf8Encoding" "id:41,phase:2,deny,status:403,t:none,t:urlDecode"
+"#;
+    let engine = Engine::from_text(rules, "utf8-test.conf").unwrap();
+    let json = Some("application/json");
+    let form = Some("application/x-www-form-urlencoded");
+    // Chinese text, escapes of characters (NUL too) and of a surrogate pair: all UTF-8.
+    let body = r#"{"标题":"关于\u0000通知","e":"\ud83d\ude00","n":[1,2]}"#;
+    assert_eq!(run(&engine, "/?q=%E4%BD%A0", json, body.as_bytes()), None);
+    // The query's bytes that are not UTF-8 are still found beside a JSON body, in a value
+    // and in a name.
+    assert_eq!(run(&engine, "/?q=%C0%AF", json, body.as_bytes()), Some(40));
+    assert_eq!(run(&engine, "/?%FF=1", json, body.as_bytes()), Some(40));
+    // A form body's are.
+    assert_eq!(run(&engine, "/", form, b"a=%C0%AF"), Some(40));
+    // `urlDecode` makes bytes that are not UTF-8 from a JSON string's `%C0%AF`.
+    let escaped = br#"{"a":"%C0%AF"}"#;
+    assert_eq!(run(&engine, "/", json, escaped), Some(41));
+}
+
 /// A target naming one key has the prefilter union of that key's values only: the literal in
 /// another header does not make it run, the literal in its own header (any case of the name)
 /// is found. `TX:/^prefix/` selectors read the keys from the prefix on.

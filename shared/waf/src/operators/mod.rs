@@ -65,6 +65,12 @@ pub trait Operator: Send + Sync + std::fmt::Debug {
         None
     }
 
+    /// Whether the operator matches no valid UTF-8 input (`@validateUtf8Encoding`): values
+    /// known to be UTF-8, a JSON body's (its parser checked the whole body), need no test.
+    fn misses_valid_utf8(&self) -> bool {
+        false
+    }
+
     /// Whether the answer depends on the input bytes alone (no transaction state) and is
     /// costly enough that a transaction remembers the inputs that did not match (JSON bodies
     /// repeat the same values many times).

@@ -35,6 +35,10 @@ impl Operator for ValidateUtf8Encoding {
         Some(std::array::from_fn(|b| b >= 0x80))
     }
 
+    fn misses_valid_utf8(&self) -> bool {
+        true
+    }
+
     fn depends_on(&self) -> Option<Option<&crate::macros::Macro>> {
         Some(None)
     }

@@ -225,6 +225,12 @@ pub(crate) struct TCache {
     /// (a collision only goes without sharing). Values longer than [`INTERN_MAX`] are not.
     content: HashMap<u64, (u32, u32, u32), FastHash>,
     arena: Vec<u8>,
+    /// The last few body values found by content (state, where their bytes are in `arena`,
+    /// length + 1: 0 is an empty place), compared before the content table is: a JSON body's
+    /// names come round in a short cycle (`items.id`, `items.title`, …), and a few compares
+    /// cost less than a hash and a probe.
+    recent: [(u32, u32, u32); RECENT],
+    recent_at: usize,
     /// Per state, the walk in which the link's operator did not match it: `2 * stamp`, or
     /// `2 * stamp + 1` when, as a raw state, no value with it matched in any way (a
     /// `multiMatch` link tests more than the raw state).
@@ -245,13 +251,18 @@ pub(crate) struct TCache {
 fn per_state<T: Clone + Default>(list: &mut Vec<T>, state: u32, states: usize) -> &mut T {
     let at = state as usize;
     if list.len() <= at {
-        list.resize(states.max(at + 1), T::default());
+        // With room for as many states again: states are made one at a time between
+        // marks, and a resize per state cost more than the marks.
+        list.resize(states.max(at + 1).max(2 * list.len()), T::default());
     }
     &mut list[at]
 }
 
 /// Values up to this long are interned by content (see `TCache::content`).
 const INTERN_MAX: usize = 4096;
+
+/// How many body values `TCache::recent` keeps.
+const RECENT: usize = 8;
 
 /// A body's values up to this long are found by content alone (see `TCache::body_raw_state`).
 const BY_CONTENT_MAX: usize = 64;
@@ -263,22 +274,23 @@ fn intern(
     content: &mut HashMap<u64, (u32, u32, u32), FastHash>,
     arena: &mut Vec<u8>,
     value: &[u8],
-) -> u32 {
+) -> (u32, Option<u32>) {
     use std::collections::hash_map::Entry;
     let at = entries.len() as u32;
+    let mut copy = None;
     if value.len() <= INTERN_MAX {
         match content.entry(content_hash(value)) {
             Entry::Occupied(e) => {
                 let (state, from, len) = *e.get();
-                let (from, len) = (from as usize, len as usize);
-                if arena[from..from + len] == *value {
-                    return state;
+                if arena[from as usize..][..len as usize] == *value {
+                    return (state, Some(from));
                 }
             }
             Entry::Vacant(e) => {
                 let from = arena.len() as u32;
                 arena.extend_from_slice(value);
                 e.insert((at, from, value.len() as u32));
+                copy = Some(from);
             }
         }
     }
@@ -290,7 +302,7 @@ fn intern(
         next: NO_STEPS,
         print: Default::default(),
     });
-    at
+    (at, copy)
 }
 
 /// A hash of a value's bytes, eight at a time (`FastHasher`'s mixing).
@@ -316,6 +328,8 @@ impl TCache {
             hits: Vec::with_capacity(n / 4),
             content: HashMap::with_capacity_and_hasher(n, FastHash),
             arena: Vec::with_capacity(n * 16),
+            recent: Default::default(),
+            recent_at: 0,
             marks: Vec::with_capacity(n),
             stamp: 0,
             sightings: Vec::with_capacity(n),
@@ -344,6 +358,7 @@ impl TCache {
         self.hits.clear();
         self.content.clear();
         self.arena.clear();
+        self.recent = Default::default();
         // States are numbered afresh: no mark may stand for a new state.
         self.marks.clear();
         self.sightings.clear();
@@ -365,7 +380,7 @@ impl TCache {
         } = self;
         match index.entry(raw) {
             Entry::Occupied(e) => *e.get(),
-            Entry::Vacant(slot) => *slot.insert(intern(entries, content, arena, value)),
+            Entry::Vacant(slot) => *slot.insert(intern(entries, content, arena, value).0),
         }
     }
 
@@ -376,7 +391,19 @@ impl TCache {
         if value.len() > BY_CONTENT_MAX {
             return self.raw_state(value);
         }
-        intern(&mut self.entries, &mut self.content, &mut self.arena, value)
+        for &(state, from, len) in &self.recent {
+            if len as usize == value.len() + 1
+                && self.arena[from as usize..][..value.len()] == *value
+            {
+                return state;
+            }
+        }
+        let (state, copy) = intern(&mut self.entries, &mut self.content, &mut self.arena, value);
+        if let Some(from) = copy {
+            self.recent[self.recent_at] = (state, from, value.len() as u32 + 1);
+            self.recent_at = (self.recent_at + 1) % RECENT;
+        }
+        state
     }
 
     /// Whether a state's prefilter hits are known (its own, or those of the state it shares

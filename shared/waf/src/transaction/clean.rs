@@ -111,14 +111,15 @@ impl Transaction {
         let all = cache.all.len();
         cache.all.resize(all + words, !0);
         let mut complete = true;
-        let mut add = |j: usize, value: &[u8], head: bool| {
+        // Adds a value to the set; whether the set is still complete.
+        let mut add = |j: usize, value: &[u8], head: bool| -> bool {
             if !complete {
-                return;
+                return false;
             }
             // The empty value (`REQUEST_BODY` of a GET) is the same in every request.
             if !head && !value.is_empty() || value.len() > KNOWN_HITS_MAX {
                 complete = false;
-                return;
+                return false;
             }
             let next = cache.prints.len() as u32;
             let v = *cache
@@ -137,6 +138,7 @@ impl Transaction {
             for w in 0..words {
                 cache.all[all + w] &= cache.bits[at + w];
             }
+            true
         };
         let head = v.from_request_head();
         if let Some((lists, names)) = kv_lists(self, v) {
@@ -145,8 +147,10 @@ impl Transaction {
             let kept = |j: usize| if j < lists[0].len() { query } else { head };
             let mut j = 0;
             while let Some((k, value)) = kv_at(&lists, names, j) {
-                if (!one_key || t.selector.matches(k)) && !excluded(k) {
-                    add(j, value, kept(j));
+                if (!one_key || t.selector.matches(k)) && !excluded(k) && !add(j, value, kept(j)) {
+                    // A value that is not kept: the set is incomplete, whatever follows (a
+                    // JSON body's hundreds of values are not looked at).
+                    break;
                 }
                 j += 1;
             }

@@ -23,6 +23,10 @@ pub(crate) struct Request {
     pub cookies: Vec<Kv>,
     pub args_get: Vec<Kv>,
     pub args_post: Vec<Kv>,
+    /// Whether every name and value of `args_post` is valid UTF-8, known without a look at
+    /// them: a JSON body's (its parser rejects a body that is not UTF-8, and unescapes only
+    /// to characters).
+    pub args_post_utf8: bool,
     pub files: Vec<Kv>,
     pub files_sizes: Vec<Kv>,
     /// Field name → uploaded file content (`FILES_TMP_CONTENT`).

@@ -374,7 +374,30 @@ impl Transaction {
             }
             hit
         };
+        // Whether the body's arguments are known not to match: they are UTF-8, the operator
+        // matches only what is not, and no transformation comes between.
+        let post_passed = self.request.args_post_utf8
+            && rule.transformations.is_empty()
+            && !op.negated
+            && op.op.misses_valid_utf8();
         for (i, t) in rule.targets.iter().enumerate() {
+            let post: &[super::data::Kv] = &self.request.args_post;
+            if post_passed
+                && !t.count
+                && let Some((lists, names)) = kv_lists(self, t.variable)
+                && lists.iter().any(|l| std::ptr::eq(*l, post))
+            {
+                // The other values (the query's) as they are.
+                for list in lists.into_iter().filter(|l| !std::ptr::eq(*l, post)) {
+                    for (k, v) in list {
+                        if t.selector.matches(k) && !excluded(t.variable, k) {
+                            let v = if names { k } else { v };
+                            handle(Value::stored(t.variable, k, v), found);
+                        }
+                    }
+                }
+                continue;
+            }
             // Key-value collections are read straight from their lists (see `kv_values`).
             let mut kv = if t.count {
                 None

@@ -625,7 +625,10 @@ impl Transaction {
                 r.body_error = err;
             }
             Some(BodyProcessor::Json) => match body::json::parse(&body) {
-                Ok(args) => r.args_post = args,
+                Ok(args) => {
+                    r.args_post = args;
+                    r.args_post_utf8 = true;
+                }
                 Err(e) => r.body_error = Some(e),
             },
             Some(BodyProcessor::Xml) => match body::xml::parse(&body) {

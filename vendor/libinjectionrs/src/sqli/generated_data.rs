@@ -9697,8 +9697,15 @@ pub fn lookup_word_bytes(bytes: &[u8]) -> TokenType {
         return TokenType::Bareword;
     }
     let mut buf = [0u8; MAX_WORD];
+    let mut all = 0u8;
     for (d, s) in buf.iter_mut().zip(bytes) {
         *d = s.to_ascii_uppercase();
+        all |= s;
+    }
+    // sitegroup patch: keywords are ASCII, so a word with a byte above 0x7F is none (no
+    // hash and probe for the words of non-Latin text).
+    if all >= 0x80 {
+        return TokenType::Bareword;
     }
     match keyword_type(&buf[..bytes.len()]) {
         Some(t) => match t {

@@ -459,36 +459,39 @@ impl<'a> SqliState<'a> {
                 continue;
             }
             
+            // sitegroup patch: the two tokens' types, read once for the rules' conditions below
+            // (none of which is evaluated after a rule changed a token).
+            let (a, b) = (self.token_vec[left].token_type, self.token_vec[left + 1].token_type);
             /* ALL 2-TOKEN FOLDING RULES - exactly matching C implementation with else-if chain */
             
             // FOLD: "ss" -> "s" - from apply_two_token_fold 
             // "foo" "bar" is valid SQL, just ignore second string
-            if self.token_vec[left].token_type == TokenType::String &&
-               self.token_vec[left + 1].token_type == TokenType::String {
+            if a == TokenType::String &&
+               b == TokenType::String {
                 pos -= 1;
                 self.stats_folds += 1;
                 continue;
             
             // FOLD: ";;" -> ";" - from apply_two_token_fold
             // fold away repeated semicolons  
-            } else if self.token_vec[left].token_type == TokenType::Semicolon &&
-                      self.token_vec[left + 1].token_type == TokenType::Semicolon {
+            } else if a == TokenType::Semicolon &&
+                      b == TokenType::Semicolon {
                 pos -= 1;
                 self.stats_folds += 1;
                 continue;
             
             // FOLD: (operator|logic_operator) + (unary_op|sqltype) -> operator - from apply_two_token_fold
-            } else if (self.token_vec[left].token_type == TokenType::Operator ||
-                       self.token_vec[left].token_type == TokenType::LogicOperator) &&
+            } else if (a == TokenType::Operator ||
+                       a == TokenType::LogicOperator) &&
                       (self.is_unary_op(&self.token_vec[left + 1]) ||
-                       self.token_vec[left + 1].token_type == TokenType::SqlType) {
+                       b == TokenType::SqlType) {
                 pos -= 1;
                 self.stats_folds += 1;
                 left = 0;
                 continue;
             
             // FOLD: leftparens + unary_op -> leftparens - from apply_two_token_fold
-            } else if self.token_vec[left].token_type == TokenType::LeftParenthesis &&
+            } else if a == TokenType::LeftParenthesis &&
                       self.is_unary_op(&self.token_vec[left + 1]) {
                 pos -= 1;
                 self.stats_folds += 1;
@@ -525,8 +528,8 @@ impl<'a> SqliState<'a> {
                         // Create merged string: a.val + ' ' + b.val
                         // sitegroup patch: "a b" in a stack buffer, not two Strings
                         // (lookup_word uppercases by itself).
-                        let a_val = self.token_vec[left].value_as_str().as_bytes();
-                        let b_val = self.token_vec[left + 1].value_as_str().as_bytes();
+                        let a_val = self.token_vec[left].value_bytes();
+                        let b_val = self.token_vec[left + 1].value_bytes();
                         let mut merged = [0u8; 72];
                         let n = a_val.len() + 1 + b_val.len();
                         merged[..a_val.len()].copy_from_slice(a_val);
@@ -560,8 +563,8 @@ impl<'a> SqliState<'a> {
                 continue;
             
             // FOLD: semicolon + function(IF) -> TSQL - from apply_two_token_fold  
-            } else if self.token_vec[left].token_type == TokenType::Semicolon &&
-                      self.token_vec[left + 1].token_type == TokenType::Function &&
+            } else if a == TokenType::Semicolon &&
+                      b == TokenType::Function &&
                       self.token_vec[left + 1].len >= 2 &&
                       (self.token_vec[left + 1].val[0] == b'I' || self.token_vec[left + 1].val[0] == b'i') &&
                       (self.token_vec[left + 1].val[1] == b'F' || self.token_vec[left + 1].val[1] == b'f') {
@@ -571,11 +574,11 @@ impl<'a> SqliState<'a> {
                 continue;
             
             // FOLD: (bareword|variable) + leftparens -> function (for specific functions) - from apply_two_token_fold
-            } else if (self.token_vec[left].token_type == TokenType::Bareword ||
-                       self.token_vec[left].token_type == TokenType::Variable) &&
-                      self.token_vec[left + 1].token_type == TokenType::LeftParenthesis &&
+            } else if (a == TokenType::Bareword ||
+                       a == TokenType::Variable) &&
+                      b == TokenType::LeftParenthesis &&
                       {
-                          let val = self.token_vec[left].value_as_str();
+                          let val = self.token_vec[left].value_bytes();
                           // TSQL functions but common enough to be column names
                           self.cstrcasecmp("USER_ID", val) == 0 ||
                           self.cstrcasecmp("USER_NAME", val) == 0 ||
@@ -598,12 +601,12 @@ impl<'a> SqliState<'a> {
                 continue;
             
             // FOLD: keyword IN/NOT_IN + leftparens -> operator, else -> bareword - from apply_two_token_fold
-            } else if self.token_vec[left].token_type == TokenType::Keyword &&
+            } else if a == TokenType::Keyword &&
                       {
-                          let val = self.token_vec[left].value_as_str();
+                          let val = self.token_vec[left].value_bytes();
                           self.cstrcasecmp("IN", val) == 0 || self.cstrcasecmp("NOT IN", val) == 0
                       } {
-                if self.token_vec[left + 1].token_type == TokenType::LeftParenthesis {
+                if b == TokenType::LeftParenthesis {
                     // got .... IN ( ... (or 'NOT IN') - it's an operator
                     self.token_vec[left].token_type = TokenType::Operator;
                 } else {
@@ -621,26 +624,26 @@ impl<'a> SqliState<'a> {
             
             // FOLD: operator LIKE/NOT_LIKE + leftparens -> function - from apply_two_token_fold
             // NOTE: This rule falls through in C - no continue!
-            } else if self.token_vec[left].token_type == TokenType::Operator &&
+            } else if a == TokenType::Operator &&
                       {
-                          let val = self.token_vec[left].value_as_str();
+                          let val = self.token_vec[left].value_bytes();
                           self.cstrcasecmp("LIKE", val) == 0 || self.cstrcasecmp("NOT LIKE", val) == 0
                       } {
-                if self.token_vec[left + 1].token_type == TokenType::LeftParenthesis {
+                if b == TokenType::LeftParenthesis {
                     // SELECT LIKE(...  - it's a function
                     self.token_vec[left].token_type = TokenType::Function;
                 }
                 // NO continue here - falls through to next rule like C does
             
             // FOLD: sqltype + X -> X (remove sqltype) - from apply_two_token_fold
-            } else if self.token_vec[left].token_type == TokenType::SqlType &&
-                      (self.token_vec[left + 1].token_type == TokenType::Bareword ||
-                       self.token_vec[left + 1].token_type == TokenType::Number ||
-                       self.token_vec[left + 1].token_type == TokenType::SqlType ||
-                       self.token_vec[left + 1].token_type == TokenType::LeftParenthesis ||
-                       self.token_vec[left + 1].token_type == TokenType::Function ||
-                       self.token_vec[left + 1].token_type == TokenType::Variable ||
-                       self.token_vec[left + 1].token_type == TokenType::String) {
+            } else if a == TokenType::SqlType &&
+                      (b == TokenType::Bareword ||
+                       b == TokenType::Number ||
+                       b == TokenType::SqlType ||
+                       b == TokenType::LeftParenthesis ||
+                       b == TokenType::Function ||
+                       b == TokenType::Variable ||
+                       b == TokenType::String) {
                 self.token_vec[left] = self.token_vec[left + 1].clone();
                 pos -= 1;
                 self.stats_folds += 1;
@@ -649,18 +652,18 @@ impl<'a> SqliState<'a> {
             
             // FOLD: collate + bareword -> handle collation types - from apply_two_token_fold
             // NOTE: This rule falls through in C - no continue!
-            } else if self.token_vec[left].token_type == TokenType::Collate &&
-                      self.token_vec[left + 1].token_type == TokenType::Bareword {
+            } else if a == TokenType::Collate &&
+                      b == TokenType::Bareword {
                 // there are too many collation types.. so if the bareword has a "_" then it's TYPE_SQLTYPE
-                let val = self.token_vec[left + 1].value_as_str();
-                if val.contains('_') {
+                let val = self.token_vec[left + 1].value_bytes();
+                if val.contains(&b'_') {
                     self.token_vec[left + 1].token_type = TokenType::SqlType;
                     left = 0;
                 }
                 // NO continue here - falls through like C does
             
             // FOLD: backslash + arithmetic_op -> number, else copy - from apply_two_token_fold
-            } else if self.token_vec[left].token_type == TokenType::Backslash {
+            } else if a == TokenType::Backslash {
                 if self.is_arithmetic_op(&self.token_vec[left + 1]) {
                     // very weird case in TSQL where '\%1' is parsed as '0 % 1', etc
                     self.token_vec[left].token_type = TokenType::Number;
@@ -674,24 +677,24 @@ impl<'a> SqliState<'a> {
                 continue;
             
             // FOLD: leftparens + leftparens -> leftparens - from apply_two_token_fold
-            } else if self.token_vec[left].token_type == TokenType::LeftParenthesis &&
-                      self.token_vec[left + 1].token_type == TokenType::LeftParenthesis {
+            } else if a == TokenType::LeftParenthesis &&
+                      b == TokenType::LeftParenthesis {
                 pos -= 1;
                 left = 0;
                 self.stats_folds += 1;
                 continue;
             
             // FOLD: rightparens + rightparens -> rightparens - from apply_two_token_fold
-            } else if self.token_vec[left].token_type == TokenType::RightParenthesis &&
-                      self.token_vec[left + 1].token_type == TokenType::RightParenthesis {
+            } else if a == TokenType::RightParenthesis &&
+                      b == TokenType::RightParenthesis {
                 pos -= 1;
                 left = 0;
                 self.stats_folds += 1;
                 continue;
             
             // FOLD: leftbrace + bareword -> special handling - from apply_two_token_fold
-            } else if self.token_vec[left].token_type == TokenType::LeftBrace &&
-                      self.token_vec[left + 1].token_type == TokenType::Bareword {
+            } else if a == TokenType::LeftBrace &&
+                      b == TokenType::Bareword {
                 // MySQL Degenerate case -- 
                 // select { ``.``.id };  -- valid !!!
                 // select { ``.``.``.id };  -- invalid
@@ -719,7 +722,7 @@ impl<'a> SqliState<'a> {
                 continue;
             
             // FOLD: X + rightbrace -> X - from apply_two_token_fold
-            } else if self.token_vec[left + 1].token_type == TokenType::RightBrace {
+            } else if b == TokenType::RightBrace {
                 pos -= 1;
                 left = 0;
                 self.stats_folds += 1;
@@ -749,87 +752,95 @@ impl<'a> SqliState<'a> {
                 left = pos;
                 continue;
             }
+            // sitegroup patch: the three tokens' types, read once for the rules' conditions
+            // below (none of which is evaluated after a rule changed a token; a 2-token rule
+            // that falls through may have changed one, so they are read again here).
+            let (a, b, c) = (
+                self.token_vec[left].token_type,
+                self.token_vec[left + 1].token_type,
+                self.token_vec[left + 2].token_type,
+            );
             
             /* ALL 3-TOKEN FOLDING RULES - exactly matching C implementation with else-if chain */
             
             // FOLD: number operator number -> number - from apply_three_token_fold
-            if self.token_vec[left].token_type == TokenType::Number &&
-               self.token_vec[left + 1].token_type == TokenType::Operator &&
-               self.token_vec[left + 2].token_type == TokenType::Number {
+            if a == TokenType::Number &&
+               b == TokenType::Operator &&
+               c == TokenType::Number {
                 pos -= 2;
                 left = 0;
                 continue;
             
             // FOLD: operator X operator -> operator (where X != leftparens) - from apply_three_token_fold
-            } else if self.token_vec[left].token_type == TokenType::Operator &&
-                      self.token_vec[left + 1].token_type != TokenType::LeftParenthesis &&
-                      self.token_vec[left + 2].token_type == TokenType::Operator {
+            } else if a == TokenType::Operator &&
+                      b != TokenType::LeftParenthesis &&
+                      c == TokenType::Operator {
                 left = 0;
                 pos -= 2;
                 continue;
             
             // FOLD: logic_operator X logic_operator -> logic_operator - from apply_three_token_fold
-            } else if self.token_vec[left].token_type == TokenType::LogicOperator &&
-                      self.token_vec[left + 2].token_type == TokenType::LogicOperator {
+            } else if a == TokenType::LogicOperator &&
+                      c == TokenType::LogicOperator {
                 pos -= 2;
                 left = 0;
                 continue;
             
             // FOLD: variable operator (variable|number|bareword) -> variable - from apply_three_token_fold
-            } else if self.token_vec[left].token_type == TokenType::Variable &&
-                      self.token_vec[left + 1].token_type == TokenType::Operator &&
-                      (self.token_vec[left + 2].token_type == TokenType::Variable ||
-                       self.token_vec[left + 2].token_type == TokenType::Number ||
-                       self.token_vec[left + 2].token_type == TokenType::Bareword) {
+            } else if a == TokenType::Variable &&
+                      b == TokenType::Operator &&
+                      (c == TokenType::Variable ||
+                       c == TokenType::Number ||
+                       c == TokenType::Bareword) {
                 pos -= 2;
                 left = 0;
                 continue;
             
             // FOLD: (bareword|number) operator (number|bareword) -> first - from apply_three_token_fold
-            } else if (self.token_vec[left].token_type == TokenType::Bareword ||
-                       self.token_vec[left].token_type == TokenType::Number) &&
-                      self.token_vec[left + 1].token_type == TokenType::Operator &&
-                      (self.token_vec[left + 2].token_type == TokenType::Number ||
-                       self.token_vec[left + 2].token_type == TokenType::Bareword) {
+            } else if (a == TokenType::Bareword ||
+                       a == TokenType::Number) &&
+                      b == TokenType::Operator &&
+                      (c == TokenType::Number ||
+                       c == TokenType::Bareword) {
                 pos -= 2;
                 left = 0;
                 continue;
             
             // FOLD: (bareword|number|string|variable) operator :: sqltype -> first (PostgreSQL casting) - from apply_three_token_fold
-            } else if (self.token_vec[left].token_type == TokenType::Bareword ||
-                       self.token_vec[left].token_type == TokenType::Number ||
-                       self.token_vec[left].token_type == TokenType::Variable ||
-                       self.token_vec[left].token_type == TokenType::String) &&
-                      self.token_vec[left + 1].token_type == TokenType::Operator &&
+            } else if (a == TokenType::Bareword ||
+                       a == TokenType::Number ||
+                       a == TokenType::Variable ||
+                       a == TokenType::String) &&
+                      b == TokenType::Operator &&
                       self.token_vec[left + 1].len == 2 && 
                       self.token_vec[left + 1].val[0] == b':' && 
                       self.token_vec[left + 1].val[1] == b':' &&
-                      self.token_vec[left + 2].token_type == TokenType::SqlType {
+                      c == TokenType::SqlType {
                 pos -= 2;
                 left = 0;
                 self.stats_folds += 2; // Only this 3-token rule increments stats_folds (by 2)
                 continue;
             
             // FOLD: (bareword|number|string|variable) comma (number|bareword|string|variable) -> first_token - from apply_three_token_fold
-            } else if (self.token_vec[left].token_type == TokenType::Bareword ||
-                       self.token_vec[left].token_type == TokenType::Number ||
-                       self.token_vec[left].token_type == TokenType::String ||
-                       self.token_vec[left].token_type == TokenType::Variable) &&
-                      self.token_vec[left + 1].token_type == TokenType::Comma &&
-                      (self.token_vec[left + 2].token_type == TokenType::Number ||
-                       self.token_vec[left + 2].token_type == TokenType::Bareword ||
-                       self.token_vec[left + 2].token_type == TokenType::String ||
-                       self.token_vec[left + 2].token_type == TokenType::Variable) {
+            } else if (a == TokenType::Bareword ||
+                       a == TokenType::Number ||
+                       a == TokenType::String ||
+                       a == TokenType::Variable) &&
+                      b == TokenType::Comma &&
+                      (c == TokenType::Number ||
+                       c == TokenType::Bareword ||
+                       c == TokenType::String ||
+                       c == TokenType::Variable) {
                 pos -= 2;
                 left = 0;
                 continue;
             
             // FOLD: (expression|group|comma) + unary_op + leftparens -> remove unary - from apply_three_token_fold
-            } else if (self.token_vec[left].token_type == TokenType::Expression ||
-                       self.token_vec[left].token_type == TokenType::Group ||
-                       self.token_vec[left].token_type == TokenType::Comma) &&
+            } else if (a == TokenType::Expression ||
+                       a == TokenType::Group ||
+                       a == TokenType::Comma) &&
                       self.is_unary_op(&self.token_vec[left + 1]) &&
-                      self.token_vec[left + 2].token_type == TokenType::LeftParenthesis {
+                      c == TokenType::LeftParenthesis {
                 // got something like SELECT + (, LIMIT + ( - remove unary operator
                 self.token_vec[left + 1] = self.token_vec[left + 2].clone();
                 pos -= 1;
@@ -837,15 +848,15 @@ impl<'a> SqliState<'a> {
                 continue;
             
             // FOLD: (keyword|expression|group) + unary_op + (number|bareword|variable|string|function) -> remove unary - from apply_three_token_fold
-            } else if (self.token_vec[left].token_type == TokenType::Keyword ||
-                       self.token_vec[left].token_type == TokenType::Expression ||
-                       self.token_vec[left].token_type == TokenType::Group) &&
+            } else if (a == TokenType::Keyword ||
+                       a == TokenType::Expression ||
+                       a == TokenType::Group) &&
                       self.is_unary_op(&self.token_vec[left + 1]) &&
-                      (self.token_vec[left + 2].token_type == TokenType::Number ||
-                       self.token_vec[left + 2].token_type == TokenType::Bareword ||
-                       self.token_vec[left + 2].token_type == TokenType::Variable ||
-                       self.token_vec[left + 2].token_type == TokenType::String ||
-                       self.token_vec[left + 2].token_type == TokenType::Function) {
+                      (c == TokenType::Number ||
+                       c == TokenType::Bareword ||
+                       c == TokenType::Variable ||
+                       c == TokenType::String ||
+                       c == TokenType::Function) {
                 // remove unary operators - select - 1
                 self.token_vec[left + 1] = self.token_vec[left + 2].clone();
                 pos -= 1;
@@ -853,12 +864,12 @@ impl<'a> SqliState<'a> {
                 continue;
             
             // FOLD: comma + unary_op + (number|bareword|variable|string) -> remove unary, backup - from apply_three_token_fold
-            } else if self.token_vec[left].token_type == TokenType::Comma &&
+            } else if a == TokenType::Comma &&
                       self.is_unary_op(&self.token_vec[left + 1]) &&
-                      (self.token_vec[left + 2].token_type == TokenType::Number ||
-                       self.token_vec[left + 2].token_type == TokenType::Bareword ||
-                       self.token_vec[left + 2].token_type == TokenType::Variable ||
-                       self.token_vec[left + 2].token_type == TokenType::String) {
+                      (c == TokenType::Number ||
+                       c == TokenType::Bareword ||
+                       c == TokenType::Variable ||
+                       c == TokenType::String) {
                 // interesting case turn ", -1" ->> ",1" PLUS we need to back up one token if possible 
                 // to see if more folding can be done - "1,-1" --> "1"
                 self.token_vec[left + 1] = self.token_vec[left + 2].clone();
@@ -870,9 +881,9 @@ impl<'a> SqliState<'a> {
                 continue;
             
             // FOLD: comma + unary_op + function -> remove unary only - from apply_three_token_fold  
-            } else if self.token_vec[left].token_type == TokenType::Comma &&
+            } else if a == TokenType::Comma &&
                       self.is_unary_op(&self.token_vec[left + 1]) &&
-                      self.token_vec[left + 2].token_type == TokenType::Function {
+                      c == TokenType::Function {
                 // Separate case from above since you end up with
                 // 1,-sin(1) --> 1 (1)
                 // Here, just do
@@ -884,18 +895,18 @@ impl<'a> SqliState<'a> {
                 continue;
             
             // FOLD: bareword . bareword -> bareword (database.table -> table) - from apply_three_token_fold
-            } else if self.token_vec[left].token_type == TokenType::Bareword &&
-                      self.token_vec[left + 1].token_type == TokenType::Dot &&
-                      self.token_vec[left + 2].token_type == TokenType::Bareword {
+            } else if a == TokenType::Bareword &&
+                      b == TokenType::Dot &&
+                      c == TokenType::Bareword {
                 // ignore the '.n' - typically is this databasename.table
                 pos -= 2;
                 left = 0;
                 continue;
             
             // FOLD: expression . bareword -> bareword (SELECT . `foo` -> SELECT `foo`) - from apply_three_token_fold
-            } else if self.token_vec[left].token_type == TokenType::Expression &&
-                      self.token_vec[left + 1].token_type == TokenType::Dot &&
-                      self.token_vec[left + 2].token_type == TokenType::Bareword {
+            } else if a == TokenType::Expression &&
+                      b == TokenType::Dot &&
+                      c == TokenType::Bareword {
                 // select . `foo` --> select `foo`
                 self.token_vec[left + 1] = self.token_vec[left + 2].clone();
                 pos -= 1;
@@ -903,14 +914,14 @@ impl<'a> SqliState<'a> {
                 continue;
             
             // FOLD: function + leftparens + (not rightparens) -> handle special functions - from apply_three_token_fold
-            } else if self.token_vec[left].token_type == TokenType::Function &&
-                      self.token_vec[left + 1].token_type == TokenType::LeftParenthesis &&
-                      self.token_vec[left + 2].token_type != TokenType::RightParenthesis {
+            } else if a == TokenType::Function &&
+                      b == TokenType::LeftParenthesis &&
+                      c != TokenType::RightParenthesis {
                 // whats going on here
                 // Some SQL functions like USER() have 0 args
                 // if we get User(foo), then User is not a function
                 // This should be expanded since it eliminated a lot of false positives.
-                let val = self.token_vec[left].value_as_str();
+                let val = self.token_vec[left].value_bytes();
                 if self.cstrcasecmp("USER", val) == 0 {
                     self.token_vec[left].token_type = TokenType::Bareword;
                 }
@@ -974,10 +985,10 @@ impl<'a> SqliState<'a> {
             return false;
         }
         
-        let val = token.value_as_str();
+        let val = token.value_bytes();
         match val.len() {
-            1 => matches!(val.chars().next(), Some('+' | '-' | '!' | '~')),
-            2 => val == "!!",
+            1 => matches!(val[0], b'+' | b'-' | b'!' | b'~'),
+            2 => val == b"!!",
             3 => self.cstrcasecmp("NOT", val) == 0,
             _ => false,
         }
@@ -993,9 +1004,9 @@ impl<'a> SqliState<'a> {
     }
     
     /// Case-insensitive string comparison that matches C's cstrcasecmp exactly
-    fn cstrcasecmp(&self, a: &str, b: &str) -> i32 {
+    fn cstrcasecmp(&self, a: &str, b: &[u8]) -> i32 {
         let a_bytes = a.as_bytes();
-        let b_bytes = b.as_bytes();
+        let b_bytes = b;
         let n = a_bytes.len();
         
         if n != b_bytes.len() {

@@ -139,6 +139,14 @@ impl Token {
         std::str::from_utf8(&self.val[..end]).unwrap_or("<binary>")
     }
     
+    /// The value's bytes (sitegroup patch: the folding compares and merges these, as the C
+    /// library does, instead of `value_as_str`, which checked UTF-8 on every call and gave
+    /// `<binary>` for other bytes; no keyword or word compared has a byte above 0x7F, so the
+    /// outcomes are the same).
+    pub fn value_bytes(&self) -> &[u8] {
+        &self.val[..self.len.min(32)]
+    }
+
     pub fn clear(&mut self) {
         *self = Self::new();
     }
