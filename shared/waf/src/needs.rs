@@ -45,6 +45,67 @@ pub fn holds_any(value: &[u8], needs: &[bool; 256]) -> bool {
     value.iter().any(|&b| needs[usize::from(b)])
 }
 
+/// A byte's bit in a value's *folded* bytes (the bits of its bytes together, see
+/// `transformations::classify_folded`; a value whose folded bytes miss a set's holds no byte
+/// of it): 64 bits for 256 bytes, where each
+/// byte of ASCII punctuation, which most needed sets are made of, has a bit of its own; the
+/// rest share: control bytes by fours, digits, letters (either case) by pairs, and the bytes
+/// above 0x7F by their UTF-8 role (continuation, or a lead of two, three or four bytes).
+pub const FOLD: [u64; 256] = {
+    let mut t = [0u64; 256];
+    let mut b = 0;
+    while b < 256 {
+        let c = b as u8;
+        let bit = match c {
+            0x00..=0x1f => c >> 2,
+            0x20..=0x2f => 8 + (c - 0x20),
+            b'0'..=b'9' => 24,
+            0x3a..=0x40 => 25 + (c - 0x3a),
+            b'A'..=b'Z' => 32 + (c - b'A') / 2,
+            b'a'..=b'z' => 32 + (c - b'a') / 2,
+            0x5b..=0x60 => 45 + (c - 0x5b),
+            0x7b..=0x7f => 51 + (c - 0x7b),
+            0x80..=0xbf => 56,
+            0xc0..=0xdf => 57,
+            0xe0..=0xef => 58,
+            0xf0..=0xff => 59,
+        };
+        t[b] = 1 << bit;
+        b += 1;
+    }
+    t
+};
+
+/// The bytes a value must hold for a link to match it (see the module's comment): as a table,
+/// to scan a value, and folded (see [`FOLD`]), to pass over at once a value whose folded bytes
+/// the transformation cache keeps (`Cached::folded`).
+#[derive(Debug, Clone)]
+pub struct Needs {
+    table: [bool; 256],
+    folded: u64,
+}
+
+impl Needs {
+    fn new(mask: &ByteMask) -> Needs {
+        let table = std::array::from_fn(|b| contains(mask, b as u8));
+        let folded = (0..=255u8)
+            .filter(|&b| contains(mask, b))
+            .fold(0, |f, b| f | FOLD[usize::from(b)]);
+        Needs { table, folded }
+    }
+
+    /// Whether `value` holds one of the bytes.
+    pub fn held_by(&self, value: &[u8]) -> bool {
+        holds_any(value, &self.table)
+    }
+
+    /// `held_by` for a value whose folded bytes are `folded`: passed over without a scan
+    /// when they miss the set's (most values, whose bytes are letters, digits and text).
+    pub fn held_by_folded(&self, value: &[u8], folded: u64) -> bool {
+        self.folded & folded != 0 && self.held_by(value)
+    }
+}
+
 /// How common a byte is in clean values (lower: rarer), to pick the byte of a literal that
 /// fewest values hold.
 fn commonness(b: u8) -> u8 {
@@ -163,10 +224,7 @@ pub(crate) fn assign_needs(rule: &mut crate::rule::Rule) {
 
 /// The bytes a value must hold for the link (operator `op`, `transformations`) to match it,
 /// as a table, or `None` when not known or when every byte is one.
-fn link_needs(
-    op: Option<&RuleOperator>,
-    transformations: &[Transformation],
-) -> Option<Box<[bool; 256]>> {
+fn link_needs(op: Option<&RuleOperator>, transformations: &[Transformation]) -> Option<Box<Needs>> {
     let mut needs = operator_needs(op?)?;
     for t in transformations.iter().rev() {
         needs = preimage(t, &needs)?;
@@ -174,11 +232,7 @@ fn link_needs(
     if needs.iter().all(|&w| w == u64::MAX) {
         return None;
     }
-    let mut table = Box::new([false; 256]);
-    for (b, slot) in table.iter_mut().enumerate() {
-        *slot = contains(&needs, b as u8);
-    }
-    Some(table)
+    Some(Box::new(Needs::new(&needs)))
 }
 
 #[cfg(test)]
@@ -249,7 +303,7 @@ mod tests {
         }
     }
 
-    fn link(rule: &str) -> Option<Box<[bool; 256]>> {
+    fn link(rule: &str) -> Option<Box<Needs>> {
         let engine = crate::Engine::from_text(rule, "t.conf").unwrap();
         let crate::rule::Entry::Rule(r) = &engine.rules().phases[1][0] else {
             panic!("one rule in phase 2")
@@ -259,8 +313,14 @@ mod tests {
 
     #[test]
     fn links_need_what_their_operator_needs_through_their_transformations() {
-        let holds = |needs: &Option<Box<[bool; 256]>>, v: &str| {
-            needs.as_ref().is_none_or(|n| holds_any(v.as_bytes(), n))
+        let holds = |needs: &Option<Box<Needs>>, v: &str| {
+            needs.as_ref().is_none_or(|n| {
+                let held = n.held_by(v.as_bytes());
+                // Folded bytes never pass over a value that holds one.
+                let folded = crate::transformations::classify_folded(v.as_bytes()).1;
+                assert_eq!(held, n.held_by_folded(v.as_bytes(), folded));
+                held
+            })
         };
         let title = "第12号通知：关于做好冬季安全生产工作的通知";
         // libinjection never flags digits alone; through utf8toUnicode and urlDecodeUni

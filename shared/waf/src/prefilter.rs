@@ -167,13 +167,22 @@ fn required(hir: &Hir, depth: usize) -> Option<Set> {
 #[derive(Debug, Clone)]
 pub struct ByteSet {
     set: [bool; 256],
+    /// The set's folded bytes (see `needs::FOLD`).
+    folded: u64,
     /// Another set every match also holds one of (see [`filters`]).
     and: Option<Box<ByteSet>>,
 }
 
 impl ByteSet {
     fn from_table(set: [bool; 256]) -> ByteSet {
-        ByteSet { set, and: None }
+        let folded = (0..256)
+            .filter(|&b| set[b])
+            .fold(0, |f, b| f | crate::needs::FOLD[b]);
+        ByteSet {
+            set,
+            folded,
+            and: None,
+        }
     }
 
     /// Whether `input` holds any byte of the set (and of the other set, if any): whether a
@@ -181,6 +190,17 @@ impl ByteSet {
     pub fn found_in(&self, input: &[u8]) -> bool {
         input.iter().any(|&b| self.set[usize::from(b)])
             && self.and.as_ref().is_none_or(|and| and.found_in(input))
+    }
+
+    /// `found_in` for an input whose folded bytes are `folded` (see `needs::FOLD`): an input
+    /// they show holds no byte of a set is not scanned.
+    pub fn found_in_folded(&self, input: &[u8], folded: u64) -> bool {
+        self.folded & folded != 0
+            && input.iter().any(|&b| self.set[usize::from(b)])
+            && self
+                .and
+                .as_ref()
+                .is_none_or(|and| and.found_in_folded(input, folded))
     }
 
     /// The bytes of the set (not the other set's), in order.
@@ -211,6 +231,7 @@ impl ByteSet {
         for (a, b) in self.set.iter_mut().zip(other.set) {
             *a |= b;
         }
+        self.folded |= other.folded;
         self
     }
 

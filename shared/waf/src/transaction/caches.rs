@@ -7,12 +7,15 @@ use std::collections::HashMap;
 use super::{Collections, Matches, Transaction};
 use crate::transformations::Transformation;
 
-/// The transformations a value's byte classes show will leave it unchanged.
-pub(super) fn initially_unchanged(value: &[u8]) -> u64 {
+/// The transformations a value's byte classes show will leave it unchanged, and its folded
+/// bytes (`needs::FOLD`), from one pass over it (none, and every bit, for a value too long
+/// to classify).
+pub(super) fn classified(value: &[u8]) -> (u64, u64) {
     if value.len() > CLASSIFY_MAX {
-        return 0;
+        return (0, u64::MAX);
     }
-    !crate::transformations::may_change(crate::transformations::classify(value))
+    let (classes, folded) = crate::transformations::classify_folded(value);
+    (!crate::transformations::may_change(classes), folded)
 }
 
 /// Values by dense id (`Rule::union_ids`, `Rule::group_ids`), current while their
@@ -294,11 +297,13 @@ fn intern(
             }
         }
     }
+    let (known, folded) = classified(value);
     entries.push(Cached {
         value: None,
         hits: NO_HITS,
         hits_like: at,
-        known: initially_unchanged(value),
+        known,
+        folded,
         next: NO_STEPS,
         print: Default::default(),
     });
@@ -411,6 +416,11 @@ impl TCache {
     pub(super) fn has_hits(&self, state: u32) -> bool {
         let entry = &self.entries[state as usize];
         entry.hits != NO_HITS || self.entries[entry.hits_like as usize].hits != NO_HITS
+    }
+
+    /// A state's folded bytes (`needs::FOLD`).
+    pub(super) fn folded(&self, state: u32) -> u64 {
+        self.entries[state as usize].folded
     }
 
     /// A state's value: `raw` for the raw state.
@@ -527,12 +537,13 @@ impl TCache {
                 } else {
                     at
                 };
-                let known = initially_unchanged(&next);
+                let (known, folded) = classified(&next);
                 self.entries.push(Cached {
                     value: Some(next),
                     hits: NO_HITS,
                     hits_like,
                     known,
+                    folded,
                     next: NO_STEPS,
                     print: Default::default(),
                 });
@@ -666,10 +677,13 @@ pub(crate) struct Cached {
     /// case-insensitively).
     pub(super) hits_like: u32,
     /// Transformations (bits by `Transformation::index`) known to leave the value unchanged:
-    /// at first those its byte classes rule out (`initially_unchanged`), then also those
+    /// at first those its byte classes rule out (`classified`), then also those
     /// that ran and changed nothing. Most chains start with transformations that do nothing
     /// to a clean value; each then runs once per value, not once per chain.
     pub(super) known: u64,
+    /// The value's folded bytes (`needs::FOLD`): a link needing bytes they show it lacks
+    /// passes it over without a scan.
+    pub(super) folded: u64,
     /// The first few steps out of this state that change it: (transformation index, state),
     /// [`NO_STEP`] where free; the rest are in `TCache::steps`. Most states have one or two,
     /// found here without a hash lookup.

@@ -221,14 +221,21 @@ static CLASS: [u32; 256] = {
 
 /// The byte classes present in a value (see [`class`]).
 pub fn classify(value: &[u8]) -> u32 {
+    classify_folded(value).0
+}
+
+/// [`classify`], and the value's folded bytes (`needs::folded`), in one pass.
+pub fn classify_folded(value: &[u8]) -> (u32, u64) {
     let mut c = 0;
+    let mut f = 0;
     for &b in value {
         c |= CLASS[usize::from(b)];
+        f |= crate::needs::FOLD[usize::from(b)];
     }
     if value == b"." || value == b".." {
         c |= class::DOTS;
     }
-    c
+    (c, f)
 }
 
 /// The transformations of [`TABLE`] (bits by `Transformation::index`) that may change a
