@@ -56,12 +56,14 @@ fn push_escape(out: &mut Vec<u8>, code: u32) {
 /// case's table.
 #[inline]
 pub(crate) fn character(s: &[u8]) -> (Option<u32>, usize) {
-    if let [lead @ (0xe1..=0xec | 0xee..=0xef), b1, b2, ..] = *s
-        && b1 & 0xc0 == 0x80
-        && b2 & 0xc0 == 0x80
-    {
-        let code = u32::from(lead & 0x0f) << 12 | u32::from(b1 & 0x3f) << 6 | u32::from(b2 & 0x3f);
-        return (Some(code), 3);
+    if let Some(&[lead, b1, b2]) = s.first_chunk::<3>() {
+        // Leads E1..EC and EE..EF take any continuation bytes (E0 and ED do not).
+        let plain_lead = lead.wrapping_sub(0xe1) < 0x0f && lead != 0xed;
+        if plain_lead && (b1 & 0xc0 == 0x80) & (b2 & 0xc0 == 0x80) {
+            let code =
+                u32::from(lead & 0x0f) << 12 | u32::from(b1 & 0x3f) << 6 | u32::from(b2 & 0x3f);
+            return (Some(code), 3);
+        }
     }
     sequence(s)
 }

@@ -394,28 +394,30 @@ impl<'a> SqliState<'a> {
         loop {
             // Do we have all the max number of tokens? If so, do some special cases for 5 tokens
             if pos >= LIBINJECTION_SQLI_MAX_TOKENS {
-                if (self.token_vec[0].token_type == TokenType::Number &&
-                    (self.token_vec[1].token_type == TokenType::Operator ||
-                     self.token_vec[1].token_type == TokenType::Comma) &&
-                    self.token_vec[2].token_type == TokenType::LeftParenthesis &&
-                    self.token_vec[3].token_type == TokenType::Number &&
-                    self.token_vec[4].token_type == TokenType::RightParenthesis) ||
-                   (self.token_vec[0].token_type == TokenType::Bareword &&
-                    self.token_vec[1].token_type == TokenType::Operator &&
-                    self.token_vec[2].token_type == TokenType::LeftParenthesis &&
-                    (self.token_vec[3].token_type == TokenType::Bareword ||
-                     self.token_vec[3].token_type == TokenType::Number) &&
-                    self.token_vec[4].token_type == TokenType::RightParenthesis) ||
-                   (self.token_vec[0].token_type == TokenType::Number &&
-                    self.token_vec[1].token_type == TokenType::RightParenthesis &&
-                    self.token_vec[2].token_type == TokenType::Comma &&
-                    self.token_vec[3].token_type == TokenType::LeftParenthesis &&
-                    self.token_vec[4].token_type == TokenType::Number) ||
-                   (self.token_vec[0].token_type == TokenType::Bareword &&
-                    self.token_vec[1].token_type == TokenType::RightParenthesis &&
-                    self.token_vec[2].token_type == TokenType::Operator &&
-                    self.token_vec[3].token_type == TokenType::LeftParenthesis &&
-                    self.token_vec[4].token_type == TokenType::Bareword) {
+                // sitegroup patch: the five types read once, not in each condition.
+                let t = [0, 1, 2, 3, 4].map(|k| self.token_vec[k].token_type);
+                if (t[0] == TokenType::Number &&
+                    (t[1] == TokenType::Operator ||
+                     t[1] == TokenType::Comma) &&
+                    t[2] == TokenType::LeftParenthesis &&
+                    t[3] == TokenType::Number &&
+                    t[4] == TokenType::RightParenthesis) ||
+                   (t[0] == TokenType::Bareword &&
+                    t[1] == TokenType::Operator &&
+                    t[2] == TokenType::LeftParenthesis &&
+                    (t[3] == TokenType::Bareword ||
+                     t[3] == TokenType::Number) &&
+                    t[4] == TokenType::RightParenthesis) ||
+                   (t[0] == TokenType::Number &&
+                    t[1] == TokenType::RightParenthesis &&
+                    t[2] == TokenType::Comma &&
+                    t[3] == TokenType::LeftParenthesis &&
+                    t[4] == TokenType::Number) ||
+                   (t[0] == TokenType::Bareword &&
+                    t[1] == TokenType::RightParenthesis &&
+                    t[2] == TokenType::Operator &&
+                    t[3] == TokenType::LeftParenthesis &&
+                    t[4] == TokenType::Bareword) {
                     if pos > LIBINJECTION_SQLI_MAX_TOKENS {
                         // Copy token[5] to token[1], reset to position 2
                         self.token_vec[1] = self.token_vec[LIBINJECTION_SQLI_MAX_TOKENS].clone();
