@@ -298,4 +298,22 @@ SecRule TX:mark_count "@gt 1" "id:13,phase:1,deny,status:404"
         assert_eq!(status(&[]), None);
         assert_eq!(status(&[("X-Mark", "b")]), None);
     }
+    // A body's arguments: the list a finished transaction leaves for the next one is empty.
+    let rules = r#"
+SecRuleEngine On
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecRule ARGS:evil "@rx ." "id:20,phase:2,deny,status:403"
+SecRule &ARGS "@gt 2" "id:21,phase:2,deny,status:413"
+"#;
+    let engine = Engine::from_text(rules, "reuse-args-test.conf").unwrap();
+    let json = Some("application/json");
+    let form = Some("application/x-www-form-urlencoded");
+    for _ in 0..3 {
+        assert_eq!(run(&engine, "/", json, br#"{"evil":"x"}"#), Some(20));
+        assert_eq!(run(&engine, "/", json, br#"{"a":1,"b":2}"#), None);
+        assert_eq!(run(&engine, "/", json, br#"{"c":[1,2,3]}"#), Some(21));
+        assert_eq!(run(&engine, "/", form, b"a=1"), None);
+        assert_eq!(run(&engine, "/", json, b"{}"), None);
+    }
 }

@@ -15,6 +15,12 @@ use super::Pairs;
 pub const MAX_DEPTH: usize = 256;
 
 pub fn parse(input: &[u8]) -> Result<Pairs, String> {
+    parse_into(input, Vec::new())
+}
+
+/// [`parse`], pushing the arguments onto `out` (empty: a list kept from an earlier body, with
+/// room for its arguments).
+pub fn parse_into(input: &[u8], out: Pairs) -> Result<Pairs, String> {
     if !crate::is_utf8(input) {
         let at = std::str::from_utf8(input).map_or_else(|e| e.valid_up_to(), |_| 0);
         return Err(format!("JSON parsing error: invalid UTF-8 at byte {at}"));
@@ -23,7 +29,7 @@ pub fn parse(input: &[u8]) -> Result<Pairs, String> {
         s: input,
         i: 0,
         path: b"json".to_vec(),
-        out: Vec::new(),
+        out,
     };
     match p.document() {
         Ok(()) => Ok(p.out),

@@ -196,6 +196,9 @@ pub(crate) struct Spare {
     pub(super) ucache: Unions,
     pub(super) gcache: GroupCache,
     pub(super) clean: super::CleanCache,
+    /// The list of a body's arguments (`Request::args_post`), emptied: a JSON body's
+    /// hundreds are pushed without the list growing.
+    pub(super) args: Vec<super::data::Kv>,
 }
 
 /// The chain id under which the cache keeps the prefilter hits of untransformed values.
@@ -629,6 +632,9 @@ pub(super) const SPARE_CACHE_MAX_ENTRIES: usize = 1 << 16;
 /// Nor are caches whose copies of interned values (`TCache::arena`) grew past this.
 const SPARE_ARENA_MAX: usize = 1 << 20;
 
+/// A spare list of body arguments keeps room for at most this many.
+const SPARE_ARGS_MAX: usize = 4096;
+
 impl Drop for Transaction {
     fn drop(&mut self) {
         let mut cache = std::mem::take(self.tcache.get_mut());
@@ -648,6 +654,11 @@ impl Drop for Transaction {
         collections.reset();
         let found = std::mem::take(&mut self.found);
         let matched_vars = std::mem::take(&mut self.matched_vars);
+        let mut args = std::mem::take(&mut self.request.args_post);
+        args.clear();
+        if args.capacity() > SPARE_ARGS_MAX {
+            args = Vec::new();
+        }
         if let Ok(mut spare) = self.rules.spare_caches.lock()
             && spare.len() < SPARE_CACHES
         {
@@ -659,6 +670,7 @@ impl Drop for Transaction {
                 ucache,
                 gcache,
                 clean,
+                args,
             });
         }
     }

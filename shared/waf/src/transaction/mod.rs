@@ -245,7 +245,10 @@ impl Transaction {
             response_body_access: c.response_body_access,
             request_body_limit: c.request_body_limit,
             response_body_limit: c.response_body_limit,
-            request: Request::default(),
+            request: Request {
+                args_post: spare.args,
+                ..Request::default()
+            },
             response: Response::default(),
             collections: spare.collections,
             env: BTreeMap::new(),
@@ -624,13 +627,15 @@ impl Transaction {
                 r.multipart = flags;
                 r.body_error = err;
             }
-            Some(BodyProcessor::Json) => match body::json::parse(&body) {
-                Ok(args) => {
-                    r.args_post = args;
-                    r.args_post_utf8 = true;
+            Some(BodyProcessor::Json) => {
+                match body::json::parse_into(&body, std::mem::take(&mut r.args_post)) {
+                    Ok(args) => {
+                        r.args_post = args;
+                        r.args_post_utf8 = true;
+                    }
+                    Err(e) => r.body_error = Some(e),
                 }
-                Err(e) => r.body_error = Some(e),
-            },
+            }
             Some(BodyProcessor::Xml) => match body::xml::parse(&body) {
                 Ok(doc) => r.xml = Some(doc),
                 Err(e) => r.body_error = Some(e),
