@@ -99,10 +99,16 @@ impl Needs {
         holds_any(value, &self.table)
     }
 
+    /// Whether values whose folded bytes together are `folded` may hold one of the bytes
+    /// (`false`: none does).
+    pub fn meets_folded(&self, folded: u64) -> bool {
+        self.folded & folded != 0
+    }
+
     /// `held_by` for a value whose folded bytes are `folded`: passed over without a scan
     /// when they miss the set's (most values, whose bytes are letters, digits and text).
     pub fn held_by_folded(&self, value: &[u8], folded: u64) -> bool {
-        self.folded & folded != 0 && self.held_by(value)
+        self.meets_folded(folded) && self.held_by(value)
     }
 }
 

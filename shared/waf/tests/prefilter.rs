@@ -197,6 +197,37 @@ SecRule ARGS_POST "@validateUtf8Encoding" "id:41,phase:2,deny,status:403,t:none,
     assert_eq!(run(&engine, "/", json, escaped), Some(41));
 }
 
+/// A target is passed over whole only when none of its values holds a byte the link needs:
+/// one value among hundreds that does is still found, first or last, raw or escaped.
+#[test]
+fn targets_are_passed_over_whole_only_without_a_needed_byte() {
+    let rules = r#"
+SecRuleEngine On
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
+SecRule ARGS "@rx (?i)<script" "id:50,phase:2,deny,status:403,t:none,t:urlDecodeUni,t:lowercase"
+"#;
+    let engine = Engine::from_text(rules, "needs-test.conf").unwrap();
+    let json = Some("application/json");
+    let body = |extra: &str, first: bool| {
+        let items: Vec<String> = (0..200)
+            .map(|i| format!(r#"{{"id":{i},"title":"第{i}号通知"}}"#))
+            .collect();
+        let extra = format!(r#"{{"x":"{extra}"}}"#);
+        let all = if first {
+            format!("[{extra},{}]", items.join(","))
+        } else {
+            format!("[{},{extra}]", items.join(","))
+        };
+        all.into_bytes()
+    };
+    assert_eq!(run(&engine, "/", json, &body("关于", false)), None);
+    for first in [true, false] {
+        assert_eq!(run(&engine, "/", json, &body("<ScRiPt>", first)), Some(50));
+        assert_eq!(run(&engine, "/", json, &body("%3cscript", first)), Some(50));
+    }
+}
+
 /// A target naming one key has the prefilter union of that key's values only: the literal in
 /// another header does not make it run, the literal in its own header (any case of the name)
 /// is found. `TX:/^prefix/` selectors read the keys from the prefix on.

@@ -132,6 +132,9 @@ pub(crate) struct Groups {
     pub(super) repeats: bool,
     /// Whether some value is `OWNED`.
     pub(super) has_owned: bool,
+    /// The folded bytes (`needs::FOLD`) of all the values together (but `OWNED` ones): a
+    /// link needing bytes none of them holds passes the whole target over.
+    pub(super) folded: u64,
     /// Every transformation that may change some value (the groups' `may_change` together).
     pub(super) may_change: u64,
     /// The raw hits of every value together: the union of any chain that changes no value
@@ -166,6 +169,7 @@ impl Groups {
         self.firsts.clear();
         self.repeats = false;
         self.has_owned = false;
+        self.folded = 0;
         self.may_change = 0;
         self.raw = None;
     }

@@ -422,6 +422,13 @@ impl Transaction {
                 let gcache = self.gcache.borrow();
                 let unions = self.ucache.borrow();
                 let groups = gcache.get(group);
+                // No value holds a byte the link needs: the target is passed over whole.
+                if let (Some(needs), Some(g)) = (&rule.needs, groups)
+                    && !g.has_owned
+                    && !needs.meets_folded(g.folded)
+                {
+                    continue;
+                }
                 // Values whose hits lack the link's slot are passed over at once.
                 let at = walk_hits(rule, i, t, &unions, groups);
                 // Values with the same bytes are passed over whole once one missed (where

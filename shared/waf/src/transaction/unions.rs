@@ -296,6 +296,7 @@ impl Transaction {
                 return;
             }
             groups.firsts.push(j);
+            groups.folded |= cache.entries[raw as usize].folded;
             let may_change = !cache.entries[raw as usize].known;
             let at = match groups
                 .groups
