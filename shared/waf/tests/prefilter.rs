@@ -48,6 +48,17 @@ fn run(engine: &Engine, uri: &str, ctype: Option<&str>, body: &[u8]) -> Option<u
     tx.process_request_body().map(|i| i.rule_id)
 }
 
+/// An engine with `rules` after what every JSON test needs: the engine on, request bodies
+/// read, and `application/json` bodies parsed as JSON (rule 1).
+fn json_engine(rules: &str, file: &str) -> Engine {
+    let head = r#"
+SecRuleEngine On
+SecRequestBodyAccess On
+SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
+"#;
+    Engine::from_text(&format!("{head}{rules}"), file).unwrap()
+}
+
 #[test]
 fn skipped_rules_never_hide_a_match() {
     let engine = Engine::from_text(RULES, "prefilter-test.conf").unwrap();
@@ -97,12 +108,9 @@ fn skipped_rules_never_hide_a_match() {
 #[test]
 fn remembered_clean_values_never_hide_an_attack() {
     let rules = r#"
-SecRuleEngine On
-SecRequestBodyAccess On
-SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
 SecRule ARGS "@detectSQLi" "id:20,phase:2,deny,status:403,t:none"
 "#;
-    let engine = Engine::from_text(rules, "memo-test.conf").unwrap();
+    let engine = json_engine(rules, "memo-test.conf");
     let mut items: Vec<String> = (0..200)
         .map(|i| {
             format!(
@@ -174,13 +182,10 @@ SecRule ARGS "@rx \d{3}-\d{4}" "id:33,phase:2,deny,status:403,t:none,t:urlDecode
 #[test]
 fn utf8_checks_pass_over_a_json_body_only() {
     let rules = r#"
-SecRuleEngine On
-SecRequestBodyAccess On
-SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
 SecRule ARGS|ARGS_NAMES "@validateUtf8Encoding" "id:40,phase:2,deny,status:403,t:none"
 SecRule ARGS_POST "@validateUtf8Encoding" "id:41,phase:2,deny,status:403,t:none,t:urlDecode"
 "#;
-    let engine = Engine::from_text(rules, "utf8-test.conf").unwrap();
+    let engine = json_engine(rules, "utf8-test.conf");
     let json = Some("application/json");
     let form = Some("application/x-www-form-urlencoded");
     // Chinese text, escapes of characters (NUL too) and of a surrogate pair: all UTF-8.
@@ -202,12 +207,9 @@ SecRule ARGS_POST "@validateUtf8Encoding" "id:41,phase:2,deny,status:403,t:none,
 #[test]
 fn targets_are_passed_over_whole_only_without_a_needed_byte() {
     let rules = r#"
-SecRuleEngine On
-SecRequestBodyAccess On
-SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
 SecRule ARGS "@rx (?i)<script" "id:50,phase:2,deny,status:403,t:none,t:urlDecodeUni,t:lowercase"
 "#;
-    let engine = Engine::from_text(rules, "needs-test.conf").unwrap();
+    let engine = json_engine(rules, "needs-test.conf");
     let json = Some("application/json");
     let body = |extra: &str, first: bool| {
         let items: Vec<String> = (0..200)
@@ -331,13 +333,10 @@ SecRule TX:mark_count "@gt 1" "id:13,phase:1,deny,status:404"
     }
     // A body's arguments: the list a finished transaction leaves for the next one is empty.
     let rules = r#"
-SecRuleEngine On
-SecRequestBodyAccess On
-SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
 SecRule ARGS:evil "@rx ." "id:20,phase:2,deny,status:403"
 SecRule &ARGS "@gt 2" "id:21,phase:2,deny,status:413"
 "#;
-    let engine = Engine::from_text(rules, "reuse-args-test.conf").unwrap();
+    let engine = json_engine(rules, "reuse-args-test.conf");
     let json = Some("application/json");
     let form = Some("application/x-www-form-urlencoded");
     for _ in 0..3 {
