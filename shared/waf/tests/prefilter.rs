@@ -56,7 +56,7 @@ SecRuleEngine On
 SecRequestBodyAccess On
 SecRule REQUEST_HEADERS:Content-Type "^application/json" "id:1,phase:1,pass,nolog,ctl:requestBodyProcessor=JSON"
 "#;
-    Engine::from_text(&format!("{head}{rules}"), file).unwrap()
+    Engine::from_text(&format!("{head}{rules}"), file).expect("the test's rules load")
 }
 
 #[test]
