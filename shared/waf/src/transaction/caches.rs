@@ -399,9 +399,12 @@ impl TCache {
     /// `raw_state` for a value of a body as its values are grouped, which is met there once:
     /// a short one is found by its bytes alone (which cost no more to hash than its address),
     /// as most of a JSON body's hundreds are (its names repeat).
-    pub(super) fn body_raw_state(&mut self, value: &[u8]) -> u32 {
+    pub(super) fn body_raw_state(&mut self, value: &[u8], recent: bool) -> u32 {
         if value.len() > BY_CONTENT_MAX {
             return self.raw_state(value);
+        }
+        if !recent {
+            return intern(&mut self.entries, &mut self.content, &mut self.arena, value).0;
         }
         for &(state, from, len) in &self.recent {
             if len as usize == value.len() + 1
@@ -784,8 +787,8 @@ mod tests {
     fn a_bodys_short_values_are_found_by_content_alone() {
         let mut c = TCache::default();
         let (a, a2) = (b"json.items.title".to_vec(), b"json.items.title".to_vec());
-        let sa = c.body_raw_state(&a);
-        assert_eq!(c.body_raw_state(&a2), sa);
+        let sa = c.body_raw_state(&a, false);
+        assert_eq!(c.body_raw_state(&a2, true), sa);
         assert_eq!(c.raw_state(&a2), sa);
         // Neither address was noted by the body's lookups.
         assert_eq!(c.index.len(), 1);
@@ -794,10 +797,40 @@ mod tests {
             vec![b'x'; BY_CONTENT_MAX + 1],
             vec![b'x'; BY_CONTENT_MAX + 1],
         );
-        let sl = c.body_raw_state(&l1);
+        let sl = c.body_raw_state(&l1, true);
         assert_eq!(c.index.len(), 2);
-        assert_eq!(c.body_raw_state(&l2), sl);
+        assert_eq!(c.body_raw_state(&l2, false), sl);
         assert_eq!(c.raw_state(&l1), sl);
+    }
+
+    /// Names found among the last few (`TCache::recent`) are the states the content table
+    /// gives: in a cycle shorter than the ring, longer than it, with the empty name and
+    /// names of one length, and after the cache is cleared.
+    #[test]
+    fn recent_names_are_the_content_tables() {
+        let mut c = TCache::default();
+        for cycle in [3, RECENT, RECENT + 3] {
+            let names: Vec<Vec<u8>> = (0..cycle)
+                .map(|i| {
+                    if i == 0 {
+                        Vec::new()
+                    } else {
+                        format!("json.a{i:02}").into_bytes()
+                    }
+                })
+                .collect();
+            for _ in 0..2 {
+                c.clear();
+                let firsts: Vec<u32> = names.iter().map(|n| c.body_raw_state(n, false)).collect();
+                for round in 0..3 {
+                    for (n, &first) in names.iter().zip(&firsts) {
+                        let copy = n.clone();
+                        assert_eq!(c.body_raw_state(&copy, true), first, "{cycle} {round}");
+                    }
+                }
+                assert_eq!(c.entries.len(), cycle);
+            }
+        }
     }
 
     #[test]

@@ -278,7 +278,12 @@ impl Transaction {
             let raw = if v.variable.from_request_head() {
                 cache.raw_state(b)
             } else {
-                cache.body_raw_state(b)
+                // Names come round in a short cycle (see `TCache::recent`); values seldom do.
+                let names = matches!(
+                    v.variable,
+                    Variable::ArgsNames | Variable::ArgsPostNames | Variable::ArgsGetNames
+                );
+                cache.body_raw_state(b, names)
             };
             let j = groups.state_at.len() as u32;
             if let Some(first) = cache.sighted_at(raw, j) {
