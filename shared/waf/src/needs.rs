@@ -47,10 +47,10 @@ pub fn holds_any(value: &[u8], needs: &[bool; 256]) -> bool {
 
 /// A byte's bit in a value's *folded* bytes (the bits of its bytes together, see
 /// `transformations::classify_folded`; a value whose folded bytes miss a set's holds no byte
-/// of it): 64 bits for 256 bytes, where each
-/// byte of ASCII punctuation, which most needed sets are made of, has a bit of its own; the
-/// rest share: control bytes by fours, digits, letters (either case) by pairs, and the bytes
-/// above 0x7F by their UTF-8 role (continuation, or a lead of two, three or four bytes).
+/// of it): 64 bits for 256 bytes, where each byte of ASCII punctuation, which most needed sets
+/// are made of, has a bit of its own; the rest share: control bytes by fours, digits, letters
+/// (either case) by pairs, and the bytes above 0x7F by their UTF-8 role (continuation, or a
+/// lead of two, three or four bytes).
 pub const FOLD: [u64; 256] = {
     let mut t = [0u64; 256];
     let mut b = 0;
