@@ -13,7 +13,12 @@
 //! link without a set. Every preimage contains the set it widens, so the whole chain's
 //! preimage also covers each stage a `multiMatch` link tests. The numbers and plain words
 //! most JSON and form values are hold none of what most links need.
+//!
+//! A link's set is a `prefilter::ByteSet`, the type of the operators' own byte filters. Its
+//! folded bytes ([`FOLD`]) let a walk pass over a value, or a whole target, whose folded bytes
+//! the transformation cache keeps, without a scan.
 
+use crate::prefilter::ByteSet;
 use crate::rule::RuleOperator;
 use crate::transformations::Transformation;
 
@@ -38,11 +43,6 @@ fn of(bytes: impl IntoIterator<Item = u8>) -> ByteMask {
 
 fn union(a: &ByteMask, b: &ByteMask) -> ByteMask {
     std::array::from_fn(|i| a[i] | b[i])
-}
-
-/// Whether `value` holds a byte of the set (a table of 256 flags, for the walk's speed).
-pub fn holds_any(value: &[u8], needs: &[bool; 256]) -> bool {
-    value.iter().any(|&b| needs[usize::from(b)])
 }
 
 /// A byte's bit in a value's *folded* bytes (the bits of its bytes together, see
@@ -75,42 +75,6 @@ pub const FOLD: [u64; 256] = {
     }
     t
 };
-
-/// The bytes a value must hold for a link to match it (see the module's comment): as a table,
-/// to scan a value, and folded (see [`FOLD`]), to pass over at once a value whose folded bytes
-/// the transformation cache keeps (`Cached::folded`).
-#[derive(Debug, Clone)]
-pub struct Needs {
-    table: [bool; 256],
-    folded: u64,
-}
-
-impl Needs {
-    fn new(mask: &ByteMask) -> Needs {
-        let table = std::array::from_fn(|b| contains(mask, b as u8));
-        let folded = (0..=255u8)
-            .filter(|&b| contains(mask, b))
-            .fold(0, |f, b| f | FOLD[usize::from(b)]);
-        Needs { table, folded }
-    }
-
-    /// Whether `value` holds one of the bytes.
-    pub fn held_by(&self, value: &[u8]) -> bool {
-        holds_any(value, &self.table)
-    }
-
-    /// Whether values whose folded bytes together are `folded` may hold one of the bytes
-    /// (`false`: none does).
-    pub fn meets_folded(&self, folded: u64) -> bool {
-        self.folded & folded != 0
-    }
-
-    /// `held_by` for a value whose folded bytes are `folded`: passed over without a scan
-    /// when they miss the set's (most values, whose bytes are letters, digits and text).
-    pub fn held_by_folded(&self, value: &[u8], folded: u64) -> bool {
-        self.meets_folded(folded) && self.held_by(value)
-    }
-}
 
 /// How common a byte is in clean values (lower: rarer), to pick the byte of a literal that
 /// fewest values hold.
@@ -230,7 +194,10 @@ pub(crate) fn assign_needs(rule: &mut crate::rule::Rule) {
 
 /// The bytes a value must hold for the link (operator `op`, `transformations`) to match it,
 /// as a table, or `None` when not known or when every byte is one.
-fn link_needs(op: Option<&RuleOperator>, transformations: &[Transformation]) -> Option<Box<Needs>> {
+fn link_needs(
+    op: Option<&RuleOperator>,
+    transformations: &[Transformation],
+) -> Option<Box<ByteSet>> {
     let mut needs = operator_needs(op?)?;
     for t in transformations.iter().rev() {
         needs = preimage(t, &needs)?;
@@ -238,7 +205,9 @@ fn link_needs(op: Option<&RuleOperator>, transformations: &[Transformation]) -> 
     if needs.iter().all(|&w| w == u64::MAX) {
         return None;
     }
-    Some(Box::new(Needs::new(&needs)))
+    Some(Box::new(ByteSet::exact(
+        (0..=255u8).filter(|&b| contains(&needs, b)),
+    )))
 }
 
 #[cfg(test)]
@@ -309,7 +278,7 @@ mod tests {
         }
     }
 
-    fn link(rule: &str) -> Option<Box<Needs>> {
+    fn link(rule: &str) -> Option<Box<ByteSet>> {
         let engine = crate::Engine::from_text(rule, "t.conf").unwrap();
         let crate::rule::Entry::Rule(r) = &engine.rules().phases[1][0] else {
             panic!("one rule in phase 2")
@@ -319,12 +288,12 @@ mod tests {
 
     #[test]
     fn links_need_what_their_operator_needs_through_their_transformations() {
-        let holds = |needs: &Option<Box<Needs>>, v: &str| {
+        let holds = |needs: &Option<Box<ByteSet>>, v: &str| {
             needs.as_ref().is_none_or(|n| {
-                let held = n.held_by(v.as_bytes());
+                let held = n.found_in(v.as_bytes());
                 // Folded bytes never pass over a value that holds one.
                 let folded = crate::transformations::classify_folded(v.as_bytes()).1;
-                assert_eq!(held, n.held_by_folded(v.as_bytes(), folded));
+                assert_eq!(held, n.found_in_folded(v.as_bytes(), folded));
                 held
             })
         };
@@ -376,7 +345,7 @@ mod tests {
             let needs = op.needed_bytes().expect(name);
             let mut without = 0;
             for input in &inputs {
-                if !holds_any(input, &needs) {
+                if !input.iter().any(|&b| needs[usize::from(b)]) {
                     without += 1;
                     assert!(
                         !op.evaluate(&tx, input, None),

@@ -192,15 +192,16 @@ impl ByteSet {
             && self.and.as_ref().is_none_or(|and| and.found_in(input))
     }
 
-    /// `found_in` for an input whose folded bytes are `folded` (see `needs::FOLD`): an input
-    /// they show holds no byte of a set is not scanned.
+    /// Whether values whose folded bytes together are `folded` (see `needs::FOLD`) may hold a
+    /// byte of the set (and of the other set, if any): `false` when none can.
+    pub fn may_be_in(&self, folded: u64) -> bool {
+        self.folded & folded != 0 && self.and.as_ref().is_none_or(|and| and.may_be_in(folded))
+    }
+
+    /// `found_in` for an input whose folded bytes are `folded`: an input they show holds no
+    /// byte of a set is not scanned (most values, whose bytes are letters, digits and text).
     pub fn found_in_folded(&self, input: &[u8], folded: u64) -> bool {
-        self.folded & folded != 0
-            && input.iter().any(|&b| self.set[usize::from(b)])
-            && self
-                .and
-                .as_ref()
-                .is_none_or(|and| and.found_in_folded(input, folded))
+        self.may_be_in(folded) && self.found_in(input)
     }
 
     /// The bytes of the set (not the other set's), in order.

@@ -80,7 +80,7 @@ pub struct Rule {
     pub skip_to: u32,
     /// Bytes of which a value must hold one for this link to match it (see `needs`), when
     /// known; set when the rule set is built.
-    pub needs: Option<Box<crate::needs::Needs>>,
+    pub needs: Option<Box<crate::prefilter::ByteSet>>,
     /// In a `multiMatch` link, its `utf8toUnicode` directly followed by `urlDecodeUni`, which
     /// the walk fuses for a value where the test between them would miss; set when the rule
     /// set is built.
@@ -88,7 +88,7 @@ pub struct Rule {
     /// In a `multiMatch` link, the bytes of which each stage it tests must hold one for the
     /// operator to match it (the operator's own part of `needs`), when known; set when the
     /// rule set is built.
-    pub stage_needs: Option<Box<crate::needs::Needs>>,
+    pub stage_needs: Option<Box<crate::prefilter::ByteSet>>,
     /// This link's bit in the rule set's memo of the request-head values it did not match
     /// (`engine::KnownClean`), or `engine::NO_CLEAN`; set when the rule set is built.
     pub clean: u32,
@@ -156,5 +156,5 @@ pub struct UnicodeStage {
     pub fused: Transformation,
     /// Bytes of which the input of `utf8toUnicode` must hold one for the operator to match
     /// its output (see `needs`), when known.
-    pub needs: Option<Box<crate::needs::Needs>>,
+    pub needs: Option<Box<crate::prefilter::ByteSet>>,
 }

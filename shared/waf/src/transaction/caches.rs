@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 
 use super::{Collections, Matches, Transaction};
+use crate::prefilter::ByteSet;
 use crate::transformations::Transformation;
 
 /// The transformations a value's byte classes show will leave it unchanged, and its folded
@@ -431,6 +432,16 @@ impl TCache {
     /// A state's folded bytes (`needs::FOLD`).
     pub(super) fn folded(&self, state: u32) -> u64 {
         self.entries[state as usize].folded
+    }
+
+    /// Whether `value` — the value of `state`, or of none ([`NO_STATE`]) — holds a byte of
+    /// `set`: told by the state's folded bytes where they rule it out, else by a scan.
+    pub(super) fn holds_any(&self, set: &ByteSet, state: u32, value: &[u8]) -> bool {
+        if state == NO_STATE {
+            set.found_in(value)
+        } else {
+            set.found_in_folded(value, self.folded(state))
+        }
     }
 
     /// A state's value: `raw` for the raw state.

@@ -243,7 +243,7 @@ impl Transaction {
         stage
             .needs
             .as_ref()
-            .is_some_and(|n| !n.held_by_folded(input, cache.folded(state)))
+            .is_some_and(|n| !cache.holds_any(n, state, input))
             || op.op.quick_miss_after_utf8_to_unicode(input)
     }
 
@@ -306,7 +306,7 @@ impl Transaction {
         let handle = |v: Value, found: &mut Matches| {
             // A value without a byte the link needs (see `needs`).
             if let Some(needs) = &rule.needs
-                && !needs.held_by(&v.value)
+                && !needs.found_in(&v.value)
             {
                 return;
             }
@@ -380,6 +380,16 @@ impl Transaction {
             && rule.transformations.is_empty()
             && !op.negated
             && op.op.misses_valid_utf8();
+        // A key-value target's values (key, value) walked as they are: its selector and the
+        // exclusions applied, each value handled.
+        let walk_plainly =
+            |t: &Target, values: &mut dyn Iterator<Item = (&[u8], &[u8])>, found: &mut Matches| {
+                for (k, v) in values {
+                    if t.selector.matches(k) && !excluded(t.variable, k) {
+                        handle(Value::stored(t.variable, k, v), found);
+                    }
+                }
+            };
         for (i, t) in rule.targets.iter().enumerate() {
             let post: &[super::data::Kv] = &self.request.args_post;
             if post_passed
@@ -388,14 +398,12 @@ impl Transaction {
                 && lists.iter().any(|l| std::ptr::eq(*l, post))
             {
                 // The other values (the query's) as they are.
-                for list in lists.into_iter().filter(|l| !std::ptr::eq(*l, post)) {
-                    for (k, v) in list {
-                        if t.selector.matches(k) && !excluded(t.variable, k) {
-                            let v = if names { k } else { v };
-                            handle(Value::stored(t.variable, k, v), found);
-                        }
-                    }
-                }
+                let mut rest = lists
+                    .into_iter()
+                    .filter(|l| !std::ptr::eq(*l, post))
+                    .flatten()
+                    .map(|(k, v)| (k.as_slice(), if names { k } else { v }.as_slice()));
+                walk_plainly(t, &mut rest, found);
                 continue;
             }
             // Key-value collections are read straight from their lists (see `kv_values`).
@@ -425,7 +433,7 @@ impl Transaction {
                 // No value holds a byte the link needs: the target is passed over whole.
                 if let (Some(needs), Some(g)) = (&rule.needs, groups)
                     && !g.has_owned
-                    && !needs.meets_folded(g.folded)
+                    && !needs.may_be_in(g.folded)
                 {
                     continue;
                 }
@@ -443,158 +451,154 @@ impl Transaction {
                 // later values with its bytes are passed over. (The walk of each raw state's
                 // first value meets no raw state twice, so it marks none; when it falls back
                 // to every value, the states it tested are still marked missed.)
-                let visit = |j: usize,
-                             k: &[u8],
-                             v: &[u8],
-                             every: bool,
-                             found: &mut Matches|
-                 -> bool {
-                    if let Some((slot, at)) = at {
-                        let hits = at.get(j).copied().unwrap_or(NO_HITS);
-                        if hits != NO_HITS
-                            && !self.tcache.borrow().hits[hits as usize].contains(slot)
+                let visit =
+                    |j: usize, k: &[u8], v: &[u8], every: bool, found: &mut Matches| -> bool {
+                        if let Some((slot, at)) = at {
+                            let hits = at.get(j).copied().unwrap_or(NO_HITS);
+                            if hits != NO_HITS
+                                && !self.tcache.borrow().hits[hits as usize].contains(slot)
+                            {
+                                return false;
+                            }
+                        }
+                        // The groups' raw state of the value (no lookup), if grouped.
+                        let grouped = groups.map(|g| *g.state_at.get(j).unwrap_or(&NO_STATE));
+                        if let Some(needs) = &rule.needs
+                            && !self.tcache.borrow().holds_any(
+                                needs,
+                                grouped.unwrap_or(NO_STATE),
+                                v,
+                            )
                         {
                             return false;
                         }
-                    }
-                    // The groups' raw state of the value (no lookup), if grouped.
-                    let grouped = groups.map(|g| g.state_at.get(j).copied().unwrap_or(NO_STATE));
-                    if let Some(needs) = &rule.needs {
-                        let held = match grouped {
-                            Some(raw) if raw != NO_STATE => {
-                                needs.held_by_folded(v, self.tcache.borrow().folded(raw))
-                            }
-                            _ => needs.held_by(v),
+                        let raw = match grouped {
+                            Some(raw) => raw,
+                            None => self.tcache.borrow_mut().raw_state(v),
                         };
-                        if !held {
+                        let mark = repeats && every;
+                        // A value with the same bytes as one that matched in no way.
+                        if mark && raw != NO_STATE && self.tcache.borrow().value_missed(raw) {
                             return false;
                         }
-                    }
-                    let raw = match grouped {
-                        Some(raw) => raw,
-                        None => self.tcache.borrow_mut().raw_state(v),
-                    };
-                    let mark = repeats && every;
-                    // A value with the same bytes as one that matched in no way.
-                    if mark && raw != NO_STATE && self.tcache.borrow().value_missed(raw) {
-                        return false;
-                    }
-                    if every && excluded(t.variable, k) {
-                        return false;
-                    }
-                    let value = Value::stored(t.variable, k, v);
-                    if raw == NO_STATE {
-                        let before = found.len;
-                        handle(value, found);
-                        return found.len > before;
-                    }
-                    if rule.actions.multi_match {
-                        // The raw state, then each state a transformation changed; a state
-                        // whose prefilter hits (one scan per state, shared by every link that
-                        // meets it) lack the link's slot is not tested. A long one without
-                        // hits yet is left to the operator's own literals: a scan of the rule
-                        // set's automaton, megabytes visited at random, costs more than a few
-                        // scans of a link's.
-                        let head = t.variable.from_request_head();
-                        let stage = |state: u32, found: &mut Matches| {
-                            let mut cache = self.tcache.borrow_mut();
-                            if cache.missed(state) {
-                                return false;
-                            }
-                            // A state without a byte the operator needs, found without
-                            // its hits where they are not at hand (a scan costs more).
-                            if !cache.has_hits(state)
-                                && rule.stage_needs.as_ref().is_some_and(|n| {
-                                    !n.held_by_folded(cache.value(state, v), cache.folded(state))
-                                })
-                            {
-                                cache.mark_missed(state);
-                                return false;
-                            }
-                            if let Some(slot) = rule.slot {
-                                if cache.value(state, v).len() > STAGE_HITS_MAX
-                                    && !cache.has_hits(state)
-                                {
-                                    drop(cache);
-                                    return test_state(&value, state, v, found);
+                        if every && excluded(t.variable, k) {
+                            return false;
+                        }
+                        let value = Value::stored(t.variable, k, v);
+                        if raw == NO_STATE {
+                            let before = found.len;
+                            handle(value, found);
+                            return found.len > before;
+                        }
+                        if rule.actions.multi_match {
+                            // The raw state, then each state a transformation changed; a state
+                            // whose prefilter hits (one scan per state, shared by every link that
+                            // meets it) lack the link's slot is not tested. A long one without
+                            // hits yet is left to the operator's own literals: a scan of the rule
+                            // set's automaton, megabytes visited at random, costs more than a few
+                            // scans of a link's.
+                            let head = t.variable.from_request_head();
+                            let stage = |state: u32, found: &mut Matches| {
+                                let mut cache = self.tcache.borrow_mut();
+                                if cache.missed(state) {
+                                    return false;
                                 }
-                                let hits = super::unions::state_hits(
-                                    &mut cache, prefilter, state, v, head,
-                                );
-                                if !cache.hits[hits as usize].contains(slot) {
+                                // A state without a byte the operator needs, found without
+                                // its hits where they are not at hand (a scan costs more).
+                                if !cache.has_hits(state)
+                                    && rule.stage_needs.as_ref().is_some_and(|n| {
+                                        !cache.holds_any(n, state, cache.value(state, v))
+                                    })
+                                {
                                     cache.mark_missed(state);
                                     return false;
                                 }
-                            }
-                            drop(cache);
-                            test_state(&value, state, v, found)
-                        };
-                        let mut hit = stage(raw, found);
-                        let mut state = raw;
-                        let chain = &rule.transformations;
-                        let mut k = 0;
-                        while let Some(tr) = chain.get(k) {
-                            // `utf8toUnicode` then `urlDecodeUni`: as one step where the
-                            // value between them would not match, else one at a time
-                            // (ending where the fused pair does).
-                            if let Some(u) = rule.unicode_stage.as_ref().filter(|u| u.at == k) {
-                                if self.unicode_stage_misses(op, u, state, v) {
-                                    let next = self.tcache.borrow_mut().step(state, &u.fused, v);
-                                    if next != state {
-                                        hit |= stage(next, found);
+                                if let Some(slot) = rule.slot {
+                                    if cache.value(state, v).len() > STAGE_HITS_MAX
+                                        && !cache.has_hits(state)
+                                    {
+                                        drop(cache);
+                                        return test_state(&value, state, v, found);
                                     }
-                                    state = next;
-                                } else {
-                                    let pair = [tr, &chain[k + 1]];
-                                    let (between, last) = self
-                                        .tcache
-                                        .borrow_mut()
-                                        .step_pair(state, pair, &u.fused, v);
-                                    if between != state {
-                                        hit |= stage(between, found);
+                                    let hits = super::unions::state_hits(
+                                        &mut cache, prefilter, state, v, head,
+                                    );
+                                    if !cache.hits[hits as usize].contains(slot) {
+                                        cache.mark_missed(state);
+                                        return false;
                                     }
-                                    if last != between {
-                                        hit |= stage(last, found);
-                                    }
-                                    state = last;
                                 }
-                                k += 2;
-                                continue;
+                                drop(cache);
+                                test_state(&value, state, v, found)
+                            };
+                            let mut hit = stage(raw, found);
+                            let mut state = raw;
+                            let chain = &rule.transformations;
+                            let mut k = 0;
+                            while let Some(tr) = chain.get(k) {
+                                // `utf8toUnicode` then `urlDecodeUni`: as one step where the
+                                // value between them would not match, else one at a time
+                                // (ending where the fused pair does).
+                                if let Some(u) = rule.unicode_stage.as_ref().filter(|u| u.at == k) {
+                                    if self.unicode_stage_misses(op, u, state, v) {
+                                        let next =
+                                            self.tcache.borrow_mut().step(state, &u.fused, v);
+                                        if next != state {
+                                            hit |= stage(next, found);
+                                        }
+                                        state = next;
+                                    } else {
+                                        let pair = [tr, &chain[k + 1]];
+                                        let (between, last) = self
+                                            .tcache
+                                            .borrow_mut()
+                                            .step_pair(state, pair, &u.fused, v);
+                                        if between != state {
+                                            hit |= stage(between, found);
+                                        }
+                                        if last != between {
+                                            hit |= stage(last, found);
+                                        }
+                                        state = last;
+                                    }
+                                    k += 2;
+                                    continue;
+                                }
+                                let next = self.tcache.borrow_mut().step(state, tr, v);
+                                if next != state {
+                                    hit |= stage(next, found);
+                                }
+                                state = next;
+                                k += 1;
                             }
-                            let next = self.tcache.borrow_mut().step(state, tr, v);
-                            if next != state {
-                                hit |= stage(next, found);
+                            if mark && !hit {
+                                self.tcache.borrow_mut().mark_value_missed(raw);
                             }
-                            state = next;
-                            k += 1;
+                            return hit;
                         }
-                        if mark && !hit {
+                        let state =
+                            self.tcache
+                                .borrow_mut()
+                                .chain_from(raw, &rule.transformations, v);
+                        // Without the union's, the hits of the transformed value.
+                        if let (Some(slot), None) = (rule.slot, at) {
+                            let mut cache = self.tcache.borrow_mut();
+                            let head = t.variable.from_request_head();
+                            let hits =
+                                super::unions::state_hits(&mut cache, prefilter, state, v, head);
+                            if !cache.hits[hits as usize].contains(slot) {
+                                if mark {
+                                    cache.mark_value_missed(raw);
+                                }
+                                return false;
+                            }
+                        }
+                        let hit = test_state(&value, state, v, found);
+                        if !hit && mark {
                             self.tcache.borrow_mut().mark_value_missed(raw);
                         }
-                        return hit;
-                    }
-                    let state = self
-                        .tcache
-                        .borrow_mut()
-                        .chain_from(raw, &rule.transformations, v);
-                    // Without the union's, the hits of the transformed value.
-                    if let (Some(slot), None) = (rule.slot, at) {
-                        let mut cache = self.tcache.borrow_mut();
-                        let head = t.variable.from_request_head();
-                        let hits = super::unions::state_hits(&mut cache, prefilter, state, v, head);
-                        if !cache.hits[hits as usize].contains(slot) {
-                            if mark {
-                                cache.mark_value_missed(raw);
-                            }
-                            return false;
-                        }
-                    }
-                    let hit = test_state(&value, state, v, found);
-                    if !hit && mark {
-                        self.tcache.borrow_mut().mark_value_missed(raw);
-                    }
-                    hit
-                };
+                        hit
+                    };
                 // Each raw state once, at its first value: when none matches (as on clean
                 // traffic), no value does, whatever its key or exclusions, and the many values
                 // with bytes seen before are not looked at. When one matches, its tests are
@@ -631,12 +635,8 @@ impl Transaction {
             let Some((slot, at)) = walk_hits(rule, i, t, &unions, gcache.get(group)) else {
                 drop(unions);
                 drop(gcache);
-                if let Some(values) = kv {
-                    for (k, v) in values {
-                        if t.selector.matches(k) && !excluded(t.variable, k) {
-                            handle(Value::stored(t.variable, k, v), found);
-                        }
-                    }
+                if let Some(mut values) = kv {
+                    walk_plainly(t, &mut values, found);
                     continue;
                 }
                 if t.count {
@@ -693,11 +693,7 @@ impl Transaction {
             return op.negated;
         }
         if let Some(bytes) = &op.bytes
-            && !if state == NO_STATE {
-                bytes.found_in(input)
-            } else {
-                bytes.found_in_folded(input, self.tcache.borrow().folded(state))
-            }
+            && !self.tcache.borrow().holds_any(bytes, state, input)
         {
             return op.negated;
         }

@@ -266,6 +266,8 @@ impl Transaction {
         let mut groups = self.gcache.borrow_mut().take(id);
         groups.reset();
         self.tcache.borrow_mut().begin_sighting();
+        // Names come round in a short cycle (see `TCache::recent`); values seldom do.
+        let names = kv_lists(self, t.variable).is_some_and(|(_, names)| names);
         self.each_value(t, one_key, &mut |v: Value| {
             let Cow::Borrowed(b) = v.value else {
                 groups.push_value(OWNED, NO_HITS, NO_STATE);
@@ -278,11 +280,6 @@ impl Transaction {
             let raw = if v.variable.from_request_head() {
                 cache.raw_state(b)
             } else {
-                // Names come round in a short cycle (see `TCache::recent`); values seldom do.
-                let names = matches!(
-                    v.variable,
-                    Variable::ArgsNames | Variable::ArgsPostNames | Variable::ArgsGetNames
-                );
                 cache.body_raw_state(b, names)
             };
             let j = groups.state_at.len() as u32;
@@ -301,7 +298,7 @@ impl Transaction {
                 return;
             }
             groups.firsts.push(j);
-            groups.folded |= cache.entries[raw as usize].folded;
+            groups.folded |= cache.folded(raw);
             let may_change = !cache.entries[raw as usize].known;
             let at = match groups
                 .groups

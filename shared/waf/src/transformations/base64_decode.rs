@@ -46,13 +46,15 @@ fn decode(input: &[u8], skip_invalid: bool) -> Vec<u8> {
 /// costs more to set up than such a run takes to decode.
 const SHORT: usize = 32;
 
+/// The standard Base64 alphabet, each character at its value.
+const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
 /// The value of each Base64 character (64 for the others, which `decode` has cut off).
 const VALUES: [u8; 256] = {
     let mut t = [64u8; 256];
-    let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut i = 0;
     while i < 64 {
-        t[alphabet[i] as usize] = i as u8;
+        t[ALPHABET[i] as usize] = i as u8;
         i += 1;
     }
     t
@@ -115,7 +117,6 @@ mod tests {
     /// Base64 characters of every length it takes, canonical endings or not.
     #[test]
     fn short_decoding_is_the_crates() {
-        let alphabet = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
         let mut next = crate::xorshift(0x9e37_79b9_7f4a_7c15);
         for _ in 0..100_000 {
             let seed = next();
@@ -124,7 +125,7 @@ mod tests {
                 continue;
             }
             let run: Vec<u8> = (0..len)
-                .map(|i| alphabet[(next() >> (i % 7)) as usize % 64])
+                .map(|i| ALPHABET[(next() >> (i % 7)) as usize % 64])
                 .collect();
             let crates = STANDARD_NO_PAD
                 .decode(&run)
